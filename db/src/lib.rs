@@ -1,0 +1,218 @@
+//! Storage plumbing shared by the crates that keep tables: the two backends (SQLite, the
+//! embedded default, and PostgreSQL), connecting with the settings the brief fixes, the embedded
+//! migrations of every crate, and throw-away databases for tests.
+//!
+//! Owns no table and no query: each crate writes its own SQL against [`Db`], with the
+//! [`with_db!`] and [`with_tx!`] macros running one body of code on whichever backend is in use.
+//! SQL is written once with `$1, $2, ...` placeholders, which both SQLite and PostgreSQL accept.
+//!
+//! Architecture invariant: depends on sqlx only; knows nothing of CITES, HTTP or the Species+ API.
+
+mod error;
+mod testdb;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::{Error, Result};
+pub use testdb::TestDb;
+
+/// How long a SQLite writer waits for the write lock before giving up. Long enough that a
+/// caller never sees "database is locked" under the load one machine can produce.
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Connections per pool. SQLite has one writer anyway; PostgreSQL gets a few more.
+pub const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
+pub const POSTGRES_POOL_CONNECTIONS_MAX: u32 = 16;
+/// How long to wait for a pooled connection before reporting the database as unavailable.
+pub const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The migrations of all crates, one ordered set per backend, embedded at build time.
+pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+pub static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// A connection pool on one of the two supported backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A write transaction on one of the two backends. SQLite transactions are opened with
+/// `BEGIN IMMEDIATE`, so the write lock is taken up front and never upgraded mid-transaction
+/// (an upgrade is what produces SQLITE_BUSY without waiting).
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Which backend a [`Db`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path`, `sqlite::memory:`, `postgres://...`), creating a
+    /// SQLite file if it does not exist, and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Db> {
+        let db = Db::connect_without_migrating(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Connects without touching the schema.
+    pub async fn connect_without_migrating(url: &str) -> Result<Db> {
+        if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(|source| Error::Url {
+                    url: redact(url),
+                    source,
+                })?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true);
+            let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+            // An in-memory database exists per connection: one connection keeps it whole.
+            let max = if in_memory {
+                1
+            } else {
+                SQLITE_POOL_CONNECTIONS_MAX
+            };
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max)
+                .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(|source| Error::Connect {
+                    url: redact(url),
+                    source,
+                })?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let options = PgConnectOptions::from_str(url).map_err(|source| Error::Url {
+                url: redact(url),
+                source,
+            })?;
+            let pool = PgPoolOptions::new()
+                .max_connections(POSTGRES_POOL_CONNECTIONS_MAX)
+                .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
+                .connect_with(options)
+                .await
+                .map_err(|source| Error::Connect {
+                    url: redact(url),
+                    source,
+                })?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(Error::UnsupportedUrl { url: redact(url) })
+        }
+    }
+
+    /// Applies the migrations that have not been applied yet.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
+            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Opens a write transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await?,
+            Tx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+
+    pub async fn rollback(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await?,
+            Tx::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
+    }
+}
+
+/// Removes the password from a database URL so it can appear in errors and logs.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            if userinfo.contains(':') {
+                format!("{scheme}://{user}:***@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool (`&SqlitePool` or `&PgPool`). The body
+/// is compiled once per backend, so it may use backend-specific types as long as both compile.
+#[macro_export]
+macro_rules! with_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::Db::Sqlite($pool) => $body,
+            $crate::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection (`&mut SqliteConnection` or
+/// `&mut PgConnection`).
+#[macro_export]
+macro_rules! with_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::Tx::Sqlite(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::Tx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests;

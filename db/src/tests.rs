@@ -1,0 +1,59 @@
+//! Tests of the storage plumbing on both backends.
+
+use crate::{Backend, Db, TestDb, redact};
+
+async fn round_trip_uses_numbered_placeholders_out_of_order(backend: Backend) {
+    let t = TestDb::create(backend).await.expect("test database");
+    let mut tx = t.db.begin().await.expect("begin");
+    with_tx!(&mut tx, conn => sqlx::query("INSERT INTO sync_state (value, key) VALUES ($2, $1)")
+        .bind("k")
+        .bind("v")
+        .execute(conn)
+        .await
+        .map(|_| ()))
+    .expect("insert");
+    tx.commit().await.expect("commit");
+    let value: String =
+        with_db!(&t.db, pool => sqlx::query_scalar("SELECT value FROM sync_state WHERE key = $1")
+        .bind("k")
+        .fetch_one(pool)
+        .await)
+        .expect("select");
+    assert_eq!(value, "v");
+    t.drop_db().await.expect("drop");
+}
+
+#[tokio::test]
+async fn sqlite_binds_numbered_placeholders_by_number_not_by_position() {
+    round_trip_uses_numbered_placeholders_out_of_order(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_binds_numbered_placeholders_by_number_not_by_position() {
+    round_trip_uses_numbered_placeholders_out_of_order(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn postgres_test_database_is_gone_after_drop() {
+    let t = TestDb::create(Backend::Postgres)
+        .await
+        .expect("test database");
+    let url = t.url.clone();
+    t.drop_db().await.expect("drop");
+    assert!(Db::connect_without_migrating(&url).await.is_err());
+}
+
+#[test]
+fn redact_hides_the_password_of_a_database_url() {
+    assert_eq!(
+        redact("postgres://app:s3cret@db.example:5432/cites"),
+        "postgres://app:***@db.example:5432/cites"
+    );
+    assert_eq!(redact("sqlite://cites.db"), "sqlite://cites.db");
+}
+
+#[tokio::test]
+async fn unknown_url_scheme_is_refused_with_the_accepted_forms() {
+    let err = Db::connect("mysql://x").await.expect_err("must refuse");
+    assert!(err.to_string().contains("accepted sqlite://"), "{err}");
+}
