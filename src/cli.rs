@@ -1,0 +1,575 @@
+//! The command line: `cites serve | sync | listing | amendments | keys`.
+//!
+//! The only place that reads configuration (flags and their environment variables) and builds
+//! the system clock; everything below receives typed settings.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use db::Db;
+use domain::{Clock, CountryCode, SystemClock};
+use serde_json::{Value, json};
+use sync::listing::Status;
+use sync::{Catalogue, Client, ClientConfig, SyncSettings, Synchroniser, Token};
+
+use crate::keys::{self, Role};
+
+/// The Species+ API used when none is configured.
+pub const SPECIESPLUS_URL_DEFAULT: &str = "https://api.speciesplus.net/api/v1/";
+/// Where the service listens when not told otherwise.
+pub const LISTEN_DEFAULT: &str = "127.0.0.1:8080";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cites",
+    version,
+    about = "CITES permit engine: Species+ catalogue, listings at any date"
+)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE (embedded default) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "sqlite://cites.db"
+    )]
+    pub database_url: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP service, with the scheduled sync when a Species+ token is configured.
+    Serve(ServeArgs),
+    /// Synchronise the catalogue with Species+ now, or show the last runs.
+    Sync(SyncArgs),
+    /// The CITES listing of a taxon on a date.
+    Listing(ListingArgs),
+    /// Listing changes taking effect in a date range.
+    Amendments(AmendmentsArgs),
+    /// Manage API keys of the HTTP service.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SpeciesPlusArgs {
+    /// Species+ API token (sent as X-Authentication-Token; never logged).
+    #[arg(
+        long = "speciesplus-token",
+        env = "CITES_SPECIESPLUS_TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
+    /// Species+ API base URL.
+    #[arg(long = "speciesplus-url", env = "CITES_SPECIESPLUS_URL", default_value = SPECIESPLUS_URL_DEFAULT)]
+    pub url: String,
+    /// Milliseconds between two requests to Species+ (its edge throttles bursts).
+    #[arg(
+        long = "speciesplus-pace-ms",
+        env = "CITES_SPECIESPLUS_PACE_MS",
+        default_value_t = 1000
+    )]
+    pub pace_ms: u64,
+    /// Taxa whose legislation is fetched at once (requests stay paced).
+    #[arg(
+        long = "speciesplus-concurrency",
+        env = "CITES_SPECIESPLUS_CONCURRENCY",
+        default_value_t = 1
+    )]
+    pub concurrency: usize,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CITES_LISTEN", default_value = LISTEN_DEFAULT)]
+    pub listen: String,
+    /// When to sync (cron with seconds, UTC).
+    #[arg(long, env = "CITES_SYNC_CRON", default_value = crate::schedule::SYNC_CRON_DEFAULT)]
+    pub sync_cron: String,
+    /// Do not load the built-in sample catalogue into an empty database.
+    #[arg(long)]
+    pub no_sample: bool,
+    #[command(flatten)]
+    pub speciesplus: SpeciesPlusArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// Walk the whole catalogue instead of fetching what changed since the last run.
+    #[arg(long, conflicts_with_all = ["from_dump", "status"])]
+    pub full: bool,
+    /// Load a Species+ bulk dump (NDJSON, gzipped or not) instead of calling the API.
+    #[arg(long, value_name = "FILE", conflicts_with = "status")]
+    pub from_dump: Option<PathBuf>,
+    /// Show the last runs instead of running.
+    #[arg(long)]
+    pub status: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub speciesplus: SpeciesPlusArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ListingArgs {
+    /// A Species+ taxon id or a scientific name (synonyms resolve to the accepted name).
+    pub taxon: String,
+    /// The date, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// ISO 3166-1 alpha-2 country of origin, for split listings.
+    #[arg(long)]
+    pub country: Option<String>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct AmendmentsArgs {
+    #[arg(long)]
+    pub from: String,
+    #[arg(long)]
+    pub to: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a key; it is shown once and stored only as a hash.
+    Create {
+        /// permit-officer, scientific-authority, enforcement or admin.
+        #[arg(long)]
+        role: String,
+        /// A name to tell keys apart (unique).
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by name.
+    Revoke {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let db = Db::connect(&cli.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", db::redact(&cli.database_url)))?;
+    let result = match cli.command {
+        Command::Serve(args) => serve(db.clone(), clock, args).await,
+        Command::Sync(args) => sync_command(db.clone(), clock, args).await,
+        Command::Listing(args) => listing_command(db.clone(), clock, args).await,
+        Command::Amendments(args) => amendments_command(db.clone(), args).await,
+        Command::Keys { command } => keys_command(db.clone(), clock, command).await,
+    };
+    db.close().await;
+    result
+}
+
+/// Builds the synchroniser from the Species+ settings (without a client if there is no token).
+pub fn synchroniser(
+    db: Db,
+    clock: Arc<dyn Clock>,
+    sp: &SpeciesPlusArgs,
+) -> anyhow::Result<Synchroniser> {
+    let client = match sp.token.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(token) => {
+            let mut config = ClientConfig::new(&sp.url, Token::new(token)?)?;
+            config.pace = std::time::Duration::from_millis(sp.pace_ms);
+            Some(Client::new(config)?)
+        }
+        None => None,
+    };
+    if sp.concurrency == 0 || sp.concurrency > 64 {
+        bail!(
+            "invalid --speciesplus-concurrency {}: accepted 1 to 64",
+            sp.concurrency
+        );
+    }
+    Ok(Synchroniser::new(
+        db,
+        client,
+        clock,
+        SyncSettings {
+            fetch_concurrency: sp.concurrency,
+            fetch_distributions: true,
+        },
+    ))
+}
+
+async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result<()> {
+    crate::schedule::validate_cron(&args.sync_cron).map_err(anyhow::Error::msg)?;
+    let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "invalid --listen {:?}: {e}; accepted HOST:PORT, e.g. 127.0.0.1:8080",
+            args.listen
+        )
+    })?;
+    let synchroniser = Arc::new(synchroniser(db.clone(), clock.clone(), &args.speciesplus)?);
+    let counts = sync::store::counts(&db).await?;
+    if counts.taxa == 0 && !args.no_sample {
+        let report = crate::sample::load(&synchroniser).await?;
+        tracing::warn!(
+            taxa = report.taxa_added,
+            "the catalogue was empty: loaded the {}; configure CITES_SPECIESPLUS_TOKEN to mirror Species+",
+            crate::sample::SAMPLE_SOURCE
+        );
+    }
+    let schedule = if args
+        .speciesplus
+        .token
+        .as_deref()
+        .is_some_and(|t| !t.trim().is_empty())
+    {
+        tracing::info!(cron = %args.sync_cron, "scheduled sync enabled");
+        Some(crate::schedule::Schedule::start(&args.sync_cron, synchroniser.clone()).await?)
+    } else {
+        tracing::warn!(
+            "no Species+ token (CITES_SPECIESPLUS_TOKEN): scheduled sync disabled, serving the local catalogue"
+        );
+        None
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let bound = listener.local_addr()?;
+    tracing::info!(address = %bound, "cites serving");
+    // Printed on stdout so scripts (and tests) can find the port when asked for port 0.
+    #[allow(clippy::print_stdout)]
+    {
+        println!("listening on http://{bound}");
+    }
+    let app = crate::server::app(crate::server::AppState::new(db.clone(), clock));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("shutting down");
+    if let Some(s) = schedule {
+        s.shutdown().await;
+    }
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::Result<()> {
+    if args.status {
+        let runs = sync::store::recent_runs(&db, 10).await?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &json!({"runs": runs.iter().map(run_json).collect::<Vec<_>>()})
+                )?
+            );
+        } else if runs.is_empty() {
+            println!("no sync run yet");
+        } else {
+            for r in &runs {
+                println!(
+                    "run {:>4}  {:<11} {:<9} started {}  finished {}{}",
+                    r.id,
+                    r.kind,
+                    r.status,
+                    r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                    r.finished_at
+                        .map(|f| f.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.error
+                        .as_deref()
+                        .map(|e| format!("\n           error: {e}"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        return Ok(());
+    }
+    let kind = match (&args.from_dump, args.full) {
+        (Some(path), _) => sync::RunKind::Dump(path.clone()),
+        (None, true) => sync::RunKind::Full,
+        (None, false) => sync::RunKind::Incremental,
+    };
+    let synchroniser = synchroniser(db, clock, &args.speciesplus)?;
+    let progress = crate::progress::ConsoleProgress::new();
+    let result = synchroniser.run_once(kind, &progress).await;
+    progress.finish();
+    let report = result?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(())
+}
+
+fn parse_date_arg(field: &'static str, text: &str) -> anyhow::Result<NaiveDate> {
+    Ok(domain::parse_date(field, text)?)
+}
+
+#[allow(clippy::print_stdout)]
+async fn listing_command(db: Db, clock: Arc<dyn Clock>, args: ListingArgs) -> anyhow::Result<()> {
+    let date = match &args.date {
+        Some(d) => parse_date_arg("date", d)?,
+        None => clock.today(),
+    };
+    let country = args
+        .country
+        .as_deref()
+        .map(|c| CountryCode::parse(c).map_err(|e| e.for_field("country")))
+        .transpose()?;
+    let listing = Catalogue::new(db)
+        .listing(&args.taxon, date, country)
+        .await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&listing_json(&listing))?);
+    } else {
+        println!("{}", listing_text(&listing));
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn amendments_command(db: Db, args: AmendmentsArgs) -> anyhow::Result<()> {
+    let from = parse_date_arg("from", &args.from)?;
+    let to = parse_date_arg("to", &args.to)?;
+    let amendments = Catalogue::new(db).amendments(from, to).await?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"from": from, "to": to, "amendments": amendments})
+            )?
+        );
+        return Ok(());
+    }
+    if amendments.is_empty() {
+        println!("no listing change takes effect between {from} and {to}");
+    }
+    for a in &amendments {
+        let changes: Vec<String> = a
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}{} (#{})",
+                    c.change_type,
+                    c.appendix,
+                    c.party
+                        .as_deref()
+                        .map(|p| format!(" {p}"))
+                        .unwrap_or_default(),
+                    c.listing_id
+                )
+            })
+            .collect();
+        println!(
+            "{}  {:<40} {:>10} -> {:<10} {}",
+            a.effective_at,
+            a.full_name,
+            a.before,
+            a.after,
+            changes.join(", ")
+        );
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+async fn keys_command(db: Db, clock: Arc<dyn Clock>, command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Create { role, name } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let (key, info) = keys::create(&db, &name, role, clock.now()).await?;
+            println!(
+                "created key {:?} (role {}, prefix {})",
+                info.name, info.role, info.key_prefix
+            );
+            println!("{key}");
+            println!("store it now: it is not kept and cannot be shown again");
+        }
+        KeysCommand::List { json } => {
+            let list = keys::list(&db).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for k in list {
+                    println!(
+                        "{:<30} {:<21} cites_{}_…  created {}{}",
+                        k.name,
+                        k.role,
+                        k.key_prefix,
+                        k.created_at.format("%Y-%m-%d"),
+                        k.revoked_at
+                            .map(|r| format!("  revoked {}", r.format("%Y-%m-%d")))
+                            .unwrap_or_default()
+                    );
+                }
+            }
+        }
+        KeysCommand::Revoke { name } => {
+            keys::revoke(&db, &name, clock.now()).await?;
+            println!("revoked key {name:?}");
+        }
+    }
+    Ok(())
+}
+
+/// A sync run as JSON (the stored report parsed back into an object).
+pub fn run_json(r: &sync::store::RunRecord) -> Value {
+    json!({
+        "id": r.id,
+        "kind": r.kind,
+        "status": r.status,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "updated_since": r.updated_since,
+        "checkpoint": r.checkpoint.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
+        "report": r.report.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
+        "error": r.error,
+    })
+}
+
+/// A listing as JSON: the shape of `GET /v1/taxa/{id}/listing` and `cites listing --json`.
+pub fn listing_json(l: &sync::catalogue::TaxonListing) -> Value {
+    let (appendix, status) = match &l.listing.status {
+        Status::Listed { appendix } => (json!(appendix), "listed"),
+        Status::NotListed => (Value::Null, "not_listed"),
+        Status::DependsOnPopulation { .. } => (Value::Null, "depends_on_population"),
+    };
+    json!({
+        "taxon": l.taxon,
+        "resolved_from_synonym": l.via_synonym,
+        "date": l.listing.date,
+        "country": l.listing.country,
+        "status": status,
+        "appendix": appendix,
+        "summary": l.listing.summary(),
+        "needs_review": l.listing.needs_review,
+        "inherited_from": l.inherited_from,
+        "app_iii_parties": l.listing.app_iii_parties,
+        "reservations": l.listing.reservations,
+        "deciding_listing_changes": l.listing.deciding,
+        "deciding_listing_change_ids": l.listing.deciding.iter().map(|f| f.listing_id).collect::<Vec<_>>(),
+    })
+}
+
+/// A listing as text for a person.
+pub fn listing_text(l: &sync::catalogue::TaxonListing) -> String {
+    let mut out = format!(
+        "{} ({}, id {})",
+        l.taxon.full_name,
+        l.taxon.rank.to_lowercase(),
+        l.taxon.id
+    );
+    if let Some(s) = &l.via_synonym {
+        out.push_str(&format!(
+            "\n  asked as synonym {} (id {})",
+            s.full_name, s.id
+        ));
+    }
+    if !l.taxon.active {
+        out.push_str("\n  this taxon concept was deleted in Species+");
+    }
+    let country = l
+        .listing
+        .country
+        .as_deref()
+        .map(|c| format!(" for {c}"))
+        .unwrap_or_default();
+    let verdict = match &l.listing.status {
+        Status::Listed { appendix } => format!("Appendix {appendix}"),
+        Status::NotListed => "not listed".to_owned(),
+        Status::DependsOnPopulation { appendices } => format!(
+            "depends on the population: Appendices {} (give --country, or read the annotations)",
+            appendices
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    };
+    out.push_str(&format!(
+        "\n  on {}{}: {}",
+        l.listing.date, country, verdict
+    ));
+    if let Some(i) = &l.inherited_from {
+        out.push_str(&format!("\n  inherited: {i}"));
+    }
+    if !l.listing.app_iii_parties.is_empty() {
+        out.push_str(&format!(
+            "\n  Appendix III listed by: {}",
+            l.listing.app_iii_parties.join(", ")
+        ));
+    }
+    for f in &l.listing.deciding {
+        out.push_str(&format!(
+            "\n  listing change #{}: + {} from {}",
+            f.listing_id, f.appendix, f.effective_at
+        ));
+        if let Some(a) = f.annotation.as_deref().filter(|a| !a.is_empty()) {
+            let flat = a.split_whitespace().collect::<Vec<_>>().join(" ");
+            let short: String = flat.chars().take(160).collect();
+            out.push_str(&format!(
+                "\n    annotation: {short}{}",
+                if flat.chars().count() > 160 {
+                    "…"
+                } else {
+                    ""
+                }
+            ));
+        }
+        if let Some(h) = &f.hash_annotation {
+            out.push_str(&format!(
+                "\n    # annotation {}: {}",
+                h.symbol.as_deref().unwrap_or("?"),
+                h.note.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    for r in &l.listing.reservations {
+        out.push_str(&format!(
+            "\n  reservation in force: {} on Appendix {} since {} (#{})",
+            r.party, r.appendix, r.effective_at, r.listing_id
+        ));
+    }
+    if l.listing.needs_review {
+        out.push_str("\n  REVIEW: a population clause could not be read; see the annotations");
+    }
+    out
+}

@@ -1,0 +1,35 @@
+//! The sample catalogue built into the binary, so a fresh install answers listing queries
+//! with no Species+ token and no network.
+//!
+//! SAMPLE DATA: built from Species+ responses recorded in 2021-2022 and synthetic CoP19 cases
+//! (see `fixtures/sample/README.md`); not a complete or current catalogue, and never to be used
+//! for permit decisions. It is loaded only into an empty catalogue, and the run that loads it is
+//! recorded as a dump load of `SAMPLE_SOURCE`.
+
+use std::io::Write;
+
+use sync::{NoProgress, RunKind, SyncReport, Synchroniser};
+
+/// The sample catalogue (NDJSON in the bulk-dump shape).
+pub const SAMPLE_NDJSON: &str = include_str!("../fixtures/sample/catalogue.ndjson");
+/// How the sample is named in logs and sync reports.
+pub const SAMPLE_SOURCE: &str =
+    "built-in SAMPLE catalogue (recorded 2021-2022 + synthetic CoP19 cases)";
+
+/// Loads the sample into the catalogue through the ordinary dump loader.
+pub async fn load(synchroniser: &Synchroniser) -> anyhow::Result<SyncReport> {
+    let mut file = tempfile::Builder::new()
+        .prefix("cites-sample-")
+        .suffix(".ndjson")
+        .tempfile()?;
+    file.write_all(SAMPLE_NDJSON.as_bytes())?;
+    file.flush()?;
+    let mut report = synchroniser
+        .run_once(RunKind::Dump(file.path().to_path_buf()), &NoProgress)
+        .await?;
+    report.warnings.insert(
+        0,
+        format!("loaded the {SAMPLE_SOURCE}: not for permit decisions"),
+    );
+    Ok(report)
+}

@@ -1,0 +1,401 @@
+//! The HTTP service (axum): JSON under `/v1`, API keys with roles, one error format.
+//!
+//! Errors are mapped to HTTP statuses here and nowhere else. Internal causes are logged with
+//! the request; clients get a short message and a code, never a database error or a secret.
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use db::Db;
+use domain::{Clock, CountryCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tower_http::trace::TraceLayer;
+
+use crate::keys::{self, Caller, Role};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub catalogue: sync::Catalogue,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> AppState {
+        AppState {
+            catalogue: sync::Catalogue::new(db.clone()),
+            db,
+            clock,
+        }
+    }
+}
+
+/// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
+/// is checked against this list in the tests.
+pub const ROUTES: [(&str, &str, &[Role]); 7] = [
+    ("GET", "/health", &[]),
+    ("GET", "/v1/openapi.json", &[]),
+    ("GET", "/v1/sync/status", &Role::ALL),
+    ("GET", "/v1/taxa", &Role::ALL),
+    ("GET", "/v1/taxa/{id}", &Role::ALL),
+    ("GET", "/v1/taxa/{id}/listing", &Role::ALL),
+    ("GET", "/v1/amendments", &Role::ALL),
+];
+
+/// The service's router.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/sync/status", get(sync_status))
+        .route("/v1/taxa", get(search_taxa))
+        .route("/v1/taxa/{id}", get(get_taxon))
+        .route("/v1/taxa/{id}/listing", get(get_listing))
+        .route("/v1/amendments", get(get_amendments))
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// An error answer: status, stable code, message, and the field at fault if any.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "invalid_input",
+            message: message.into(),
+            field: Some(field),
+        }
+    }
+
+    fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
+        // The chain goes to the log; the client gets no internals.
+        let mut chain = error.to_string();
+        let mut source = error.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(context, error = %chain, "request failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not answer; the error is logged",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<sync::Error> for ApiError {
+    fn from(e: sync::Error) -> ApiError {
+        match &e {
+            sync::Error::TaxonNotFound { .. } => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            sync::Error::AmbiguousName { .. } => ApiError::invalid("name", e.to_string()),
+            sync::Error::InvalidRange { .. } => ApiError::invalid("to", e.to_string()),
+            sync::Error::LimitExceeded { .. } => ApiError::invalid("to", e.to_string()),
+            sync::Error::Domain(d) => {
+                ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
+            }
+            _ => ApiError::internal("catalogue", &e),
+        }
+    }
+}
+
+/// The authenticated caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+pub struct Authenticated(pub Caller);
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let presented = presented_key(&parts.headers).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "an API key is required: send Authorization: Bearer <key> (create one with `cites keys create`)",
+            )
+        })?;
+        match keys::authenticate(&state.db, &presented).await {
+            Ok(Some(caller)) => Ok(Authenticated(caller)),
+            Ok(None) => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "the API key is unknown or revoked",
+            )),
+            Err(e) => Err(ApiError::internal("authenticate", &e)),
+        }
+    }
+}
+
+fn presented_key(headers: &HeaderMap) -> Option<String> {
+    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        let v = v.trim();
+        if let Some(rest) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
+            return Some(rest.trim().to_owned());
+        }
+    }
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned())
+}
+
+/// Refuses callers whose role may not use the route.
+fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
+    if allowed.contains(&caller.role) {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            format!(
+                "role {} may not do this; allowed: {}",
+                caller.role,
+                allowed
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ))
+    }
+}
+
+/// Query-string extraction whose rejections use our error format (422 naming the problem).
+pub struct AppQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for AppQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(v)) => Ok(AppQuery(v)),
+            Err(rejection) => Err(query_rejection(rejection)),
+        }
+    }
+}
+
+fn query_rejection(rejection: QueryRejection) -> ApiError {
+    ApiError::invalid("query", rejection.body_text())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such route; see /v1/openapi.json",
+    )
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let ok = db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(pool).await)
+        .is_ok();
+    let status = if ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"status": if ok { "ok" } else { "unavailable" }, "database": if ok { "ok" } else { "unreachable" }})),
+    )
+        .into_response()
+}
+
+async fn openapi() -> Json<Value> {
+    Json(crate::openapi::document())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusQuery {
+    limit: Option<i64>,
+}
+
+/// Most runs `/v1/sync/status` lists.
+const STATUS_RUNS_MAX: i64 = 100;
+
+async fn sync_status(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppQuery(q): AppQuery<StatusQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let limit = q.limit.unwrap_or(10);
+    if !(1..=STATUS_RUNS_MAX).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            format!("invalid limit {limit}: accepted 1 to {STATUS_RUNS_MAX}"),
+        ));
+    }
+    let runs = sync::store::recent_runs(&state.db, limit).await?;
+    let counts = sync::store::counts(&state.db).await?;
+    let last_success = sync::store::last_success_start(&state.db).await?;
+    Ok(Json(json!({
+        "last_successful_start": last_success,
+        "catalogue": counts,
+        "runs": runs.iter().map(crate::cli::run_json).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchQuery {
+    name: Option<String>,
+}
+
+async fn search_taxa(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppQuery(q): AppQuery<SearchQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let name = q.name.unwrap_or_default();
+    let name = name.trim();
+    if name.chars().count() < 2 {
+        return Err(ApiError::invalid(
+            "name",
+            "name must have at least 2 characters: a scientific name, its beginning, or a common name",
+        ));
+    }
+    let taxa = state.catalogue.search(name).await?;
+    Ok(Json(json!({ "taxa": taxa })))
+}
+
+async fn get_taxon(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let id = parse_id(&id)?;
+    let taxon = sync::store::taxon(&state.db, id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("taxon not found: {id}"),
+        )
+    })?;
+    let distributions = sync::store::distributions(&state.db, id).await?;
+    Ok(Json(
+        json!({ "taxon": taxon, "distributions": distributions }),
+    ))
+}
+
+fn parse_id(text: &str) -> Result<i64, ApiError> {
+    text.parse::<u32>()
+        .map(i64::from)
+        .map_err(|_| ApiError::invalid("id", format!("invalid taxon id {text:?}: accepted a Species+ taxon concept id (a positive integer)")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListingQuery {
+    date: Option<String>,
+    country: Option<String>,
+}
+
+async fn get_listing(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppQuery(q): AppQuery<ListingQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let id = parse_id(&id)?;
+    let date = match q.date.as_deref() {
+        Some(d) => parse_date("date", d)?,
+        None => state.clock.today(),
+    };
+    let country = match q.country.as_deref() {
+        Some(c) => Some(
+            CountryCode::parse(c)
+                .map_err(|e| ApiError::invalid("country", e.for_field("country").to_string()))?,
+        ),
+        None => None,
+    };
+    let listing = state
+        .catalogue
+        .listing(&id.to_string(), date, country)
+        .await?;
+    Ok(Json(crate::cli::listing_json(&listing)))
+}
+
+fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {
+    domain::parse_date(field, text).map_err(|e| ApiError::invalid(field, e.to_string()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AmendmentsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn get_amendments(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppQuery(q): AppQuery<AmendmentsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let from = parse_date(
+        "from",
+        q.from
+            .as_deref()
+            .ok_or_else(|| ApiError::invalid("from", "from is required: a YYYY-MM-DD date"))?,
+    )?;
+    let to = parse_date(
+        "to",
+        q.to.as_deref()
+            .ok_or_else(|| ApiError::invalid("to", "to is required: a YYYY-MM-DD date"))?,
+    )?;
+    let amendments = state.catalogue.amendments(from, to).await?;
+    Ok(Json(
+        json!({ "from": from, "to": to, "amendments": amendments }),
+    ))
+}

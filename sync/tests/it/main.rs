@@ -1,0 +1,6 @@
+//! Integration tests of the `sync` crate against the fake Species+ server, each scenario on
+//! SQLite and on PostgreSQL (127.0.0.1:5432, or `CITES_TEST_POSTGRES_URL`).
+
+mod support;
+
+mod full;
