@@ -86,7 +86,8 @@ pub fn document() -> Value {
             "/v1/amendments": {"get": op("Listing changes taking effect in a date range, per taxon, with the listing before and after", json!([
                 param("from", "query", true, "first day, YYYY-MM-DD", date.clone()),
                 param("to", "query", true, "last day, YYYY-MM-DD", date)
-            ]), "amendments in date order", true, false)}
+            ]), "amendments in date order", true, false)},
+            "/v1/keys": {"get": op("API keys (names, roles, prefixes; never secrets); admin only", json!([]), "the keys", true, false)}
         }
     })
 }

@@ -41,7 +41,7 @@ impl AppState {
 
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests.
-pub const ROUTES: [(&str, &str, &[Role]); 7] = [
+pub const ROUTES: [(&str, &str, &[Role]); 8] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -49,6 +49,7 @@ pub const ROUTES: [(&str, &str, &[Role]); 7] = [
     ("GET", "/v1/taxa/{id}", &Role::ALL),
     ("GET", "/v1/taxa/{id}/listing", &Role::ALL),
     ("GET", "/v1/amendments", &Role::ALL),
+    ("GET", "/v1/keys", &[Role::Admin]),
 ];
 
 /// The service's router.
@@ -61,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/taxa/{id}", get(get_taxon))
         .route("/v1/taxa/{id}/listing", get(get_listing))
         .route("/v1/amendments", get(get_amendments))
+        .route("/v1/keys", get(list_keys))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -398,4 +400,15 @@ async fn get_amendments(
     Ok(Json(
         json!({ "from": from, "to": to, "amendments": amendments }),
     ))
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &[Role::Admin])?;
+    let list = keys::list(&state.db)
+        .await
+        .map_err(|e| ApiError::internal("list keys", &e))?;
+    Ok(Json(json!({ "keys": list })))
 }

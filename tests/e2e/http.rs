@@ -1,0 +1,280 @@
+//! The HTTP service: authentication, roles, listings, amendments, errors, OpenAPI.
+
+use cites::keys::Role;
+use db::Backend;
+
+use crate::support::TestApp;
+
+async fn listing_answers_cop19_cases_on_both_sides_of_entry_into_force(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let r = Some(Role::PermitOfficer);
+    let (s, before) = app
+        .get("/v1/taxa/900020/listing?date=2023-02-22&country=NA", r)
+        .await;
+    assert_eq!(s, 200, "{before}");
+    assert_eq!(before["appendix"], "I");
+    let (_, after) = app
+        .get("/v1/taxa/900020/listing?date=2023-02-23&country=NA", r)
+        .await;
+    assert_eq!(after["appendix"], "II");
+    assert_eq!(
+        after["deciding_listing_change_ids"],
+        serde_json::json!([910023])
+    );
+    let (_, kenya) = app
+        .get("/v1/taxa/900020/listing?date=2023-02-23&country=KE", r)
+        .await;
+    assert_eq!(kenya["appendix"], "I");
+    let (_, shark) = app.get("/v1/taxa/900002/listing?date=2023-11-24", r).await;
+    assert_eq!(shark["status"], "not_listed");
+    let (_, shark) = app.get("/v1/taxa/900002/listing?date=2023-11-25", r).await;
+    assert_eq!(shark["appendix"], "II");
+    assert_eq!(
+        shark["inherited_from"],
+        "FAMILY listing Carcharhinidae spp."
+    );
+    // A synonym id resolves to its accepted taxon.
+    let (_, syn) = app.get("/v1/taxa/900004/listing?date=2023-11-25", r).await;
+    assert_eq!(syn["taxon"]["id"], 900002);
+    assert_eq!(syn["resolved_from_synonym"]["id"], 900004);
+    // The elephant's split listing without a country.
+    let (_, ele) = app.get("/v1/taxa/4521/listing?date=2022-11-27", r).await;
+    assert_eq!(ele["status"], "depends_on_population");
+    assert_eq!(ele["summary"], "I/II");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_listing_answers_cop19_cases_on_both_sides_of_entry_into_force() {
+    listing_answers_cop19_cases_on_both_sides_of_entry_into_force(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_listing_answers_cop19_cases_on_both_sides_of_entry_into_force() {
+    listing_answers_cop19_cases_on_both_sides_of_entry_into_force(Backend::Postgres).await;
+}
+
+async fn requests_without_a_valid_key_get_401_and_wrong_roles_get_403(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (s, body) = app.get("/v1/taxa/4521/listing", None).await;
+    assert_eq!(s, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let res = app
+        .http
+        .get(format!("{}/v1/taxa/4521/listing", app.base))
+        .bearer_auth("cites_00000000_notakey")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    let (s, body) = app.get("/v1/keys", Some(Role::Enforcement)).await;
+    assert_eq!(s, 403);
+    assert!(body["error"]["message"].as_str().unwrap().contains("admin"));
+    let (s, body) = app.get("/v1/keys", Some(Role::Admin)).await;
+    assert_eq!(s, 200);
+    let listed = serde_json::to_string(&body).unwrap();
+    for (_, key) in &app.keys {
+        assert!(
+            !listed.contains(key.as_str()),
+            "a key secret appears in the listing"
+        );
+    }
+    // X-API-Key works as well as Authorization: Bearer.
+    let res = app
+        .http
+        .get(format!("{}/v1/sync/status", app.base))
+        .header("X-API-Key", app.key(Role::ScientificAuthority))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    // A revoked key stops working at once.
+    cites::keys::revoke(&app.t.db, "test enforcement", crate::support::clock().now())
+        .await
+        .unwrap();
+    let (s, _) = app.get("/v1/sync/status", Some(Role::Enforcement)).await;
+    assert_eq!(s, 401);
+    app.stop().await;
+}
+
+use domain::Clock as _;
+
+#[tokio::test]
+async fn sqlite_requests_without_a_valid_key_get_401_and_wrong_roles_get_403() {
+    requests_without_a_valid_key_get_401_and_wrong_roles_get_403(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_requests_without_a_valid_key_get_401_and_wrong_roles_get_403() {
+    requests_without_a_valid_key_get_401_and_wrong_roles_get_403(Backend::Postgres).await;
+}
+
+async fn bad_input_gets_422_naming_the_field_and_unknown_taxa_404(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let r = Some(Role::PermitOfficer);
+    for (path, field) in [
+        ("/v1/taxa/4521/listing?date=2023-13-01", "date"),
+        ("/v1/taxa/4521/listing?date=yesterday", "date"),
+        ("/v1/taxa/4521/listing?country=XY", "country"),
+        ("/v1/taxa/abc/listing", "id"),
+        ("/v1/amendments?from=2023-01-01", "to"),
+        ("/v1/amendments?from=2023-12-01&to=2023-01-01", "to"),
+        ("/v1/taxa?name=a", "name"),
+    ] {
+        let (s, body) = app.get(path, r).await;
+        assert_eq!(s, 422, "{path}: {body}");
+        assert_eq!(body["error"]["field"], field, "{path}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let (s, body) = app.get("/v1/taxa/4521/listing?colour=blue", r).await;
+    assert_eq!(s, 422, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{body}"
+    );
+    let (s, body) = app.get("/v1/taxa/123456789/listing", r).await;
+    assert_eq!(s, 404, "{body}");
+    let (s, _) = app.get("/v1/nothing-here", r).await;
+    assert_eq!(s, 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_bad_input_gets_422_naming_the_field_and_unknown_taxa_404() {
+    bad_input_gets_422_naming_the_field_and_unknown_taxa_404(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_bad_input_gets_422_naming_the_field_and_unknown_taxa_404() {
+    bad_input_gets_422_naming_the_field_and_unknown_taxa_404(Backend::Postgres).await;
+}
+
+async fn amendments_list_the_delayed_cop19_entries_with_before_and_after(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (s, body) = app
+        .get(
+            "/v1/amendments?from=2023-11-25&to=2023-11-25",
+            Some(Role::ScientificAuthority),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let list = body["amendments"].as_array().unwrap();
+    let find = |name: &str| {
+        list.iter()
+            .find(|a| a["full_name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let bulbul = find("Pycnonotus zeylanicus");
+    assert_eq!(
+        (bulbul["before"].as_str(), bulbul["after"].as_str()),
+        (Some("II"), Some("I"))
+    );
+    let family = find("Carcharhinidae");
+    assert_eq!(
+        (family["before"].as_str(), family["after"].as_str()),
+        (Some("not listed"), Some("II"))
+    );
+    let species = find("Carcharhinus obscurus");
+    assert_eq!(species["after"], "II");
+    // The rhino transfer is on 2023-02-23, outside this range.
+    assert!(
+        list.iter()
+            .all(|a| a["full_name"] != "Ceratotherium simum simum")
+    );
+    let (_, feb) = app
+        .get(
+            "/v1/amendments?from=2023-02-23&to=2023-02-23",
+            Some(Role::ScientificAuthority),
+        )
+        .await;
+    let rhino = feb["amendments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["full_name"] == "Ceratotherium simum simum")
+        .unwrap()
+        .clone();
+    assert_eq!(rhino["before"], "I/II");
+    assert_eq!(rhino["after"], "I/II");
+    assert_eq!(rhino["changes"].as_array().unwrap().len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_amendments_list_the_delayed_cop19_entries_with_before_and_after() {
+    amendments_list_the_delayed_cop19_entries_with_before_and_after(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_amendments_list_the_delayed_cop19_entries_with_before_and_after() {
+    amendments_list_the_delayed_cop19_entries_with_before_and_after(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn health_and_openapi_need_no_key_and_openapi_documents_every_route() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (s, health) = app.get("/health", None).await;
+    assert_eq!(s, 200);
+    assert_eq!(health["database"], "ok");
+    let (s, doc) = app.get("/v1/openapi.json", None).await;
+    assert_eq!(s, 200);
+    for (method, path, roles) in cites::server::ROUTES {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        assert!(op.is_object(), "{method} {path} is not documented");
+        if !roles.is_empty() {
+            assert!(op["responses"]["401"].is_object(), "{path} lacks its 401");
+            assert!(op["responses"]["403"].is_object(), "{path} lacks its 403");
+        }
+        assert!(op["responses"]["422"].is_object(), "{path} lacks its 422");
+    }
+    let documented = doc["paths"].as_object().unwrap().len();
+    assert_eq!(
+        documented,
+        cites::server::ROUTES.len(),
+        "a documented path has no route"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn search_finds_taxa_by_name_prefix_and_by_common_name() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let r = Some(Role::Enforcement);
+    let (s, body) = app.get("/v1/taxa?name=Loxodonta", r).await;
+    assert_eq!(s, 200);
+    assert!(
+        body["taxa"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == 4521)
+    );
+    let (_, body) = app.get("/v1/taxa?name=African%20Elephant", r).await;
+    assert!(
+        body["taxa"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == 4521),
+        "{body}"
+    );
+    let (_, body) = app.get("/v1/taxa/4521", r).await;
+    assert!(body["distributions"].as_array().unwrap().len() > 30);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sync_status_shows_the_sample_load_and_the_catalogue_size() {
+    let app = TestApp::spawn(Backend::Postgres).await;
+    let (s, body) = app.get("/v1/sync/status", Some(Role::PermitOfficer)).await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["runs"][0]["kind"], "dump");
+    assert_eq!(body["runs"][0]["status"], "succeeded");
+    assert_eq!(body["runs"][0]["report"]["taxa_added"], 570);
+    assert_eq!(body["catalogue"]["taxa"], 570);
+    app.stop().await;
+}

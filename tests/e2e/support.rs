@@ -1,0 +1,134 @@
+//! Shared helpers: databases on both backends loaded with the sample catalogue, a server on
+//! 127.0.0.1:0, and running the binary.
+
+use std::path::PathBuf;
+use std::process::Output;
+use std::sync::Arc;
+
+use cites::keys::{self, Role};
+use cites::server::{AppState, app};
+use db::{Backend, TestDb};
+use domain::{Clock, ManualClock};
+use sync::{NoProgress, RunKind, SyncSettings, Synchroniser};
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+pub fn clock() -> Arc<dyn Clock> {
+    Arc::new(ManualClock::new(
+        chrono::DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .unwrap()
+            .with_timezone(&chrono::Utc),
+    ))
+}
+
+/// A fresh database holding the sample catalogue.
+pub async fn sample_db(backend: Backend) -> TestDb {
+    let t = TestDb::create(backend).await.unwrap();
+    let s = Synchroniser::new(
+        t.db.clone(),
+        None,
+        clock(),
+        SyncSettings {
+            fetch_concurrency: 1,
+            fetch_distributions: false,
+        },
+    );
+    s.run_once(
+        RunKind::Dump(repo_path("fixtures/sample/catalogue.ndjson")),
+        &NoProgress,
+    )
+    .await
+    .unwrap();
+    t
+}
+
+/// The service on 127.0.0.1:0 over a sample database, with one key per role.
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub keys: Vec<(Role, String)>,
+    pub t: TestDb,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        sync::client::install_tls_provider();
+        let t = sample_db(backend).await;
+        let mut role_keys = Vec::new();
+        for role in Role::ALL {
+            let (key, _) = keys::create(&t.db, &format!("test {role}"), role, clock().now())
+                .await
+                .unwrap();
+            role_keys.push((role, key));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let router = app(AppState::new(t.db.clone(), clock()));
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        TestApp {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            keys: role_keys,
+            t,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn key(&self, role: Role) -> &str {
+        &self.keys.iter().find(|(r, _)| *r == role).unwrap().1
+    }
+
+    /// GET with the key of `role` (or no key); returns status and JSON body.
+    pub async fn get(&self, path: &str, role: Option<Role>) -> (u16, serde_json::Value) {
+        let mut req = self.http.get(format!("{}{path}", self.base));
+        if let Some(r) = role {
+            req = req.bearer_auth(self.key(r));
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let body = res.json().await.unwrap_or(serde_json::Value::Null);
+        (status, body)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        self.t.drop_db().await.unwrap();
+    }
+}
+
+/// Runs the `cites` binary with `args` against `database_url`.
+pub fn cites(database_url: &str, args: &[&str]) -> Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_cites"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env_remove("CITES_SPECIESPLUS_TOKEN")
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
