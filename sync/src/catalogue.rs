@@ -170,39 +170,41 @@ impl Catalogue {
             return Ok((rows, None));
         }
         let mut inherited_from = rows.iter().find_map(|r| r.inherited_from.clone());
-        let ancestors = [
+        // Nearest first: genus, family, order, class, phylum, kingdom.
+        let names: Vec<&str> = [
             &taxon.genus,
             &taxon.family,
             &taxon.taxon_order,
             &taxon.class,
             &taxon.phylum,
             &taxon.kingdom,
-        ];
-        for name in ancestors.into_iter().flatten() {
-            if name == &taxon.full_name {
-                continue;
-            }
-            for ancestor in store::higher_taxa_named(&self.db, std::slice::from_ref(name)).await? {
-                let own: Vec<ListingRow> = store::listing_rows(&self.db, ancestor.id)
-                    .await?
-                    .into_iter()
-                    .filter(|r| r.inherited_from.is_none())
-                    .collect();
-                if own.is_empty() {
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|n| *n != taxon.full_name)
+        .collect();
+        let ancestors = store::higher_taxa_named(&self.db, &names).await?;
+        let ids: Vec<i64> = ancestors.iter().map(|a| a.id).collect();
+        let own = store::own_listing_rows_of(&self.db, &ids).await?;
+        let nearest = names.iter().find_map(|name| {
+            ancestors
+                .iter()
+                .filter(|a| a.full_name == *name)
+                .find(|a| own.iter().any(|r| r.taxon_id == a.id))
+        });
+        if let Some(ancestor) = nearest {
+            let note = format!("{} listing {} spp.", ancestor.rank, ancestor.full_name);
+            for r in own.iter().filter(|r| r.taxon_id == ancestor.id) {
+                if rows.iter().any(|x| x.listing_id == r.listing_id) {
                     continue;
                 }
-                let note = format!("{} listing {} spp.", ancestor.rank, ancestor.full_name);
-                for mut r in own {
-                    if rows.iter().any(|x| x.listing_id == r.listing_id) {
-                        continue;
-                    }
-                    r.taxon_id = taxon.id;
-                    r.inherited_from = Some(note.clone());
-                    rows.push(r);
-                }
-                inherited_from.get_or_insert(note);
-                return Ok((rows, inherited_from));
+                let mut r = r.clone();
+                r.taxon_id = taxon.id;
+                r.inherited_from = Some(note.clone());
+                rows.push(r);
             }
+            inherited_from.get_or_insert(note);
         }
         Ok((rows, inherited_from))
     }

@@ -3,8 +3,8 @@
 //! Species+ answers list pages in 4-10 s, sits behind an edge that throttles bursts with 403 or
 //! 404 instead of 429, and returns 5xx under load. The client therefore paces requests
 //! (default one per second), retries 5xx, 403, 429 (honouring `Retry-After`), 404 on an id it
-//! knows to exist and transport errors with exponential backoff and full jitter, and treats 401
-//! as fatal. The token lives in a [`Token`], which never prints.
+//! knows to exist or on the list route, and transport errors with exponential backoff and full
+//! jitter, and treats 401 as fatal. The token lives in a [`Token`], which never prints.
 
 use std::fmt;
 use std::sync::Arc;
@@ -189,7 +189,9 @@ impl Client {
                 q.append_pair("updated_since", since);
             }
         }
-        let fetched = self.get(url, false).await?;
+        // The list route always exists: a 404 on it is the edge throttling (rcites #49), so it
+        // is retried like a 404 on a known id.
+        let fetched = self.get(url, true).await?;
         let parsed: wire::TaxonConceptsPage = parse(&fetched)?;
         let total = header_u64(&fetched.headers, "total-count")
             .or(parsed.pagination.and_then(|p| p.total_entries));
@@ -243,7 +245,8 @@ impl Client {
         tokio::time::sleep_until(start).await;
     }
 
-    /// GET with retries. `known_id`: a 404 means throttling, not absence, so it is retried.
+    /// GET with retries. `known_id`: the resource exists (a known taxon id, or the list route),
+    /// so a 404 means throttling, not absence, and is retried.
     async fn get(&self, url: Url, known_id: bool) -> Result<Fetched> {
         let shown = url.to_string();
         let mut last = String::new();

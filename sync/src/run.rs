@@ -31,12 +31,17 @@ pub const INCREMENTAL_OVERLAP: chrono::Duration = chrono::Duration::days(8);
 pub const LOCK_STALE_AFTER: Duration = Duration::from_secs(10 * 60);
 /// Most pages one walk may request (85,000 taxa are 171 pages of 500).
 pub const WALK_PAGES_MAX: u64 = 2_000;
-/// Walks of the whole list in one run when rows drifted between pages during a walk.
-pub const WALK_PASSES_MAX: u64 = 3;
+/// Walks of the list in one run when rows drifted between pages during a walk. The first two
+/// are whole; later ones only walk the tail of synonyms and deleted rows again when that is
+/// where rows are missing, so they are cheap.
+pub const WALK_PASSES_MAX: u64 = 10;
 /// Page keys of pass `p` are `p * PASS_KEY_STRIDE + page`.
 const PASS_KEY_STRIDE: i64 = 1_000_000;
 /// Most dump lines one load accepts (Species+ had 89,616 records in 2025).
 pub const DUMP_LINES_MAX: usize = 2_000_000;
+
+/// Fetched bodies staged per commit. A killed run re-fetches at most this many taxa.
+pub const STAGE_BATCH_ITEMS: usize = 100;
 
 const STAGE_PAGE: &str = "taxa_page";
 const STAGE_LEGISLATION: &str = "legislation";
@@ -150,6 +155,12 @@ struct Checkpoint {
     next_page: u64,
     walk_done: bool,
     last_total: Option<u64>,
+    /// First page of the current pass holding a synonym or a deleted row.
+    #[serde(default)]
+    tail_page: Option<u64>,
+    /// Accepted rows seen before the current pass.
+    #[serde(default)]
+    accepted_seen: u64,
 }
 
 /// Mirrors Species+ into the catalogue.
@@ -175,9 +186,10 @@ impl Synchroniser {
             clock,
             settings,
             holder: format!(
-                "{}:{}:{:08x}",
+                "{}:{}:{}:{:08x}",
                 hostname(),
                 std::process::id(),
+                process_nonce(),
                 rand::random::<u32>()
             ),
         }
@@ -185,6 +197,12 @@ impl Synchroniser {
 
     /// Runs once, to the end. Two runs never overlap: across processes a lock row in the
     /// database decides, and a run left behind by a dead process is resumed.
+    ///
+    /// After a crash (the process died, or a container restarted with the same pid) the next
+    /// process on the same host takes the lock over at once and resumes the run. Within one
+    /// process, a run whose future was dropped keeps the lock: this synchroniser retakes it at
+    /// once and resumes, while another synchroniser waits until the lock has had no heartbeat
+    /// for [`LOCK_STALE_AFTER`] (the dropped run's tasks might still be running).
     pub async fn run_once(&self, kind: RunKind, progress: &dyn Progress) -> Result<SyncReport> {
         self.lock().await?;
         let result = self.run_locked(kind, progress).await;
@@ -465,6 +483,9 @@ impl Synchroniser {
                 let (parsed, info, fetched) =
                     client.taxon_concepts_page(page, updated_since).await?;
                 let empty = parsed.taxon_concepts.is_empty();
+                if checkpoint.tail_page.is_none() && parsed.taxon_concepts.iter().any(in_tail) {
+                    checkpoint.tail_page = Some(page);
+                }
                 if !empty {
                     let key = checkpoint.pass as i64 * PASS_KEY_STRIDE + page as i64;
                     store::stage(&self.db, run_id, STAGE_PAGE, key, &fetched.body).await?;
@@ -484,7 +505,9 @@ impl Synchroniser {
             }
             // Rows inserted or deleted during the walk shift others across pages; compare what
             // was seen with the final total and walk again (de-duplicating) if something slipped.
-            let seen = self.staged_taxa(run_id).await?.len() as u64;
+            let staged = self.staged_taxa(run_id).await?;
+            let seen = staged.len() as u64;
+            let accepted = staged.values().filter(|t| !in_tail(t)).count() as u64;
             let total = checkpoint.last_total.unwrap_or(0);
             if seen >= total || checkpoint.pass + 1 >= WALK_PASSES_MAX {
                 if seen < total {
@@ -501,8 +524,17 @@ impl Synchroniser {
                 total,
                 "rows drifted between pages during the walk: walking again"
             );
+            // Accepted names come in a stable taxonomic order, synonyms and deleted rows after
+            // them in an order that changes between calls (API notes §9.2, §11.5). Once a whole
+            // walk found no accepted row the ones before it missed, only that tail is walked again.
+            let start = match checkpoint.tail_page {
+                Some(tail) if checkpoint.pass > 0 && accepted <= checkpoint.accepted_seen => tail,
+                _ => 1,
+            };
+            checkpoint.accepted_seen = accepted;
+            checkpoint.tail_page = None;
             checkpoint.pass += 1;
-            checkpoint.next_page = 1;
+            checkpoint.next_page = start;
         }
         checkpoint.walk_done = true;
         self.save_checkpoint(run_id, checkpoint).await
@@ -549,7 +581,8 @@ impl Synchroniser {
         let with_distributions = self.settings.fetch_distributions;
         let mut set = tokio::task::JoinSet::new();
         let mut pending = ids.iter().copied();
-        let mut heartbeat_due = 0u64;
+        let mut batch: Vec<(&'static str, i64, String)> = Vec::with_capacity(2 * STAGE_BATCH_ITEMS);
+        let mut batched_taxa = 0usize;
         loop {
             while set.len() < concurrency {
                 let Some(id) = pending.next() else { break };
@@ -570,16 +603,22 @@ impl Synchroniser {
             let (id, legislation, distributions) =
                 joined.map_err(|e| Error::Config(format!("fetch task failed: {e}")))??;
             if let Some(d) = distributions {
-                store::stage(&self.db, run_id, STAGE_DISTRIBUTIONS, id, &d.body).await?;
+                batch.push((STAGE_DISTRIBUTIONS, id, d.body));
             }
-            // Legislation last: its presence marks the taxon done for a resumed run.
-            store::stage(&self.db, run_id, STAGE_LEGISLATION, id, &legislation.body).await?;
-            progress.advance(1);
-            heartbeat_due += 1;
-            if heartbeat_due.is_multiple_of(50) {
+            // The legislation's presence marks the taxon done for a resumed run; both bodies
+            // of a taxon are committed together.
+            batch.push((STAGE_LEGISLATION, id, legislation.body));
+            batched_taxa += 1;
+            if batched_taxa >= STAGE_BATCH_ITEMS {
+                store::stage_many(&self.db, run_id, &batch).await?;
                 store::heartbeat(&self.db, &self.holder, self.clock.now()).await?;
+                progress.advance(batched_taxa as u64);
+                batch.clear();
+                batched_taxa = 0;
             }
         }
+        store::stage_many(&self.db, run_id, &batch).await?;
+        progress.advance(batched_taxa as u64);
         Ok(())
     }
 
@@ -716,6 +755,12 @@ impl Synchroniser {
     }
 }
 
+/// Whether a row belongs to the tail of the list (synonyms and deleted concepts), whose order
+/// changes between calls.
+fn in_tail(t: &wire::TaxonConcept) -> bool {
+    t.active == Some(false) || t.name_status.as_deref() == Some("S")
+}
+
 fn count_outcome(report: &mut SyncReport, outcome: TaxonOutcome) {
     match outcome {
         TaxonOutcome::Added => report.taxa_added += 1,
@@ -734,7 +779,15 @@ fn hostname() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-/// Whether a lock holder (`host:pid:nonce`) is a process of this machine that no longer runs.
+/// A random id of this process, in every lock holder it writes: tells this process from an
+/// earlier one that had the same pid (a restarted container runs as PID 1 again).
+fn process_nonce() -> &'static str {
+    static NONCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NONCE.get_or_init(|| format!("{:08x}", rand::random::<u32>()))
+}
+
+/// Whether a lock holder (`host:pid:process:nonce`) is a process of this machine that no longer
+/// runs.
 fn holder_is_dead(holder: &str) -> bool {
     let mut parts = holder.split(':');
     let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
@@ -747,7 +800,9 @@ fn holder_is_dead(holder: &str) -> bool {
         return false;
     };
     if pid == std::process::id() {
-        return false;
+        // Our pid: alive only if it is this very process (holders written before the process
+        // id was added to them are from an earlier process too).
+        return parts.next() != Some(process_nonce());
     }
     !Path::new(&format!("/proc/{pid}")).exists()
 }

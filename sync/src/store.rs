@@ -12,6 +12,10 @@ use crate::model::{
     DistributionRow, Legislation, ListingRow, NameStatus, QuotaRow, SuspensionRow, TaxonRecord,
 };
 
+/// Rows per multi-row INSERT: far below SQLite's and PostgreSQL's bind-parameter limits
+/// (32,766 and 65,535) even for the widest table (12 columns).
+const INSERT_ROWS_MAX: usize = 500;
+
 /// What applying one taxon row did to the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaxonOutcome {
@@ -90,30 +94,42 @@ pub async fn upsert_taxon(tx: &mut Tx, t: &TaxonRecord) -> Result<TaxonOutcome> 
     }
     with_tx!(tx, c => sqlx::query("DELETE FROM synonym_accepted WHERE synonym_id = $1")
         .bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
-    for (id, name, author, rank) in &t.related {
-        with_tx!(tx, c => sqlx::query(
-            "INSERT INTO taxon_related_names (taxon_id, related_id, full_name, author_year, rank) \
-             VALUES ($1, $2, $3, $4, $5)")
-            .bind(t.id).bind(id).bind(name).bind(author).bind(rank)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+    for chunk in t.related.chunks(INSERT_ROWS_MAX) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO taxon_related_names (taxon_id, related_id, full_name, author_year, rank) ");
+            qb.push_values(chunk, |mut b, (id, name, author, rank)| {
+                b.push_bind(t.id).push_bind(id).push_bind(name).push_bind(author).push_bind(rank);
+            });
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
-    for (id, name) in &t.accepted {
-        with_tx!(tx, c => sqlx::query(
-            "INSERT INTO synonym_accepted (synonym_id, accepted_id, full_name) VALUES ($1, $2, $3)")
-            .bind(t.id).bind(id).bind(name)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+    for chunk in t.accepted.chunks(INSERT_ROWS_MAX) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO synonym_accepted (synonym_id, accepted_id, full_name) ");
+            qb.push_values(chunk, |mut b, (id, name)| {
+                b.push_bind(t.id).push_bind(id).push_bind(name);
+            });
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
-    for (name, language) in &t.common_names {
-        with_tx!(tx, c => sqlx::query(
-            "INSERT INTO common_names (taxon_id, name, language) VALUES ($1, $2, $3) \
-             ON CONFLICT DO NOTHING")
-            .bind(t.id).bind(name).bind(language)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+    for chunk in t.common_names.chunks(INSERT_ROWS_MAX) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO common_names (taxon_id, name, language) ");
+            qb.push_values(chunk, |mut b, (name, language)| {
+                b.push_bind(t.id).push_bind(name).push_bind(language);
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     if !t.active || t.name_status == NameStatus::Synonym {
-        // A deleted concept, or one that became a synonym, has no legislation of its own any
-        // more: Species+ moved it to the accepted taxon.
+        // A deleted concept, or one that became a synonym, has no legislation and no
+        // distribution of its own any more: Species+ moved them to the accepted taxon.
         clear_legislation(tx, t.id).await?;
+        with_tx!(tx, c => sqlx::query("DELETE FROM distributions WHERE taxon_id = $1")
+            .bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
     }
     Ok(outcome)
 }
@@ -145,53 +161,77 @@ pub async fn replace_legislation(
 ) -> Result<LegislationOutcome> {
     let before = listing_rows_tx(tx, taxon_id).await?;
     clear_legislation(tx, taxon_id).await?;
-    let mut outcome = LegislationOutcome::default();
-    for l in &legislation.listings {
-        if !before.contains(l) {
-            outcome.listing_changes += 1;
-        }
-        insert_listing(tx, l).await?;
+    let mut outcome = LegislationOutcome {
+        listing_changes: legislation
+            .listings
+            .iter()
+            .filter(|l| !before.contains(l))
+            .count() as u64,
+        ..LegislationOutcome::default()
+    };
+    for chunk in legislation.listings.chunks(INSERT_ROWS_MAX) {
+        insert_listings(tx, chunk).await?;
     }
     for q in &legislation.quotas {
         if upsert_quota(tx, q).await? {
             outcome.quotas += 1;
         }
-        with_tx!(tx, c => sqlx::query(
-            "INSERT INTO taxon_quotas (taxon_id, quota_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(taxon_id).bind(q.id).execute(c).await.map(|r| r.rows_affected()))?;
     }
     for s in &legislation.suspensions {
         if upsert_suspension(tx, s).await? {
             outcome.suspensions += 1;
         }
-        with_tx!(tx, c => sqlx::query(
-            "INSERT INTO taxon_suspensions (taxon_id, suspension_id) VALUES ($1, $2) \
-             ON CONFLICT DO NOTHING")
-            .bind(taxon_id).bind(s.id).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    // Links in one statement per chunk; ids are unique per taxon (deduplicated on conversion).
+    for chunk in legislation.quotas.chunks(INSERT_ROWS_MAX) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO taxon_quotas (taxon_id, quota_id) ");
+            qb.push_values(chunk, |mut b, q| {
+                b.push_bind(taxon_id).push_bind(q.id);
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    for chunk in legislation.suspensions.chunks(INSERT_ROWS_MAX) {
+        with_tx!(tx, c => {
+            let mut qb =
+                sqlx::QueryBuilder::new("INSERT INTO taxon_suspensions (taxon_id, suspension_id) ");
+            qb.push_values(chunk, |mut b, s| {
+                b.push_bind(taxon_id).push_bind(s.id);
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(outcome)
 }
 
-async fn insert_listing(tx: &mut Tx, l: &ListingRow) -> Result<()> {
-    with_tx!(tx, c => sqlx::query(
-        "INSERT INTO listing_changes (taxon_id, listing_id, appendix, change_type, effective_at, \
-         is_current, party, party_name, annotation, hash_symbol, hash_note, inherited_from) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-        .bind(l.taxon_id)
-        .bind(l.listing_id)
-        .bind(l.appendix.as_str())
-        .bind(l.change_type.as_str())
-        .bind(l.effective_at)
-        .bind(l.is_current)
-        .bind(&l.party)
-        .bind(&l.party_name)
-        .bind(&l.annotation)
-        .bind(&l.hash_symbol)
-        .bind(&l.hash_note)
-        .bind(&l.inherited_from)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
+async fn insert_listings(tx: &mut Tx, rows: &[ListingRow]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    with_tx!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO listing_changes (taxon_id, listing_id, appendix, change_type, \
+             effective_at, is_current, party, party_name, annotation, hash_symbol, hash_note, \
+             inherited_from) ");
+        qb.push_values(rows, |mut b, l| {
+            b.push_bind(l.taxon_id)
+                .push_bind(l.listing_id)
+                .push_bind(l.appendix.as_str())
+                .push_bind(l.change_type.as_str())
+                .push_bind(l.effective_at)
+                .push_bind(l.is_current)
+                .push_bind(&l.party)
+                .push_bind(&l.party_name)
+                .push_bind(&l.annotation)
+                .push_bind(&l.hash_symbol)
+                .push_bind(&l.hash_note)
+                .push_bind(&l.inherited_from);
+        });
+        qb.build().execute(c).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
 
@@ -348,13 +388,21 @@ pub async fn replace_distributions(
 ) -> Result<()> {
     with_tx!(tx, c => sqlx::query("DELETE FROM distributions WHERE taxon_id = $1")
         .bind(taxon_id).execute(c).await.map(|r| r.rows_affected()))?;
-    for d in rows {
-        with_tx!(tx, c => sqlx::query(
-            "INSERT INTO distributions (taxon_id, distribution_id, country, name, geo_type, tags) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
-            .bind(d.taxon_id).bind(d.distribution_id).bind(&d.country).bind(&d.name)
-            .bind(&d.geo_type).bind(&d.tags)
-            .execute(c).await.map(|r| r.rows_affected()))?;
+    for chunk in rows.chunks(INSERT_ROWS_MAX) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO distributions (taxon_id, distribution_id, country, name, geo_type, tags) ");
+            qb.push_values(chunk, |mut b, d| {
+                b.push_bind(d.taxon_id)
+                    .push_bind(d.distribution_id)
+                    .push_bind(&d.country)
+                    .push_bind(&d.name)
+                    .push_bind(&d.geo_type)
+                    .push_bind(&d.tags);
+            });
+            qb.push(" ON CONFLICT DO NOTHING");
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }
@@ -494,19 +542,46 @@ pub async fn accepted_of(db: &Db, synonym_id: i64) -> Result<Vec<i64>> {
         .bind(synonym_id).fetch_all(pool).await)?)
 }
 
-/// Accepted, active higher taxa whose name is one of `names` (a taxon's genus, family, ...).
-pub async fn higher_taxa_named(db: &Db, names: &[String]) -> Result<Vec<TaxonSummary>> {
-    let mut out = Vec::new();
-    for name in names {
-        let found: Vec<TaxonSummary> = with_db!(db, pool => sqlx::query_as(
+/// Accepted, active higher taxa whose name is one of `names` (a taxon's genus, family, ...),
+/// in one query.
+pub async fn higher_taxa_named(db: &Db, names: &[&str]) -> Result<Vec<TaxonSummary>> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(with_db!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(
             "SELECT id, full_name, author_year, rank, name_status, active, cites_listing, \
              kingdom, phylum, class, taxon_order, family, genus FROM taxa \
-             WHERE full_name = $1 AND name_status = 'A' AND active = $2 \
-             AND rank NOT IN ('SPECIES', 'SUBSPECIES', 'VARIETY', 'FORM')")
-            .bind(name).bind(true).fetch_all(pool).await)?;
-        out.extend(found);
+             WHERE name_status = 'A' AND active = ");
+        qb.push_bind(true);
+        qb.push(" AND rank NOT IN ('SPECIES', 'SUBSPECIES', 'VARIETY', 'FORM') AND full_name IN (");
+        let mut list = qb.separated(", ");
+        for n in names {
+            list.push_bind(*n);
+        }
+        qb.push(")");
+        qb.build_query_as::<TaxonSummary>().fetch_all(pool).await
+    })?)
+}
+
+/// The listing changes of the given taxa that are their own (not inherited), in one query.
+pub async fn own_listing_rows_of(db: &Db, taxon_ids: &[i64]) -> Result<Vec<ListingRow>> {
+    if taxon_ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let rows: Vec<ListingDb> = with_db!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT taxon_id, listing_id, appendix, change_type, effective_at, is_current, party, \
+             party_name, annotation, hash_symbol, hash_note, inherited_from \
+             FROM listing_changes WHERE inherited_from IS NULL AND taxon_id IN (");
+        let mut list = qb.separated(", ");
+        for id in taxon_ids {
+            list.push_bind(*id);
+        }
+        qb.push(") ORDER BY effective_at, listing_id");
+        qb.build_query_as::<ListingDb>().fetch_all(pool).await
+    })?;
+    rows.into_iter().map(ListingDb::into_row).collect()
 }
 
 /// Accepted, active taxa below the higher taxon `name` (by genus, family, order, class,
@@ -748,6 +823,23 @@ pub async fn stage(db: &Db, run_id: i64, kind: &str, key: i64, body: &str) -> Re
         "INSERT INTO sync_stage (run_id, kind, item_key, body) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (run_id, kind, item_key) DO UPDATE SET body = excluded.body")
         .bind(run_id).bind(kind).bind(key).bind(body).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Stages several bodies in one transaction (one commit instead of one per body: with
+/// `synchronous=FULL` each commit is an fsync).
+pub async fn stage_many(db: &Db, run_id: i64, items: &[(&'static str, i64, String)]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    for (kind, key, body) in items {
+        with_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO sync_stage (run_id, kind, item_key, body) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (run_id, kind, item_key) DO UPDATE SET body = excluded.body")
+            .bind(run_id).bind(*kind).bind(*key).bind(body).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

@@ -32,6 +32,16 @@ async fn a_full_sync_gives_the_same_catalogue_as_loading_the_same_data_as_a_dump
         // 12 pages of 50, then legislation and distributions of each accepted taxon.
         assert_eq!(report.requests, 12 + 2 * 569);
         assert_eq!(report.retries, 0);
+        let requests = fake.requests();
+        assert_eq!(requests.len() as u64, report.requests);
+        assert!(requests.iter().all(|r| r.has_token && r.status == 200));
+        for r in requests
+            .iter()
+            .filter(|r| r.path.ends_with("/taxon_concepts"))
+        {
+            assert!(query_param(r, "page").is_some(), "{r:?}");
+            assert_eq!(query_param(r, "per_page").as_deref(), Some("50"), "{r:?}");
+        }
         assert!(report.listing_changes > 0 && report.quotas >= 713 && report.suspensions > 0);
 
         // The report is stored with the run, and the watermark is the run's start.
@@ -124,6 +134,17 @@ async fn shuffled_arrays_and_the_2025_response_shape_give_the_same_catalogue_as_
         let report = full_sync(synced, &fake, &clock()).await?;
 
         assert_eq!(report.taxa_added, catalogue.len() as u64);
+        // Synonyms and deleted rows come last in a new order on every call: after two whole
+        // walks, only that tail is walked again until every row has been seen.
+        let first_pages = fake
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.path.ends_with("/taxon_concepts")
+                    && query_param(r, "page").as_deref() == Some("1")
+            })
+            .count();
+        assert!(first_pages <= 2, "page 1 fetched {first_pages} times");
         assert!(
             report.warnings.is_empty(),
             "no row may be skipped: {:?}",

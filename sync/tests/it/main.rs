@@ -3,4 +3,10 @@
 
 mod support;
 
+mod dump;
+mod faults;
 mod full;
+mod incremental;
+mod listing;
+mod requests;
+mod resume;
