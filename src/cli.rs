@@ -105,8 +105,11 @@ pub struct ServeArgs {
 #[derive(Args, Debug)]
 pub struct SyncArgs {
     /// Walk the whole catalogue instead of fetching what changed since the last run.
-    #[arg(long, conflicts_with_all = ["from_dump", "status"])]
+    #[arg(long, conflicts_with_all = ["from_dump", "status", "latest_dump"])]
     pub full: bool,
+    /// Download the latest weekly bulk dump through the API and load it (the fast baseline).
+    #[arg(long, conflicts_with_all = ["from_dump", "status"])]
+    pub latest_dump: bool,
     /// Load a Species+ bulk dump (NDJSON, gzipped or not) instead of calling the API.
     #[arg(long, value_name = "FILE", conflicts_with = "status")]
     pub from_dump: Option<PathBuf>,
@@ -320,10 +323,11 @@ async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::
         }
         return Ok(());
     }
-    let kind = match (&args.from_dump, args.full) {
-        (Some(path), _) => sync::RunKind::Dump(path.clone()),
-        (None, true) => sync::RunKind::Full,
-        (None, false) => sync::RunKind::Incremental,
+    let kind = match (&args.from_dump, args.full, args.latest_dump) {
+        (Some(path), _, _) => sync::RunKind::Dump(path.clone()),
+        (None, _, true) => sync::RunKind::LatestDump,
+        (None, true, false) => sync::RunKind::Full,
+        (None, false, false) => sync::RunKind::Incremental,
     };
     let synchroniser = synchroniser(db, clock, &args.speciesplus)?;
     let progress = crate::progress::ConsoleProgress::new();

@@ -111,6 +111,21 @@ impl ClientConfig {
     }
 }
 
+/// The latest bulk dump Species+ offers (`GET /downloads`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DumpInfo {
+    pub id: Option<i64>,
+    /// When Species+ started writing the dump: what the catalogue reflects.
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A presigned storage URL, valid for about an hour; needs no token.
+    pub download_url: String,
+    pub record_count: Option<u64>,
+    pub compressed_bytes: Option<u64>,
+}
+
+/// Largest dump accepted (the 2025 dump was 49 MB gzipped).
+pub const DUMP_BYTES_MAX: u64 = 2 * 1024 * 1024 * 1024;
+
 /// What a list page says about the pages around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageInfo {
@@ -220,6 +235,124 @@ impl Client {
         let url = self.url(&format!("taxon_concepts/{taxon_id}/distributions"))?;
         let fetched = self.get(url, true).await?;
         Ok((parse(&fetched)?, fetched))
+    }
+
+    /// `GET downloads`: the latest dump, or `None` when Species+ offers none (an empty list,
+    /// or a 404 from a deployment without the endpoint).
+    pub async fn latest_dump(&self) -> Result<Option<DumpInfo>> {
+        let url = self.url("downloads")?;
+        let fetched = match self.get(url, false).await {
+            Ok(f) => f,
+            Err(Error::Rejected { status: 404, .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let list: Vec<wire::DumpMeta> = parse(&fetched)?;
+        let Some(latest) = list.into_iter().max_by_key(|d| d.id) else {
+            return Ok(None);
+        };
+        let Some(download_url) = latest.download_url.filter(|u| !u.is_empty()) else {
+            return Err(Error::Malformed {
+                url: fetched.url,
+                message: "the dump has no download_url".into(),
+            });
+        };
+        let stats = latest.success_message.and_then(|m| m.stats);
+        Ok(Some(DumpInfo {
+            id: latest.id,
+            started_at: latest
+                .started_at
+                .as_deref()
+                .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                .map(|d| d.with_timezone(&chrono::Utc)),
+            download_url,
+            record_count: stats.as_ref().and_then(|s| s.record_count),
+            compressed_bytes: stats.as_ref().and_then(|s| s.compressed_bytes),
+        }))
+    }
+
+    /// Streams a dump from its presigned URL into `to`. The token is NOT sent: the URL points
+    /// at a storage service, not at Species+. Retried like any request.
+    pub async fn download_dump(&self, download_url: &str, to: &std::path::Path) -> Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let url = Url::parse(download_url).map_err(|e| Error::Malformed {
+            url: "downloads".into(),
+            message: format!("invalid download_url: {e}"),
+        })?;
+        // Presigned URLs carry their signature in the query: show only the path.
+        let shown = format!("{}{}", url.origin().ascii_serialization(), url.path());
+        let mut last = String::new();
+        for attempt in 1..=self.config.attempts_max {
+            self.pace().await;
+            let response = match self.http.get(url.clone()).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("transport error: {}", e.without_url());
+                    self.backoff(attempt, None).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            if !status.is_success() {
+                last = format!("{status}");
+                if status.is_server_error() {
+                    self.backoff(attempt, None).await;
+                    continue;
+                }
+                return Err(Error::Rejected {
+                    url: shown,
+                    status: status.as_u16(),
+                    message: "the dump download was refused (an expired link is refused with 403)"
+                        .into(),
+                });
+            }
+            let mut file = tokio::fs::File::create(to)
+                .await
+                .map_err(|source| Error::DumpIo {
+                    path: to.display().to_string(),
+                    source,
+                })?;
+            let mut written: u64 = 0;
+            let mut response = response;
+            let outcome: std::result::Result<(), String> = loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        written += chunk.len() as u64;
+                        if written > DUMP_BYTES_MAX {
+                            return Err(Error::LimitExceeded {
+                                what: "bytes in a dump",
+                                limit: DUMP_BYTES_MAX,
+                            });
+                        }
+                        file.write_all(&chunk)
+                            .await
+                            .map_err(|source| Error::DumpIo {
+                                path: to.display().to_string(),
+                                source,
+                            })?;
+                    }
+                    Ok(None) => break Ok(()),
+                    Err(e) => break Err(format!("download interrupted: {}", e.without_url())),
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    file.flush().await.map_err(|source| Error::DumpIo {
+                        path: to.display().to_string(),
+                        source,
+                    })?;
+                    return Ok(written);
+                }
+                Err(e) => {
+                    last = e;
+                    self.backoff(attempt, None).await;
+                }
+            }
+        }
+        Err(Error::RetriesExhausted {
+            url: shown,
+            attempts: self.config.attempts_max,
+            last,
+        })
     }
 
     fn url(&self, path: &str) -> Result<Url> {

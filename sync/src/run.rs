@@ -56,6 +56,8 @@ pub enum RunKind {
     Incremental,
     /// Load a bulk dump file (NDJSON, optionally gzipped) in the `/downloads` shape.
     Dump(std::path::PathBuf),
+    /// Download the latest weekly bulk dump through the API (`/downloads`) and load it.
+    LatestDump,
 }
 
 impl RunKind {
@@ -63,7 +65,7 @@ impl RunKind {
         match self {
             RunKind::Full => "full",
             RunKind::Incremental => "incremental",
-            RunKind::Dump(_) => "dump",
+            RunKind::Dump(_) | RunKind::LatestDump => "dump",
         }
     }
 }
@@ -248,6 +250,9 @@ impl Synchroniser {
     async fn run_locked(&self, kind: RunKind, progress: &dyn Progress) -> Result<SyncReport> {
         if let RunKind::Dump(path) = &kind {
             return self.load_dump(path, progress).await;
+        }
+        if kind == RunKind::LatestDump {
+            return self.load_latest_dump(progress).await;
         }
         let client = self.client.clone().ok_or_else(|| {
             Error::Config("no Species+ token configured: set CITES_SPECIESPLUS_TOKEN, or load a dump with --from-dump".into())
@@ -625,7 +630,50 @@ impl Synchroniser {
     /// Loads a bulk dump: every line is a taxon concept with its legislation and distributions.
     /// Lines are parsed and applied inside one transaction, so a malformed line leaves the
     /// catalogue untouched.
+    /// Downloads the latest weekly bulk dump through the API and loads it. The dump's own
+    /// creation time becomes the watermark of the next incremental run.
+    async fn load_latest_dump(&self, progress: &dyn Progress) -> Result<SyncReport> {
+        let client = self.client.clone().ok_or_else(|| {
+            Error::Config("no Species+ token configured: set CITES_SPECIESPLUS_TOKEN".into())
+        })?;
+        let info = client.latest_dump().await?.ok_or_else(|| {
+            Error::Config(
+                "Species+ offers no bulk dump at the moment; run a full walk (cites sync --full)"
+                    .into(),
+            )
+        })?;
+        progress.phase("download dump", info.compressed_bytes);
+        let file = tempfile::Builder::new()
+            .prefix("speciesplus-dump-")
+            .suffix(".ndjson.gz")
+            .tempfile()
+            .map_err(|source| Error::DumpIo {
+                path: "temporary file".into(),
+                source,
+            })?;
+        let bytes = client
+            .download_dump(&info.download_url, file.path())
+            .await?;
+        tracing::info!(
+            bytes,
+            records = info.record_count,
+            "downloaded the Species+ bulk dump"
+        );
+        self.load_dump_with(file.path(), info.started_at, progress)
+            .await
+    }
+
     async fn load_dump(&self, path: &Path, progress: &dyn Progress) -> Result<SyncReport> {
+        self.load_dump_with(path, None, progress).await
+    }
+
+    /// `made_at`: when the dump was made, if known; otherwise the file's modification time.
+    async fn load_dump_with(
+        &self,
+        path: &Path,
+        made_at: Option<DateTime<Utc>>,
+        progress: &dyn Progress,
+    ) -> Result<SyncReport> {
         let shown = path.display().to_string();
         let file = std::fs::File::open(path).map_err(|source| Error::DumpIo {
             path: shown.clone(),
@@ -652,7 +700,9 @@ impl Synchroniser {
         let started_at = self.clock.now();
         // A dump shows Species+ as it was when it was made: the next incremental run must ask
         // for changes since then, not since now.
-        let watermark = modified.map_or(started_at, |m| m.min(started_at));
+        let watermark = made_at
+            .or(modified)
+            .map_or(started_at, |m| m.min(started_at));
         if let Some(r) = store::unfinished_run(&self.db).await? {
             store::fail_run(
                 &self.db,

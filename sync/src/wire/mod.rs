@@ -230,6 +230,33 @@ pub struct Distribution {
     pub geo_type: Option<String>,
 }
 
+/// One element of `GET /downloads` (since April 2025).
+#[derive(Debug, Clone, Deserialize)]
+pub struct DumpMeta {
+    #[serde(default)]
+    pub id: Option<i64>,
+    #[serde(default)]
+    pub started_at: Option<String>,
+    #[serde(default)]
+    pub download_url: Option<String>,
+    #[serde(default)]
+    pub success_message: Option<DumpSuccess>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DumpSuccess {
+    #[serde(default)]
+    pub stats: Option<DumpStats>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DumpStats {
+    #[serde(default)]
+    pub record_count: Option<u64>,
+    #[serde(default)]
+    pub compressed_bytes: Option<u64>,
+}
+
 /// The error body Species+ sends with 4xx/5xx (except 401, whose body is empty).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ErrorBody {

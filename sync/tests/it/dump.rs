@@ -116,3 +116,80 @@ async fn an_incremental_run_with_no_successful_run_before_it_is_a_full_run(
     })
     .await
 }
+
+on_both_backends!(the_latest_dump_downloaded_through_the_api_gives_the_same_catalogue_as_a_walk);
+async fn the_latest_dump_downloaded_through_the_api_gives_the_same_catalogue_as_a_walk(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    with_dbs(backend, 2, |dbs| async move {
+        let catalogue = Catalogue::generate(150, 11);
+        let fake = start_fake(catalogue, |c| c).await;
+        let clock = clock();
+        full_sync(&dbs[0], &fake, &clock).await?;
+        let walked = store::fingerprint(&dbs[0]).await?;
+
+        fake.clear_requests();
+        let report = synchroniser(&dbs[1], Some(client(&fake)), &clock)
+            .run_once(RunKind::LatestDump, &NoProgress)
+            .await?;
+        assert_eq!(report.taxa_seen, 150);
+        assert_same_catalogue(&store::fingerprint(&dbs[1]).await?, &walked, "dump vs walk");
+        let requests = fake.requests();
+        let api: Vec<_> = requests
+            .iter()
+            .filter(|r| r.path.contains("/api/v1/"))
+            .collect();
+        let files: Vec<_> = requests
+            .iter()
+            .filter(|r| r.path.starts_with("/files/"))
+            .collect();
+        assert_eq!(api.len(), 1, "one metadata request: {requests:?}");
+        assert!(api[0].has_token);
+        assert_eq!(files.len(), 1, "one download: {requests:?}");
+        assert!(
+            !files[0].has_token,
+            "the token must not be sent to the storage URL"
+        );
+        // The dump's creation time (the fake's clock) becomes the watermark, not the load time.
+        assert_eq!(
+            store::last_success_start(&dbs[1]).await?,
+            Some(fake.now().min(t0()))
+        );
+        fake.shutdown().await;
+        Ok(())
+    })
+    .await
+}
+
+on_both_backends!(an_expired_dump_link_fails_clearly_and_changes_nothing);
+async fn an_expired_dump_link_fails_clearly_and_changes_nothing(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    with_dbs(backend, 1, |dbs| async move {
+        let fake = start_fake(Catalogue::generate(40, 12), |c| {
+            c.with_download_ttl(std::time::Duration::ZERO)
+        })
+        .await;
+        // The link expires the instant it is issued; move the fake's clock past it.
+        let c = client(&fake);
+        let info = c.latest_dump().await?.expect("the fake offers a dump");
+        fake.set_now(fake.now() + chrono::Duration::seconds(5));
+        let path = tempfile::NamedTempFile::new()?;
+        let err = c
+            .download_dump(&info.download_url, path.path())
+            .await
+            .expect_err("an expired link is refused");
+        assert!(
+            matches!(&err, sync::Error::Rejected { status: 403, .. }),
+            "{err:?}"
+        );
+        assert!(
+            !err.to_string().contains("expires="),
+            "the signature is not shown: {err}"
+        );
+        assert_eq!(store::counts(&dbs[0]).await?.taxa, 0);
+        fake.shutdown().await;
+        Ok(())
+    })
+    .await
+}
