@@ -25,6 +25,9 @@ pub use testdb::TestDb;
 /// How long a SQLite writer waits for the write lock before giving up. Long enough that a
 /// caller never sees "database is locked" under the load one machine can produce.
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Prepared statements kept per SQLite connection. Multi-row INSERTs have one shape per row
+/// count, so the default (100) would evict and re-prepare them constantly during a sync.
+pub const SQLITE_STATEMENT_CACHE: usize = 1_000;
 /// Connections per pool. SQLite has one writer anyway; PostgreSQL gets a few more.
 pub const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
 pub const POSTGRES_POOL_CONNECTIONS_MAX: u32 = 16;
@@ -78,7 +81,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
-                .foreign_keys(true);
+                .foreign_keys(true)
+                .statement_cache_capacity(SQLITE_STATEMENT_CACHE);
             let in_memory = url.contains(":memory:") || url.contains("mode=memory");
             // An in-memory database exists per connection: one connection keeps it whole.
             let max = if in_memory {

@@ -599,7 +599,7 @@ async fn v2025_shape_and_bulk_dump() {
     let back = Catalogue::from_ndjson(&text).unwrap();
     assert_eq!(back.len(), n);
     // The presigned URL expires after the TTL (on the fake clock).
-    fake.set_now(Utc::now() + chrono::Duration::hours(2));
+    fake.set_now(fake.now() + chrono::Duration::hours(2));
     assert_eq!(get_raw(&fake, &path, None).await.unwrap().status, 403);
     let v = get(&fake, "/api/v1/downloads").await.json();
     assert_eq!(v[0]["success_message"]["stats"]["record_count"], n);

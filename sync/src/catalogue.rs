@@ -145,7 +145,15 @@ impl Catalogue {
     ) -> Result<TaxonListing> {
         let resolved = self.resolve(query).await?;
         let (rows, inherited_from) = self.effective_rows(&resolved.taxon).await?;
-        let names = self.country_names(resolved.taxon.id).await?;
+        // The distribution's country names are only needed to read population clauses.
+        let names = if rows
+            .iter()
+            .any(|r| listing::has_population_clause(r.annotation.as_deref()))
+        {
+            self.country_names(resolved.taxon.id).await?
+        } else {
+            HashMap::new()
+        };
         let resolve = |name: &str| resolve_country(&names, name);
         let listing =
             listing::listing_at(&rows, date, country.as_ref().map(|c| c.as_str()), &resolve);

@@ -10,6 +10,7 @@
 //! the application; knows nothing of HTTP serving, cron or the CLI (the application schedules
 //! [`Synchroniser::run_once`]).
 
+pub mod batch;
 pub mod catalogue;
 pub mod client;
 mod error;

@@ -18,6 +18,7 @@ use db::Db;
 use domain::Clock;
 use serde::{Deserialize, Serialize};
 
+use crate::batch::{self, APPLY_BATCH_TAXA, Batch, BatchOutcome};
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::model::{DistributionRow, Legislation, NameStatus, TaxonRecord};
@@ -418,32 +419,36 @@ impl Synchroniser {
             ..SyncReport::default()
         };
         let mut tx = self.db.begin().await?;
-        for r in records.values() {
-            count_outcome(&mut report, store::upsert_taxon(&mut tx, r).await?);
-        }
-        for id in &targets {
-            let Some(body) = store::staged_body(&self.db, run_id, STAGE_LEGISLATION, *id).await?
-            else {
-                continue;
+        let records: Vec<TaxonRecord> = records.into_values().collect();
+        for chunk in records.chunks(APPLY_BATCH_TAXA) {
+            let batch = Batch {
+                taxa: chunk.to_vec(),
+                ..Batch::default()
             };
-            let parsed: wire::CitesLegislation =
-                serde_json::from_str(&body).map_err(|e| Error::Malformed {
-                    url: format!("staged legislation of taxon {id}"),
-                    message: e.to_string(),
-                })?;
-            let legislation = Legislation::from_wire(
-                *id,
-                &parsed.cites_listings,
-                &parsed.cites_quotas,
-                &parsed.cites_suspensions,
-                &mut warnings,
-            );
-            let o = store::replace_legislation(&mut tx, *id, &legislation).await?;
-            report.listing_changes += o.listing_changes;
-            report.quotas += o.quotas;
-            report.suspensions += o.suspensions;
-            if let Some(body) =
-                store::staged_body(&self.db, run_id, STAGE_DISTRIBUTIONS, *id).await?
+            count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
+        }
+        let target_ids: Vec<i64> = targets.iter().copied().collect();
+        for chunk in target_ids.chunks(APPLY_BATCH_TAXA) {
+            let mut batch = Batch::default();
+            for (id, body) in
+                store::staged_bodies(&self.db, run_id, STAGE_LEGISLATION, chunk).await?
+            {
+                let parsed: wire::CitesLegislation =
+                    serde_json::from_str(&body).map_err(|e| Error::Malformed {
+                        url: format!("staged legislation of taxon {id}"),
+                        message: e.to_string(),
+                    })?;
+                let legislation = Legislation::from_wire(
+                    id,
+                    &parsed.cites_listings,
+                    &parsed.cites_quotas,
+                    &parsed.cites_suspensions,
+                    &mut warnings,
+                );
+                batch.legislation.push((id, legislation));
+            }
+            for (id, body) in
+                store::staged_bodies(&self.db, run_id, STAGE_DISTRIBUTIONS, chunk).await?
             {
                 let parsed: Vec<wire::Distribution> =
                     serde_json::from_str(&body).map_err(|e| Error::Malformed {
@@ -452,10 +457,11 @@ impl Synchroniser {
                     })?;
                 let rows: Vec<DistributionRow> = parsed
                     .iter()
-                    .filter_map(|d| DistributionRow::from_wire(*id, d))
+                    .filter_map(|d| DistributionRow::from_wire(id, d))
                     .collect();
-                store::replace_distributions(&mut tx, *id, &rows).await?;
+                batch.distributions.push((id, rows));
             }
+            count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
         }
         report.warnings = warnings;
         let report_json = serde_json::to_string(&report).unwrap_or_default();
@@ -743,6 +749,7 @@ impl Synchroniser {
         let mut warnings = Vec::new();
         let mut tx = self.db.begin().await?;
         let mut seen = BTreeSet::new();
+        let mut batch = Batch::default();
         for (idx, line) in reader.lines().enumerate() {
             let line_no = idx + 1;
             if line_no > DUMP_LINES_MAX {
@@ -769,12 +776,17 @@ impl Synchroniser {
                     "dump line {line_no}: taxon {} appears twice; later line wins",
                     t.id
                 ));
+                // The earlier line must be applied before the later one replaces it.
+                if batch.taxa.iter().any(|r| r.id == t.id) {
+                    count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
+                    progress.advance(batch.taxa.len() as u64);
+                    batch = Batch::default();
+                }
             }
             report.taxa_seen += 1;
             let Some(record) = TaxonRecord::from_wire(&t, &mut warnings) else {
                 continue;
             };
-            count_outcome(&mut report, store::upsert_taxon(&mut tx, &record).await?);
             if record.active && record.name_status == NameStatus::Accepted {
                 let legislation = Legislation::from_wire(
                     t.id,
@@ -783,19 +795,25 @@ impl Synchroniser {
                     &t.cites_suspensions,
                     &mut warnings,
                 );
-                let o = store::replace_legislation(&mut tx, t.id, &legislation).await?;
-                report.listing_changes += o.listing_changes;
-                report.quotas += o.quotas;
-                report.suspensions += o.suspensions;
                 report.legislation_fetched += 1;
                 let rows: Vec<DistributionRow> = t
                     .distributions
                     .iter()
                     .filter_map(|d| DistributionRow::from_wire(t.id, d))
                     .collect();
-                store::replace_distributions(&mut tx, t.id, &rows).await?;
+                batch.legislation.push((t.id, legislation));
+                batch.distributions.push((t.id, rows));
             }
-            progress.advance(1);
+            batch.taxa.push(record);
+            if batch.taxa.len() >= APPLY_BATCH_TAXA {
+                count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
+                progress.advance(batch.taxa.len() as u64);
+                batch = Batch::default();
+            }
+        }
+        if !batch.is_empty() {
+            count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
+            progress.advance(batch.taxa.len() as u64);
         }
         report.warnings = warnings;
         let report_json = serde_json::to_string(&report).unwrap_or_default();
@@ -809,6 +827,15 @@ impl Synchroniser {
 /// changes between calls.
 fn in_tail(t: &wire::TaxonConcept) -> bool {
     t.active == Some(false) || t.name_status.as_deref() == Some("S")
+}
+
+fn count_batch(report: &mut SyncReport, outcome: BatchOutcome) {
+    for (_, o) in outcome.taxa {
+        count_outcome(report, o);
+    }
+    report.listing_changes += outcome.listing_changes;
+    report.quotas += outcome.quotas;
+    report.suspensions += outcome.suspensions;
 }
 
 fn count_outcome(report: &mut SyncReport, outcome: TaxonOutcome) {

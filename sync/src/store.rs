@@ -8,13 +8,7 @@ use db::{Db, Tx, with_db, with_tx};
 use domain::{Appendix, ChangeType};
 
 use crate::error::Result;
-use crate::model::{
-    DistributionRow, Legislation, ListingRow, NameStatus, QuotaRow, SuspensionRow, TaxonRecord,
-};
-
-/// Rows per multi-row INSERT: far below SQLite's and PostgreSQL's bind-parameter limits
-/// (32,766 and 65,535) even for the widest table (12 columns).
-const INSERT_ROWS_MAX: usize = 500;
+use crate::model::{DistributionRow, ListingRow, QuotaRow, SuspensionRow};
 
 /// What applying one taxon row did to the catalogue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,228 +21,19 @@ pub enum TaxonOutcome {
 }
 
 #[derive(sqlx::FromRow)]
-struct ExistingTaxon {
-    full_name: String,
-    name_status: String,
-    active: bool,
-    content_hash: String,
-}
-
-/// Inserts or updates one taxon with its related names, accepted names and common names.
-pub async fn upsert_taxon(tx: &mut Tx, t: &TaxonRecord) -> Result<TaxonOutcome> {
-    let existing: Option<ExistingTaxon> = with_tx!(tx, c => sqlx::query_as(
-        "SELECT full_name, name_status, active, content_hash FROM taxa WHERE id = $1")
-        .bind(t.id)
-        .fetch_optional(c)
-        .await)?;
-    let outcome = match &existing {
-        None => TaxonOutcome::Added,
-        Some(e) if e.content_hash == t.content_hash => TaxonOutcome::Unchanged,
-        Some(e) if e.active && !t.active => TaxonOutcome::Deleted,
-        Some(e) if e.full_name != t.full_name || e.name_status != t.name_status.as_str() => {
-            TaxonOutcome::Renamed
-        }
-        Some(_) => TaxonOutcome::Changed,
-    };
-    if outcome == TaxonOutcome::Unchanged {
-        // Still record the served timestamp, which moves without content changes.
-        with_tx!(tx, c => sqlx::query("UPDATE taxa SET updated_at = $2 WHERE id = $1")
-            .bind(t.id).bind(&t.updated_at).execute(c).await.map(|r| r.rows_affected()))?;
-        return Ok(outcome);
-    }
-    with_tx!(tx, c => sqlx::query(
-        "INSERT INTO taxa (id, full_name, author_year, rank, name_status, active, cites_listing, \
-         kingdom, phylum, class, taxon_order, family, genus, updated_at, content_hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (id) DO UPDATE SET full_name = excluded.full_name, \
-         author_year = excluded.author_year, rank = excluded.rank, \
-         name_status = excluded.name_status, active = excluded.active, \
-         cites_listing = excluded.cites_listing, kingdom = excluded.kingdom, \
-         phylum = excluded.phylum, class = excluded.class, taxon_order = excluded.taxon_order, \
-         family = excluded.family, genus = excluded.genus, updated_at = excluded.updated_at, \
-         content_hash = excluded.content_hash")
-        .bind(t.id)
-        .bind(&t.full_name)
-        .bind(&t.author_year)
-        .bind(&t.rank)
-        .bind(t.name_status.as_str())
-        .bind(t.active)
-        .bind(&t.cites_listing)
-        .bind(&t.kingdom)
-        .bind(&t.phylum)
-        .bind(&t.class)
-        .bind(&t.order)
-        .bind(&t.family)
-        .bind(&t.genus)
-        .bind(&t.updated_at)
-        .bind(&t.content_hash)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    for table in ["taxon_related_names", "common_names"] {
-        let sql = match table {
-            "taxon_related_names" => "DELETE FROM taxon_related_names WHERE taxon_id = $1",
-            _ => "DELETE FROM common_names WHERE taxon_id = $1",
-        };
-        with_tx!(tx, c => sqlx::query(sql).bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
-    }
-    with_tx!(tx, c => sqlx::query("DELETE FROM synonym_accepted WHERE synonym_id = $1")
-        .bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
-    for chunk in t.related.chunks(INSERT_ROWS_MAX) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO taxon_related_names (taxon_id, related_id, full_name, author_year, rank) ");
-            qb.push_values(chunk, |mut b, (id, name, author, rank)| {
-                b.push_bind(t.id).push_bind(id).push_bind(name).push_bind(author).push_bind(rank);
-            });
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    for chunk in t.accepted.chunks(INSERT_ROWS_MAX) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO synonym_accepted (synonym_id, accepted_id, full_name) ");
-            qb.push_values(chunk, |mut b, (id, name)| {
-                b.push_bind(t.id).push_bind(id).push_bind(name);
-            });
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    for chunk in t.common_names.chunks(INSERT_ROWS_MAX) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new("INSERT INTO common_names (taxon_id, name, language) ");
-            qb.push_values(chunk, |mut b, (name, language)| {
-                b.push_bind(t.id).push_bind(name).push_bind(language);
-            });
-            qb.push(" ON CONFLICT DO NOTHING");
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    if !t.active || t.name_status == NameStatus::Synonym {
-        // A deleted concept, or one that became a synonym, has no legislation and no
-        // distribution of its own any more: Species+ moved them to the accepted taxon.
-        clear_legislation(tx, t.id).await?;
-        with_tx!(tx, c => sqlx::query("DELETE FROM distributions WHERE taxon_id = $1")
-            .bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
-    }
-    Ok(outcome)
-}
-
-/// Counts of what replacing one taxon's legislation changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct LegislationOutcome {
-    pub listing_changes: u64,
-    pub quotas: u64,
-    pub suspensions: u64,
-}
-
-async fn clear_legislation(tx: &mut Tx, taxon_id: i64) -> Result<()> {
-    for sql in [
-        "DELETE FROM listing_changes WHERE taxon_id = $1",
-        "DELETE FROM taxon_quotas WHERE taxon_id = $1",
-        "DELETE FROM taxon_suspensions WHERE taxon_id = $1",
-    ] {
-        with_tx!(tx, c => sqlx::query(sql).bind(taxon_id).execute(c).await.map(|r| r.rows_affected()))?;
-    }
-    Ok(())
-}
-
-/// Replaces everything `/cites_legislation?scope=all` said about `taxon_id`.
-pub async fn replace_legislation(
-    tx: &mut Tx,
-    taxon_id: i64,
-    legislation: &Legislation,
-) -> Result<LegislationOutcome> {
-    let before = listing_rows_tx(tx, taxon_id).await?;
-    clear_legislation(tx, taxon_id).await?;
-    let mut outcome = LegislationOutcome {
-        listing_changes: legislation
-            .listings
-            .iter()
-            .filter(|l| !before.contains(l))
-            .count() as u64,
-        ..LegislationOutcome::default()
-    };
-    for chunk in legislation.listings.chunks(INSERT_ROWS_MAX) {
-        insert_listings(tx, chunk).await?;
-    }
-    for q in &legislation.quotas {
-        if upsert_quota(tx, q).await? {
-            outcome.quotas += 1;
-        }
-    }
-    for s in &legislation.suspensions {
-        if upsert_suspension(tx, s).await? {
-            outcome.suspensions += 1;
-        }
-    }
-    // Links in one statement per chunk; ids are unique per taxon (deduplicated on conversion).
-    for chunk in legislation.quotas.chunks(INSERT_ROWS_MAX) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new("INSERT INTO taxon_quotas (taxon_id, quota_id) ");
-            qb.push_values(chunk, |mut b, q| {
-                b.push_bind(taxon_id).push_bind(q.id);
-            });
-            qb.push(" ON CONFLICT DO NOTHING");
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    for chunk in legislation.suspensions.chunks(INSERT_ROWS_MAX) {
-        with_tx!(tx, c => {
-            let mut qb =
-                sqlx::QueryBuilder::new("INSERT INTO taxon_suspensions (taxon_id, suspension_id) ");
-            qb.push_values(chunk, |mut b, s| {
-                b.push_bind(taxon_id).push_bind(s.id);
-            });
-            qb.push(" ON CONFLICT DO NOTHING");
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(outcome)
-}
-
-async fn insert_listings(tx: &mut Tx, rows: &[ListingRow]) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    with_tx!(tx, c => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO listing_changes (taxon_id, listing_id, appendix, change_type, \
-             effective_at, is_current, party, party_name, annotation, hash_symbol, hash_note, \
-             inherited_from) ");
-        qb.push_values(rows, |mut b, l| {
-            b.push_bind(l.taxon_id)
-                .push_bind(l.listing_id)
-                .push_bind(l.appendix.as_str())
-                .push_bind(l.change_type.as_str())
-                .push_bind(l.effective_at)
-                .push_bind(l.is_current)
-                .push_bind(&l.party)
-                .push_bind(&l.party_name)
-                .push_bind(&l.annotation)
-                .push_bind(&l.hash_symbol)
-                .push_bind(&l.hash_note)
-                .push_bind(&l.inherited_from);
-        });
-        qb.build().execute(c).await.map(|r| r.rows_affected())
-    })?;
-    Ok(())
-}
-
-#[derive(sqlx::FromRow)]
-struct QuotaDb {
-    id: i64,
-    taxon_concept_id: Option<i64>,
-    quota: Option<String>,
-    unit_code: Option<String>,
-    unit_name: Option<String>,
-    country: String,
-    country_name: Option<String>,
-    publication_date: Option<NaiveDate>,
-    notes: Option<String>,
-    url: Option<String>,
-    public_display: bool,
-    is_current: bool,
+pub(crate) struct QuotaDb {
+    pub(crate) id: i64,
+    pub(crate) taxon_concept_id: Option<i64>,
+    pub(crate) quota: Option<String>,
+    pub(crate) unit_code: Option<String>,
+    pub(crate) unit_name: Option<String>,
+    pub(crate) country: String,
+    pub(crate) country_name: Option<String>,
+    pub(crate) publication_date: Option<NaiveDate>,
+    pub(crate) notes: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) public_display: bool,
+    pub(crate) is_current: bool,
 }
 
 impl From<QuotaDb> for QuotaRow {
@@ -270,55 +55,19 @@ impl From<QuotaDb> for QuotaRow {
     }
 }
 
-/// Returns whether the quota is new or different.
-async fn upsert_quota(tx: &mut Tx, q: &QuotaRow) -> Result<bool> {
-    let existing: Option<QuotaDb> = with_tx!(tx, c => sqlx::query_as(
-        "SELECT id, taxon_concept_id, quota, unit_code, unit_name, country, country_name, \
-         publication_date, notes, url, public_display, is_current FROM quotas WHERE id = $1")
-        .bind(q.id).fetch_optional(c).await)?;
-    if existing.map(QuotaRow::from).as_ref() == Some(q) {
-        return Ok(false);
-    }
-    with_tx!(tx, c => sqlx::query(
-        "INSERT INTO quotas (id, taxon_concept_id, quota, unit_code, unit_name, country, \
-         country_name, publication_date, notes, url, public_display, is_current) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-         ON CONFLICT (id) DO UPDATE SET taxon_concept_id = excluded.taxon_concept_id, \
-         quota = excluded.quota, unit_code = excluded.unit_code, unit_name = excluded.unit_name, \
-         country = excluded.country, country_name = excluded.country_name, \
-         publication_date = excluded.publication_date, notes = excluded.notes, url = excluded.url, \
-         public_display = excluded.public_display, is_current = excluded.is_current")
-        .bind(q.id)
-        .bind(q.taxon_concept_id)
-        .bind(&q.quota)
-        .bind(&q.unit_code)
-        .bind(&q.unit_name)
-        .bind(&q.country)
-        .bind(&q.country_name)
-        .bind(q.publication_date)
-        .bind(&q.notes)
-        .bind(&q.url)
-        .bind(q.public_display)
-        .bind(q.is_current)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(true)
-}
-
 #[derive(sqlx::FromRow)]
-struct SuspensionDb {
-    id: i64,
-    taxon_concept_id: Option<i64>,
-    notes: Option<String>,
-    start_date: Option<NaiveDate>,
-    is_current: bool,
-    applies_to_import: bool,
-    country: Option<String>,
-    country_name: Option<String>,
-    notification_name: Option<String>,
-    notification_date: Option<NaiveDate>,
-    notification_url: Option<String>,
+pub(crate) struct SuspensionDb {
+    pub(crate) id: i64,
+    pub(crate) taxon_concept_id: Option<i64>,
+    pub(crate) notes: Option<String>,
+    pub(crate) start_date: Option<NaiveDate>,
+    pub(crate) is_current: bool,
+    pub(crate) applies_to_import: bool,
+    pub(crate) country: Option<String>,
+    pub(crate) country_name: Option<String>,
+    pub(crate) notification_name: Option<String>,
+    pub(crate) notification_date: Option<NaiveDate>,
+    pub(crate) notification_url: Option<String>,
 }
 
 impl From<SuspensionDb> for SuspensionRow {
@@ -343,72 +92,8 @@ const SUSPENSION_COLUMNS: &str = "id, taxon_concept_id, notes, start_date, is_cu
     applies_to_import, country, country_name, notification_name, notification_date, \
     notification_url";
 
-async fn upsert_suspension(tx: &mut Tx, s: &SuspensionRow) -> Result<bool> {
-    let existing: Option<SuspensionDb> = with_tx!(tx, c => sqlx::query_as(
-        "SELECT id, taxon_concept_id, notes, start_date, is_current, applies_to_import, country, \
-         country_name, notification_name, notification_date, notification_url \
-         FROM suspensions WHERE id = $1")
-        .bind(s.id).fetch_optional(c).await)?;
-    if existing.map(SuspensionRow::from).as_ref() == Some(s) {
-        return Ok(false);
-    }
-    with_tx!(tx, c => sqlx::query(
-        "INSERT INTO suspensions (id, taxon_concept_id, notes, start_date, is_current, \
-         applies_to_import, country, country_name, notification_name, notification_date, \
-         notification_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (id) DO UPDATE SET taxon_concept_id = excluded.taxon_concept_id, \
-         notes = excluded.notes, start_date = excluded.start_date, \
-         is_current = excluded.is_current, applies_to_import = excluded.applies_to_import, \
-         country = excluded.country, country_name = excluded.country_name, \
-         notification_name = excluded.notification_name, \
-         notification_date = excluded.notification_date, \
-         notification_url = excluded.notification_url")
-        .bind(s.id)
-        .bind(s.taxon_concept_id)
-        .bind(&s.notes)
-        .bind(s.start_date)
-        .bind(s.is_current)
-        .bind(s.applies_to_import)
-        .bind(&s.country)
-        .bind(&s.country_name)
-        .bind(&s.notification_name)
-        .bind(s.notification_date)
-        .bind(&s.notification_url)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected()))?;
-    Ok(true)
-}
-
-/// Replaces the distribution of `taxon_id`.
-pub async fn replace_distributions(
-    tx: &mut Tx,
-    taxon_id: i64,
-    rows: &[DistributionRow],
-) -> Result<()> {
-    with_tx!(tx, c => sqlx::query("DELETE FROM distributions WHERE taxon_id = $1")
-        .bind(taxon_id).execute(c).await.map(|r| r.rows_affected()))?;
-    for chunk in rows.chunks(INSERT_ROWS_MAX) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO distributions (taxon_id, distribution_id, country, name, geo_type, tags) ");
-            qb.push_values(chunk, |mut b, d| {
-                b.push_bind(d.taxon_id)
-                    .push_bind(d.distribution_id)
-                    .push_bind(&d.country)
-                    .push_bind(&d.name)
-                    .push_bind(&d.geo_type)
-                    .push_bind(&d.tags);
-            });
-            qb.push(" ON CONFLICT DO NOTHING");
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    Ok(())
-}
-
 #[derive(sqlx::FromRow)]
-struct ListingDb {
+pub(crate) struct ListingDb {
     taxon_id: i64,
     listing_id: i64,
     appendix: String,
@@ -424,7 +109,7 @@ struct ListingDb {
 }
 
 impl ListingDb {
-    fn into_row(self) -> Result<ListingRow> {
+    pub(crate) fn into_row(self) -> Result<ListingRow> {
         Ok(ListingRow {
             taxon_id: self.taxon_id,
             listing_id: self.listing_id,
@@ -444,15 +129,6 @@ impl ListingDb {
 
 const LISTING_COLUMNS: &str = "taxon_id, listing_id, appendix, change_type, effective_at, \
     is_current, party, party_name, annotation, hash_symbol, hash_note, inherited_from";
-
-async fn listing_rows_tx(tx: &mut Tx, taxon_id: i64) -> Result<Vec<ListingRow>> {
-    let rows: Vec<ListingDb> = with_tx!(tx, c => sqlx::query_as(
-        "SELECT taxon_id, listing_id, appendix, change_type, effective_at, is_current, party, \
-         party_name, annotation, hash_symbol, hash_note, inherited_from \
-         FROM listing_changes WHERE taxon_id = $1")
-        .bind(taxon_id).fetch_all(c).await)?;
-    rows.into_iter().map(ListingDb::into_row).collect()
-}
 
 /// The listing changes stored for one taxon, in effective order.
 pub async fn listing_rows(db: &Db, taxon_id: i64) -> Result<Vec<ListingRow>> {
@@ -847,6 +523,31 @@ pub async fn staged_keys(db: &Db, run_id: i64, kind: &str) -> Result<Vec<i64>> {
     Ok(with_db!(db, pool => sqlx::query_scalar(
         "SELECT item_key FROM sync_stage WHERE run_id = $1 AND kind = $2 ORDER BY item_key")
         .bind(run_id).bind(kind).fetch_all(pool).await)?)
+}
+
+/// The staged bodies of `kind` for `keys`, in one query.
+pub async fn staged_bodies(
+    db: &Db,
+    run_id: i64,
+    kind: &str,
+    keys: &[i64],
+) -> Result<Vec<(i64, String)>> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(with_db!(db, pool => {
+        let mut qb = sqlx::QueryBuilder::new("SELECT item_key, body FROM sync_stage WHERE run_id = ");
+        qb.push_bind(run_id);
+        qb.push(" AND kind = ");
+        qb.push_bind(kind);
+        qb.push(" AND item_key IN (");
+        let mut list = qb.separated(", ");
+        for k in keys {
+            list.push_bind(*k);
+        }
+        qb.push(") ORDER BY item_key");
+        qb.build_query_as::<(i64, String)>().fetch_all(pool).await
+    })?)
 }
 
 pub async fn staged_body(db: &Db, run_id: i64, kind: &str, key: i64) -> Result<Option<String>> {

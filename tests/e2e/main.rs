@@ -4,4 +4,6 @@
 mod cli;
 mod crash;
 mod http;
+mod schedule;
 mod support;
+mod tidy;

@@ -89,6 +89,17 @@ const LIST_TERMINATORS: [&str; 12] = [
     ":", ".", ";", " which ", " are ", " is ", " (", " sont ", " qui ", " est ", " for ", " pour ",
 ];
 
+/// Whether an annotation opens with a population clause (cheap; no country lookup).
+pub fn has_population_clause(annotation: Option<&str>) -> bool {
+    annotation.is_some_and(|text| {
+        let lower = text.trim_start().to_lowercase();
+        EXCEPT_OPENERS
+            .iter()
+            .chain(ONLY_OPENERS.iter())
+            .any(|op| lower.starts_with(op))
+    })
+}
+
 /// Reads the population clause at the start of an annotation (after any auto-note).
 /// `resolve` maps a country name (as written in the annotation's language) to an ISO code.
 pub fn parse_populations(

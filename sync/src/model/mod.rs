@@ -30,6 +30,9 @@ impl NameStatus {
     }
 }
 
+/// A name related to an accepted taxon: (id, full name, author and year, rank).
+pub type RelatedName = (i64, String, Option<String>, Option<String>);
+
 /// A taxon concept as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaxonRecord {
@@ -47,7 +50,7 @@ pub struct TaxonRecord {
     pub family: Option<String>,
     pub genus: Option<String>,
     pub updated_at: String,
-    pub related: Vec<(i64, String, Option<String>, Option<String>)>,
+    pub related: Vec<RelatedName>,
     pub accepted: Vec<(i64, String)>,
     pub common_names: Vec<(String, String)>,
     pub content_hash: String,
