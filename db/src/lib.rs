@@ -101,10 +101,16 @@ impl Db {
                 })?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let options = PgConnectOptions::from_str(url).map_err(|source| Error::Url {
-                url: redact(url),
-                source,
-            })?;
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|source| Error::Url {
+                    url: redact(url),
+                    source,
+                })?
+                // Prepared statements are reused for the life of a connection. A generic plan
+                // made while a table was empty (a first sync) keeps scanning it sequentially
+                // after it has grown to 100,000 rows; custom plans see its current size
+                // (a 30,000-taxon load: 32 s with generic plans, 9 s with custom ones).
+                .options([("plan_cache_mode", "force_custom_plan")]);
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_POOL_CONNECTIONS_MAX)
                 .acquire_timeout(POOL_ACQUIRE_TIMEOUT)

@@ -508,12 +508,21 @@ pub async fn stage_many(db: &Db, run_id: i64, items: &[(&'static str, i64, Strin
     if items.is_empty() {
         return Ok(());
     }
+    // Bodies are large (up to ~1 MB for a page): a few per statement is enough.
+    let per_statement = match db.backend() {
+        db::Backend::Sqlite => 50,
+        db::Backend::Postgres => 20,
+    };
     let mut tx = db.begin().await?;
-    for (kind, key, body) in items {
-        with_tx!(&mut tx, c => sqlx::query(
-            "INSERT INTO sync_stage (run_id, kind, item_key, body) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (run_id, kind, item_key) DO UPDATE SET body = excluded.body")
-            .bind(run_id).bind(*kind).bind(*key).bind(body).execute(c).await.map(|r| r.rows_affected()))?;
+    for chunk in items.chunks(per_statement) {
+        with_tx!(&mut tx, c => {
+            let mut qb = sqlx::QueryBuilder::new("INSERT INTO sync_stage (run_id, kind, item_key, body) ");
+            qb.push_values(chunk, |mut b, (kind, key, body)| {
+                b.push_bind(run_id).push_bind(*kind).push_bind(*key).push_bind(body);
+            });
+            qb.push(" ON CONFLICT (run_id, kind, item_key) DO UPDATE SET body = excluded.body");
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
     }
     tx.commit().await?;
     Ok(())
