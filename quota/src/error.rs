@@ -1,0 +1,41 @@
+//! The error type of the quota ledger: "could not answer". A refused reservation is not an
+//! error; it is an [`crate::Outcome::Refused`].
+
+/// Errors of the quota ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("quota {0} not found")]
+    QuotaNotFound(i64),
+    #[error("reservation {0} not found")]
+    ReservationNotFound(i64),
+    #[error(
+        "client key {key:?} was first used for a different request ({first}); a key identifies one request: use a new key"
+    )]
+    KeyConflict { key: String, first: String },
+    #[error("invalid {field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    Domain(#[from] domain::Error),
+    #[error("the database stayed busy after {0} attempts")]
+    Busy(u32),
+    #[error("database error")]
+    Db(#[from] db::Error),
+    #[error("database error")]
+    Sqlx(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The input field at fault, for a 422 answer.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Invalid { field, .. } => Some(field),
+            Error::Domain(d) => d.field(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,1040 @@
+//! The ledger operations and every SQL statement on the quota tables.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use db::{Db, Tx, with_db, with_tx};
+use domain::{Clock, Quantity, UnitCode};
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::amount::{from_micro, to_micro};
+use crate::error::{Error, Result};
+use crate::model::{
+    Actor, ClientKey, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState,
+    ReservationView, SweepReport,
+};
+
+/// How long a reservation is held when the request does not say.
+pub const HOLD_DEFAULT: chrono::Duration = chrono::Duration::days(14);
+/// The longest hold a request may ask for.
+pub const HOLD_MAX: chrono::Duration = chrono::Duration::days(180);
+/// An export permit may be used within six months of issue (Art. VI(2)): when a committed
+/// permit does not say, what it did not export returns to the quota after this.
+pub const PERMIT_VALIDITY_DEFAULT: chrono::Duration = chrono::Duration::days(183);
+/// Attempts of one operation when the database reports a transient conflict (SQLite busy,
+/// PostgreSQL serialization failure or deadlock); none of these reaches a caller before.
+pub const TRANSIENT_RETRIES_MAX: u32 = 10;
+/// Reservations one sweep handles per transaction.
+const SWEEP_BATCH_MAX: i64 = 1_000;
+
+macro_rules! quota_columns {
+    () => {
+        "id, exporter, taxon_id, period_start, period_end, unit, limit_micro, held_micro, \
+         committed_micro, exported_micro, term, source, purpose, origin, speciesplus_id, notes"
+    };
+}
+
+macro_rules! reservation_columns {
+    () => {
+        "id, quota_id, state, quantity_micro, committed_micro, exported_micro, expires_at, \
+         permit_expires_at, reject_reason"
+    };
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct QuotaRow {
+    id: i64,
+    exporter: String,
+    taxon_id: i64,
+    period_start: NaiveDate,
+    period_end: NaiveDate,
+    unit: String,
+    limit_micro: Option<i64>,
+    held_micro: i64,
+    committed_micro: i64,
+    exported_micro: i64,
+    term: Option<String>,
+    source: Option<String>,
+    purpose: Option<String>,
+    origin: String,
+    speciesplus_id: Option<i64>,
+    notes: Option<String>,
+}
+
+impl QuotaRow {
+    fn available_micro(&self) -> i64 {
+        self.limit_micro.unwrap_or(0) - self.held_micro - self.committed_micro - self.exported_micro
+    }
+
+    fn view(&self) -> QuotaView {
+        QuotaView {
+            id: self.id,
+            exporter: self.exporter.clone(),
+            taxon_id: self.taxon_id,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            unit: self.unit.clone(),
+            limit: self.limit_micro.map(from_micro),
+            held: from_micro(self.held_micro),
+            committed: from_micro(self.committed_micro),
+            exported: from_micro(self.exported_micro),
+            available: from_micro(self.available_micro().max(0)),
+            box_11a_used: from_micro(self.committed_micro + self.exported_micro),
+            term: self.term.clone(),
+            source: self.source.clone(),
+            purpose: self.purpose.clone(),
+            origin: self.origin.clone(),
+            speciesplus_id: self.speciesplus_id,
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ReservationRow {
+    id: i64,
+    quota_id: i64,
+    state: String,
+    quantity_micro: i64,
+    committed_micro: i64,
+    exported_micro: i64,
+    expires_at: DateTime<Utc>,
+    permit_expires_at: Option<DateTime<Utc>>,
+    reject_reason: Option<String>,
+}
+
+impl ReservationRow {
+    fn state(&self) -> ReservationState {
+        ReservationState::parse(&self.state).unwrap_or(ReservationState::Rejected)
+    }
+
+    fn view(&self, unit: &str) -> ReservationView {
+        ReservationView {
+            id: self.id,
+            quota_id: self.quota_id,
+            state: self.state(),
+            quantity: from_micro(self.quantity_micro),
+            committed: from_micro(self.committed_micro),
+            exported: from_micro(self.exported_micro),
+            unit: unit.to_owned(),
+            expires_at: self.expires_at,
+            permit_expires_at: self.permit_expires_at,
+            reject_reason: self.reject_reason.clone(),
+        }
+    }
+}
+
+/// The quota ledger over one database.
+#[derive(Clone)]
+pub struct Ledger {
+    db: Db,
+    clock: Arc<dyn Clock>,
+}
+
+impl Ledger {
+    pub fn new(db: Db, clock: Arc<dyn Clock>) -> Ledger {
+        Ledger { db, clock }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    // ---- operations -------------------------------------------------------------------
+
+    /// Declares a quota (or imports one from Species+). Idempotent on `key`.
+    pub async fn declare(
+        &self,
+        key: &ClientKey,
+        spec: &QuotaSpec,
+        actor: &Actor,
+    ) -> Result<QuotaView> {
+        let limit_micro = match &spec.limit {
+            Some(q) => Some(to_micro("limit", q.convert_to(spec.unit)?.amount())?),
+            None => None,
+        };
+        let params = format!(
+            "declare|{}|{}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+            spec.exporter,
+            spec.taxon_id,
+            spec.period.start,
+            spec.period.end,
+            limit_micro,
+            spec.unit.code(),
+            spec.term.map(|t| t.code()),
+            spec.source.map(|s| s.code()),
+            spec.purpose.map(|p| p.code()),
+            spec.speciesplus_id
+        );
+        retry(|| self.declare_once(key, &params, spec, limit_micro, actor)).await
+    }
+
+    async fn declare_once(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        spec: &QuotaSpec,
+        limit_micro: Option<i64>,
+        actor: &Actor,
+    ) -> Result<QuotaView> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if let Some(stored) = claim_key::<QuotaView>(&mut tx, key, params, now).await? {
+            tx.rollback().await?;
+            return Ok(stored);
+        }
+        let row: QuotaRow = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+            "INSERT INTO export_quotas (exporter, taxon_id, period_start, period_end, unit, \
+             limit_micro, term, source, purpose, origin, speciesplus_id, notes, created_at, \
+             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             RETURNING ", quota_columns!()))
+            .bind(spec.exporter.as_str())
+            .bind(i64::from(spec.taxon_id.get()))
+            .bind(spec.period.start)
+            .bind(spec.period.end)
+            .bind(spec.unit.code())
+            .bind(limit_micro)
+            .bind(spec.term.map(|t| t.code()))
+            .bind(spec.source.map(|s| s.code()))
+            .bind(spec.purpose.map(|p| p.code()))
+            .bind(if spec.speciesplus_id.is_some() { "speciesplus" } else { "national" })
+            .bind(spec.speciesplus_id)
+            .bind(&spec.notes)
+            .bind(now)
+            .bind(&actor.name)
+            .fetch_one(c).await)?;
+        append(
+            &mut tx,
+            row.id,
+            None,
+            "declare",
+            (0, 0, 0),
+            row.limit_micro,
+            actor,
+            now,
+        )
+        .await?;
+        let view = row.view();
+        store_outcome(&mut tx, key, &view).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Holds `quantity` (in the quota's unit or one convertible to it) until `expires_at`
+    /// (default now + [`HOLD_DEFAULT`]). Refused, as data, when the quota cannot cover it.
+    pub async fn reserve(
+        &self,
+        key: &ClientKey,
+        quota_id: i64,
+        quantity: &Quantity,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let now = self.clock.now();
+        let expires_at = expires_at.unwrap_or(now + HOLD_DEFAULT);
+        if expires_at <= now || expires_at > now + HOLD_MAX {
+            return Err(Error::Invalid {
+                field: "expires_at",
+                message: format!("{expires_at} is not in the future or is more than 180 days away"),
+            });
+        }
+        let params = format!(
+            "reserve|{quota_id}|{}|{}|{}",
+            quantity.amount().normalize(),
+            quantity.unit().code(),
+            expires_at.timestamp_millis()
+        );
+        retry(|| self.reserve_once(key, &params, quota_id, quantity, expires_at, actor)).await
+    }
+
+    async fn reserve_once(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        quota_id: i64,
+        quantity: &Quantity,
+        expires_at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if let Some(stored) = claim_key::<Outcome>(&mut tx, key, params, now).await? {
+            tx.rollback().await?;
+            return Ok(stored);
+        }
+        let quota = load_quota(&mut tx, quota_id).await?;
+        let unit = UnitCode::parse(&quota.unit)?;
+        let requested = to_micro("quantity", quantity.convert_to(unit)?.amount())?;
+        if requested == 0 {
+            return Err(Error::Invalid {
+                field: "quantity",
+                message: "0 is not a quantity to reserve; accepted > 0".into(),
+            });
+        }
+        // The one statement that decides: it re-checks availability under the row lock.
+        let updated: Option<QuotaRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+            "UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1 \
+             AND limit_micro IS NOT NULL \
+             AND limit_micro - held_micro - committed_micro - exported_micro >= $2 RETURNING ",
+            quota_columns!()))
+            .bind(quota_id).bind(requested).fetch_optional(c).await)?;
+        let outcome = match updated {
+            Some(quota) => {
+                let r = insert_reservation(
+                    &mut tx, quota_id, "held", requested, expires_at, None, actor, now,
+                )
+                .await?;
+                append(
+                    &mut tx,
+                    quota_id,
+                    Some(r.id),
+                    "reserve",
+                    (requested, 0, 0),
+                    quota.limit_micro,
+                    actor,
+                    now,
+                )
+                .await?;
+                Outcome::Done {
+                    reservation: r.view(&quota.unit),
+                    quota: quota.view(),
+                }
+            }
+            None => {
+                let refusal = match quota.limit_micro {
+                    None => Refusal::QuotaInPreparation,
+                    Some(0) => Refusal::ZeroQuota,
+                    Some(_) => Refusal::QuotaExhausted {
+                        requested: from_micro(requested),
+                        available: from_micro(quota.available_micro().max(0)),
+                    },
+                };
+                let r = insert_reservation(
+                    &mut tx,
+                    quota_id,
+                    "rejected",
+                    requested,
+                    expires_at,
+                    Some(&refusal.message()),
+                    actor,
+                    now,
+                )
+                .await?;
+                append(
+                    &mut tx,
+                    quota_id,
+                    Some(r.id),
+                    "reject",
+                    (0, 0, 0),
+                    quota.limit_micro,
+                    actor,
+                    now,
+                )
+                .await?;
+                Outcome::Refused {
+                    refusal,
+                    reservation: Some(r.view(&quota.unit)),
+                    quota: quota.view(),
+                }
+            }
+        };
+        store_outcome(&mut tx, key, &outcome).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Turns a held reservation into an issued permit for `quantity` (default: all of it; less
+    /// returns the rest to the quota), valid until `permit_expires_at` (default now +
+    /// [`PERMIT_VALIDITY_DEFAULT`]).
+    pub async fn commit(
+        &self,
+        key: &ClientKey,
+        reservation_id: i64,
+        quantity: Option<&Quantity>,
+        permit_expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let params = format!(
+            "commit|{reservation_id}|{:?}|{:?}|{:?}",
+            quantity.map(|q| q.amount().normalize()),
+            quantity.map(|q| q.unit().code()),
+            permit_expires_at.map(|p| p.timestamp_millis())
+        );
+        retry(|| {
+            self.transition_once(
+                key,
+                &params,
+                reservation_id,
+                Transition::Commit(quantity, permit_expires_at),
+                actor,
+            )
+        })
+        .await
+    }
+
+    /// Cancels a held reservation; its quantity returns to the quota.
+    pub async fn release(
+        &self,
+        key: &ClientKey,
+        reservation_id: i64,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let params = format!("release|{reservation_id}");
+        retry(|| self.transition_once(key, &params, reservation_id, Transition::Release, actor))
+            .await
+    }
+
+    /// Records a quantity actually exported under a committed permit (an endorsement).
+    pub async fn record_export(
+        &self,
+        key: &ClientKey,
+        reservation_id: i64,
+        quantity: &Quantity,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let params = format!(
+            "export|{reservation_id}|{}|{}",
+            quantity.amount().normalize(),
+            quantity.unit().code()
+        );
+        retry(|| {
+            self.transition_once(
+                key,
+                &params,
+                reservation_id,
+                Transition::Export(quantity),
+                actor,
+            )
+        })
+        .await
+    }
+
+    /// Closes a committed permit: what it did not export returns to the quota.
+    pub async fn close(
+        &self,
+        key: &ClientKey,
+        reservation_id: i64,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let params = format!("close|{reservation_id}");
+        retry(|| self.transition_once(key, &params, reservation_id, Transition::Close, actor)).await
+    }
+
+    async fn transition_once(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        reservation_id: i64,
+        transition: Transition<'_>,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if let Some(stored) = claim_key::<Outcome>(&mut tx, key, params, now).await? {
+            tx.rollback().await?;
+            return Ok(stored);
+        }
+        let r = load_reservation(&mut tx, reservation_id).await?;
+        let quota = load_quota(&mut tx, r.quota_id).await?;
+        let unit = UnitCode::parse(&quota.unit)?;
+        let refuse = |refusal: Refusal, r: &ReservationRow, q: &QuotaRow| Outcome::Refused {
+            refusal,
+            reservation: Some(r.view(&q.unit)),
+            quota: q.view(),
+        };
+        let (expected, event) = match transition {
+            Transition::Commit(..) | Transition::Release => (ReservationState::Held, ""),
+            Transition::Export(_) | Transition::Close => (ReservationState::Committed, ""),
+        };
+        let _ = event;
+        let outcome = if r.state() != expected {
+            refuse(
+                Refusal::WrongState {
+                    state: r.state(),
+                    expected,
+                },
+                &r,
+                &quota,
+            )
+        } else {
+            match transition {
+                Transition::Commit(quantity, permit_expires_at) => {
+                    let c = match quantity {
+                        Some(q) => to_micro("quantity", q.convert_to(unit)?.amount())?,
+                        None => r.quantity_micro,
+                    };
+                    if c == 0 {
+                        return Err(Error::Invalid {
+                            field: "quantity",
+                            message: "0 cannot be committed; release the reservation instead"
+                                .into(),
+                        });
+                    }
+                    let permit_expires_at =
+                        permit_expires_at.unwrap_or(now + PERMIT_VALIDITY_DEFAULT);
+                    if permit_expires_at <= now {
+                        return Err(Error::Invalid {
+                            field: "permit_expires_at",
+                            message: format!("{permit_expires_at} is not in the future"),
+                        });
+                    }
+                    if r.expires_at <= now {
+                        refuse(
+                            Refusal::ReservationExpired {
+                                expired_at: r.expires_at,
+                            },
+                            &r,
+                            &quota,
+                        )
+                    } else if c > r.quantity_micro {
+                        refuse(
+                            Refusal::ExceedsReservation {
+                                requested: from_micro(c),
+                                allowed: from_micro(r.quantity_micro),
+                            },
+                            &r,
+                            &quota,
+                        )
+                    } else {
+                        // Conditional on the state and the expiry, so a commit racing the
+                        // sweeper (or another commit) changes the reservation at most once.
+                        let changed: Option<ReservationRow> = with_tx!(&mut tx, conn => sqlx::query_as(concat!(
+                            "UPDATE quota_reservations SET state = 'committed', committed_micro = $2, \
+                             permit_expires_at = $3 WHERE id = $1 AND state = 'held' AND expires_at > $4 \
+                             RETURNING ", reservation_columns!()))
+                            .bind(r.id).bind(c).bind(permit_expires_at).bind(now).fetch_optional(conn).await)?;
+                        match changed {
+                            None => {
+                                let again = load_reservation(&mut tx, r.id).await?;
+                                refuse(
+                                    Refusal::WrongState {
+                                        state: again.state(),
+                                        expected,
+                                    },
+                                    &again,
+                                    &quota,
+                                )
+                            }
+                            Some(changed) => {
+                                let q = move_counters(&mut tx, quota.id, (-r.quantity_micro, c, 0))
+                                    .await?;
+                                append(
+                                    &mut tx,
+                                    quota.id,
+                                    Some(r.id),
+                                    "commit",
+                                    (-r.quantity_micro, c, 0),
+                                    q.limit_micro,
+                                    actor,
+                                    now,
+                                )
+                                .await?;
+                                Outcome::Done {
+                                    reservation: changed.view(&q.unit),
+                                    quota: q.view(),
+                                }
+                            }
+                        }
+                    }
+                }
+                Transition::Release => {
+                    let changed = set_state(&mut tx, r.id, "held", "released").await?;
+                    match changed {
+                        None => {
+                            let again = load_reservation(&mut tx, r.id).await?;
+                            refuse(
+                                Refusal::WrongState {
+                                    state: again.state(),
+                                    expected,
+                                },
+                                &again,
+                                &quota,
+                            )
+                        }
+                        Some(changed) => {
+                            let q =
+                                move_counters(&mut tx, quota.id, (-r.quantity_micro, 0, 0)).await?;
+                            append(
+                                &mut tx,
+                                quota.id,
+                                Some(r.id),
+                                "release",
+                                (-r.quantity_micro, 0, 0),
+                                q.limit_micro,
+                                actor,
+                                now,
+                            )
+                            .await?;
+                            Outcome::Done {
+                                reservation: changed.view(&q.unit),
+                                quota: q.view(),
+                            }
+                        }
+                    }
+                }
+                Transition::Export(quantity) => {
+                    let e = to_micro("quantity", quantity.convert_to(unit)?.amount())?;
+                    if e == 0 {
+                        return Err(Error::Invalid {
+                            field: "quantity",
+                            message: "0 is not an export; accepted > 0".into(),
+                        });
+                    }
+                    let open = r.committed_micro - r.exported_micro;
+                    if e > open {
+                        refuse(
+                            Refusal::ExceedsReservation {
+                                requested: from_micro(e),
+                                allowed: from_micro(open),
+                            },
+                            &r,
+                            &quota,
+                        )
+                    } else {
+                        let changed: Option<ReservationRow> = with_tx!(&mut tx, conn => sqlx::query_as(concat!(
+                            "UPDATE quota_reservations SET exported_micro = exported_micro + $2 \
+                             WHERE id = $1 AND state = 'committed' AND committed_micro - exported_micro >= $2 \
+                             RETURNING ", reservation_columns!()))
+                            .bind(r.id).bind(e).fetch_optional(conn).await)?;
+                        match changed {
+                            None => {
+                                let again = load_reservation(&mut tx, r.id).await?;
+                                refuse(
+                                    Refusal::ExceedsReservation {
+                                        requested: from_micro(e),
+                                        allowed: from_micro(
+                                            again.committed_micro - again.exported_micro,
+                                        ),
+                                    },
+                                    &again,
+                                    &quota,
+                                )
+                            }
+                            Some(changed) => {
+                                let q = move_counters(&mut tx, quota.id, (0, -e, e)).await?;
+                                append(
+                                    &mut tx,
+                                    quota.id,
+                                    Some(r.id),
+                                    "export",
+                                    (0, -e, e),
+                                    q.limit_micro,
+                                    actor,
+                                    now,
+                                )
+                                .await?;
+                                Outcome::Done {
+                                    reservation: changed.view(&q.unit),
+                                    quota: q.view(),
+                                }
+                            }
+                        }
+                    }
+                }
+                Transition::Close => {
+                    let changed = set_state(&mut tx, r.id, "committed", "closed").await?;
+                    match changed {
+                        None => {
+                            let again = load_reservation(&mut tx, r.id).await?;
+                            refuse(
+                                Refusal::WrongState {
+                                    state: again.state(),
+                                    expected,
+                                },
+                                &again,
+                                &quota,
+                            )
+                        }
+                        Some(changed) => {
+                            let open = changed.committed_micro - changed.exported_micro;
+                            let q = move_counters(&mut tx, quota.id, (0, -open, 0)).await?;
+                            append(
+                                &mut tx,
+                                quota.id,
+                                Some(r.id),
+                                "close",
+                                (0, -open, 0),
+                                q.limit_micro,
+                                actor,
+                                now,
+                            )
+                            .await?;
+                            Outcome::Done {
+                                reservation: changed.view(&q.unit),
+                                quota: q.view(),
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        store_outcome(&mut tx, key, &outcome).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Expires holds whose expiry has passed and closes permits whose validity has ended,
+    /// returning their quantities. Never touches anything before its time.
+    pub async fn sweep(&self, actor: &Actor) -> Result<SweepReport> {
+        retry(|| self.sweep_once(actor)).await
+    }
+
+    async fn sweep_once(&self, actor: &Actor) -> Result<SweepReport> {
+        let now = self.clock.now();
+        let mut report = SweepReport::default();
+        let mut tx = self.db.begin().await?;
+        let due: Vec<ReservationRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+            "SELECT ", reservation_columns!(), " FROM quota_reservations \
+             WHERE (state = 'held' AND expires_at <= $1) \
+                OR (state = 'committed' AND permit_expires_at <= $1) \
+             ORDER BY id LIMIT $2"))
+            .bind(now).bind(SWEEP_BATCH_MAX).fetch_all(c).await)?;
+        for r in due {
+            if r.state() == ReservationState::Held {
+                let changed: Option<ReservationRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+                    "UPDATE quota_reservations SET state = 'expired' \
+                     WHERE id = $1 AND state = 'held' AND expires_at <= $2 RETURNING ",
+                    reservation_columns!()))
+                    .bind(r.id).bind(now).fetch_optional(c).await)?;
+                if changed.is_some() {
+                    let q = move_counters(&mut tx, r.quota_id, (-r.quantity_micro, 0, 0)).await?;
+                    append(
+                        &mut tx,
+                        r.quota_id,
+                        Some(r.id),
+                        "expire",
+                        (-r.quantity_micro, 0, 0),
+                        q.limit_micro,
+                        actor,
+                        now,
+                    )
+                    .await?;
+                    report.expired += 1;
+                }
+            } else {
+                let changed: Option<ReservationRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+                    "UPDATE quota_reservations SET state = 'closed' \
+                     WHERE id = $1 AND state = 'committed' AND permit_expires_at <= $2 RETURNING ",
+                    reservation_columns!()))
+                    .bind(r.id).bind(now).fetch_optional(c).await)?;
+                if let Some(changed) = changed {
+                    let open = changed.committed_micro - changed.exported_micro;
+                    let q = move_counters(&mut tx, r.quota_id, (0, -open, 0)).await?;
+                    append(
+                        &mut tx,
+                        r.quota_id,
+                        Some(r.id),
+                        "close",
+                        (0, -open, 0),
+                        q.limit_micro,
+                        actor,
+                        now,
+                    )
+                    .await?;
+                    report.closed += 1;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(report)
+    }
+
+    // ---- queries ----------------------------------------------------------------------
+
+    pub async fn quota(&self, id: i64) -> Result<QuotaView> {
+        let row: Option<QuotaRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
+            "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
+            .bind(id).fetch_optional(pool).await)?;
+        row.map(|r| r.view()).ok_or(Error::QuotaNotFound(id))
+    }
+
+    /// Quotas, optionally of one exporter, one taxon, or in force during part of one year.
+    pub async fn quotas(
+        &self,
+        exporter: Option<&str>,
+        taxon_id: Option<i64>,
+        year: Option<i32>,
+    ) -> Result<Vec<QuotaView>> {
+        let (from, to) = match year {
+            Some(y) => (
+                NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(NaiveDate::MIN),
+                NaiveDate::from_ymd_opt(y + 1, 1, 1).unwrap_or(NaiveDate::MAX),
+            ),
+            None => (NaiveDate::MIN, NaiveDate::MAX),
+        };
+        let rows: Vec<QuotaRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
+            "SELECT ", quota_columns!(), " FROM export_quotas \
+             WHERE ($1 IS NULL OR exporter = $1) AND ($2 IS NULL OR taxon_id = $2) \
+             AND period_start < $4 AND period_end > $3 ORDER BY id"))
+            .bind(exporter).bind(taxon_id).bind(from).bind(to).fetch_all(pool).await)?;
+        Ok(rows.iter().map(QuotaRow::view).collect())
+    }
+
+    pub async fn reservation(&self, id: i64) -> Result<ReservationView> {
+        let r: Option<ReservationRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
+            "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
+            .bind(id).fetch_optional(pool).await)?;
+        let r = r.ok_or(Error::ReservationNotFound(id))?;
+        let q = self.quota(r.quota_id).await?;
+        Ok(r.view(&q.unit))
+    }
+
+    /// The audit ledger of one quota, in order.
+    pub async fn history(&self, quota_id: i64) -> Result<Vec<LedgerEntry>> {
+        self.quota(quota_id).await?;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            seq: i64,
+            quota_id: i64,
+            reservation_id: Option<i64>,
+            event: String,
+            delta_held: i64,
+            delta_committed: i64,
+            delta_exported: i64,
+            actor: String,
+            reason: Option<String>,
+            at: DateTime<Utc>,
+        }
+        let rows: Vec<Row> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, \
+             delta_exported, actor, reason, at FROM quota_ledger WHERE quota_id = $1 ORDER BY seq")
+            .bind(quota_id).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| LedgerEntry {
+                seq: r.seq,
+                quota_id: r.quota_id,
+                reservation_id: r.reservation_id,
+                event: r.event,
+                delta_held: from_micro(r.delta_held),
+                delta_committed: from_micro(r.delta_committed),
+                delta_exported: from_micro(r.delta_exported),
+                actor: r.actor,
+                reason: r.reason,
+                at: r.at,
+            })
+            .collect())
+    }
+
+    /// Checks the invariants of one quota; returns the violations (empty when all hold):
+    /// the counters within the limit, the counters equal to the replayed ledger, and equal to
+    /// the sums over its reservations.
+    pub async fn verify(&self, quota_id: i64) -> Result<Vec<String>> {
+        let q = self.quota(quota_id).await?;
+        let mut violations = Vec::new();
+        let used = q.held + q.committed + q.exported;
+        if used > q.limit.unwrap_or(Decimal::ZERO) {
+            violations.push(format!(
+                "quota {quota_id}: held + committed + exported = {used} exceeds the limit {:?}",
+                q.limit
+            ));
+        }
+        let history = self.history(quota_id).await?;
+        let replay =
+            history
+                .iter()
+                .fold((Decimal::ZERO, Decimal::ZERO, Decimal::ZERO), |acc, e| {
+                    (
+                        acc.0 + e.delta_held,
+                        acc.1 + e.delta_committed,
+                        acc.2 + e.delta_exported,
+                    )
+                });
+        if replay != (q.held, q.committed, q.exported) {
+            violations.push(format!(
+                "quota {quota_id}: ledger replay gives {replay:?}, counters are {:?}",
+                (q.held, q.committed, q.exported)
+            ));
+        }
+        let sums: (i64, i64, i64) = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT \
+               CAST(COALESCE(SUM(CASE WHEN state = 'held' THEN quantity_micro ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN state = 'committed' THEN committed_micro - exported_micro ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN state IN ('committed', 'closed') THEN exported_micro ELSE 0 END), 0) AS BIGINT) \
+             FROM quota_reservations WHERE quota_id = $1")
+            .bind(quota_id).fetch_one(pool).await)?;
+        let sums = (from_micro(sums.0), from_micro(sums.1), from_micro(sums.2));
+        if sums != (q.held, q.committed, q.exported) {
+            violations.push(format!(
+                "quota {quota_id}: reservations sum to {sums:?}, counters are {:?}",
+                (q.held, q.committed, q.exported)
+            ));
+        }
+        Ok(violations)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Transition<'a> {
+    Commit(Option<&'a Quantity>, Option<DateTime<Utc>>),
+    Release,
+    Export(&'a Quantity),
+    Close,
+}
+
+/// Runs `op` again while the database reports a transient conflict.
+async fn retry<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match op().await {
+            Err(e) if is_transient(&e) => {
+                if attempt >= TRANSIENT_RETRIES_MAX {
+                    return Err(Error::Busy(attempt));
+                }
+                tracing::debug!(attempt, error = %e, "transient database conflict; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 5)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_transient(e: &Error) -> bool {
+    let sqlx_error = match e {
+        Error::Sqlx(s) => s,
+        Error::Db(db::Error::Sqlx(s)) => s,
+        _ => return false,
+    };
+    match sqlx_error {
+        sqlx::Error::Database(d) => matches!(
+            d.code().as_deref(),
+            // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT, LOCKED.
+            Some("40001") | Some("40P01") | Some("5") | Some("517") | Some("6") | Some("261")
+        ),
+        sqlx::Error::PoolTimedOut => true,
+        _ => false,
+    }
+}
+
+/// Claims `key` for this request. `Some(outcome)` when the key was used before with the same
+/// parameters (the first outcome, to return again); an error when with other parameters.
+async fn claim_key<T: DeserializeOwned>(
+    tx: &mut Tx,
+    key: &ClientKey,
+    params: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<T>> {
+    let hash = format!("{:x}", Sha256::digest(params.as_bytes()));
+    let operation = params.split('|').next().unwrap_or_default();
+    // On PostgreSQL a concurrent request with the same key waits here until the first one
+    // commits, then finds its row.
+    let inserted = with_tx!(tx, c => sqlx::query(
+        "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) \
+         VALUES ($1, $2, $3, '', $4) ON CONFLICT (client_key) DO NOTHING")
+        .bind(key.as_str()).bind(operation).bind(&hash).bind(now)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let (first_op, first_hash, outcome): (String, String, String) = with_tx!(tx, c => sqlx::query_as(
+        "SELECT operation, params_hash, outcome FROM quota_requests WHERE client_key = $1")
+        .bind(key.as_str()).fetch_one(c).await)?;
+    if first_hash != hash {
+        return Err(Error::KeyConflict {
+            key: key.as_str().to_owned(),
+            first: first_op,
+        });
+    }
+    serde_json::from_str(&outcome)
+        .map(Some)
+        .map_err(|e| Error::Invalid {
+            field: "client_key",
+            message: format!("the stored outcome of this key cannot be read: {e}"),
+        })
+}
+
+async fn store_outcome<T: Serialize>(tx: &mut Tx, key: &ClientKey, outcome: &T) -> Result<()> {
+    let json = serde_json::to_string(outcome).map_err(|e| Error::Invalid {
+        field: "outcome",
+        message: e.to_string(),
+    })?;
+    with_tx!(tx, c => sqlx::query("UPDATE quota_requests SET outcome = $2 WHERE client_key = $1")
+        .bind(key.as_str()).bind(json).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+async fn load_quota(tx: &mut Tx, id: i64) -> Result<QuotaRow> {
+    let row: Option<QuotaRow> = with_tx!(tx, c => sqlx::query_as(concat!(
+        "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
+        .bind(id).fetch_optional(c).await)?;
+    row.ok_or(Error::QuotaNotFound(id))
+}
+
+async fn load_reservation(tx: &mut Tx, id: i64) -> Result<ReservationRow> {
+    let row: Option<ReservationRow> = with_tx!(tx, c => sqlx::query_as(concat!(
+        "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
+        .bind(id).fetch_optional(c).await)?;
+    row.ok_or(Error::ReservationNotFound(id))
+}
+
+async fn set_state(
+    tx: &mut Tx,
+    id: i64,
+    from: &'static str,
+    to: &'static str,
+) -> Result<Option<ReservationRow>> {
+    Ok(with_tx!(tx, c => sqlx::query_as(concat!(
+        "UPDATE quota_reservations SET state = $3 WHERE id = $1 AND state = $2 RETURNING ",
+        reservation_columns!()))
+        .bind(id).bind(from).bind(to).fetch_optional(c).await)?)
+}
+
+/// Moves the quota's counters by (held, committed, exported); the CHECK constraints refuse any
+/// move that would break the invariant.
+async fn move_counters(tx: &mut Tx, quota_id: i64, delta: (i64, i64, i64)) -> Result<QuotaRow> {
+    Ok(with_tx!(tx, c => sqlx::query_as(concat!(
+        "UPDATE export_quotas SET held_micro = held_micro + $2, \
+         committed_micro = committed_micro + $3, exported_micro = exported_micro + $4 \
+         WHERE id = $1 RETURNING ", quota_columns!()))
+        .bind(quota_id).bind(delta.0).bind(delta.1).bind(delta.2).fetch_one(c).await)?)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert_reservation(
+    tx: &mut Tx,
+    quota_id: i64,
+    state: &'static str,
+    quantity_micro: i64,
+    expires_at: DateTime<Utc>,
+    reject_reason: Option<&str>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<ReservationRow> {
+    Ok(with_tx!(tx, c => sqlx::query_as(concat!(
+        "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
+         reject_reason, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ",
+        reservation_columns!()))
+        .bind(quota_id).bind(state).bind(quantity_micro).bind(expires_at).bind(reject_reason)
+        .bind(now).bind(&actor.name).fetch_one(c).await)?)
+}
+
+/// Appends one audit entry.
+#[allow(clippy::too_many_arguments)]
+async fn append(
+    tx: &mut Tx,
+    quota_id: i64,
+    reservation_id: Option<i64>,
+    event: &'static str,
+    delta: (i64, i64, i64),
+    limit_micro: Option<i64>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    with_tx!(tx, c => sqlx::query(
+        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, delta_committed, \
+         delta_exported, limit_micro, actor, reason, at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .bind(quota_id).bind(reservation_id).bind(event).bind(delta.0).bind(delta.1)
+        .bind(delta.2).bind(limit_micro).bind(&actor.name).bind(&actor.reason).bind(now)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

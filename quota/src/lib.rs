@@ -1,0 +1,32 @@
+//! The export quota ledger: declare quotas, then `reserve` → `commit` | `release` | `expire`
+//! quantities against them atomically, record what was actually exported, and keep an
+//! append-only audit ledger whose replay reproduces every quota's counters.
+//!
+//! Two-phase like TigerBeetle's pending transfers: a reservation holds a quantity (an approved
+//! application); `commit` turns it into a permit (possibly for less; the rest returns);
+//! `release` cancels it; the sweeper `expire`s holds whose time has passed, never before. A
+//! committed permit records exports (endorsements, at most what was committed); what was not
+//! exported returns to the quota when the permit is closed or its validity ends.
+//!
+//! Available = limit − held − committed-not-yet-exported − exported. It never goes negative:
+//! every change is one conditional UPDATE of the quota row (READ COMMITTED on PostgreSQL, which
+//! re-checks the condition after waiting for the row lock; `BEGIN IMMEDIATE` on SQLite), and a
+//! CHECK constraint says the same. Every request carries a client key: a repeated key returns the
+//! first outcome and changes nothing.
+//!
+//! Owns the `export_quotas`, `quota_reservations`, `quota_ledger` and `quota_requests` tables.
+//! Architecture invariant: depends on `domain` and `db` only; knows nothing of HTTP, the CLI or
+//! Species+ (the application hands it Species+ quotas to import).
+
+mod amount;
+mod error;
+mod ledger;
+mod model;
+
+pub use amount::{MICRO_PER_UNIT, from_micro, to_micro};
+pub use error::{Error, Result};
+pub use ledger::{HOLD_DEFAULT, HOLD_MAX, Ledger, PERMIT_VALIDITY_DEFAULT, TRANSIENT_RETRIES_MAX};
+pub use model::{
+    Actor, ClientKey, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState,
+    ReservationView, SweepReport,
+};

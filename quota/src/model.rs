@@ -1,0 +1,265 @@
+//! The ledger's vocabulary: quotas, reservations, outcomes, audit entries.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Who asks, and why: recorded with every ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The API key's name (or the CLI user).
+    pub name: String,
+    pub reason: Option<String>,
+}
+
+/// A client's idempotency key: the same key is the same request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientKey(String);
+
+/// Longest client key accepted.
+pub const CLIENT_KEY_CHARS_MAX: usize = 200;
+
+impl ClientKey {
+    pub fn parse(text: &str) -> crate::Result<ClientKey> {
+        let t = text.trim();
+        if t.is_empty()
+            || t.chars().count() > CLIENT_KEY_CHARS_MAX
+            || t.chars().any(char::is_control)
+        {
+            return Err(crate::Error::Invalid {
+                field: "client_key",
+                message: format!(
+                    "{t:?} is not a client key: accepted 1 to {CLIENT_KEY_CHARS_MAX} printable characters, unique per request"
+                ),
+            });
+        }
+        Ok(ClientKey(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A quota to declare.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuotaSpec {
+    pub exporter: domain::CountryCode,
+    pub taxon_id: domain::TaxonId,
+    pub period: domain::Period,
+    /// `None`: "in preparation" (Species+ shows no value yet); nothing can be reserved.
+    pub limit: Option<domain::Quantity>,
+    /// The unit when `limit` is `None`.
+    pub unit: domain::UnitCode,
+    pub term: Option<domain::TermCode>,
+    pub source: Option<domain::SourceCode>,
+    pub purpose: Option<domain::PurposeCode>,
+    pub notes: Option<String>,
+    /// The Species+ quota id when imported from the catalogue.
+    pub speciesplus_id: Option<i64>,
+}
+
+/// A quota and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaView {
+    pub id: i64,
+    pub exporter: String,
+    pub taxon_id: i64,
+    pub period_start: NaiveDate,
+    /// Exclusive.
+    pub period_end: NaiveDate,
+    pub unit: String,
+    /// `None` while in preparation.
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub limit: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub held: Decimal,
+    /// Committed to permits and not yet exported.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub committed: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exported: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub available: Decimal,
+    /// Box 11a of the permit: the quantity already used this period (committed + exported)
+    /// against the quota.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub box_11a_used: Decimal,
+    pub term: Option<String>,
+    pub source: Option<String>,
+    pub purpose: Option<String>,
+    pub origin: String,
+    pub speciesplus_id: Option<i64>,
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReservationState {
+    Held,
+    Committed,
+    Released,
+    Expired,
+    Rejected,
+    Closed,
+}
+
+impl ReservationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReservationState::Held => "held",
+            ReservationState::Committed => "committed",
+            ReservationState::Released => "released",
+            ReservationState::Expired => "expired",
+            ReservationState::Rejected => "rejected",
+            ReservationState::Closed => "closed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ReservationState> {
+        [
+            ReservationState::Held,
+            ReservationState::Committed,
+            ReservationState::Released,
+            ReservationState::Expired,
+            ReservationState::Rejected,
+            ReservationState::Closed,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
+    }
+}
+
+/// A reservation and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationView {
+    pub id: i64,
+    pub quota_id: i64,
+    pub state: ReservationState,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quantity: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub committed: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exported: Decimal,
+    pub unit: String,
+    pub expires_at: DateTime<Utc>,
+    pub permit_expires_at: Option<DateTime<Utc>>,
+    pub reject_reason: Option<String>,
+}
+
+/// Why an operation was refused: an expected outcome, not an error.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Refusal {
+    /// Not enough quota left.
+    QuotaExhausted {
+        #[serde(with = "rust_decimal::serde::str")]
+        requested: Decimal,
+        #[serde(with = "rust_decimal::serde::str")]
+        available: Decimal,
+    },
+    /// A zero quota: no export allowed.
+    ZeroQuota,
+    /// Species+ shows the quota "in preparation".
+    QuotaInPreparation,
+    /// The hold expired before the commit.
+    ReservationExpired { expired_at: DateTime<Utc> },
+    /// The reservation is not in a state that allows this.
+    WrongState {
+        state: ReservationState,
+        expected: ReservationState,
+    },
+    /// More than held (commit) or committed-and-not-exported (export).
+    ExceedsReservation {
+        #[serde(with = "rust_decimal::serde::str")]
+        requested: Decimal,
+        #[serde(with = "rust_decimal::serde::str")]
+        allowed: Decimal,
+    },
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::QuotaExhausted {
+                requested,
+                available,
+            } => {
+                format!("not enough quota: {requested} requested, {available} available")
+            }
+            Refusal::ZeroQuota => "the quota is zero: no export is allowed".into(),
+            Refusal::QuotaInPreparation => {
+                "the quota is in preparation: nothing can be reserved yet".into()
+            }
+            Refusal::ReservationExpired { expired_at } => {
+                format!("the reservation expired at {expired_at}")
+            }
+            Refusal::WrongState { state, expected } => format!(
+                "the reservation is {}, not {}",
+                state.as_str(),
+                expected.as_str()
+            ),
+            Refusal::ExceedsReservation { requested, allowed } => {
+                format!("{requested} requested, at most {allowed} allowed")
+            }
+        }
+    }
+}
+
+/// The outcome of a ledger operation, stored with its client key and returned again on replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Done {
+        reservation: ReservationView,
+        quota: QuotaView,
+    },
+    Refused {
+        refusal: Refusal,
+        reservation: Option<ReservationView>,
+        quota: QuotaView,
+    },
+}
+
+impl Outcome {
+    pub fn quota(&self) -> &QuotaView {
+        match self {
+            Outcome::Done { quota, .. } | Outcome::Refused { quota, .. } => quota,
+        }
+    }
+
+    pub fn reservation(&self) -> Option<&ReservationView> {
+        match self {
+            Outcome::Done { reservation, .. } => Some(reservation),
+            Outcome::Refused { reservation, .. } => reservation.as_ref(),
+        }
+    }
+}
+
+/// One entry of the audit ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub seq: i64,
+    pub quota_id: i64,
+    pub reservation_id: Option<i64>,
+    pub event: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub delta_held: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub delta_committed: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub delta_exported: Decimal,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// What a sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Holds past their expiry, returned to their quotas.
+    pub expired: u64,
+    /// Permits past their validity, unexported quantities returned.
+    pub closed: u64,
+}

@@ -1,0 +1,312 @@
+//! One reservation through its life, idempotency, units, expiry, audit.
+
+use db::Backend;
+use quota::{Error, Outcome, Refusal, ReservationState};
+
+use crate::support::*;
+
+on_both_backends!(a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_replays);
+async fn a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_replays(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "tusks", Some("100"), "").await;
+    assert_eq!(q.available, dec("100"));
+    let r = f
+        .ledger
+        .reserve(&key("r1"), q.id, &qty("30", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Done { reservation, quota } = r else {
+        panic!("refused: {r:?}")
+    };
+    assert_eq!(quota.held, dec("30"));
+    assert_eq!(quota.available, dec("70"));
+    let c = f
+        .ledger
+        .commit(
+            &key("c1"),
+            reservation.id,
+            Some(&qty("20", "")),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    let Outcome::Done { quota, reservation } = c else {
+        panic!("refused: {c:?}")
+    };
+    assert_eq!(
+        (quota.held, quota.committed, quota.available),
+        (dec("0"), dec("20"), dec("80"))
+    );
+    assert_eq!(quota.box_11a_used, dec("20"));
+    assert_eq!(reservation.state, ReservationState::Committed);
+    let e = f
+        .ledger
+        .record_export(
+            &key("e1"),
+            reservation.id,
+            &qty("15", ""),
+            &actor("customs"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (e.quota().committed, e.quota().exported),
+        (dec("5"), dec("15"))
+    );
+    let too_much = f
+        .ledger
+        .record_export(&key("e2"), reservation.id, &qty("6", ""), &actor("customs"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            too_much,
+            Outcome::Refused {
+                refusal: Refusal::ExceedsReservation { .. },
+                ..
+            }
+        ),
+        "{too_much:?}"
+    );
+    let closed = f
+        .ledger
+        .close(&key("x1"), reservation.id, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            closed.quota().committed,
+            closed.quota().exported,
+            closed.quota().available
+        ),
+        (dec("0"), dec("15"), dec("85"))
+    );
+    assert_eq!(closed.quota().box_11a_used, dec("15"));
+
+    let history = f.ledger.history(q.id).await.unwrap();
+    let events: Vec<&str> = history.iter().map(|e| e.event.as_str()).collect();
+    assert_eq!(events, ["declare", "reserve", "commit", "export", "close"]);
+    assert!(history.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(history[3].actor, "customs");
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(the_same_key_returns_the_first_outcome_and_other_parameters_are_a_conflict);
+async fn the_same_key_returns_the_first_outcome_and_other_parameters_are_a_conflict(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "skins", Some("10"), "").await;
+    let first = f
+        .ledger
+        .reserve(&key("k"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let again = f
+        .ledger
+        .reserve(&key("k"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        f.ledger.quota(q.id).await.unwrap().held,
+        dec("4"),
+        "a replay changes nothing"
+    );
+    let err = f
+        .ledger
+        .reserve(&key("k"), q.id, &qty("5", ""), None, &actor("po"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::KeyConflict { .. }), "{err:?}");
+    // A key refused for lack of quota stays refused, even once quota is free again.
+    let big = f
+        .ledger
+        .reserve(&key("big"), q.id, &qty("7", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        big,
+        Outcome::Refused {
+            refusal: Refusal::QuotaExhausted { .. },
+            ..
+        }
+    ));
+    let id = first.reservation().unwrap().id;
+    f.ledger
+        .release(&key("rel"), id, &actor("po"))
+        .await
+        .unwrap();
+    let big_again = f
+        .ledger
+        .reserve(&key("big"), q.id, &qty("7", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(big, big_again);
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mass_is_refused
+);
+async fn quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mass_is_refused(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "caviar", Some("2.5"), "KGM").await;
+    let r = f
+        .ledger
+        .reserve(&key("g"), q.id, &qty("1250", "GRM"), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(r.quota().held, dec("1.25"));
+    assert_eq!(r.quota().available, dec("1.25"));
+    let err = f
+        .ledger
+        .reserve(&key("n"), q.id, &qty("3", ""), None, &actor("po"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Domain(_)), "{err:?}");
+    let err = f
+        .ledger
+        .reserve(
+            &key("tiny"),
+            q.id,
+            &qty("0.0001", "MGM"),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), Some("quantity"), "{err}");
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_zero_quota_and_a_quota_in_preparation_refuse_every_reservation);
+async fn a_zero_quota_and_a_quota_in_preparation_refuse_every_reservation(backend: Backend) {
+    let f = fixture(backend).await;
+    let zero = declare(&f, "zero", Some("0"), "").await;
+    let r = f
+        .ledger
+        .reserve(&key("z"), zero.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            r,
+            Outcome::Refused {
+                refusal: Refusal::ZeroQuota,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    let prep = declare(&f, "prep", None, "").await;
+    let r = f
+        .ledger
+        .reserve(&key("p"), prep.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            r,
+            Outcome::Refused {
+                refusal: Refusal::QuotaInPreparation,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
+    assert_eq!(
+        f.ledger
+            .history(zero.id)
+            .await
+            .unwrap()
+            .last()
+            .unwrap()
+            .event,
+        "reject"
+    );
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_after);
+async fn a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_after(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "live", Some("10"), "").await;
+    let expiry = t0() + chrono::Duration::seconds(10);
+    let r = f
+        .ledger
+        .reserve(&key("r"), q.id, &qty("6", ""), Some(expiry), &actor("po"))
+        .await
+        .unwrap();
+    let id = r.reservation().unwrap().id;
+    f.clock.set(expiry - chrono::Duration::milliseconds(1));
+    assert_eq!(
+        f.ledger.sweep(&actor("sweeper")).await.unwrap().expired,
+        0,
+        "never before its expiry"
+    );
+    f.clock.set(expiry);
+    let late = f
+        .ledger
+        .commit(&key("c"), id, None, None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            late,
+            Outcome::Refused {
+                refusal: Refusal::ReservationExpired { .. },
+                ..
+            }
+        ),
+        "{late:?}"
+    );
+    assert_eq!(f.ledger.sweep(&actor("sweeper")).await.unwrap().expired, 1);
+    let q = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!((q.held, q.available), (dec("0"), dec("10")));
+    assert_eq!(
+        f.ledger.reservation(id).await.unwrap().state,
+        ReservationState::Expired
+    );
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(an_unexported_permit_returns_its_quantity_when_its_validity_ends);
+async fn an_unexported_permit_returns_its_quantity_when_its_validity_ends(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "trophies", Some("10"), "").await;
+    let r = f
+        .ledger
+        .reserve(&key("r"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let id = r.reservation().unwrap().id;
+    let valid_until = t0() + chrono::Duration::days(30);
+    f.ledger
+        .commit(&key("c"), id, None, Some(valid_until), &actor("po"))
+        .await
+        .unwrap();
+    f.ledger
+        .record_export(&key("e"), id, &qty("1", ""), &actor("customs"))
+        .await
+        .unwrap();
+    f.clock.set(valid_until);
+    assert_eq!(f.ledger.sweep(&actor("sweeper")).await.unwrap().closed, 1);
+    let q = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!(
+        (q.committed, q.exported, q.available),
+        (dec("0"), dec("1"), dec("9"))
+    );
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}

@@ -1,0 +1,8 @@
+//! Integration tests of the quota ledger, every scenario on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod concurrency;
+mod lifecycle;
+mod model;

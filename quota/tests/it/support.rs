@@ -1,0 +1,89 @@
+//! Shared set-up: a ledger over a fresh database, a manual clock, quotas and quantities.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use chrono::{DateTime, TimeZone, Utc};
+use db::{Backend, TestDb};
+use domain::{CountryCode, ManualClock, Period, Quantity, TaxonId, UnitCode};
+use quota::{Actor, ClientKey, Ledger, QuotaSpec, QuotaView};
+use rust_decimal::Decimal;
+
+/// Runs one scenario as a `#[tokio::test]` on SQLite and one on PostgreSQL.
+macro_rules! on_both_backends {
+    ($scenario:ident) => {
+        mod $scenario {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_sqlite() {
+                super::$scenario(db::Backend::Sqlite).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres() {
+                super::$scenario(db::Backend::Postgres).await
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().unwrap()
+}
+
+pub struct Fixture {
+    pub t: TestDb,
+    pub clock: Arc<ManualClock>,
+    pub ledger: Ledger,
+}
+
+pub async fn fixture(backend: Backend) -> Fixture {
+    let t = TestDb::create(backend).await.unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let ledger = Ledger::new(t.db.clone(), clock.clone());
+    Fixture { t, clock, ledger }
+}
+
+pub fn actor(name: &str) -> Actor {
+    Actor {
+        name: name.to_owned(),
+        reason: Some("test".to_owned()),
+    }
+}
+
+pub fn key(k: &str) -> ClientKey {
+    ClientKey::parse(k).unwrap()
+}
+
+pub fn qty(amount: &str, unit: &str) -> Quantity {
+    Quantity::new(
+        Decimal::from_str(amount).unwrap(),
+        UnitCode::parse(unit).unwrap(),
+    )
+    .unwrap()
+}
+
+pub fn dec(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+/// A 2026 calendar-year quota of `limit` `unit` for NA, taxon 4521.
+pub async fn declare(f: &Fixture, name: &str, limit: Option<&str>, unit: &str) -> QuotaView {
+    let unit_code = UnitCode::parse(unit).unwrap();
+    let spec = QuotaSpec {
+        exporter: CountryCode::parse("NA").unwrap(),
+        taxon_id: TaxonId::new(4521),
+        period: Period::calendar_year(2026),
+        limit: limit.map(|l| qty(l, unit)),
+        unit: unit_code,
+        term: None,
+        source: None,
+        purpose: None,
+        notes: Some(name.to_owned()),
+        speciesplus_id: None,
+    };
+    f.ledger
+        .declare(&key(&format!("declare-{name}")), &spec, &actor("sa"))
+        .await
+        .unwrap()
+}
