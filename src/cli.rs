@@ -52,6 +52,11 @@ pub enum Command {
     Listing(ListingArgs),
     /// Listing changes taking effect in a date range.
     Amendments(AmendmentsArgs),
+    /// Export quotas: declare, import from the catalogue, reserve, commit, release, export.
+    Quota {
+        #[command(subcommand)]
+        command: QuotaCommand,
+    },
     /// Manage API keys of the HTTP service.
     Keys {
         #[command(subcommand)]
@@ -148,6 +153,138 @@ pub struct AmendmentsArgs {
 }
 
 #[derive(Subcommand, Debug)]
+pub enum QuotaCommand {
+    /// Declare a national export quota.
+    Set {
+        #[arg(long)]
+        exporter: String,
+        #[arg(long)]
+        taxon: String,
+        /// Calendar year of the quota.
+        #[arg(long)]
+        year: i32,
+        /// The limit, an exact decimal; omit for "in preparation".
+        #[arg(long)]
+        limit: Option<String>,
+        /// Unit code (blank or NAR: number of specimens).
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[arg(long)]
+        term: Option<String>,
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long)]
+        purpose: Option<String>,
+        #[arg(long)]
+        notes: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Import the current Species+ quotas of the catalogue into the ledger (idempotent).
+    Import {
+        #[command(flatten)]
+        who: Who,
+    },
+    /// List quotas.
+    List {
+        #[arg(long)]
+        exporter: Option<String>,
+        #[arg(long)]
+        taxon: Option<i64>,
+        #[arg(long)]
+        year: Option<i32>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One quota, with the box-11a figure.
+    Show {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit ledger of a quota.
+    History {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reserve a quantity against a quota.
+    Reserve {
+        quota: i64,
+        #[arg(long)]
+        quantity: String,
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Commit a held reservation (an issued permit), for all of it or less.
+    Commit {
+        reservation: i64,
+        #[arg(long)]
+        quantity: Option<String>,
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Release a held reservation.
+    Release {
+        reservation: i64,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Record a quantity exported under a committed permit.
+    Export {
+        reservation: i64,
+        #[arg(long)]
+        quantity: String,
+        #[arg(long, default_value = "")]
+        unit: String,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Close a committed permit.
+    Close {
+        reservation: i64,
+        #[command(flatten)]
+        who: Who,
+    },
+    /// Expire holds and close permits whose time has passed.
+    Sweep,
+}
+
+/// Who asks, why, and the request's idempotency key.
+#[derive(Args, Debug)]
+pub struct Who {
+    /// The idempotency key of this request (default: a new random one).
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Recorded in the audit ledger.
+    #[arg(long, env = "USER", default_value = "cli")]
+    pub actor: String,
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+impl Who {
+    pub fn actor(&self) -> quota::Actor {
+        quota::Actor {
+            name: self.actor.clone(),
+            reason: self.reason.clone(),
+        }
+    }
+
+    pub fn key(&self) -> anyhow::Result<quota::ClientKey> {
+        let k = self
+            .key
+            .clone()
+            .unwrap_or_else(|| format!("cli-{:032x}", rand::random::<u128>()));
+        Ok(quota::ClientKey::parse(&k)?)
+    }
+}
+
+#[derive(Subcommand, Debug)]
 pub enum KeysCommand {
     /// Create a key; it is shown once and stored only as a hash.
     Create {
@@ -182,6 +319,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Listing(args) => listing_command(db.clone(), clock, args).await,
         Command::Amendments(args) => amendments_command(db.clone(), args).await,
         Command::Keys { command } => keys_command(db.clone(), clock, command).await,
+        Command::Quota { command } => crate::quota_cli::run(db.clone(), clock, command).await,
     };
     db.close().await;
     result
@@ -260,15 +398,54 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     {
         println!("listening on http://{bound}");
     }
-    let app = crate::server::app(crate::server::AppState::new(db.clone(), clock));
+    let state = crate::server::AppState::new(db.clone(), clock);
+    let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
+    let app = crate::server::app(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shutting down");
+    let _ = stop_sweeper.send(true);
+    if let Err(e) = sweeper.await {
+        tracing::warn!(error = %e, "the quota sweeper ended abnormally");
+    }
     if let Some(s) = schedule {
         s.shutdown().await;
     }
     Ok(())
+}
+
+/// How often `cites serve` expires holds and closes permits whose time has passed.
+pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs the quota sweeper until told to stop; the caller owns the handle and awaits it.
+fn spawn_sweeper(
+    ledger: quota::Ledger,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (tx, mut rx) = tokio::sync::watch::channel(false);
+    let handle = tokio::spawn(async move {
+        let actor = quota::Actor {
+            name: "sweeper".into(),
+            reason: Some("expiry".into()),
+        };
+        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    match ledger.sweep(&actor).await {
+                        Ok(r) if r.expired + r.closed > 0 => tracing::info!(expired = r.expired, closed = r.closed, "quota sweep"),
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "quota sweep failed"),
+                    }
+                }
+                _ = rx.changed() => break,
+            }
+        }
+    });
+    (tx, handle)
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -8,6 +8,8 @@ pub mod cli;
 pub mod keys;
 pub mod openapi;
 pub mod progress;
+pub mod quota_api;
+pub mod quota_cli;
 pub mod sample;
 pub mod schedule;
 pub mod server;

@@ -36,9 +36,39 @@ fn param(name: &str, location: &str, required: bool, description: &str, schema: 
     json!({"name": name, "in": location, "required": required, "description": description, "schema": schema})
 }
 
+fn body_op(summary: &str, schema: Value, ok: &str, with_id: bool) -> Value {
+    let mut o = op(summary, json!([]), ok, true, with_id);
+    if with_id {
+        o["parameters"] = json!([param(
+            "id",
+            "path",
+            true,
+            "id",
+            json!({"type": "integer", "minimum": 1})
+        )]);
+    }
+    o["responses"]["409"] = json!({"description": "the client_key was first used with other parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    o["requestBody"] =
+        json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    o
+}
+
+fn move_body() -> Value {
+    json!({"type": "object", "required": ["client_key"], "properties": {
+        "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},
+        "permit_expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}})
+}
+
 /// The document.
 pub fn document() -> Value {
     let date = json!({"type": "string", "format": "date"});
+    let qid = param(
+        "id",
+        "path",
+        true,
+        "id",
+        json!({"type": "integer", "minimum": 1}),
+    );
     let id = param(
         "id",
         "path",
@@ -87,7 +117,35 @@ pub fn document() -> Value {
                 param("from", "query", true, "first day, YYYY-MM-DD", date.clone()),
                 param("to", "query", true, "last day, YYYY-MM-DD", date)
             ]), "amendments in date order", true, false)},
-            "/v1/keys": {"get": op("API keys (names, roles, prefixes; never secrets); admin only", json!([]), "the keys", true, false)}
+            "/v1/keys": {"get": op("API keys (names, roles, prefixes; never secrets); admin only", json!([]), "the keys", true, false)},
+            "/v1/quotas": {
+                "get": op("Export quotas, with held / committed / exported / available and the box-11a figure", json!([
+                    param("exporter", "query", false, "ISO 3166-1 alpha-2 exporting country", json!({"type": "string"})),
+                    param("taxon", "query", false, "Species+ taxon id", json!({"type": "integer"})),
+                    param("year", "query", false, "quotas in force during part of this year", json!({"type": "integer"}))
+                ]), "quotas", true, false),
+                "post": body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",
+                    json!({"type": "object", "required": ["client_key", "exporter", "taxon_id", "unit"], "properties": {
+                        "client_key": {"type": "string"}, "exporter": {"type": "string"}, "taxon_id": {"type": "integer"},
+                        "year": {"type": "integer"}, "period_start": {"type": "string", "format": "date"},
+                        "period_last_day": {"type": "string", "format": "date"},
+                        "limit": {"type": ["string", "null"], "description": "exact decimal; null = in preparation"},
+                        "unit": {"type": "string"}, "term": {"type": "string"}, "source": {"type": "string"},
+                        "purpose": {"type": "string"}, "notes": {"type": "string"}, "reason": {"type": "string"}}}),
+                    "the quota", false)
+            },
+            "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported)", json!([qid.clone()]), "the quota", true, true)},
+            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence", json!([qid.clone()]), "ledger entries", true, true)},
+            "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
+                json!({"type": "object", "required": ["client_key", "quantity"], "properties": {
+                    "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},
+                    "expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}}),
+                "outcome done or refused", true)},
+            "/v1/reservations/{id}": {"get": op("One reservation", json!([qid.clone()]), "the reservation", true, true)},
+            "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", move_body(), "outcome", true)},
+            "/v1/reservations/{id}/release": {"post": body_op("Release a held reservation", move_body(), "outcome", true)},
+            "/v1/reservations/{id}/exports": {"post": body_op("Record a quantity actually exported under a committed permit", move_body(), "outcome", true)},
+            "/v1/reservations/{id}/close": {"post": body_op("Close a committed permit; what it did not export returns", move_body(), "outcome", true)}
         }
     })
 }

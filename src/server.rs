@@ -10,7 +10,7 @@ use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use db::Db;
@@ -20,12 +20,14 @@ use serde_json::{Value, json};
 use tower_http::trace::TraceLayer;
 
 use crate::keys::{self, Caller, Role};
+use crate::quota_api::{self as q, DECLARE_ROLES, PERMIT_ROLES};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub catalogue: sync::Catalogue,
+    pub ledger: quota::Ledger,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -33,6 +35,7 @@ impl AppState {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> AppState {
         AppState {
             catalogue: sync::Catalogue::new(db.clone()),
+            ledger: quota::Ledger::new(db.clone(), clock.clone()),
             db,
             clock,
         }
@@ -41,7 +44,7 @@ impl AppState {
 
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests.
-pub const ROUTES: [(&str, &str, &[Role]); 8] = [
+pub const ROUTES: [(&str, &str, &[Role]); 18] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -50,6 +53,16 @@ pub const ROUTES: [(&str, &str, &[Role]); 8] = [
     ("GET", "/v1/taxa/{id}/listing", &Role::ALL),
     ("GET", "/v1/amendments", &Role::ALL),
     ("GET", "/v1/keys", &[Role::Admin]),
+    ("GET", "/v1/quotas", &Role::ALL),
+    ("POST", "/v1/quotas", DECLARE_ROLES),
+    ("GET", "/v1/quotas/{id}", &Role::ALL),
+    ("GET", "/v1/quotas/{id}/history", &Role::ALL),
+    ("POST", "/v1/quotas/{id}/reservations", PERMIT_ROLES),
+    ("GET", "/v1/reservations/{id}", &Role::ALL),
+    ("POST", "/v1/reservations/{id}/commit", PERMIT_ROLES),
+    ("POST", "/v1/reservations/{id}/release", PERMIT_ROLES),
+    ("POST", "/v1/reservations/{id}/exports", PERMIT_ROLES),
+    ("POST", "/v1/reservations/{id}/close", PERMIT_ROLES),
 ];
 
 /// The service's router.
@@ -63,6 +76,15 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/taxa/{id}/listing", get(get_listing))
         .route("/v1/amendments", get(get_amendments))
         .route("/v1/keys", get(list_keys))
+        .route("/v1/quotas", get(q::list_quotas).post(q::declare_quota))
+        .route("/v1/quotas/{id}", get(q::get_quota))
+        .route("/v1/quotas/{id}/history", get(q::quota_history))
+        .route("/v1/quotas/{id}/reservations", post(q::reserve))
+        .route("/v1/reservations/{id}", get(q::get_reservation))
+        .route("/v1/reservations/{id}/commit", post(q::commit))
+        .route("/v1/reservations/{id}/release", post(q::release))
+        .route("/v1/reservations/{id}/exports", post(q::record_export))
+        .route("/v1/reservations/{id}/close", post(q::close))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -78,7 +100,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status,
             code,
@@ -87,7 +109,7 @@ impl ApiError {
         }
     }
 
-    fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "invalid_input",
@@ -96,7 +118,7 @@ impl ApiError {
         }
     }
 
-    fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
+    pub fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
         // The chain goes to the log; the client gets no internals.
         let mut chain = error.to_string();
         let mut source = error.source();
@@ -184,7 +206,7 @@ fn presented_key(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Refuses callers whose role may not use the route.
-fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
+pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
     if allowed.contains(&caller.role) {
         Ok(())
     } else {

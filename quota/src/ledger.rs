@@ -764,7 +764,11 @@ impl Ledger {
                 NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(NaiveDate::MIN),
                 NaiveDate::from_ymd_opt(y + 1, 1, 1).unwrap_or(NaiveDate::MAX),
             ),
-            None => (NaiveDate::MIN, NaiveDate::MAX),
+            // Dates are ISO text on SQLite: bounds must be four-digit years to compare right.
+            None => (
+                NaiveDate::from_ymd_opt(1900, 1, 1).unwrap_or(NaiveDate::MIN),
+                NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
+            ),
         };
         let rows: Vec<QuotaRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
             "SELECT ", quota_columns!(), " FROM export_quotas \

@@ -4,6 +4,7 @@
 mod cli;
 mod crash;
 mod http;
+mod quota;
 mod schedule;
 mod support;
 mod tidy;

@@ -1,0 +1,409 @@
+//! The quota ledger over HTTP: quotas, reservations and their history.
+//!
+//! Permit officers reserve, commit, release, record exports and close; Scientific Authorities
+//! and admins declare quotas; every key reads. A refused reservation is a 200 answer with
+//! `"outcome": "refused"` and its reason: it is an answer, not a failure.
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::{CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode};
+use quota::{Actor, ClientKey, QuotaSpec};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::keys::Role;
+use crate::server::{ApiError, AppQuery, AppState, Authenticated, require};
+
+/// Roles that may reserve and move reservations.
+pub const PERMIT_ROLES: &[Role] = &[Role::PermitOfficer, Role::Admin];
+/// Roles that may declare quotas.
+pub const DECLARE_ROLES: &[Role] = &[Role::ScientificAuthority, Role::Admin];
+
+/// A JSON body whose rejections use our error format (422 naming the problem).
+pub struct AppJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for AppJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(AppJson(v)),
+            Err(rejection) => Err(ApiError::invalid("body", rejection.body_text())),
+        }
+    }
+}
+
+impl From<quota::Error> for ApiError {
+    fn from(e: quota::Error) -> ApiError {
+        match &e {
+            quota::Error::QuotaNotFound(_) | quota::Error::ReservationNotFound(_) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
+            }
+            quota::Error::KeyConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
+            }
+            quota::Error::Invalid { field, .. } => ApiError::invalid(field, e.to_string()),
+            quota::Error::Domain(d) => {
+                ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
+            }
+            _ => ApiError::internal("quota ledger", &e),
+        }
+    }
+}
+
+fn actor(caller: &crate::keys::Caller, reason: Option<String>) -> Actor {
+    Actor {
+        name: caller.name.clone(),
+        reason,
+    }
+}
+
+fn client_key(k: Option<&str>) -> Result<ClientKey, ApiError> {
+    let k = k.ok_or_else(|| {
+        ApiError::invalid(
+            "client_key",
+            "client_key is required: a unique key per request, reused only to retry it",
+        )
+    })?;
+    Ok(ClientKey::parse(k)?)
+}
+
+fn quantity(
+    field: &'static str,
+    amount: Option<&str>,
+    unit: Option<&str>,
+) -> Result<Quantity, ApiError> {
+    let amount = amount.ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("{field} is required: an exact decimal such as \"12.5\""),
+        )
+    })?;
+    let amount: Decimal = amount.trim().parse().map_err(|_| {
+        ApiError::invalid(
+            field,
+            format!("invalid {field} {amount:?}: accepted an exact decimal such as \"12.5\""),
+        )
+    })?;
+    let unit = UnitCode::parse(unit.unwrap_or(""))
+        .map_err(|e| ApiError::invalid("unit", e.for_field("unit").to_string()))?;
+    Quantity::new(amount, unit)
+        .map_err(|e| ApiError::invalid(field, e.for_field(field).to_string()))
+}
+
+fn outcome_json(o: &quota::Outcome) -> Value {
+    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+    if let quota::Outcome::Refused { refusal, .. } = o {
+        v["message"] = json!(refusal.message());
+    }
+    v
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    exporter: Option<String>,
+    taxon: Option<String>,
+    year: Option<String>,
+}
+
+pub async fn list_quotas(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppQuery(q): AppQuery<ListQuery>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let exporter = q
+        .exporter
+        .as_deref()
+        .map(|c| {
+            CountryCode::parse(c)
+                .map_err(|e| ApiError::invalid("exporter", e.for_field("exporter").to_string()))
+        })
+        .transpose()?;
+    let taxon = q
+        .taxon
+        .as_deref()
+        .map(|t| {
+            TaxonId::parse(t)
+                .map_err(|e| ApiError::invalid("taxon", e.for_field("taxon").to_string()))
+        })
+        .transpose()?;
+    let year = q
+        .year
+        .as_deref()
+        .map(|y| {
+            y.parse::<i32>()
+                .ok()
+                .filter(|y| (1975..=2200).contains(y))
+                .ok_or_else(|| {
+                    ApiError::invalid("year", format!("invalid year {y:?}: accepted 1975 to 2200"))
+                })
+        })
+        .transpose()?;
+    let quotas = state
+        .ledger
+        .quotas(
+            exporter.as_ref().map(|c| c.as_str()),
+            taxon.map(|t| i64::from(t.get())),
+            year,
+        )
+        .await?;
+    Ok(Json(json!({ "quotas": quotas })))
+}
+
+pub async fn get_quota(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let q = state.ledger.quota(parse_id("id", &id)?).await?;
+    Ok(Json(json!({ "quota": q })))
+}
+
+pub async fn quota_history(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let id = parse_id("id", &id)?;
+    let history = state.ledger.history(id).await?;
+    Ok(Json(json!({ "quota_id": id, "history": history })))
+}
+
+fn parse_id(field: &'static str, text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| {
+        ApiError::invalid(
+            field,
+            format!("invalid {field} {text:?}: accepted a positive integer"),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeclareBody {
+    client_key: Option<String>,
+    exporter: Option<String>,
+    taxon_id: Option<u32>,
+    year: Option<i32>,
+    period_start: Option<NaiveDate>,
+    /// Inclusive last day of the period.
+    period_last_day: Option<NaiveDate>,
+    /// An exact decimal, or null for "in preparation".
+    limit: Option<String>,
+    unit: Option<String>,
+    term: Option<String>,
+    source: Option<String>,
+    purpose: Option<String>,
+    notes: Option<String>,
+    reason: Option<String>,
+}
+
+pub async fn declare_quota(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    AppJson(b): AppJson<DeclareBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require(&caller, DECLARE_ROLES)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let exporter = CountryCode::parse(b.exporter.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid("exporter", e.for_field("exporter").to_string()))?;
+    let taxon_id = TaxonId::new(b.taxon_id.ok_or_else(|| {
+        ApiError::invalid("taxon_id", "taxon_id is required: a Species+ taxon id")
+    })?);
+    let period = match (b.year, b.period_start, b.period_last_day) {
+        (Some(y), None, None) if (1975..=2200).contains(&y) => Period::calendar_year(y),
+        (None, Some(start), Some(last)) => Period::from_inclusive(start, last)
+            .map_err(|e| ApiError::invalid("period_last_day", e.to_string()))?,
+        _ => {
+            return Err(ApiError::invalid(
+                "year",
+                "give either year (1975-2200, a calendar-year quota) or period_start and period_last_day (any 12-month period)",
+            ));
+        }
+    };
+    let unit = UnitCode::parse(b.unit.as_deref().unwrap_or(""))
+        .map_err(|e| ApiError::invalid("unit", e.for_field("unit").to_string()))?;
+    let limit = match b.limit.as_deref() {
+        Some(l) => Some(quantity("limit", Some(l), Some(unit.code()))?),
+        None => None,
+    };
+    let term = b
+        .term
+        .as_deref()
+        .map(|t| {
+            TermCode::parse(t)
+                .map_err(|e| ApiError::invalid("term", e.for_field("term").to_string()))
+        })
+        .transpose()?;
+    let source = b
+        .source
+        .as_deref()
+        .map(|t| {
+            SourceCode::parse(t)
+                .map_err(|e| ApiError::invalid("source", e.for_field("source").to_string()))
+        })
+        .transpose()?;
+    let purpose = b
+        .purpose
+        .as_deref()
+        .map(|t| {
+            PurposeCode::parse(t)
+                .map_err(|e| ApiError::invalid("purpose", e.for_field("purpose").to_string()))
+        })
+        .transpose()?;
+    let spec = QuotaSpec {
+        exporter,
+        taxon_id,
+        period,
+        limit,
+        unit,
+        term,
+        source,
+        purpose,
+        notes: b.notes,
+        speciesplus_id: None,
+    };
+    let q = state
+        .ledger
+        .declare(&key, &spec, &actor(&caller, b.reason))
+        .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "quota": q }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReserveBody {
+    client_key: Option<String>,
+    quantity: Option<String>,
+    unit: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+}
+
+pub async fn reserve(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<ReserveBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, PERMIT_ROLES)?;
+    let id = parse_id("id", &id)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let q = quantity("quantity", b.quantity.as_deref(), b.unit.as_deref())?;
+    let o = state
+        .ledger
+        .reserve(&key, id, &q, b.expires_at, &actor(&caller, b.reason))
+        .await?;
+    Ok(Json(outcome_json(&o)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MoveBody {
+    client_key: Option<String>,
+    quantity: Option<String>,
+    unit: Option<String>,
+    permit_expires_at: Option<DateTime<Utc>>,
+    reason: Option<String>,
+}
+
+pub async fn get_reservation(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    let r = state.ledger.reservation(parse_id("id", &id)?).await?;
+    Ok(Json(json!({ "reservation": r })))
+}
+
+pub async fn commit(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<MoveBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, PERMIT_ROLES)?;
+    let id = parse_id("id", &id)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let q = match b.quantity.as_deref() {
+        Some(_) => Some(quantity(
+            "quantity",
+            b.quantity.as_deref(),
+            b.unit.as_deref(),
+        )?),
+        None => None,
+    };
+    let o = state
+        .ledger
+        .commit(
+            &key,
+            id,
+            q.as_ref(),
+            b.permit_expires_at,
+            &actor(&caller, b.reason),
+        )
+        .await?;
+    Ok(Json(outcome_json(&o)))
+}
+
+pub async fn release(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<MoveBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, PERMIT_ROLES)?;
+    let id = parse_id("id", &id)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let o = state
+        .ledger
+        .release(&key, id, &actor(&caller, b.reason))
+        .await?;
+    Ok(Json(outcome_json(&o)))
+}
+
+pub async fn record_export(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<MoveBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, PERMIT_ROLES)?;
+    let id = parse_id("id", &id)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let q = quantity("quantity", b.quantity.as_deref(), b.unit.as_deref())?;
+    let o = state
+        .ledger
+        .record_export(&key, id, &q, &actor(&caller, b.reason))
+        .await?;
+    Ok(Json(outcome_json(&o)))
+}
+
+pub async fn close(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<MoveBody>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, PERMIT_ROLES)?;
+    let id = parse_id("id", &id)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let o = state
+        .ledger
+        .close(&key, id, &actor(&caller, b.reason))
+        .await?;
+    Ok(Json(outcome_json(&o)))
+}
