@@ -51,6 +51,9 @@ impl From<quota::Error> for ApiError {
                 ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
             }
             quota::Error::Invalid { field, .. } => ApiError::invalid(field, e.to_string()),
+            quota::Error::Stopped => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", e.to_string())
+            }
             quota::Error::Domain(d) => {
                 ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
             }
@@ -303,7 +306,7 @@ pub async fn reserve(
     let key = client_key(b.client_key.as_deref())?;
     let q = quantity("quantity", b.quantity.as_deref(), b.unit.as_deref())?;
     let o = state
-        .ledger
+        .reserver
         .reserve(&key, id, &q, b.expires_at, &actor(&caller, b.reason))
         .await?;
     Ok(Json(outcome_json(&o)))

@@ -28,14 +28,19 @@ pub struct AppState {
     pub db: Db,
     pub catalogue: sync::Catalogue,
     pub ledger: quota::Ledger,
+    /// Reservations go through one writer task that commits concurrent requests together.
+    pub reserver: quota::GroupCommit,
     pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
+    /// Starts the reservation writer task, so it must run inside a tokio runtime.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> AppState {
+        let ledger = quota::Ledger::new(db.clone(), clock.clone());
         AppState {
             catalogue: sync::Catalogue::new(db.clone()),
-            ledger: quota::Ledger::new(db.clone(), clock.clone()),
+            reserver: quota::GroupCommit::start(ledger.clone()),
+            ledger,
             db,
             clock,
         }

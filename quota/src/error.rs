@@ -19,6 +19,10 @@ pub enum Error {
     },
     #[error(transparent)]
     Domain(#[from] domain::Error),
+    #[error("the reservation writer has stopped (the service is shutting down)")]
+    Stopped,
+    #[error("the batch this reservation was in failed and nothing of it was applied: {0}")]
+    GroupFailed(String),
     #[error("the database stayed busy after {0} attempts")]
     Busy(u32),
     #[error("database error")]

@@ -144,6 +144,10 @@ impl Ledger {
         &self.db
     }
 
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
     // ---- operations -------------------------------------------------------------------
 
     /// Declares a quota (or imports one from Species+). Idempotent on `key`.
@@ -234,20 +238,8 @@ impl Ledger {
         expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
-        let now = self.clock.now();
-        let expires_at = expires_at.unwrap_or(now + HOLD_DEFAULT);
-        if expires_at <= now || expires_at > now + HOLD_MAX {
-            return Err(Error::Invalid {
-                field: "expires_at",
-                message: format!("{expires_at} is not in the future or is more than 180 days away"),
-            });
-        }
-        let params = format!(
-            "reserve|{quota_id}|{}|{}|{}",
-            quantity.amount().normalize(),
-            quantity.unit().code(),
-            expires_at.timestamp_millis()
-        );
+        let expires_at = hold_until(self.clock.now(), expires_at)?;
+        let params = reserve_params(quota_id, quantity, expires_at);
         retry(|| self.reserve_once(key, &params, quota_id, quantity, expires_at, actor)).await
     }
 
@@ -262,87 +254,10 @@ impl Ledger {
     ) -> Result<Outcome> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        if let Some(stored) = claim_key::<Outcome>(&mut tx, key, params, now).await? {
-            tx.rollback().await?;
-            return Ok(stored);
-        }
-        let quota = load_quota(&mut tx, quota_id).await?;
-        let unit = UnitCode::parse(&quota.unit)?;
-        let requested = to_micro("quantity", quantity.convert_to(unit)?.amount())?;
-        if requested == 0 {
-            return Err(Error::Invalid {
-                field: "quantity",
-                message: "0 is not a quantity to reserve; accepted > 0".into(),
-            });
-        }
-        // The one statement that decides: it re-checks availability under the row lock.
-        let updated: Option<QuotaRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
-            "UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1 \
-             AND limit_micro IS NOT NULL \
-             AND limit_micro - held_micro - committed_micro - exported_micro >= $2 RETURNING ",
-            quota_columns!()))
-            .bind(quota_id).bind(requested).fetch_optional(c).await)?;
-        let outcome = match updated {
-            Some(quota) => {
-                let r = insert_reservation(
-                    &mut tx, quota_id, "held", requested, expires_at, None, actor, now,
-                )
-                .await?;
-                append(
-                    &mut tx,
-                    quota_id,
-                    Some(r.id),
-                    "reserve",
-                    (requested, 0, 0),
-                    quota.limit_micro,
-                    actor,
-                    now,
-                )
-                .await?;
-                Outcome::Done {
-                    reservation: r.view(&quota.unit),
-                    quota: quota.view(),
-                }
-            }
-            None => {
-                let refusal = match quota.limit_micro {
-                    None => Refusal::QuotaInPreparation,
-                    Some(0) => Refusal::ZeroQuota,
-                    Some(_) => Refusal::QuotaExhausted {
-                        requested: from_micro(requested),
-                        available: from_micro(quota.available_micro().max(0)),
-                    },
-                };
-                let r = insert_reservation(
-                    &mut tx,
-                    quota_id,
-                    "rejected",
-                    requested,
-                    expires_at,
-                    Some(&refusal.message()),
-                    actor,
-                    now,
-                )
-                .await?;
-                append(
-                    &mut tx,
-                    quota_id,
-                    Some(r.id),
-                    "reject",
-                    (0, 0, 0),
-                    quota.limit_micro,
-                    actor,
-                    now,
-                )
-                .await?;
-                Outcome::Refused {
-                    refusal,
-                    reservation: Some(r.view(&quota.unit)),
-                    quota: quota.view(),
-                }
-            }
-        };
-        store_outcome(&mut tx, key, &outcome).await?;
+        let outcome = reserve_in_tx(
+            &mut tx, key, params, quota_id, quantity, expires_at, actor, now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -872,6 +787,135 @@ impl Ledger {
     }
 }
 
+/// One reservation inside an open transaction: validates, claims the key (returning the
+/// first outcome of a repeated key), then the conditional UPDATE decides. Validation comes
+/// before any write, so a refused input leaves nothing in the transaction (which a group
+/// commit shares with other requests).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn reserve_in_tx(
+    tx: &mut Tx,
+    key: &ClientKey,
+    params: &str,
+    quota_id: i64,
+    quantity: &Quantity,
+    expires_at: DateTime<Utc>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let quota = load_quota(tx, quota_id).await?;
+    let unit = UnitCode::parse(&quota.unit)?;
+    let requested = to_micro("quantity", quantity.convert_to(unit)?.amount())?;
+    if requested == 0 {
+        return Err(Error::Invalid {
+            field: "quantity",
+            message: "0 is not a quantity to reserve; accepted > 0".into(),
+        });
+    }
+    if let Some(stored) = claim_key::<Outcome>(tx, key, params, now).await? {
+        return Ok(stored);
+    }
+    // The one statement that decides: it re-checks availability under the row lock.
+    let updated: Option<QuotaRow> = with_tx!(tx, c => sqlx::query_as(concat!(
+        "UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1 \
+         AND limit_micro IS NOT NULL \
+         AND limit_micro - held_micro - committed_micro - exported_micro >= $2 RETURNING ",
+        quota_columns!()))
+        .bind(quota_id).bind(requested).fetch_optional(c).await)?;
+    let outcome = match updated {
+        Some(quota) => {
+            let r = insert_reservation(
+                tx, quota_id, "held", requested, expires_at, None, actor, now,
+            )
+            .await?;
+            append(
+                tx,
+                quota_id,
+                Some(r.id),
+                "reserve",
+                (requested, 0, 0),
+                quota.limit_micro,
+                actor,
+                now,
+            )
+            .await?;
+            Outcome::Done {
+                reservation: r.view(&quota.unit),
+                quota: quota.view(),
+            }
+        }
+        None => {
+            // Read again: what is available now, not when the request started.
+            let quota = load_quota(tx, quota_id).await?;
+            let refusal = match quota.limit_micro {
+                None => Refusal::QuotaInPreparation,
+                Some(0) => Refusal::ZeroQuota,
+                Some(_) => Refusal::QuotaExhausted {
+                    requested: from_micro(requested),
+                    available: from_micro(quota.available_micro().max(0)),
+                },
+            };
+            let r = insert_reservation(
+                tx,
+                quota_id,
+                "rejected",
+                requested,
+                expires_at,
+                Some(&refusal.message()),
+                actor,
+                now,
+            )
+            .await?;
+            append(
+                tx,
+                quota_id,
+                Some(r.id),
+                "reject",
+                (0, 0, 0),
+                quota.limit_micro,
+                actor,
+                now,
+            )
+            .await?;
+            Outcome::Refused {
+                refusal,
+                reservation: Some(r.view(&quota.unit)),
+                quota: quota.view(),
+            }
+        }
+    };
+    store_outcome(tx, key, &outcome).await?;
+    Ok(outcome)
+}
+
+/// The parameters of a reservation as they identify it for idempotency.
+pub(crate) fn reserve_params(
+    quota_id: i64,
+    quantity: &Quantity,
+    expires_at: DateTime<Utc>,
+) -> String {
+    format!(
+        "reserve|{quota_id}|{}|{}|{}",
+        quantity.amount().normalize(),
+        quantity.unit().code(),
+        expires_at.timestamp_millis()
+    )
+}
+
+/// Checks a requested hold expiry, defaulting it.
+pub(crate) fn hold_until(
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>> {
+    let expires_at = expires_at.unwrap_or(now + HOLD_DEFAULT);
+    if expires_at <= now || expires_at > now + HOLD_MAX {
+        return Err(Error::Invalid {
+            field: "expires_at",
+            message: format!("{expires_at} is not in the future or is more than 180 days away"),
+        });
+    }
+    Ok(expires_at)
+}
+
 #[derive(Clone, Copy)]
 enum Transition<'a> {
     Commit(Option<&'a Quantity>, Option<DateTime<Utc>>),
@@ -881,7 +925,7 @@ enum Transition<'a> {
 }
 
 /// Runs `op` again while the database reports a transient conflict.
-async fn retry<T, F, Fut>(mut op: F) -> Result<T>
+pub(crate) async fn retry<T, F, Fut>(mut op: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
@@ -902,7 +946,7 @@ where
     }
 }
 
-fn is_transient(e: &Error) -> bool {
+pub(crate) fn is_transient(e: &Error) -> bool {
     let sqlx_error = match e {
         Error::Sqlx(s) => s,
         Error::Db(db::Error::Sqlx(s)) => s,

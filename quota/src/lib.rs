@@ -20,11 +20,13 @@
 
 mod amount;
 mod error;
+mod group;
 mod ledger;
 mod model;
 
 pub use amount::{MICRO_PER_UNIT, from_micro, to_micro};
 pub use error::{Error, Result};
+pub use group::{GROUP_BATCH_MAX, GROUP_QUEUE_MAX, GroupCommit};
 pub use ledger::{HOLD_DEFAULT, HOLD_MAX, Ledger, PERMIT_VALIDITY_DEFAULT, TRANSIENT_RETRIES_MAX};
 pub use model::{
     Actor, ClientKey, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState,

@@ -4,5 +4,6 @@
 mod support;
 
 mod concurrency;
+mod group;
 mod lifecycle;
 mod model;
