@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use db::{Backend, with_db};
+use domain::Clock;
 use quota::{Ledger, Outcome, ReservationState};
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -237,5 +238,96 @@ async fn commits_racing_the_sweeper_at_the_expiry_boundary_each_end_exactly_once
         assert_eq!(state, want, "reservation {id} expiring {expiry}");
     }
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+/// A Zipf-like pick among `n` items: item k with weight 1 / (k + 1)^s.
+fn zipf(rng: &mut rand::rngs::StdRng, n: usize, s: f64) -> usize {
+    let total: f64 = (0..n).map(|k| 1.0 / ((k + 1) as f64).powf(s)).sum();
+    let mut x = rng.random_range(0.0..total);
+    for k in 0..n {
+        x -= 1.0 / ((k + 1) as f64).powf(s);
+        if x <= 0.0 {
+            return k;
+        }
+    }
+    n - 1
+}
+
+on_both_backends!(a_mixed_skewed_load_over_many_quotas_keeps_every_invariant);
+async fn a_mixed_skewed_load_over_many_quotas_keeps_every_invariant(backend: Backend) {
+    let f = fixture(backend).await;
+    let mut quota_ids = Vec::new();
+    for i in 0..200 {
+        quota_ids.push(declare(&f, &format!("mix-{i}"), Some("8"), "").await.id);
+    }
+    let quota_ids = Arc::new(quota_ids);
+    let ledger = Arc::new(f.ledger.clone());
+    let clock = f.clock.clone();
+    let mut tasks = Vec::new();
+    for w in 0..8u64 {
+        let (ledger, quota_ids, clock) = (ledger.clone(), quota_ids.clone(), clock.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(1_000 + w);
+            let mut mine: Vec<i64> = Vec::new();
+            for op in 0..60 {
+                let k = key(&format!("mix-{w}-{op}"));
+                let roll = rng.random_range(0..100);
+                if roll < 60 || mine.is_empty() {
+                    let q = quota_ids[zipf(&mut rng, quota_ids.len(), 0.99)];
+                    // 5% of holds expire within a second of the injected clock.
+                    let ttl = if rng.random_range(0..20) == 0 {
+                        1
+                    } else {
+                        3_600
+                    };
+                    let expires = clock.now() + chrono::Duration::seconds(ttl);
+                    let n = Decimal::new(rng.random_range(50..=250), 2);
+                    let out = ledger
+                        .reserve(&k, q, &qty(&n.to_string(), ""), Some(expires), &actor("po"))
+                        .await
+                        .unwrap();
+                    if let Outcome::Done { reservation, .. } = out {
+                        mine.push(reservation.id);
+                    }
+                } else {
+                    let id = mine[rng.random_range(0..mine.len())];
+                    if roll < 85 {
+                        ledger
+                            .commit(&k, id, None, None, &actor("po"))
+                            .await
+                            .unwrap();
+                    } else if roll < 95 {
+                        ledger.release(&k, id, &actor("po")).await.unwrap();
+                    } else {
+                        ledger.sweep(&actor("sweeper")).await.unwrap();
+                    }
+                }
+            }
+        }));
+    }
+    // The clock moves while the load runs, so short holds expire under it.
+    for _ in 0..5 {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        f.clock.advance(chrono::Duration::milliseconds(400));
+        f.ledger.sweep(&actor("sweeper")).await.unwrap();
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    f.clock.advance(chrono::Duration::seconds(2));
+    f.ledger.sweep(&actor("sweeper")).await.unwrap();
+    let mut touched = 0;
+    for id in quota_ids.iter() {
+        let violations = f.ledger.verify(*id).await.unwrap();
+        assert!(violations.is_empty(), "{violations:?}");
+        if f.ledger.history(*id).await.unwrap().len() > 1 {
+            touched += 1;
+        }
+    }
+    assert!(
+        touched >= 20,
+        "the skewed load touched only {touched} quotas"
+    );
     f.t.drop_db().await.unwrap();
 }
