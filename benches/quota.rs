@@ -13,7 +13,8 @@
 //! - (b) `BEGIN; SELECT ... FOR UPDATE; UPDATE; COMMIT` on PostgreSQL. On SQLite, labelled b*,
 //!   the nearest: `BEGIN IMMEDIATE; SELECT; UPDATE; COMMIT`.
 //! - (c) `SERIALIZABLE` read-then-write retried on 40001/40P01 (PostgreSQL). On SQLite, labelled
-//!   c*, the nearest: a DEFERRED transaction retried on SQLITE_BUSY (5, 517, 6, 261).
+//!   c*, the nearest: a DEFERRED transaction retried on SQLITE_BUSY (5, 517, 6, 261). Retries
+//!   are immediate (after a task yield), for up to 30 s per reservation, and counted.
 //! - (d) the engine, unbatched: `quota::Ledger::reserve`, one reservation per transaction. It does
 //!   more than the raw loops: it also claims the idempotency key, reads the quota, inserts the
 //!   reservation and a ledger entry and stores the outcome (6 statements inside BEGIN/COMMIT).
@@ -56,8 +57,9 @@ const OVERSELL_LIMIT_UNITS: i64 = 100;
 const OVERSELL_TIME_MAX: Duration = Duration::from_secs(20);
 /// Each reservation is of one unit, in millionths as stored.
 const UNIT_MICRO: i64 = 1_000_000;
-/// Attempts of one (c) reservation before it counts as an error.
-const RETRIES_MAX: u32 = 1_000;
+/// How long one (c) reservation keeps retrying before it counts as an error (SQLite's busy
+/// timeout as `db` sets it).
+const RETRY_FOR: Duration = db::SQLITE_BUSY_TIMEOUT;
 const FSYNC_PROBES: usize = 50;
 
 const SELECT_AVAILABLE: &str = "SELECT limit_micro - held_micro - committed_micro - exported_micro, \
@@ -146,8 +148,11 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
         source = s.source();
     }
     text
@@ -249,11 +254,12 @@ async fn reserve_once(
                 Backend::Sqlite => "BEGIN DEFERRED",
                 Backend::Postgres => "BEGIN ISOLATION LEVEL SERIALIZABLE",
             };
+            let give_up = Instant::now() + RETRY_FOR;
             let mut retries = 0;
             loop {
                 match read_then_write_tx(&ctx.db, begin, SELECT_AVAILABLE, quota_id).await {
                     Ok(granted) => return Ok((granted, retries)),
-                    Err(e) if is_conflict(&e) && retries < RETRIES_MAX => {
+                    Err(e) if is_conflict(&e) && Instant::now() < give_up => {
                         retries += 1;
                         tokio::task::yield_now().await;
                     }
@@ -761,7 +767,8 @@ fn main() {
         quota::TRANSIENT_RETRIES_MAX
     );
     println!(
-        "b*/c* on SQLite are the nearest equivalents: b* = BEGIN IMMEDIATE + SELECT + UPDATE; c* = BEGIN DEFERRED + SELECT + UPDATE retried on SQLITE_BUSY."
+        "b*/c* on SQLite are the nearest equivalents: b* = BEGIN IMMEDIATE + SELECT + UPDATE; c* = BEGIN DEFERRED + SELECT + UPDATE retried on SQLITE_BUSY (d/b and d/c below are d/b* and d/c* there). (c) retries immediately for up to {} s per reservation; retries are counted.",
+        RETRY_FOR.as_secs()
     );
     for line in &fsync {
         println!("{line}");

@@ -23,6 +23,8 @@ struct Request {
     key: ClientKey,
     quota_id: i64,
     quantity: Quantity,
+    /// As the client sent it: part of the request's identity.
+    requested_expiry: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
     actor: Actor,
     reply: oneshot::Sender<Result<Outcome>>,
@@ -59,12 +61,14 @@ impl GroupCommit {
         expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
+        let requested_expiry = expires_at;
         let expires_at = ledger::hold_until(self.clock.now(), expires_at)?;
         let (reply, answer) = oneshot::channel();
         let request = Request {
             key: key.clone(),
             quota_id,
             quantity: *quantity,
+            requested_expiry,
             expires_at,
             actor: actor.clone(),
             reply,
@@ -118,7 +122,7 @@ async fn apply_batch(ledger: &Ledger, batch: &[Request]) -> Result<Vec<Result<Ou
     let mut tx = ledger.db().begin().await?;
     let mut outcomes = Vec::with_capacity(batch.len());
     for r in batch {
-        let params = ledger::reserve_params(r.quota_id, &r.quantity, r.expires_at);
+        let params = ledger::reserve_params(r.quota_id, &r.quantity, r.requested_expiry);
         match ledger::reserve_in_tx(
             &mut tx,
             &r.key,

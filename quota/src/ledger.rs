@@ -238,8 +238,10 @@ impl Ledger {
         expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
-        let expires_at = hold_until(self.clock.now(), expires_at)?;
+        // The fingerprint holds the expiry as the client sent it: a default filled in here
+        // differs on every retry and would make a retry look like another request.
         let params = reserve_params(quota_id, quantity, expires_at);
+        let expires_at = hold_until(self.clock.now(), expires_at)?;
         retry(|| self.reserve_once(key, &params, quota_id, quantity, expires_at, actor)).await
     }
 
@@ -891,13 +893,13 @@ pub(crate) async fn reserve_in_tx(
 pub(crate) fn reserve_params(
     quota_id: i64,
     quantity: &Quantity,
-    expires_at: DateTime<Utc>,
+    requested_expiry: Option<DateTime<Utc>>,
 ) -> String {
     format!(
-        "reserve|{quota_id}|{}|{}|{}",
+        "reserve|{quota_id}|{}|{}|{:?}",
         quantity.amount().normalize(),
         quantity.unit().code(),
-        expires_at.timestamp_millis()
+        requested_expiry.map(|e| e.timestamp_millis())
     )
 }
 

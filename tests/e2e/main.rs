@@ -5,6 +5,7 @@ mod cli;
 mod crash;
 mod http;
 mod quota;
+mod quota_crash;
 mod schedule;
 mod support;
 mod tidy;

@@ -310,3 +310,30 @@ async fn an_unexported_permit_returns_its_quantity_when_its_validity_ends(backen
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_retried_reservation_without_an_expiry_is_the_same_request);
+async fn a_retried_reservation_without_an_expiry_is_the_same_request(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "retry", Some("10"), "").await;
+    let first = f
+        .ledger
+        .reserve(&key("no-expiry"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    // Time passes between the request and its retry: the default expiry would differ.
+    f.clock.advance(chrono::Duration::seconds(30));
+    let again = f
+        .ledger
+        .reserve(&key("no-expiry"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    let through_group = group
+        .reserve(&key("no-expiry"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, through_group);
+    group.shutdown().await;
+    f.t.drop_db().await.unwrap();
+}
