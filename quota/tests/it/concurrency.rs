@@ -191,7 +191,7 @@ async fn commits_racing_the_sweeper_at_the_expiry_boundary_each_end_exactly_once
     let mut ids = Vec::new();
     for i in 0..40i64 {
         // Expiries straddle the boundary: before it, exactly on it, after it.
-        let expiry = boundary + chrono::Duration::milliseconds((i % 5 - 2) * 1);
+        let expiry = boundary + chrono::Duration::milliseconds(i % 5 - 2);
         let r = f
             .ledger
             .reserve(
