@@ -96,7 +96,9 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let outcomes = ledger::retry(|| apply_batch(&ledger, &batch)).await;
+        // Another instance may have recorded one of these keys meanwhile (a unique
+        // violation on commit): the retry then finds its outcome.
+        let outcomes = ledger::retry_including_duplicates(|| apply_batch(&ledger, &batch)).await;
         match outcomes {
             Ok(outcomes) => {
                 for (request, outcome) in batch.into_iter().zip(outcomes) {
@@ -115,33 +117,24 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
     }
 }
 
-/// Applies the batch in one transaction. A request refused by validation (unknown quota,
-/// incompatible unit, reused key) gets its own error and writes nothing; the others go on.
+/// Applies the batch in one transaction with a handful of statements
+/// ([`ledger::reserve_batch`]). A request refused by validation (unknown quota, incompatible
+/// unit, reused key) gets its own error and writes nothing; the others go on.
 async fn apply_batch(ledger: &Ledger, batch: &[Request]) -> Result<Vec<Result<Outcome>>> {
     let now = ledger.clock().now();
+    let items: Vec<ledger::BatchItem<'_>> = batch
+        .iter()
+        .map(|r| ledger::BatchItem {
+            key: &r.key,
+            quota_id: r.quota_id,
+            quantity: &r.quantity,
+            requested_expiry: r.requested_expiry,
+            expires_at: r.expires_at,
+            actor: &r.actor,
+        })
+        .collect();
     let mut tx = ledger.db().begin().await?;
-    let mut outcomes = Vec::with_capacity(batch.len());
-    for r in batch {
-        let params = ledger::reserve_params(r.quota_id, &r.quantity, r.requested_expiry);
-        match ledger::reserve_in_tx(
-            &mut tx,
-            &r.key,
-            &params,
-            r.quota_id,
-            &r.quantity,
-            r.expires_at,
-            &r.actor,
-            now,
-        )
-        .await
-        {
-            Err(e) if ledger::is_transient(&e) || matches!(e, Error::Sqlx(_) | Error::Db(_)) => {
-                // A database failure poisons the transaction: the whole batch is retried.
-                return Err(e);
-            }
-            other => outcomes.push(other),
-        }
-    }
+    let outcomes = ledger::reserve_batch(&mut tx, &items, now).await?;
     tx.commit().await?;
     Ok(outcomes)
 }

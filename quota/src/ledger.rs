@@ -46,31 +46,31 @@ macro_rules! reservation_columns {
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct QuotaRow {
-    id: i64,
-    exporter: String,
-    taxon_id: i64,
-    period_start: NaiveDate,
-    period_end: NaiveDate,
-    unit: String,
-    limit_micro: Option<i64>,
-    held_micro: i64,
-    committed_micro: i64,
-    exported_micro: i64,
-    term: Option<String>,
-    source: Option<String>,
-    purpose: Option<String>,
-    origin: String,
-    speciesplus_id: Option<i64>,
-    notes: Option<String>,
+pub(crate) struct QuotaRow {
+    pub(crate) id: i64,
+    pub(crate) exporter: String,
+    pub(crate) taxon_id: i64,
+    pub(crate) period_start: NaiveDate,
+    pub(crate) period_end: NaiveDate,
+    pub(crate) unit: String,
+    pub(crate) limit_micro: Option<i64>,
+    pub(crate) held_micro: i64,
+    pub(crate) committed_micro: i64,
+    pub(crate) exported_micro: i64,
+    pub(crate) term: Option<String>,
+    pub(crate) source: Option<String>,
+    pub(crate) purpose: Option<String>,
+    pub(crate) origin: String,
+    pub(crate) speciesplus_id: Option<i64>,
+    pub(crate) notes: Option<String>,
 }
 
 impl QuotaRow {
-    fn available_micro(&self) -> i64 {
+    pub(crate) fn available_micro(&self) -> i64 {
         self.limit_micro.unwrap_or(0) - self.held_micro - self.committed_micro - self.exported_micro
     }
 
-    fn view(&self) -> QuotaView {
+    pub(crate) fn view(&self) -> QuotaView {
         QuotaView {
             id: self.id,
             exporter: self.exporter.clone(),
@@ -95,16 +95,16 @@ impl QuotaRow {
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-struct ReservationRow {
-    id: i64,
-    quota_id: i64,
-    state: String,
-    quantity_micro: i64,
-    committed_micro: i64,
-    exported_micro: i64,
-    expires_at: DateTime<Utc>,
-    permit_expires_at: Option<DateTime<Utc>>,
-    reject_reason: Option<String>,
+pub(crate) struct ReservationRow {
+    pub(crate) id: i64,
+    pub(crate) quota_id: i64,
+    pub(crate) state: String,
+    pub(crate) quantity_micro: i64,
+    pub(crate) committed_micro: i64,
+    pub(crate) exported_micro: i64,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) permit_expires_at: Option<DateTime<Utc>>,
+    pub(crate) reject_reason: Option<String>,
 }
 
 impl ReservationRow {
@@ -112,7 +112,7 @@ impl ReservationRow {
         ReservationState::parse(&self.state).unwrap_or(ReservationState::Rejected)
     }
 
-    fn view(&self, unit: &str) -> ReservationView {
+    pub(crate) fn view(&self, unit: &str) -> ReservationView {
         ReservationView {
             id: self.id,
             quota_id: self.quota_id,
@@ -948,6 +948,36 @@ where
     }
 }
 
+/// [`retry`], also retrying a unique violation (a key recorded by another writer meanwhile).
+pub(crate) async fn retry_including_duplicates<T, F, Fut>(mut op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match op().await {
+            Err(e) if is_transient(&e) || is_unique_violation(&e) => {
+                if attempt >= TRANSIENT_RETRIES_MAX {
+                    return Err(Error::Busy(attempt));
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 5)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn is_unique_violation(e: &Error) -> bool {
+    let sqlx_error = match e {
+        Error::Sqlx(s) => s,
+        Error::Db(db::Error::Sqlx(s)) => s,
+        _ => return false,
+    };
+    matches!(sqlx_error, sqlx::Error::Database(d) if d.is_unique_violation())
+}
+
 pub(crate) fn is_transient(e: &Error) -> bool {
     let sqlx_error = match e {
         Error::Sqlx(s) => s,
@@ -967,13 +997,17 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 
 /// Claims `key` for this request. `Some(outcome)` when the key was used before with the same
 /// parameters (the first outcome, to return again); an error when with other parameters.
+fn params_hash(params: &str) -> String {
+    format!("{:x}", Sha256::digest(params.as_bytes()))
+}
+
 async fn claim_key<T: DeserializeOwned>(
     tx: &mut Tx,
     key: &ClientKey,
     params: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<T>> {
-    let hash = format!("{:x}", Sha256::digest(params.as_bytes()));
+    let hash = params_hash(params);
     let operation = params.split('|').next().unwrap_or_default();
     // On PostgreSQL a concurrent request with the same key waits here until the first one
     // commits, then finds its row.
@@ -1087,4 +1121,329 @@ async fn append(
         .bind(delta.2).bind(limit_micro).bind(&actor.name).bind(&actor.reason).bind(now)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// One reservation request of a group-commit batch.
+pub(crate) struct BatchItem<'a> {
+    pub(crate) key: &'a ClientKey,
+    pub(crate) quota_id: i64,
+    pub(crate) quantity: &'a Quantity,
+    pub(crate) requested_expiry: Option<DateTime<Utc>>,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) actor: &'a Actor,
+}
+
+/// (quota id, reservation id, event, held delta, limit, index of the item).
+type BatchLedgerRow = (i64, i64, &'static str, i64, Option<i64>, usize);
+
+/// What the batch decided for one item before anything is written.
+enum Decided {
+    /// A validation error or a key conflict: nothing written for it.
+    Failed(Error),
+    /// The first outcome of a key used before (stored, or earlier in this batch).
+    Stored(Outcome),
+    SameAs(usize),
+    New {
+        quota_id: i64,
+        requested: i64,
+        granted: bool,
+        refusal: Option<Refusal>,
+        quota_after: QuotaRow,
+        hash: String,
+    },
+}
+
+/// Reserves a whole batch with a handful of statements: the quota rows are read (and locked
+/// on PostgreSQL) once, every request is decided in order in memory against them, and the
+/// counters, reservations, ledger entries and request outcomes are written with one
+/// statement each (one UPDATE per distinct quota). Same outcomes as one transaction per
+/// request, in queue order.
+pub(crate) async fn reserve_batch(
+    tx: &mut Tx,
+    items: &[BatchItem<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<Result<Outcome>>> {
+    use std::collections::{BTreeSet, HashMap};
+    let ids: Vec<i64> = items
+        .iter()
+        .map(|i| i.quota_id)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let lock_sql: &'static str = match tx {
+        Tx::Sqlite(_) => concat!(
+            "SELECT ",
+            quota_columns!(),
+            " FROM export_quotas WHERE id IN ("
+        ),
+        Tx::Postgres(_) => concat!(
+            "SELECT ",
+            quota_columns!(),
+            " FROM export_quotas WHERE id IN ("
+        ),
+    };
+    let lock_tail: &'static str = match tx {
+        // BEGIN IMMEDIATE already excludes every other writer.
+        Tx::Sqlite(_) => ") ORDER BY id",
+        // Row locks in id order: no deadlock with another batch.
+        Tx::Postgres(_) => ") ORDER BY id FOR UPDATE",
+    };
+    let rows: Vec<QuotaRow> = with_tx!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(lock_sql);
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(lock_tail);
+        qb.build_query_as::<QuotaRow>().fetch_all(c).await
+    })?;
+    let mut quotas: HashMap<i64, QuotaRow> = rows.into_iter().map(|q| (q.id, q)).collect();
+    let original_held: HashMap<i64, i64> =
+        quotas.iter().map(|(id, q)| (*id, q.held_micro)).collect();
+
+    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    let stored: Vec<(String, String, String, String)> = with_tx!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT client_key, operation, params_hash, outcome FROM quota_requests WHERE client_key IN (");
+        let mut list = qb.separated(", ");
+        for k in &keys {
+            list.push_bind(*k);
+        }
+        qb.push(")");
+        qb.build_query_as::<(String, String, String, String)>().fetch_all(c).await
+    })?;
+    let stored: HashMap<String, (String, String, String)> = stored
+        .into_iter()
+        .map(|(k, op, h, o)| (k, (op, h, o)))
+        .collect();
+
+    let mut decided: Vec<Decided> = Vec::with_capacity(items.len());
+    let mut first_in_batch: HashMap<&str, (usize, String)> = HashMap::new();
+    for (idx, item) in items.iter().enumerate() {
+        let params = reserve_params(item.quota_id, item.quantity, item.requested_expiry);
+        let hash = params_hash(&params);
+        if let Some((op, first_hash, outcome)) = stored.get(item.key.as_str()) {
+            decided.push(if *first_hash != hash {
+                Decided::Failed(Error::KeyConflict {
+                    key: item.key.as_str().to_owned(),
+                    first: op.clone(),
+                })
+            } else {
+                match serde_json::from_str(outcome) {
+                    Ok(o) => Decided::Stored(o),
+                    Err(e) => Decided::Failed(Error::Invalid {
+                        field: "client_key",
+                        message: format!("the stored outcome of this key cannot be read: {e}"),
+                    }),
+                }
+            });
+            continue;
+        }
+        if let Some((first, first_hash)) = first_in_batch.get(item.key.as_str()) {
+            decided.push(if *first_hash != hash {
+                Decided::Failed(Error::KeyConflict {
+                    key: item.key.as_str().to_owned(),
+                    first: "reserve".into(),
+                })
+            } else {
+                Decided::SameAs(*first)
+            });
+            continue;
+        }
+        let Some(quota) = quotas.get_mut(&item.quota_id) else {
+            decided.push(Decided::Failed(Error::QuotaNotFound(item.quota_id)));
+            continue;
+        };
+        let requested = match UnitCode::parse(&quota.unit)
+            .map_err(Error::from)
+            .and_then(|unit| Ok(item.quantity.convert_to(unit)?))
+            .and_then(|q| to_micro("quantity", q.amount()))
+        {
+            Ok(0) => {
+                decided.push(Decided::Failed(Error::Invalid {
+                    field: "quantity",
+                    message: "0 is not a quantity to reserve; accepted > 0".into(),
+                }));
+                continue;
+            }
+            Ok(n) => n,
+            Err(e) => {
+                decided.push(Decided::Failed(e));
+                continue;
+            }
+        };
+        let granted = quota.limit_micro.is_some() && quota.available_micro() >= requested;
+        let refusal = if granted {
+            quota.held_micro += requested;
+            None
+        } else {
+            Some(match quota.limit_micro {
+                None => Refusal::QuotaInPreparation,
+                Some(0) => Refusal::ZeroQuota,
+                Some(_) => Refusal::QuotaExhausted {
+                    requested: from_micro(requested),
+                    available: from_micro(quota.available_micro().max(0)),
+                },
+            })
+        };
+        first_in_batch.insert(item.key.as_str(), (idx, hash.clone()));
+        decided.push(Decided::New {
+            quota_id: item.quota_id,
+            requested,
+            granted,
+            refusal,
+            quota_after: quota.clone(),
+            hash,
+        });
+    }
+
+    // Counters: one UPDATE per quota whose holds grew; the CHECK constraint guards it again.
+    for (id, quota) in &quotas {
+        let delta = quota.held_micro - original_held.get(id).copied().unwrap_or(quota.held_micro);
+        if delta != 0 {
+            with_tx!(tx, c => sqlx::query(
+                "UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
+                .bind(*id).bind(delta).execute(c).await.map(|r| r.rows_affected()))?;
+        }
+    }
+
+    // Reservations, in queue order; ids come back in the same (ascending) order.
+    let new_idx: Vec<usize> = decided
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches!(d, Decided::New { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let mut reservations: HashMap<usize, ReservationRow> = HashMap::new();
+    for chunk in new_idx.chunks(200) {
+        let mut rows: Vec<ReservationRow> = with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
+                 reject_reason, created_at, created_by) ");
+            qb.push_values(chunk, |mut b, i| {
+                if let Decided::New { quota_id, requested, granted, refusal, .. } = &decided[*i] {
+                    b.push_bind(*quota_id)
+                        .push_bind(if *granted { "held" } else { "rejected" })
+                        .push_bind(*requested)
+                        .push_bind(items[*i].expires_at)
+                        .push_bind(refusal.as_ref().map(|r| r.message()))
+                        .push_bind(now)
+                        .push_bind(&items[*i].actor.name);
+                }
+            });
+            qb.push(concat!(" RETURNING ", reservation_columns!()));
+            qb.build_query_as::<ReservationRow>().fetch_all(c).await
+        })?;
+        rows.sort_by_key(|r| r.id);
+        for (i, row) in chunk.iter().zip(rows) {
+            reservations.insert(*i, row);
+        }
+    }
+
+    // Outcomes, ledger entries and request records.
+    let mut outcomes: Vec<Option<Result<Outcome>>> = Vec::with_capacity(items.len());
+    let mut ledger_rows: Vec<BatchLedgerRow> = Vec::new();
+    let mut request_rows: Vec<(usize, String, String)> = Vec::new();
+    for (i, d) in decided.iter().enumerate() {
+        match d {
+            Decided::Failed(_) | Decided::SameAs(_) => outcomes.push(None),
+            Decided::Stored(o) => outcomes.push(Some(Ok(o.clone()))),
+            Decided::New {
+                quota_id,
+                requested,
+                granted,
+                refusal,
+                quota_after,
+                hash,
+            } => {
+                let Some(r) = reservations.get(&i) else {
+                    return Err(Error::Invalid {
+                        field: "batch",
+                        message: "a reservation of the batch was not written".into(),
+                    });
+                };
+                let outcome = match refusal {
+                    None => Outcome::Done {
+                        reservation: r.view(&quota_after.unit),
+                        quota: quota_after.view(),
+                    },
+                    Some(refusal) => Outcome::Refused {
+                        refusal: refusal.clone(),
+                        reservation: Some(r.view(&quota_after.unit)),
+                        quota: quota_after.view(),
+                    },
+                };
+                let (event, held) = if *granted {
+                    ("reserve", *requested)
+                } else {
+                    ("reject", 0)
+                };
+                ledger_rows.push((*quota_id, r.id, event, held, quota_after.limit_micro, i));
+                let json = serde_json::to_string(&outcome).map_err(|e| Error::Invalid {
+                    field: "outcome",
+                    message: e.to_string(),
+                })?;
+                request_rows.push((i, hash.clone(), json));
+                outcomes.push(Some(Ok(outcome)));
+            }
+        }
+    }
+    for chunk in ledger_rows.chunks(200) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+                 delta_committed, delta_exported, limit_micro, actor, reason, at) ");
+            qb.push_values(chunk, |mut b, (quota_id, reservation_id, event, held, limit, i)| {
+                b.push_bind(*quota_id)
+                    .push_bind(*reservation_id)
+                    .push_bind(*event)
+                    .push_bind(*held)
+                    .push_bind(0i64)
+                    .push_bind(0i64)
+                    .push_bind(*limit)
+                    .push_bind(&items[*i].actor.name)
+                    .push_bind(&items[*i].actor.reason)
+                    .push_bind(now);
+            });
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    for chunk in request_rows.chunks(200) {
+        with_tx!(tx, c => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) ");
+            qb.push_values(chunk, |mut b, (i, hash, json)| {
+                b.push_bind(items[*i].key.as_str())
+                    .push_bind("reserve")
+                    .push_bind(hash)
+                    .push_bind(json)
+                    .push_bind(now);
+            });
+            qb.build().execute(c).await.map(|r| r.rows_affected())
+        })?;
+    }
+
+    // Failures and in-batch repeats.
+    let mut out = Vec::with_capacity(items.len());
+    for (i, d) in decided.into_iter().enumerate() {
+        out.push(match d {
+            Decided::Failed(e) => Err(e),
+            Decided::SameAs(first) => match outcomes.get(first).and_then(|o| o.as_ref()) {
+                Some(Ok(o)) => Ok(o.clone()),
+                _ => Err(Error::Invalid {
+                    field: "client_key",
+                    message: "the first request with this key failed".into(),
+                }),
+            },
+            // Cloned, not taken: a later repeat of the same key needs it too.
+            _ => match outcomes.get(i).and_then(|o| o.as_ref()) {
+                Some(Ok(o)) => Ok(o.clone()),
+                _ => Err(Error::Invalid {
+                    field: "batch",
+                    message: "no outcome".into(),
+                }),
+            },
+        });
+    }
+    Ok(out)
 }
