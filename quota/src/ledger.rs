@@ -363,11 +363,10 @@ impl Ledger {
             reservation: Some(r.view(&q.unit)),
             quota: q.view(),
         };
-        let (expected, event) = match transition {
-            Transition::Commit(..) | Transition::Release => (ReservationState::Held, ""),
-            Transition::Export(_) | Transition::Close => (ReservationState::Committed, ""),
+        let expected = match transition {
+            Transition::Commit(..) | Transition::Release => ReservationState::Held,
+            Transition::Export(_) | Transition::Close => ReservationState::Committed,
         };
-        let _ = event;
         let outcome = if r.state() != expected {
             refuse(
                 Refusal::WrongState {
@@ -437,23 +436,16 @@ impl Ledger {
                                 )
                             }
                             Some(changed) => {
-                                let q = move_counters(&mut tx, quota.id, (-r.quantity_micro, c, 0))
-                                    .await?;
-                                append(
+                                settle(
                                     &mut tx,
                                     quota.id,
-                                    Some(r.id),
+                                    &changed,
                                     "commit",
                                     (-r.quantity_micro, c, 0),
-                                    q.limit_micro,
                                     actor,
                                     now,
                                 )
-                                .await?;
-                                Outcome::Done {
-                                    reservation: changed.view(&q.unit),
-                                    quota: q.view(),
-                                }
+                                .await?
                             }
                         }
                     }
@@ -473,23 +465,16 @@ impl Ledger {
                             )
                         }
                         Some(changed) => {
-                            let q =
-                                move_counters(&mut tx, quota.id, (-r.quantity_micro, 0, 0)).await?;
-                            append(
+                            settle(
                                 &mut tx,
                                 quota.id,
-                                Some(r.id),
+                                &changed,
                                 "release",
                                 (-r.quantity_micro, 0, 0),
-                                q.limit_micro,
                                 actor,
                                 now,
                             )
-                            .await?;
-                            Outcome::Done {
-                                reservation: changed.view(&q.unit),
-                                quota: q.view(),
-                            }
+                            .await?
                         }
                     }
                 }
@@ -532,22 +517,16 @@ impl Ledger {
                                 )
                             }
                             Some(changed) => {
-                                let q = move_counters(&mut tx, quota.id, (0, -e, e)).await?;
-                                append(
+                                settle(
                                     &mut tx,
                                     quota.id,
-                                    Some(r.id),
+                                    &changed,
                                     "export",
                                     (0, -e, e),
-                                    q.limit_micro,
                                     actor,
                                     now,
                                 )
-                                .await?;
-                                Outcome::Done {
-                                    reservation: changed.view(&q.unit),
-                                    quota: q.view(),
-                                }
+                                .await?
                             }
                         }
                     }
@@ -568,22 +547,16 @@ impl Ledger {
                         }
                         Some(changed) => {
                             let open = changed.committed_micro - changed.exported_micro;
-                            let q = move_counters(&mut tx, quota.id, (0, -open, 0)).await?;
-                            append(
+                            settle(
                                 &mut tx,
                                 quota.id,
-                                Some(r.id),
+                                &changed,
                                 "close",
                                 (0, -open, 0),
-                                q.limit_micro,
                                 actor,
                                 now,
                             )
-                            .await?;
-                            Outcome::Done {
-                                reservation: changed.view(&q.unit),
-                                quota: q.view(),
-                            }
+                            .await?
                         }
                     }
                 }
@@ -1070,6 +1043,36 @@ async fn set_state(
         "UPDATE quota_reservations SET state = $3 WHERE id = $1 AND state = $2 RETURNING ",
         reservation_columns!()))
         .bind(id).bind(from).bind(to).fetch_optional(c).await)?)
+}
+
+/// After a reservation changed: moves the quota's counters by `delta`, records the ledger
+/// entry, and answers with both.
+#[allow(clippy::too_many_arguments)]
+async fn settle(
+    tx: &mut Tx,
+    quota_id: i64,
+    changed: &ReservationRow,
+    event: &'static str,
+    delta: (i64, i64, i64),
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Outcome> {
+    let q = move_counters(tx, quota_id, delta).await?;
+    append(
+        tx,
+        quota_id,
+        Some(changed.id),
+        event,
+        delta,
+        q.limit_micro,
+        actor,
+        now,
+    )
+    .await?;
+    Ok(Outcome::Done {
+        reservation: changed.view(&q.unit),
+        quota: q.view(),
+    })
 }
 
 /// Moves the quota's counters by (held, committed, exported); the CHECK constraints refuse any

@@ -88,10 +88,6 @@ impl From<SuspensionDb> for SuspensionRow {
     }
 }
 
-const SUSPENSION_COLUMNS: &str = "id, taxon_concept_id, notes, start_date, is_current, \
-    applies_to_import, country, country_name, notification_name, notification_date, \
-    notification_url";
-
 #[derive(sqlx::FromRow)]
 pub(crate) struct ListingDb {
     taxon_id: i64,
@@ -126,9 +122,6 @@ impl ListingDb {
         })
     }
 }
-
-const LISTING_COLUMNS: &str = "taxon_id, listing_id, appendix, change_type, effective_at, \
-    is_current, party, party_name, annotation, hash_symbol, hash_note, inherited_from";
 
 /// The listing changes stored for one taxon, in effective order.
 pub async fn listing_rows(db: &Db, taxon_id: i64) -> Result<Vec<ListingRow>> {
@@ -172,9 +165,6 @@ pub struct TaxonSummary {
     pub family: Option<String>,
     pub genus: Option<String>,
 }
-
-const TAXON_COLUMNS: &str = "id, full_name, author_year, rank, name_status, active, \
-    cites_listing, kingdom, phylum, class, taxon_order, family, genus";
 
 pub async fn taxon(db: &Db, id: i64) -> Result<Option<TaxonSummary>> {
     Ok(with_db!(db, pool => sqlx::query_as(
@@ -415,9 +405,6 @@ pub struct RunRecord {
     pub error: Option<String>,
 }
 
-const RUN_COLUMNS: &str =
-    "id, kind, status, started_at, finished_at, updated_since, checkpoint, report, error";
-
 pub async fn insert_run(
     db: &Db,
     kind: &str,
@@ -612,11 +599,3 @@ pub async fn unlock(db: &Db, holder: &str) -> Result<()> {
         .bind(holder).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
-
-#[allow(dead_code)]
-const _COLUMN_LISTS_USED_IN_DOCS: [&str; 4] = [
-    SUSPENSION_COLUMNS,
-    LISTING_COLUMNS,
-    TAXON_COLUMNS,
-    RUN_COLUMNS,
-];
