@@ -161,8 +161,18 @@ pub enum QuotaCommand {
         #[arg(long)]
         taxon: String,
         /// Calendar year of the quota.
-        #[arg(long)]
-        year: i32,
+        #[arg(
+            long,
+            required_unless_present = "period_start",
+            conflicts_with = "period_start"
+        )]
+        year: Option<i32>,
+        /// First day of a quota period that is not a calendar year (YYYY-MM-DD).
+        #[arg(long, requires = "period_last_day")]
+        period_start: Option<String>,
+        /// Last day of that period, inclusive (YYYY-MM-DD).
+        #[arg(long, requires = "period_start")]
+        period_last_day: Option<String>,
         /// The limit, an exact decimal; omit for "in preparation".
         #[arg(long)]
         limit: Option<String>,

@@ -66,6 +66,8 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             exporter,
             taxon,
             year,
+            period_start,
+            period_last_day,
             limit,
             unit,
             term,
@@ -74,11 +76,21 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             notes,
             who,
         } => {
+            let period = match (year, period_start, period_last_day) {
+                (Some(y), _, _) if (1975..=2200).contains(&y) => Period::calendar_year(y),
+                (None, Some(start), Some(last)) => Period::from_inclusive(
+                    domain::parse_date("period_start", &start)?,
+                    domain::parse_date("period_last_day", &last)?,
+                )?,
+                _ => anyhow::bail!(
+                    "invalid quota period: give --year (1975 to 2200), or --period-start and --period-last-day (any 12-month period)"
+                ),
+            };
             let unit = UnitCode::parse(&unit).map_err(|e| e.for_field("unit"))?;
             let spec = QuotaSpec {
                 exporter: CountryCode::parse(&exporter).map_err(|e| e.for_field("exporter"))?,
                 taxon_id: TaxonId::parse(&taxon).map_err(|e| e.for_field("taxon"))?,
-                period: Period::calendar_year(year),
+                period,
                 limit: limit
                     .as_deref()
                     .map(|l| quantity("limit", l, unit.code()))

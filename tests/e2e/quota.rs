@@ -174,3 +174,73 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
     assert!(stderr(&out).contains("quantity"), "{}", stderr(&out));
     t.drop_db().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_national_quota_may_run_over_any_12_month_period_from_the_command_line() {
+    let t = db::TestDb::create(Backend::Sqlite).await.unwrap();
+    let out = cites(
+        &t.url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "ZA",
+            "--taxon",
+            "4521",
+            "--period-start",
+            "2026-04-01",
+            "--period-last-day",
+            "2027-03-31",
+            "--limit",
+            "5",
+            "--unit",
+            "",
+            "--key",
+            "fy",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cites(&t.url, &["quota", "list", "--year", "2027", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list[0]["period_start"], "2026-04-01");
+    assert_eq!(list[0]["period_end"], "2027-04-01", "the end is exclusive");
+    let out = cites(
+        &t.url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "ZA",
+            "--taxon",
+            "4521",
+            "--year",
+            "1900",
+            "--limit",
+            "5",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--year"), "{}", stderr(&out));
+    let out = cites(
+        &t.url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "ZA",
+            "--taxon",
+            "4521",
+            "--period-start",
+            "2026-04-01",
+            "--period-last-day",
+            "2026-03-01",
+            "--limit",
+            "5",
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "a period that ends before it starts is refused"
+    );
+    t.drop_db().await.unwrap();
+}
