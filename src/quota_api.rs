@@ -62,6 +62,15 @@ impl From<quota::Error> for ApiError {
     }
 }
 
+/// Parses one input field with a `domain` parser; a failure is a 422 naming the field.
+fn parse_field<T>(
+    field: &'static str,
+    value: &str,
+    parse: fn(&str) -> domain::Result<T>,
+) -> Result<T, ApiError> {
+    parse(value).map_err(|e| ApiError::invalid(field, e.for_field(field).to_string()))
+}
+
 fn actor(caller: &crate::keys::Caller, reason: Option<String>) -> Actor {
     Actor {
         name: caller.name.clone(),
@@ -127,18 +136,12 @@ pub async fn list_quotas(
     let exporter = q
         .exporter
         .as_deref()
-        .map(|c| {
-            CountryCode::parse(c)
-                .map_err(|e| ApiError::invalid("exporter", e.for_field("exporter").to_string()))
-        })
+        .map(|v| parse_field("exporter", v, CountryCode::parse))
         .transpose()?;
     let taxon = q
         .taxon
         .as_deref()
-        .map(|t| {
-            TaxonId::parse(t)
-                .map_err(|e| ApiError::invalid("taxon", e.for_field("taxon").to_string()))
-        })
+        .map(|v| parse_field("taxon", v, TaxonId::parse))
         .transpose()?;
     let year = q
         .year
@@ -245,26 +248,17 @@ pub async fn declare_quota(
     let term = b
         .term
         .as_deref()
-        .map(|t| {
-            TermCode::parse(t)
-                .map_err(|e| ApiError::invalid("term", e.for_field("term").to_string()))
-        })
+        .map(|v| parse_field("term", v, TermCode::parse))
         .transpose()?;
     let source = b
         .source
         .as_deref()
-        .map(|t| {
-            SourceCode::parse(t)
-                .map_err(|e| ApiError::invalid("source", e.for_field("source").to_string()))
-        })
+        .map(|v| parse_field("source", v, SourceCode::parse))
         .transpose()?;
     let purpose = b
         .purpose
         .as_deref()
-        .map(|t| {
-            PurposeCode::parse(t)
-                .map_err(|e| ApiError::invalid("purpose", e.for_field("purpose").to_string()))
-        })
+        .map(|v| parse_field("purpose", v, PurposeCode::parse))
         .transpose()?;
     let spec = QuotaSpec {
         exporter,
