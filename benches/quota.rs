@@ -23,13 +23,18 @@
 //!   per autocommitted transaction. The ceiling for (d) on PostgreSQL.
 //! - (e2) the raw `BEGIN [IMMEDIATE]; INSERT INTO quota_reservations; conditional UPDATE; COMMIT`
 //!   loop. The ceiling for (d) on SQLite.
+//! - (e3) the raw batch: one writer, `BEGIN; INSERT <C> reservations; conditional UPDATE;
+//!   COMMIT` with C the cell's client count (the largest batch group commit can form). The
+//!   ceiling for (f).
 //!
 //! The run also times fdatasync on a temporary file (50 calls) before, between and after the
 //! backends, since this VM's fsync latency varies by an order of magnitude: compare ratios
 //! within one run, not absolute figures across runs. Every error is counted and printed.
 //!
 //! Run: `cargo bench --bench quota` (`CITES_BENCH_SECS=5` seconds measured per cell after a
-//! 1 s warm-up, 96 cells: about 11 minutes; `CITES_BENCH_BACKENDS=sqlite|postgres` runs one).
+//! 1 s warm-up, 96 cells: about 11 minutes; `CITES_BENCH_BACKENDS=sqlite|postgres` runs one;
+//! `CITES_BENCH_VARIANTS=d,f,e1`, `CITES_BENCH_CLIENTS=16,64` and `CITES_BENCH_QUOTAS=1` run a
+//! subset of the cells).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::Write;
@@ -84,9 +89,10 @@ enum Variant {
     Group,
     RawUpdate,
     RawTx,
+    RawBatch,
 }
 
-const VARIANTS: [Variant; 7] = [
+const VARIANTS: [Variant; 8] = [
     Variant::Naive,
     Variant::Locked,
     Variant::Serializable,
@@ -94,6 +100,7 @@ const VARIANTS: [Variant; 7] = [
     Variant::Group,
     Variant::RawUpdate,
     Variant::RawTx,
+    Variant::RawBatch,
 ];
 
 impl Variant {
@@ -108,6 +115,7 @@ impl Variant {
             (Variant::Group, _) => "f  engine group commit",
             (Variant::RawUpdate, _) => "e1 raw cond. UPDATE",
             (Variant::RawTx, _) => "e2 raw INSERT+UPDATE txn",
+            (Variant::RawBatch, _) => "e3 raw batch txn (C rows)",
         }
     }
 
@@ -120,8 +128,17 @@ impl Variant {
             Variant::Group => "f",
             Variant::RawUpdate => "e1",
             Variant::RawTx => "e2",
+            Variant::RawBatch => "e3",
         }
     }
+}
+
+/// A comma-separated filter from the environment (`CITES_BENCH_VARIANTS=d,f,e1`), for quick
+/// looks at a few cells; unset runs everything.
+fn env_list(name: &str) -> Option<Vec<String>> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.split(',').map(|x| x.trim().to_owned()).collect())
 }
 
 fn backend_name(backend: Backend) -> &'static str {
@@ -238,11 +255,43 @@ async fn raw_tx(ctx: &Ctx, quota_id: i64) -> Result<bool, sqlx::Error> {
     })
 }
 
+/// The raw ceiling for group commit (quota-notes 5.4, "raw batch-100 transactions"): one
+/// writer, `BEGIN [IMMEDIATE]; INSERT <batch> reservations; conditional UPDATE by <batch>;
+/// COMMIT`, with the batch as large as the cell's client count (the largest batch group commit
+/// can form there).
+async fn raw_batch(ctx: &Ctx, quota_id: i64, batch: usize) -> Result<bool, sqlx::Error> {
+    let begin = match ctx.backend {
+        Backend::Sqlite => "BEGIN IMMEDIATE",
+        Backend::Postgres => "BEGIN",
+    };
+    with_db!(&ctx.db, pool => {
+        let mut tx = pool.begin_with(begin).await?;
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO quota_reservations \
+             (quota_id, state, quantity_micro, expires_at, created_at, created_by) ");
+        qb.push_values(0..batch, |mut b, _| {
+            b.push_bind(quota_id).push_bind("held").push_bind(UNIT_MICRO)
+                .push_bind(ctx.expires_at).push_bind(ctx.now).push_bind("bench");
+        });
+        qb.build().execute(&mut *tx).await?;
+        let n = sqlx::query(CONDITIONAL_UPDATE)
+            .bind(quota_id).bind(UNIT_MICRO * batch as i64).execute(&mut *tx).await?.rows_affected();
+        if n == 1 {
+            tx.commit().await?;
+            Ok(true)
+        } else {
+            tx.rollback().await?;
+            Ok(false)
+        }
+    })
+}
+
 /// One reservation of one unit: `Ok((granted, retries))`, or the error (with its retries).
 async fn reserve_once(
     ctx: &Ctx,
     variant: Variant,
     quota_id: i64,
+    batch: usize,
     key: impl FnOnce() -> String,
 ) -> Result<(bool, u32), String> {
     let plain = |r: Result<bool, sqlx::Error>| r.map(|g| (g, 0)).map_err(|e| describe(&e));
@@ -299,6 +348,10 @@ async fn reserve_once(
         }
         Variant::RawUpdate => plain(raw_update(&ctx.db, quota_id).await),
         Variant::RawTx => plain(raw_tx(ctx, quota_id).await),
+        Variant::RawBatch => raw_batch(ctx, quota_id, batch)
+            .await
+            .map(|g| (g, 0))
+            .map_err(|e| describe(&e)),
     }
 }
 
@@ -341,6 +394,7 @@ async fn client(
     measure_from: Instant,
     until: Instant,
     seed: u64,
+    batch: usize,
 ) -> Tally {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let mut t = Tally::default();
@@ -352,18 +406,22 @@ async fn client(
         }
         let quota_id = targets[rng.random_range(0..targets.len())];
         i += 1;
-        let result = reserve_once(&ctx, variant, quota_id, || format!("{key_prefix}-{i}")).await;
+        let result = reserve_once(&ctx, variant, quota_id, batch, || {
+            format!("{key_prefix}-{i}")
+        })
+        .await;
         let done = Instant::now();
         let in_window = done >= measure_from && done <= until;
         match result {
             Ok((granted, retries)) => {
                 t.retries += u64::from(retries);
                 if granted {
-                    t.granted_total += 1;
+                    // A raw batch grants `batch` reservations at once, each waiting as long.
+                    t.granted_total += batch as u64;
                     if in_window {
-                        t.ok += 1;
-                        t.latencies_us
-                            .push(done.duration_since(started).as_micros() as u64);
+                        t.ok += batch as u64;
+                        let us = done.duration_since(started).as_micros() as u64;
+                        t.latencies_us.extend(std::iter::repeat_n(us, batch));
                     }
                 } else {
                     t.refused += 1;
@@ -447,7 +505,12 @@ async fn run_cell(
     let before = held_sum(&ctx.db, set).await;
     let measure_from = Instant::now() + WARMUP;
     let until = measure_from + window;
-    let handles: Vec<_> = (0..clients)
+    // The raw batch is one writer committing `clients` rows at a time.
+    let (tasks, batch) = match variant {
+        Variant::RawBatch => (1, clients),
+        _ => (clients, 1),
+    };
+    let handles: Vec<_> = (0..tasks)
         .map(|c| {
             tokio::spawn(client(
                 ctx.clone(),
@@ -457,6 +520,7 @@ async fn run_cell(
                 measure_from,
                 until,
                 (quotas * 1_000 + clients * 10 + c) as u64,
+                batch,
             ))
         })
         .collect();
@@ -657,9 +721,24 @@ async fn bench_backend(backend: Backend, window: Duration) -> BackendReport {
         sets.push(Arc::new(copies(&t.db, first, QUOTA_COUNTS[1]).await));
     }
     let mut cells = Vec::new();
+    let only_variants = env_list("CITES_BENCH_VARIANTS");
+    let only_clients = env_list("CITES_BENCH_CLIENTS");
+    let only_quotas = env_list("CITES_BENCH_QUOTAS");
+    let wanted = |list: &Option<Vec<String>>, value: &str| {
+        list.as_ref().is_none_or(|l| l.iter().any(|x| x == value))
+    };
     for quotas in QUOTA_COUNTS {
+        if !wanted(&only_quotas, &quotas.to_string()) {
+            continue;
+        }
         for clients in CLIENTS {
+            if !wanted(&only_clients, &clients.to_string()) {
+                continue;
+            }
             for (v, set) in VARIANTS.iter().zip(&sets) {
+                if !wanted(&only_variants, v.tag()) {
+                    continue;
+                }
                 let cell = run_cell(&ctx, set, *v, quotas, clients, window).await;
                 eprintln!("{}", cell.row());
                 for s in &cell.tally.samples {
@@ -671,6 +750,9 @@ async fn bench_backend(backend: Backend, window: Duration) -> BackendReport {
     }
     let mut oversells = Vec::new();
     for clients in CLIENTS {
+        if !wanted(&only_variants, "a") || !wanted(&only_clients, &clients.to_string()) {
+            continue;
+        }
         let o = oversell_run(&ctx, clients).await;
         eprintln!(
             "{name}: naive oversell run, {clients} clients: granted {} of {OVERSELL_LIMIT_UNITS}",
@@ -718,7 +800,7 @@ fn print_ratios(backend: Backend, cells: &[Cell]) {
             let d = rate(Variant::Engine);
             let f = rate(Variant::Group);
             println!(
-                "{:<8} {:>6} {:>7} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2}   {ceiling}",
+                "{:<8} {:>6} {:>7} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>9.0} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2}   {ceiling}",
                 backend_name(backend),
                 quotas,
                 clients,
@@ -726,11 +808,13 @@ fn print_ratios(backend: Backend, cells: &[Cell]) {
                 f,
                 rate(Variant::RawUpdate),
                 rate(Variant::RawTx),
+                rate(Variant::RawBatch),
                 d / rate(Variant::RawUpdate),
                 d / rate(Variant::RawTx),
                 d / rate(Variant::Locked),
                 d / rate(Variant::Serializable),
                 f / d,
+                f / rate(Variant::RawBatch),
             );
         }
     }
@@ -813,7 +897,7 @@ fn main() {
         "Engine (d) against the raw ceilings and baselines (ceiling: e1 on PostgreSQL, e2 on SQLite; goals in quota-notes 5.5: PG d/e1 >= 0.8, d/b >= 1.5, d/c >= 1.8; SQLite d/e2 >= 0.7; group commit f/d >= 10 on PG, >= 20 on SQLite at 16-64 clients on one quota)"
     );
     println!(
-        "backend  quotas clients     d res/s   f res/s  e1 res/s  e2 res/s   d/e1   d/e2    d/b    d/c    f/d   ceiling"
+        "backend  quotas clients     d res/s   f res/s  e1 res/s  e2 res/s  e3 res/s   d/e1   d/e2    d/b    d/c    f/d   f/e3   ceiling"
     );
     for (backend, report) in &reports {
         print_ratios(*backend, &report.cells);

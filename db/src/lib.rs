@@ -28,6 +28,11 @@ pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Prepared statements kept per SQLite connection. Multi-row INSERTs have one shape per row
 /// count, so the default (100) would evict and re-prepare them constantly during a sync.
 pub const SQLITE_STATEMENT_CACHE: usize = 1_000;
+/// Prepared statements kept per PostgreSQL connection, for the same reason: a group-commit
+/// batch of 1 to 256 requests has one statement shape per size, and at the default (100) a
+/// load of 64 clients evicted and re-parsed them on every batch (group commit fell from 4,046
+/// reservations/s at 16 clients to 1,234 at 64).
+pub const POSTGRES_STATEMENT_CACHE: usize = 1_000;
 /// Connections per pool. SQLite has one writer anyway; PostgreSQL gets a few more.
 pub const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
 pub const POSTGRES_POOL_CONNECTIONS_MAX: u32 = 16;
@@ -110,7 +115,8 @@ impl Db {
                 // made while a table was empty (a first sync) keeps scanning it sequentially
                 // after it has grown to 100,000 rows; custom plans see its current size
                 // (a 30,000-taxon load: 32 s with generic plans, 9 s with custom ones).
-                .options([("plan_cache_mode", "force_custom_plan")]);
+                .options([("plan_cache_mode", "force_custom_plan")])
+                .statement_cache_capacity(POSTGRES_STATEMENT_CACHE);
             let pool = PgPoolOptions::new()
                 .max_connections(POSTGRES_POOL_CONNECTIONS_MAX)
                 .acquire_timeout(POOL_ACQUIRE_TIMEOUT)

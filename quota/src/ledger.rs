@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use db::{Db, Tx, with_db, with_tx};
 use domain::{Clock, Quantity, UnitCode};
 use rust_decimal::Decimal;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::amount::{from_micro, to_micro};
@@ -45,7 +45,7 @@ macro_rules! reservation_columns {
     };
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub(crate) struct QuotaRow {
     pub(crate) id: i64,
     pub(crate) exporter: String,
@@ -94,7 +94,7 @@ impl QuotaRow {
     }
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub(crate) struct ReservationRow {
     pub(crate) id: i64,
     pub(crate) quota_id: i64,
@@ -187,7 +187,9 @@ impl Ledger {
     ) -> Result<QuotaView> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        if let Some(stored) = claim_key::<QuotaView>(&mut tx, key, params, now).await? {
+        if let Some(stored) =
+            claim_key(&mut tx, key, params, now, parse_stored::<QuotaView>).await?
+        {
             tx.rollback().await?;
             return Ok(stored);
         }
@@ -242,7 +244,21 @@ impl Ledger {
         // differs on every retry and would make a retry look like another request.
         let params = reserve_params(quota_id, quantity, expires_at);
         let expires_at = hold_until(self.clock.now(), expires_at)?;
-        retry(|| self.reserve_once(key, &params, quota_id, quantity, expires_at, actor)).await
+        retry(|| async {
+            let now = self.clock.now();
+            let fast = reserve_fast(
+                &self.db, key, &params, quota_id, quantity, expires_at, actor, now,
+            )
+            .await?;
+            match fast {
+                Some(outcome) => Ok(outcome),
+                None => {
+                    self.reserve_once(key, &params, quota_id, quantity, expires_at, actor)
+                        .await
+                }
+            }
+        })
+        .await
     }
 
     async fn reserve_once(
@@ -351,7 +367,7 @@ impl Ledger {
     ) -> Result<Outcome> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        if let Some(stored) = claim_key::<Outcome>(&mut tx, key, params, now).await? {
+        if let Some(stored) = claim_key(&mut tx, key, params, now, parse_stored_outcome).await? {
             tx.rollback().await?;
             return Ok(stored);
         }
@@ -786,7 +802,7 @@ pub(crate) async fn reserve_in_tx(
             message: "0 is not a quantity to reserve; accepted > 0".into(),
         });
     }
-    if let Some(stored) = claim_key::<Outcome>(tx, key, params, now).await? {
+    if let Some(stored) = claim_key(tx, key, params, now, parse_stored_outcome).await? {
         return Ok(stored);
     }
     // The one statement that decides: it re-checks availability under the row lock.
@@ -860,6 +876,159 @@ pub(crate) async fn reserve_in_tx(
     };
     store_outcome(tx, key, &outcome).await?;
     Ok(outcome)
+}
+
+/// The reservation every request hopes for, in as few round trips as the backend allows: a
+/// new key, a quantity in the quota's own unit, and enough available. `None` sends the request
+/// to the general path ([`reserve_in_tx`]), which handles everything else (another unit, a
+/// repeated key, a refusal, an unknown quota) the same way as before; nothing was written.
+///
+/// PostgreSQL: one autocommitted statement (data-modifying CTEs), so the hot row's lock is
+/// held for one round trip and the commit, like the raw conditional UPDATE. Its outcome is
+/// stored as the rows it wrote ([`StoredOutcome::Rows`]), since the statement cannot run
+/// Rust's serialiser. A concurrent request with the same key makes the final INSERT fail on
+/// the key's primary key, which aborts the whole statement: the general path then finds the
+/// first request's outcome.
+///
+/// SQLite: `BEGIN IMMEDIATE`, the conditional UPDATE, three INSERTs, COMMIT, in-process.
+#[allow(clippy::too_many_arguments)]
+async fn reserve_fast(
+    db: &Db,
+    key: &ClientKey,
+    params: &str,
+    quota_id: i64,
+    quantity: &Quantity,
+    expires_at: DateTime<Utc>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<Outcome>> {
+    let requested = to_micro("quantity", quantity.amount())?;
+    if requested <= 0 {
+        return Ok(None);
+    }
+    let unit = quantity.unit().code();
+    let hash = params_hash(params);
+    match db {
+        Db::Postgres(pool) => {
+            let stored: std::result::Result<Option<String>, sqlx::Error> = sqlx::query_scalar(
+                concat!(
+                    "WITH upd AS (UPDATE export_quotas SET held_micro = held_micro + $2 \
+                     WHERE id = $1 AND unit = $3 AND limit_micro IS NOT NULL \
+                     AND limit_micro - held_micro - committed_micro - exported_micro >= $2 \
+                     AND NOT EXISTS (SELECT 1 FROM quota_requests WHERE client_key = $4) \
+                     RETURNING ", quota_columns!(), "), \
+                     res AS (INSERT INTO quota_reservations (quota_id, state, quantity_micro, \
+                     expires_at, reject_reason, created_at, created_by) \
+                     SELECT id, 'held', $2, $5, NULL, $6, $7 FROM upd RETURNING ",
+                    reservation_columns!(), "), \
+                     led AS (INSERT INTO quota_ledger (quota_id, reservation_id, event, \
+                     delta_held, delta_committed, delta_exported, limit_micro, actor, reason, at) \
+                     SELECT upd.id, res.id, 'reserve', $2, 0, 0, upd.limit_micro, $7, $8, $6 \
+                     FROM upd, res) \
+                     INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
+                     created_at) SELECT $4, 'reserve', $9, jsonb_build_object('rows', \
+                     jsonb_build_object('quota', to_jsonb(upd), 'reservation', to_jsonb(res)))::text, \
+                     $6 FROM upd, res RETURNING outcome"
+                ),
+            )
+            .bind(quota_id)
+            .bind(requested)
+            .bind(unit)
+            .bind(key.as_str())
+            .bind(expires_at)
+            .bind(now)
+            .bind(&actor.name)
+            .bind(&actor.reason)
+            .bind(&hash)
+            .fetch_optional(pool)
+            .await;
+            match stored {
+                Ok(Some(json)) => parse_stored_outcome(&json).map(Some),
+                Ok(None) => Ok(None),
+                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Db::Sqlite(_) => {
+            let mut tx = db.begin().await?;
+            let updated: Option<QuotaRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+                "UPDATE export_quotas SET held_micro = held_micro + $2 \
+                 WHERE id = $1 AND unit = $3 AND limit_micro IS NOT NULL \
+                 AND limit_micro - held_micro - committed_micro - exported_micro >= $2 \
+                 AND NOT EXISTS (SELECT 1 FROM quota_requests WHERE client_key = $4) \
+                 RETURNING ", quota_columns!()))
+                .bind(quota_id).bind(requested).bind(unit).bind(key.as_str())
+                .fetch_optional(c).await)?;
+            let Some(quota) = updated else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            let r = insert_reservation(
+                &mut tx, quota_id, "held", requested, expires_at, None, actor, now,
+            )
+            .await?;
+            append(
+                &mut tx,
+                quota_id,
+                Some(r.id),
+                "reserve",
+                (requested, 0, 0),
+                quota.limit_micro,
+                actor,
+                now,
+            )
+            .await?;
+            let outcome = Outcome::Done {
+                reservation: r.view(&quota.unit),
+                quota: quota.view(),
+            };
+            let json = outcome_json(&outcome)?;
+            with_tx!(&mut tx, c => sqlx::query(
+                "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) \
+                 VALUES ($1, 'reserve', $2, $3, $4)")
+                .bind(key.as_str()).bind(&hash).bind(json).bind(now)
+                .execute(c).await.map(|r| r.rows_affected()))?;
+            tx.commit().await?;
+            Ok(Some(outcome))
+        }
+    }
+}
+
+/// How a reservation's first outcome is stored with its key: the serialised [`Outcome`], or,
+/// from PostgreSQL's one-statement path, the quota and reservation rows it wrote.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StoredOutcome {
+    Rows { rows: StoredRows },
+    Outcome(Outcome),
+}
+
+#[derive(Deserialize)]
+struct StoredRows {
+    quota: QuotaRow,
+    reservation: ReservationRow,
+}
+
+/// Reads a reservation's stored first outcome, in either form.
+pub(crate) fn parse_stored_outcome(json: &str) -> Result<Outcome> {
+    match serde_json::from_str::<StoredOutcome>(json) {
+        Ok(StoredOutcome::Rows { rows }) => Ok(Outcome::Done {
+            reservation: rows.reservation.view(&rows.quota.unit),
+            quota: rows.quota.view(),
+        }),
+        Ok(StoredOutcome::Outcome(o)) => Ok(o),
+        Err(e) => Err(Error::Invalid {
+            field: "client_key",
+            message: format!("the stored outcome of this key cannot be read: {e}"),
+        }),
+    }
+}
+
+fn outcome_json<T: Serialize>(outcome: &T) -> Result<String> {
+    serde_json::to_string(outcome).map_err(|e| Error::Invalid {
+        field: "outcome",
+        message: e.to_string(),
+    })
 }
 
 /// The parameters of a reservation as they identify it for idempotency.
@@ -974,11 +1143,12 @@ fn params_hash(params: &str) -> String {
     format!("{:x}", Sha256::digest(params.as_bytes()))
 }
 
-async fn claim_key<T: DeserializeOwned>(
+async fn claim_key<T>(
     tx: &mut Tx,
     key: &ClientKey,
     params: &str,
     now: DateTime<Utc>,
+    parse: fn(&str) -> Result<T>,
 ) -> Result<Option<T>> {
     let hash = params_hash(params);
     let operation = params.split('|').next().unwrap_or_default();
@@ -1001,19 +1171,19 @@ async fn claim_key<T: DeserializeOwned>(
             first: first_op,
         });
     }
-    serde_json::from_str(&outcome)
-        .map(Some)
-        .map_err(|e| Error::Invalid {
-            field: "client_key",
-            message: format!("the stored outcome of this key cannot be read: {e}"),
-        })
+    parse(&outcome).map(Some)
+}
+
+/// Reads a stored first outcome (of a declaration or a transition).
+fn parse_stored<T: DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::Invalid {
+        field: "client_key",
+        message: format!("the stored outcome of this key cannot be read: {e}"),
+    })
 }
 
 async fn store_outcome<T: Serialize>(tx: &mut Tx, key: &ClientKey, outcome: &T) -> Result<()> {
-    let json = serde_json::to_string(outcome).map_err(|e| Error::Invalid {
-        field: "outcome",
-        message: e.to_string(),
-    })?;
+    let json = outcome_json(outcome)?;
     with_tx!(tx, c => sqlx::query("UPDATE quota_requests SET outcome = $2 WHERE client_key = $1")
         .bind(key.as_str()).bind(json).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
@@ -1173,48 +1343,62 @@ pub(crate) async fn reserve_batch(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let lock_sql: &'static str = match tx {
-        Tx::Sqlite(_) => concat!(
-            "SELECT ",
-            quota_columns!(),
-            " FROM export_quotas WHERE id IN ("
-        ),
-        Tx::Postgres(_) => concat!(
-            "SELECT ",
-            quota_columns!(),
-            " FROM export_quotas WHERE id IN ("
-        ),
-    };
-    let lock_tail: &'static str = match tx {
+    let rows: Vec<QuotaRow> = match tx {
         // BEGIN IMMEDIATE already excludes every other writer.
-        Tx::Sqlite(_) => ") ORDER BY id",
-        // Row locks in id order: no deadlock with another batch.
-        Tx::Postgres(_) => ") ORDER BY id FOR UPDATE",
-    };
-    let rows: Vec<QuotaRow> = with_tx!(tx, c => {
-        let mut qb = sqlx::QueryBuilder::new(lock_sql);
-        let mut list = qb.separated(", ");
-        for id in &ids {
-            list.push_bind(*id);
+        Tx::Sqlite(t) => {
+            let mut qb = sqlx::QueryBuilder::new(concat!(
+                "SELECT ",
+                quota_columns!(),
+                " FROM export_quotas WHERE id IN ("
+            ));
+            let mut list = qb.separated(", ");
+            for id in &ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY id");
+            qb.build_query_as::<QuotaRow>().fetch_all(&mut **t).await?
         }
-        qb.push(lock_tail);
-        qb.build_query_as::<QuotaRow>().fetch_all(c).await
-    })?;
+        // Row locks in id order: no deadlock with another batch. Arrays keep one statement
+        // text whatever the batch size, so it stays prepared.
+        Tx::Postgres(t) => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                quota_columns!(),
+                " FROM export_quotas WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+            ))
+            .bind(&ids)
+            .fetch_all(&mut **t)
+            .await?
+        }
+    };
     let mut quotas: HashMap<i64, QuotaRow> = rows.into_iter().map(|q| (q.id, q)).collect();
     let original_held: HashMap<i64, i64> =
         quotas.iter().map(|(id, q)| (*id, q.held_micro)).collect();
 
     let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
-    let stored: Vec<(String, String, String, String)> = with_tx!(tx, c => {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT client_key, operation, params_hash, outcome FROM quota_requests WHERE client_key IN (");
-        let mut list = qb.separated(", ");
-        for k in &keys {
-            list.push_bind(*k);
+    let stored: Vec<(String, String, String, String)> = match tx {
+        Tx::Sqlite(t) => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT client_key, operation, params_hash, outcome FROM quota_requests \
+                 WHERE client_key IN (",
+            );
+            let mut list = qb.separated(", ");
+            for k in &keys {
+                list.push_bind(*k);
+            }
+            qb.push(")");
+            qb.build_query_as().fetch_all(&mut **t).await?
         }
-        qb.push(")");
-        qb.build_query_as::<(String, String, String, String)>().fetch_all(c).await
-    })?;
+        Tx::Postgres(t) => {
+            sqlx::query_as(
+                "SELECT client_key, operation, params_hash, outcome FROM quota_requests \
+                 WHERE client_key = ANY($1)",
+            )
+            .bind(&keys)
+            .fetch_all(&mut **t)
+            .await?
+        }
+    };
     let stored: HashMap<String, (String, String, String)> = stored
         .into_iter()
         .map(|(k, op, h, o)| (k, (op, h, o)))
@@ -1232,12 +1416,9 @@ pub(crate) async fn reserve_batch(
                     first: op.clone(),
                 })
             } else {
-                match serde_json::from_str(outcome) {
+                match parse_stored_outcome(outcome) {
                     Ok(o) => Decided::Stored(o),
-                    Err(e) => Decided::Failed(Error::Invalid {
-                        field: "client_key",
-                        message: format!("the stored outcome of this key cannot be read: {e}"),
-                    }),
+                    Err(e) => Decided::Failed(e),
                 }
             });
             continue;
@@ -1300,14 +1481,38 @@ pub(crate) async fn reserve_batch(
         });
     }
 
-    // Counters: one UPDATE per quota whose holds grew; the CHECK constraint guards it again.
-    for (id, quota) in &quotas {
-        let delta = quota.held_micro - original_held.get(id).copied().unwrap_or(quota.held_micro);
-        if delta != 0 {
-            with_tx!(tx, c => sqlx::query(
-                "UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
-                .bind(*id).bind(delta).execute(c).await.map(|r| r.rows_affected()))?;
+    // Counters of the quotas whose holds grew; the CHECK constraint guards them again.
+    let (grown, deltas): (Vec<i64>, Vec<i64>) = quotas
+        .iter()
+        .map(|(id, q)| {
+            (
+                *id,
+                q.held_micro - original_held.get(id).copied().unwrap_or(q.held_micro),
+            )
+        })
+        .filter(|(_, delta)| *delta != 0)
+        .unzip();
+    match tx {
+        Tx::Sqlite(t) => {
+            for (id, delta) in grown.iter().zip(&deltas) {
+                sqlx::query("UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
+                    .bind(*id)
+                    .bind(*delta)
+                    .execute(&mut **t)
+                    .await?;
+            }
         }
+        Tx::Postgres(t) if !grown.is_empty() => {
+            sqlx::query(
+                "UPDATE export_quotas q SET held_micro = q.held_micro + d.delta \
+                 FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS d (id, delta) WHERE q.id = d.id",
+            )
+            .bind(&grown)
+            .bind(&deltas)
+            .execute(&mut **t)
+            .await?;
+        }
+        Tx::Postgres(_) => {}
     }
 
     // Reservations, in queue order; ids come back in the same (ascending) order.
@@ -1318,29 +1523,36 @@ pub(crate) async fn reserve_batch(
         .map(|(i, _)| i)
         .collect();
     let mut reservations: HashMap<usize, ReservationRow> = HashMap::new();
-    for chunk in new_idx.chunks(200) {
-        let mut rows: Vec<ReservationRow> = with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
-                 reject_reason, created_at, created_by) ");
-            qb.push_values(chunk, |mut b, i| {
-                if let Decided::New { quota_id, requested, granted, refusal, .. } = &decided[*i] {
-                    b.push_bind(*quota_id)
-                        .push_bind(if *granted { "held" } else { "rejected" })
-                        .push_bind(*requested)
-                        .push_bind(items[*i].expires_at)
-                        .push_bind(refusal.as_ref().map(|r| r.message()))
-                        .push_bind(now)
-                        .push_bind(&items[*i].actor.name);
-                }
-            });
-            qb.push(concat!(" RETURNING ", reservation_columns!()));
-            qb.build_query_as::<ReservationRow>().fetch_all(c).await
-        })?;
-        rows.sort_by_key(|r| r.id);
-        for (i, row) in chunk.iter().zip(rows) {
-            reservations.insert(*i, row);
-        }
+    let new_rows: Vec<NewReservation<'_>> = new_idx
+        .iter()
+        .filter_map(|i| match &decided[*i] {
+            Decided::New {
+                quota_id,
+                requested,
+                granted,
+                refusal,
+                ..
+            } => Some(NewReservation {
+                quota_id: *quota_id,
+                state: if *granted { "held" } else { "rejected" },
+                quantity_micro: *requested,
+                expires_at: items[*i].expires_at,
+                reject_reason: refusal.as_ref().map(|r| r.message()),
+                created_by: &items[*i].actor.name,
+            }),
+            _ => None,
+        })
+        .collect();
+    let mut rows = insert_reservations(tx, &new_rows, now).await?;
+    rows.sort_by_key(|r| r.id);
+    if rows.len() != new_idx.len() {
+        return Err(Error::Invalid {
+            field: "batch",
+            message: "the reservations of the batch were not all written".into(),
+        });
+    }
+    for (i, row) in new_idx.iter().zip(rows) {
+        reservations.insert(*i, row);
     }
 
     // Outcomes, ledger entries and request records.
@@ -1382,49 +1594,14 @@ pub(crate) async fn reserve_batch(
                     ("reject", 0)
                 };
                 ledger_rows.push((*quota_id, r.id, event, held, quota_after.limit_micro, i));
-                let json = serde_json::to_string(&outcome).map_err(|e| Error::Invalid {
-                    field: "outcome",
-                    message: e.to_string(),
-                })?;
+                let json = outcome_json(&outcome)?;
                 request_rows.push((i, hash.clone(), json));
                 outcomes.push(Some(Ok(outcome)));
             }
         }
     }
-    for chunk in ledger_rows.chunks(200) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
-                 delta_committed, delta_exported, limit_micro, actor, reason, at) ");
-            qb.push_values(chunk, |mut b, (quota_id, reservation_id, event, held, limit, i)| {
-                b.push_bind(*quota_id)
-                    .push_bind(*reservation_id)
-                    .push_bind(*event)
-                    .push_bind(*held)
-                    .push_bind(0i64)
-                    .push_bind(0i64)
-                    .push_bind(*limit)
-                    .push_bind(&items[*i].actor.name)
-                    .push_bind(&items[*i].actor.reason)
-                    .push_bind(now);
-            });
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
-    for chunk in request_rows.chunks(200) {
-        with_tx!(tx, c => {
-            let mut qb = sqlx::QueryBuilder::new(
-                "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) ");
-            qb.push_values(chunk, |mut b, (i, hash, json)| {
-                b.push_bind(items[*i].key.as_str())
-                    .push_bind("reserve")
-                    .push_bind(hash)
-                    .push_bind(json)
-                    .push_bind(now);
-            });
-            qb.build().execute(c).await.map(|r| r.rows_affected())
-        })?;
-    }
+    insert_batch_ledger(tx, &ledger_rows, items, now).await?;
+    insert_batch_requests(tx, &request_rows, items, now).await?;
 
     // Failures and in-batch repeats.
     let mut out = Vec::with_capacity(items.len());
@@ -1449,4 +1626,190 @@ pub(crate) async fn reserve_batch(
         });
     }
     Ok(out)
+}
+
+/// A reservation row a batch writes.
+struct NewReservation<'a> {
+    quota_id: i64,
+    state: &'static str,
+    quantity_micro: i64,
+    expires_at: DateTime<Utc>,
+    reject_reason: Option<String>,
+    created_by: &'a str,
+}
+
+/// Rows per multi-row INSERT on SQLite (999 bound parameters at most in old builds).
+const SQLITE_ROWS_PER_INSERT: usize = 90;
+
+/// Inserts a batch's reservations; their ids ascend in the order given.
+async fn insert_reservations(
+    tx: &mut Tx,
+    rows: &[NewReservation<'_>],
+    now: DateTime<Utc>,
+) -> Result<Vec<ReservationRow>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    match tx {
+        Tx::Sqlite(t) => {
+            let mut out = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
+                     reject_reason, created_at, created_by) ",
+                );
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.quota_id)
+                        .push_bind(r.state)
+                        .push_bind(r.quantity_micro)
+                        .push_bind(r.expires_at)
+                        .push_bind(r.reject_reason.as_deref())
+                        .push_bind(now)
+                        .push_bind(r.created_by);
+                });
+                qb.push(concat!(" RETURNING ", reservation_columns!()));
+                out.extend(
+                    qb.build_query_as::<ReservationRow>()
+                        .fetch_all(&mut **t)
+                        .await?,
+                );
+            }
+            Ok(out)
+        }
+        // One statement text for any batch size: it stays prepared.
+        Tx::Postgres(t) => Ok(sqlx::query_as(concat!(
+            "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
+             reject_reason, created_at, created_by) \
+             SELECT q, s, n, e, r, $6, c FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], \
+             $4::TIMESTAMPTZ[], $5::TEXT[], $7::TEXT[]) AS u (q, s, n, e, r, c) RETURNING ",
+            reservation_columns!()
+        ))
+        .bind(rows.iter().map(|r| r.quota_id).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.state).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.quantity_micro).collect::<Vec<_>>())
+        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
+        .bind(
+            rows.iter()
+                .map(|r| r.reject_reason.as_deref())
+                .collect::<Vec<_>>(),
+        )
+        .bind(now)
+        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
+        .fetch_all(&mut **t)
+        .await?),
+    }
+}
+
+/// Appends a batch's ledger entries (reserve or reject; only holds move).
+async fn insert_batch_ledger(
+    tx: &mut Tx,
+    rows: &[BatchLedgerRow],
+    items: &[BatchItem<'_>],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match tx {
+        Tx::Sqlite(t) => {
+            for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+                     delta_committed, delta_exported, limit_micro, actor, reason, at) ",
+                );
+                qb.push_values(
+                    chunk,
+                    |mut b, (quota_id, reservation_id, event, held, limit, i)| {
+                        b.push_bind(*quota_id)
+                            .push_bind(*reservation_id)
+                            .push_bind(*event)
+                            .push_bind(*held)
+                            .push_bind(0i64)
+                            .push_bind(0i64)
+                            .push_bind(*limit)
+                            .push_bind(&items[*i].actor.name)
+                            .push_bind(&items[*i].actor.reason)
+                            .push_bind(now);
+                    },
+                );
+                qb.build().execute(&mut **t).await?;
+            }
+        }
+        Tx::Postgres(t) => {
+            sqlx::query(
+                "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+                 delta_committed, delta_exported, limit_micro, actor, reason, at) \
+                 SELECT q, r, e, h, 0, 0, l, a, why, $8 FROM UNNEST($1::BIGINT[], $2::BIGINT[], \
+                 $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[]) \
+                 AS u (q, r, e, h, l, a, why)",
+            )
+            .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.3).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
+            .bind(
+                rows.iter()
+                    .map(|r| items[r.5].actor.name.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                rows.iter()
+                    .map(|r| items[r.5].actor.reason.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(now)
+            .execute(&mut **t)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Records a batch's client keys with their first outcomes.
+async fn insert_batch_requests(
+    tx: &mut Tx,
+    rows: &[(usize, String, String)],
+    items: &[BatchItem<'_>],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match tx {
+        Tx::Sqlite(t) => {
+            for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
+                     created_at) ",
+                );
+                qb.push_values(chunk, |mut b, (i, hash, json)| {
+                    b.push_bind(items[*i].key.as_str())
+                        .push_bind("reserve")
+                        .push_bind(hash)
+                        .push_bind(json)
+                        .push_bind(now);
+                });
+                qb.build().execute(&mut **t).await?;
+            }
+        }
+        Tx::Postgres(t) => {
+            sqlx::query(
+                "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
+                 created_at) SELECT k, 'reserve', h, o, $4 \
+                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u (k, h, o)",
+            )
+            .bind(
+                rows.iter()
+                    .map(|r| items[r.0].key.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
+            .bind(rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>())
+            .bind(now)
+            .execute(&mut **t)
+            .await?;
+        }
+    }
+    Ok(())
 }

@@ -337,3 +337,52 @@ async fn a_retried_reservation_without_an_expiry_is_the_same_request(backend: Ba
     group.shutdown().await;
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_reservation_taken_in_one_statement_replays_identically_through_every_path);
+async fn a_reservation_taken_in_one_statement_replays_identically_through_every_path(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "scales", Some("10"), "").await;
+    let first = f
+        .ledger
+        .reserve(&key("fast"), q.id, &qty("3", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::Done { .. }), "{first:?}");
+    // PostgreSQL's one-statement path stores the rows it wrote; SQLite's the outcome itself.
+    let stored: String = db::with_db!(f.ledger.db(), pool => sqlx::query_scalar(
+        "SELECT outcome FROM quota_requests WHERE client_key = 'fast'")
+        .fetch_one(pool).await)
+    .unwrap();
+    let expected_prefix = match backend {
+        Backend::Postgres => "{\"rows\"",
+        Backend::Sqlite => "{\"outcome\"",
+    };
+    assert!(stored.starts_with(expected_prefix), "{stored}");
+    let again = f
+        .ledger
+        .reserve(&key("fast"), q.id, &qty("3", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, again, "replay through the ledger");
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    let batched = group
+        .reserve(&key("fast"), q.id, &qty("3", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, batched, "replay through group commit");
+    group.shutdown().await;
+    // A quantity in another unit takes the general path and converts.
+    let mass = declare(&f, "meat", Some("2"), "KIL").await;
+    let grams = f
+        .ledger
+        .reserve(&key("g"), mass.id, &qty("1500", "GRM"), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(grams.quota().held, dec("1.5"));
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("3"));
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    assert!(f.ledger.verify(mass.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
