@@ -57,6 +57,8 @@ pub enum Command {
         #[command(subcommand)]
         command: QuotaCommand,
     },
+    /// Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES, with every reason.
+    Check(CheckArgs),
     /// Manage API keys of the HTTP service.
     Keys {
         #[command(subcommand)]
@@ -103,8 +105,68 @@ pub struct ServeArgs {
     /// Do not load the built-in sample catalogue into an empty database.
     #[arg(long)]
     pub no_sample: bool,
+    /// National settings of the permit check (TOML: non_parties, captive_breeding_review_taxa,
+    /// security_stamp_required, [risk]); the documented defaults without it.
+    #[arg(long, env = "CITES_CHECK_CONFIG", value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
     #[command(flatten)]
     pub speciesplus: SpeciesPlusArgs,
+}
+
+/// `cites check`: the application as a JSON file (`--input`, `-` for stdin) or as flags; a flag
+/// given with `--input` replaces that field.
+#[derive(Args, Debug, Default)]
+pub struct CheckArgs {
+    /// The application as JSON, the body of `POST /v1/permit-checks`.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// export, re-export, import or introduction_from_the_sea.
+    #[arg(long)]
+    pub transaction: Option<String>,
+    /// Scientific name (synonyms resolve) ...
+    #[arg(long)]
+    pub taxon: Option<String>,
+    /// ... or Species+ taxon id.
+    #[arg(long)]
+    pub taxon_id: Option<u32>,
+    #[arg(long)]
+    pub exporter: Option<String>,
+    #[arg(long)]
+    pub importer: Option<String>,
+    /// Country of origin (box 12).
+    #[arg(long)]
+    pub origin: Option<String>,
+    #[arg(long)]
+    pub source: Option<String>,
+    #[arg(long)]
+    pub purpose: Option<String>,
+    #[arg(long)]
+    pub term: Option<String>,
+    /// Decimal; a negative value reaches the check, which says why it is refused.
+    #[arg(long, allow_hyphen_values = true)]
+    pub quantity: Option<String>,
+    /// Unit code (default: number of specimens).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// YYYY-MM-DD (default: today).
+    #[arg(long)]
+    pub date_issue: Option<String>,
+    /// YYYY-MM-DD (default: the date of issue).
+    #[arg(long)]
+    pub date_trade: Option<String>,
+    /// Reserve the quota when the decision is ALLOW (needs --client-key).
+    #[arg(long)]
+    pub reserve: bool,
+    #[arg(long)]
+    pub client_key: Option<String>,
+    /// Recorded as who checked.
+    #[arg(long, default_value = "cli")]
+    pub actor: String,
+    #[arg(long, env = "CITES_CHECK_CONFIG", value_name = "FILE")]
+    pub check_config: Option<PathBuf>,
+    /// Print the whole answer as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -329,6 +391,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Listing(args) => listing_command(db.clone(), clock, args).await,
         Command::Amendments(args) => amendments_command(db.clone(), args).await,
         Command::Keys { command } => keys_command(db.clone(), clock, command).await,
+        Command::Check(args) => check_command(db.clone(), clock, args).await,
         Command::Quota { command } => crate::quota_cli::run(db.clone(), clock, command).await,
     };
     db.close().await;
@@ -408,7 +471,8 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     {
         println!("listening on http://{bound}");
     }
-    let state = crate::server::AppState::new(db.clone(), clock);
+    let mut state = crate::server::AppState::new(db.clone(), clock);
+    state.check_settings = Arc::new(check_settings(args.check_config.as_deref())?);
     let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
     let app = crate::server::app(state);
     axum::serve(listener, app)
@@ -763,4 +827,134 @@ pub fn listing_text(l: &sync::catalogue::TaxonListing) -> String {
         out.push_str("\n  REVIEW: a population clause could not be read; see the annotations");
     }
     out
+}
+
+/// The permit check's national settings from `path`, or the defaults.
+fn check_settings(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<crate::permit_check::CheckSettings> {
+    let Some(path) = path else {
+        return Ok(crate::permit_check::CheckSettings::default());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))?;
+    crate::permit_check::CheckSettings::from_toml_str(&text)
+        .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))
+}
+
+/// The application from `--input` and the flags (a flag replaces the file's field).
+fn check_input(
+    args: &CheckArgs,
+    today: chrono::NaiveDate,
+) -> anyhow::Result<rules::ApplicationInput> {
+    let mut input: rules::ApplicationInput = match &args.input {
+        None => rules::ApplicationInput::default(),
+        Some(path) => {
+            let text = if path.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("input {}: {e}", path.display()))?
+            };
+            serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("input {}: {e}", path.display()))?
+        }
+    };
+    let set = |slot: &mut Option<String>, flag: &Option<String>| {
+        if flag.is_some() {
+            slot.clone_from(flag);
+        }
+    };
+    set(&mut input.transaction, &args.transaction);
+    set(&mut input.taxon, &args.taxon);
+    set(&mut input.exporter, &args.exporter);
+    set(&mut input.importer, &args.importer);
+    set(&mut input.origin, &args.origin);
+    set(&mut input.source, &args.source);
+    set(&mut input.purpose, &args.purpose);
+    set(&mut input.term, &args.term);
+    set(&mut input.unit, &args.unit);
+    set(&mut input.date_issue, &args.date_issue);
+    set(&mut input.date_trade, &args.date_trade);
+    set(&mut input.client_key, &args.client_key);
+    if let Some(id) = args.taxon_id {
+        input.taxon_id = Some(json!(id));
+    }
+    if let Some(q) = &args.quantity {
+        input.quantity = Some(json!(q));
+    }
+    if args.reserve {
+        input.reserve = true;
+    }
+    if input.date_issue.is_none() {
+        input.date_issue = Some(today.to_string());
+    }
+    if input.date_trade.is_none() {
+        input.date_trade.clone_from(&input.date_issue);
+    }
+    Ok(input)
+}
+
+#[allow(clippy::print_stdout)]
+async fn check_command(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow::Result<()> {
+    let input = check_input(&args, clock.today())?;
+    let ledger = quota::Ledger::new(db.clone(), clock.clone());
+    let checker = crate::permit_check::Checker {
+        catalogue: Catalogue::new(db.clone()),
+        ledger,
+        reserver: None,
+        clock,
+        settings: Arc::new(check_settings(args.check_config.as_deref())?),
+        db,
+    };
+    let actor = quota::Actor {
+        name: args.actor.clone(),
+        reason: None,
+    };
+    let answer = checker.check(input, &actor).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    let d = &answer.decision;
+    println!(
+        "{} — {} ({}), check {}",
+        crate::permit_check::verdict_str(d.decision),
+        answer.taxon.name,
+        answer.taxon.id,
+        answer.check_id
+    );
+    for r in &d.reasons {
+        println!(
+            "  {} [{}] {} ({})",
+            r.code.as_str(),
+            r.pushes_toward.as_str(),
+            r.message,
+            r.legal_reference
+        );
+    }
+    if let Some(b) = &d.box_11a {
+        println!(
+            "  box 11a: {} of {} {} used, {} after this permit (quota {})",
+            b.already_used,
+            b.quota,
+            b.unit.code(),
+            b.total_after,
+            b.quota_id
+        );
+    }
+    if let Some(risk) = &d.risk {
+        println!("  risk: {} ({:?})", risk.score, risk.level);
+    }
+    if let Some(o) = &answer.reservation {
+        match o {
+            quota::Outcome::Done { reservation, .. } => {
+                println!("  reserved: reservation {}", reservation.id)
+            }
+            quota::Outcome::Refused { refusal, .. } => {
+                println!("  not reserved: {}", refusal.message())
+            }
+        }
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod keys;
 pub mod openapi;
+pub mod permit_check;
 pub mod progress;
 pub mod quota_api;
 pub mod quota_cli;

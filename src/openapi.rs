@@ -59,6 +59,31 @@ fn move_body() -> Value {
         "permit_expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}})
 }
 
+fn check_body() -> Value {
+    let s = json!({"type": "string"});
+    let prior = json!({"type": "object", "properties": {
+        "number": s, "country": s, "issued_on": {"type": "string", "format": "date"},
+        "appendix": s, "source": s, "quantity_remaining": s, "unit": s}});
+    json!({"type": "object", "required": ["transaction", "exporter", "importer", "source", "purpose", "term", "quantity", "date_issue", "date_trade"],
+        "description": "Unknown fields are refused. Give taxon (a name; synonyms resolve) or taxon_id.",
+        "properties": {
+        "transaction": {"type": "string", "enum": ["export", "re-export", "import", "introduction_from_the_sea"]},
+        "taxon": s, "taxon_id": {"type": ["integer", "string"]},
+        "exporter": s, "importer": s, "origin": s, "source": s, "purpose": s, "term": s,
+        "quantity": {"type": ["string", "number"]}, "unit": s,
+        "date_issue": {"type": "string", "format": "date"}, "date_trade": {"type": "string", "format": "date"},
+        "documents": {"type": "object", "properties": {
+            "import_permit": {"type": "object", "properties": {"number": s, "issued_on": {"type": "string", "format": "date"}, "taxon": s, "quantity": s, "unit": s}},
+            "export_permit": {"type": "object", "properties": {"number": s, "country": s, "issued_on": {"type": "string", "format": "date"}}},
+            "origin_permit": prior, "last_reexport": prior,
+            "pre_convention_date": {"type": "string", "format": "date"}, "pre_convention_certificate": s,
+            "ifs_certificate": s, "certificate_of_origin": s, "captive_breeding_registration": s,
+            "ndf_reference": s, "laf_reference": s, "lawful_disposal_reference": s,
+            "valid_until": {"type": "string", "format": "date"}, "security_stamp": s}},
+        "reserve": {"type": "boolean", "description": "reserve the quota when the decision is ALLOW (permit officers and admins; needs client_key)"},
+        "client_key": s}})
+}
+
 /// The document.
 pub fn document() -> Value {
     let date = json!({"type": "string", "format": "date"});
@@ -145,7 +170,8 @@ pub fn document() -> Value {
             "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", move_body(), "outcome", true)},
             "/v1/reservations/{id}/release": {"post": body_op("Release a held reservation", move_body(), "outcome", true)},
             "/v1/reservations/{id}/exports": {"post": body_op("Record a quantity actually exported under a committed permit", move_body(), "outcome", true)},
-            "/v1/reservations/{id}/close": {"post": body_op("Close a committed permit; what it did not export returns", move_body(), "outcome", true)}
+            "/v1/reservations/{id}/close": {"post": body_op("Close a committed permit; what it did not export returns", move_body(), "outcome", true)},
+            "/v1/permit-checks": {"post": body_op("Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES with every reason, its legal basis and evidence, box 11a and a risk score; with reserve: true an ALLOW reserves the quota in the same call", check_body(), "the decision", false)}
         }
     })
 }

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Reservations go through one writer task that commits concurrent requests together.
     pub reserver: quota::GroupCommit,
     pub clock: Arc<dyn Clock>,
+    /// National settings of the permit check (`--check-config`).
+    pub check_settings: Arc<crate::permit_check::CheckSettings>,
 }
 
 impl AppState {
@@ -43,13 +45,26 @@ impl AppState {
             ledger,
             db,
             clock,
+            check_settings: Arc::new(crate::permit_check::CheckSettings::default()),
+        }
+    }
+
+    /// The permit checker over this state, reserving through the group-commit writer.
+    pub fn checker(&self) -> crate::permit_check::Checker {
+        crate::permit_check::Checker {
+            db: self.db.clone(),
+            catalogue: self.catalogue.clone(),
+            ledger: self.ledger.clone(),
+            reserver: Some(self.reserver.clone()),
+            clock: self.clock.clone(),
+            settings: self.check_settings.clone(),
         }
     }
 }
 
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests.
-pub const ROUTES: [(&str, &str, &[Role]); 18] = [
+pub const ROUTES: [(&str, &str, &[Role]); 19] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -68,6 +83,8 @@ pub const ROUTES: [(&str, &str, &[Role]); 18] = [
     ("POST", "/v1/reservations/{id}/release", PERMIT_ROLES),
     ("POST", "/v1/reservations/{id}/exports", PERMIT_ROLES),
     ("POST", "/v1/reservations/{id}/close", PERMIT_ROLES),
+    // Every role may check; `reserve: true` needs a permit officer or an admin.
+    ("POST", "/v1/permit-checks", &Role::ALL),
 ];
 
 /// The service's router.
@@ -90,6 +107,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/reservations/{id}/release", post(q::release))
         .route("/v1/reservations/{id}/exports", post(q::record_export))
         .route("/v1/reservations/{id}/close", post(q::close))
+        .route("/v1/permit-checks", post(permit_check))
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -438,4 +456,36 @@ async fn list_keys(
         .await
         .map_err(|e| ApiError::internal("list keys", &e))?;
     Ok(Json(json!({ "keys": list })))
+}
+
+/// `POST /v1/permit-checks`: one decision, and with `reserve: true` the reservation.
+async fn permit_check(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    q::AppJson(input): q::AppJson<rules::ApplicationInput>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, &Role::ALL)?;
+    if input.reserve {
+        require(&caller, PERMIT_ROLES)?;
+    }
+    let actor = quota::Actor {
+        name: caller.name.clone(),
+        reason: None,
+    };
+    let answer = state.checker().check(input, &actor).await?;
+    serde_json::to_value(answer)
+        .map(Json)
+        .map_err(|e| ApiError::internal("permit check answer", &e))
+}
+
+impl From<crate::permit_check::CheckError> for ApiError {
+    fn from(e: crate::permit_check::CheckError) -> ApiError {
+        use crate::permit_check::CheckError as E;
+        match (e.field(), e) {
+            (Some(field), e) => ApiError::invalid(field, e.to_string()),
+            (None, E::Quota(q)) => ApiError::from(q),
+            (None, E::Catalogue(c)) => ApiError::from(c),
+            (None, e) => ApiError::internal("permit check", &e),
+        }
+    }
 }

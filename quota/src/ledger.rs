@@ -28,6 +28,8 @@ pub const PERMIT_VALIDITY_DEFAULT: chrono::Duration = chrono::Duration::days(183
 /// Attempts of one operation when the database reports a transient conflict (SQLite busy,
 /// PostgreSQL serialization failure or deadlock); none of these reaches a caller before.
 pub const TRANSIENT_RETRIES_MAX: u32 = 10;
+/// Permits [`Ledger::issued_quantities`] returns at most (the latest).
+pub const ISSUED_HISTORY_MAX: i64 = 500;
 /// Reservations one sweep handles per transaction.
 const SWEEP_BATCH_MAX: i64 = 1_000;
 
@@ -682,6 +684,34 @@ impl Ledger {
              AND period_start < $4 AND period_end > $3 ORDER BY id"))
             .bind(exporter).bind(taxon_id).bind(from).bind(to).fetch_all(pool).await)?;
         Ok(rows.iter().map(QuotaRow::view).collect())
+    }
+
+    /// The quantities of the latest permits issued (committed, then possibly exported and
+    /// closed) against `exporter`'s quotas for `taxon_id`, newest first, each with its quota's
+    /// unit: the exporter's history a permit check compares a new application with.
+    pub async fn issued_quantities(
+        &self,
+        exporter: &str,
+        taxon_id: i64,
+    ) -> Result<Vec<(Decimal, String)>> {
+        let rows: Vec<(i64, String)> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT r.committed_micro, q.unit FROM quota_reservations r \
+             JOIN export_quotas q ON q.id = r.quota_id \
+             WHERE q.exporter = $1 AND q.taxon_id = $2 AND r.state IN ('committed', 'closed') \
+             ORDER BY r.id DESC LIMIT $3")
+            .bind(exporter).bind(taxon_id).bind(ISSUED_HISTORY_MAX).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(micro, unit)| (from_micro(micro), unit))
+            .collect())
+    }
+
+    /// The first outcome of a reservation made under `key`, if there was one.
+    pub async fn reserved_under(&self, key: &ClientKey) -> Result<Option<Outcome>> {
+        let stored: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT outcome FROM quota_requests WHERE client_key = $1 AND operation = 'reserve'")
+            .bind(key.as_str()).fetch_optional(pool).await)?;
+        stored.as_deref().map(parse_stored_outcome).transpose()
     }
 
     pub async fn reservation(&self, id: i64) -> Result<ReservationView> {

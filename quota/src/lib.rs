@@ -27,7 +27,10 @@ mod model;
 pub use amount::{MICRO_PER_UNIT, from_micro, to_micro};
 pub use error::{Error, Result};
 pub use group::{GROUP_BATCH_MAX, GROUP_QUEUE_MAX, GroupCommit};
-pub use ledger::{HOLD_DEFAULT, HOLD_MAX, Ledger, PERMIT_VALIDITY_DEFAULT, TRANSIENT_RETRIES_MAX};
+pub use ledger::{
+    HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX, Ledger, PERMIT_VALIDITY_DEFAULT,
+    TRANSIENT_RETRIES_MAX,
+};
 pub use model::{
     Actor, ClientKey, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState,
     ReservationView, SweepReport,

@@ -5,12 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use db::Db;
-use domain::CountryCode;
+use domain::{ChangeType, CountryCode};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::listing::{self, ListingAt};
-use crate::model::ListingRow;
+use crate::model::{ListingRow, SuspensionRow};
 use crate::store::{self, TaxonSummary};
 
 /// Most taxa one name search returns.
@@ -299,4 +299,94 @@ fn resolve_country(names: &HashMap<String, String>, name: &str) -> Option<String
         .get(&name.trim().to_lowercase())
         .cloned()
         .or_else(|| listing::resolve_iso_name(name))
+}
+
+/// What a permit check needs to know from the catalogue about one taxon.
+#[derive(Debug, Clone)]
+pub struct CheckFacts {
+    pub resolved: Resolved,
+    /// The listing on the date of issue and on the planned trade date, for the population of
+    /// the country asked about.
+    pub at_issue: ListingAt,
+    pub at_trade: ListingAt,
+    pub inherited_from: Option<String>,
+    /// Higher taxa in the catalogue, nearest first (genus, family, order, class, phylum,
+    /// kingdom).
+    pub ancestors: Vec<TaxonSummary>,
+    /// The earliest inclusion in an Appendix (for pre-Convention claims).
+    pub first_listed: Option<NaiveDate>,
+    /// The latest listing change in force on `as_of`.
+    pub last_amendment: Option<NaiveDate>,
+    /// Suspensions Species+ lists for the taxon (its own, its ancestors', country-wide).
+    pub suspensions: Vec<SuspensionRow>,
+    /// ISO codes of the countries of the taxon's distribution.
+    pub distribution: Vec<String>,
+}
+
+impl Catalogue {
+    /// The facts of [`CheckFacts`] for `query` (id or name), for `country`'s population.
+    pub async fn check_facts(
+        &self,
+        query: &str,
+        issue: NaiveDate,
+        trade: NaiveDate,
+        country: Option<CountryCode>,
+        as_of: NaiveDate,
+    ) -> Result<CheckFacts> {
+        let resolved = self.resolve(query).await?;
+        let taxon = &resolved.taxon;
+        let (rows, inherited_from) = self.effective_rows(taxon).await?;
+        let distributions = store::distributions(&self.db, taxon.id).await?;
+        let names: HashMap<String, String> = distributions
+            .iter()
+            .filter_map(|d| Some((d.name.clone()?.to_lowercase(), d.country.clone())))
+            .collect();
+        let resolve = |name: &str| resolve_country(&names, name);
+        let country = country.as_ref().map(|c| c.as_str());
+        let at_issue = listing::listing_at(&rows, issue, country, &resolve);
+        let at_trade = listing::listing_at(&rows, trade, country, &resolve);
+        let first_listed = rows
+            .iter()
+            .filter(|r| r.change_type == ChangeType::Addition)
+            .map(|r| r.effective_at)
+            .min();
+        let last_amendment = rows
+            .iter()
+            .map(|r| r.effective_at)
+            .filter(|d| *d <= as_of)
+            .max();
+        let names: Vec<&str> = [
+            &taxon.genus,
+            &taxon.family,
+            &taxon.taxon_order,
+            &taxon.class,
+            &taxon.phylum,
+            &taxon.kingdom,
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .filter(|n| *n != taxon.full_name)
+        .collect();
+        let found = store::higher_taxa_named(&self.db, &names).await?;
+        let ancestors = names
+            .iter()
+            .filter_map(|n| found.iter().find(|a| a.full_name == *n).cloned())
+            .collect();
+        let suspensions = store::suspensions_of(&self.db, taxon.id).await?;
+        let mut distribution: Vec<String> = distributions.into_iter().map(|d| d.country).collect();
+        distribution.sort();
+        distribution.dedup();
+        Ok(CheckFacts {
+            resolved,
+            at_issue,
+            at_trade,
+            inherited_from,
+            ancestors,
+            first_listed,
+            last_amendment,
+            suspensions,
+            distribution,
+        })
+    }
 }

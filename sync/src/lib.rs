@@ -20,7 +20,7 @@ pub mod run;
 pub mod store;
 pub mod wire;
 
-pub use catalogue::Catalogue;
+pub use catalogue::{Catalogue, CheckFacts};
 pub use client::{Client, ClientConfig, Token};
 pub use error::{Error, Result};
 pub use run::{NoProgress, Progress, RunKind, SyncReport, SyncSettings, Synchroniser};

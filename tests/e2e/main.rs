@@ -1,6 +1,7 @@
 //! End-to-end tests of the `cites` binary and its HTTP service, on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
+mod check;
 mod cli;
 mod crash;
 mod http;

@@ -1,0 +1,18 @@
+-- Every permit check, as asked and as answered (checklist item 13: what the annual report and
+-- the comparative tabulation need, and the exporter's refusal history the risk score reads).
+CREATE TABLE permit_checks (
+    id              BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    checked_at      TIMESTAMPTZ NOT NULL,
+    actor           TEXT    NOT NULL,
+    transaction_type TEXT   NOT NULL,
+    taxon_id        BIGINT  NOT NULL,
+    exporter        TEXT    NOT NULL,
+    importer        TEXT    NOT NULL,
+    decision        TEXT    NOT NULL CONSTRAINT permit_checks_decision_valid CHECK (decision IN ('ALLOW', 'REFUSE', 'NEEDS_REVIEW', 'NOT_CITES')),
+    reservation_id  BIGINT REFERENCES quota_reservations (id),
+    -- The application as submitted and the full explanation, JSON.
+    application     TEXT    NOT NULL,
+    explanation     TEXT    NOT NULL
+);
+CREATE INDEX permit_checks_exporter ON permit_checks (exporter, decision);
+CREATE INDEX permit_checks_taxon ON permit_checks (taxon_id, checked_at);

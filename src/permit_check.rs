@@ -1,0 +1,529 @@
+//! The permit check as the service runs it: gathers the facts from the catalogue and the quota
+//! ledger, asks the pure `rules` crate for the decision, reserves the quota in the same call
+//! when the application asks (`reserve: true`), and records the check.
+//!
+//! The check and the reservation cannot disagree: the reservation is only attempted on an
+//! `ALLOW` that names a quota (box 11a), and if the ledger refuses it (another permit took the
+//! units between the read and the reservation), the decision is taken again on the figures the
+//! ledger answered with, which then refuses.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use db::{Db, with_db};
+use domain::{
+    Clock, CountryCode, Kingdom, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode,
+    UnitCode,
+};
+use quota::{Actor, ClientKey, GroupCommit, Ledger, Outcome, QuotaView};
+use rules::{
+    Application, ApplicationInput, Decision, Facts, HashAnnotationFact, ListingChangeFact,
+    ListingFacts, ListingStatus, QuotaFact, ReservationFact, RiskConfig, SuspensionFact,
+    SuspensionKind, TaxonFacts, Verdict,
+};
+use serde::{Deserialize, Serialize};
+use sync::Catalogue;
+use sync::listing::{ListingAt, Status};
+
+/// When Species+ gives a suspension no start date: the Convention's entry into force.
+const CONVENTION_IN_FORCE: (i32, u32, u32) = (1975, 7, 1);
+
+/// National settings of the check, from `--check-config FILE` (TOML). Every key is optional.
+///
+/// ```toml
+/// # Countries that are not Parties to CITES (Art. X: comparable documentation). The engine
+/// # cannot learn this from Species+; set it from the CITES list of Parties.
+/// non_parties = ["XX"]
+/// # Species+ ids of taxa under the captive-breeding review (Res. Conf. 17.7).
+/// captive_breeding_review_taxa = [4521]
+/// # Whether this Management Authority uses security stamps on its permits.
+/// security_stamp_required = false
+/// # The risk score's weights and thresholds (rules/risk.default.toml documents each one).
+/// [risk]
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct CheckSettings {
+    pub risk: RiskConfig,
+    pub non_parties: Vec<CountryCode>,
+    pub captive_breeding_review_taxa: Vec<i64>,
+    pub security_stamp_required: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    #[serde(default)]
+    non_parties: Vec<String>,
+    #[serde(default)]
+    captive_breeding_review_taxa: Vec<i64>,
+    #[serde(default)]
+    security_stamp_required: bool,
+    #[serde(default)]
+    risk: Option<toml::Table>,
+}
+
+impl CheckSettings {
+    /// Parses the settings file; errors name the key.
+    pub fn from_toml_str(text: &str) -> Result<CheckSettings, CheckError> {
+        let file: SettingsFile = toml::from_str(text).map_err(|e| CheckError::Settings {
+            key: "check config".into(),
+            message: e.message().to_owned(),
+        })?;
+        let non_parties = file
+            .non_parties
+            .iter()
+            .map(|c| CountryCode::parse(c))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| CheckError::Settings {
+                key: "non_parties".into(),
+                message: e.to_string(),
+            })?;
+        let risk = match file.risk {
+            None => RiskConfig::default(),
+            Some(table) => {
+                let text = toml::to_string(&table).map_err(|e| CheckError::Settings {
+                    key: "risk".into(),
+                    message: e.to_string(),
+                })?;
+                RiskConfig::from_toml_str(&text).map_err(|e| CheckError::Settings {
+                    key: format!("risk.{}", e.field()),
+                    message: e.to_string(),
+                })?
+            }
+        };
+        Ok(CheckSettings {
+            risk,
+            non_parties,
+            captive_breeding_review_taxa: file.captive_breeding_review_taxa,
+            security_stamp_required: file.security_stamp_required,
+        })
+    }
+}
+
+/// Why a check could not be answered. A refusal is not an error: it is a [`Decision`].
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Input(#[from] rules::Error),
+    #[error("taxon: {0}")]
+    Taxon(sync::Error),
+    #[error(
+        "client_key: a key is required when reserve is true (the same key makes a retried check reserve once)"
+    )]
+    KeyRequired,
+    #[error("{key}: {message}")]
+    Settings { key: String, message: String },
+    #[error(transparent)]
+    Catalogue(sync::Error),
+    #[error(transparent)]
+    Quota(#[from] quota::Error),
+    #[error("recording the check: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("serialising the check: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl CheckError {
+    /// The input field at fault, for a 422.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            CheckError::Input(e) => Some(match e {
+                rules::Error::Missing { field, .. }
+                | rules::Error::Invalid { field, .. }
+                | rules::Error::Domain { field, .. } => field,
+                rules::Error::Config { .. } => "config",
+                _ => "input",
+            }),
+            CheckError::Taxon(_) => Some("taxon"),
+            CheckError::KeyRequired => Some("client_key"),
+            _ => None,
+        }
+    }
+}
+
+/// The taxon a check resolved the submitted name or id to.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedTaxon {
+    pub id: i64,
+    pub name: String,
+    pub submitted: String,
+    /// The synonym the submitted name resolved through.
+    pub via_synonym: Option<String>,
+}
+
+/// The answer to one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckAnswer {
+    pub check_id: i64,
+    pub checked_at: DateTime<Utc>,
+    pub taxon: CheckedTaxon,
+    #[serde(flatten)]
+    pub decision: Decision,
+    /// With `reserve: true` and an `ALLOW` naming a quota: the ledger's outcome.
+    pub reservation: Option<Outcome>,
+}
+
+/// What the check needs from the service.
+#[derive(Clone)]
+pub struct Checker {
+    pub db: Db,
+    pub catalogue: Catalogue,
+    pub ledger: Ledger,
+    /// Reservations through the group-commit writer when the service runs one.
+    pub reserver: Option<GroupCommit>,
+    pub clock: Arc<dyn Clock>,
+    pub settings: Arc<CheckSettings>,
+}
+
+impl Checker {
+    /// Checks one application, reserving when it asks; records and answers.
+    pub async fn check(
+        &self,
+        input: ApplicationInput,
+        actor: &Actor,
+    ) -> Result<CheckAnswer, CheckError> {
+        let submitted = serde_json::to_string(&input)?;
+        let app = Application::parse(input)?;
+        let key = match (app.reserve(), app.client_key()) {
+            (false, _) => None,
+            (true, None) => return Err(CheckError::KeyRequired),
+            (true, Some(k)) => Some(ClientKey::parse(k)?),
+        };
+        let (mut facts, taxon) = self.gather(&app).await?;
+        // A retried check: its own earlier reservation is not someone else's use of the quota.
+        if let Some(key) = &key
+            && let Some(Outcome::Done { reservation, .. }) = self.ledger.reserved_under(key).await?
+        {
+            for q in facts
+                .quotas
+                .iter_mut()
+                .filter(|q| q.id == reservation.quota_id)
+            {
+                q.held = (q.held - reservation.quantity).max(rust_decimal::Decimal::ZERO);
+            }
+        }
+        let mut decision = rules::check(&app, &facts, &self.settings.risk);
+        let mut reservation = None;
+        if let (Some(key), Verdict::Allow, Some(b11a)) =
+            (&key, decision.decision, &decision.box_11a)
+        {
+            let quota_id = b11a.quota_id;
+            let outcome = match &self.reserver {
+                Some(r) => {
+                    r.reserve(key, quota_id, &app.quantity(), None, actor)
+                        .await?
+                }
+                None => {
+                    self.ledger
+                        .reserve(key, quota_id, &app.quantity(), None, actor)
+                        .await?
+                }
+            };
+            if let Outcome::Refused { quota, .. } = &outcome {
+                // Taken meanwhile: decide again on the figures the ledger answered with.
+                for q in facts.quotas.iter_mut().filter(|q| q.id == quota.id) {
+                    apply_view(q, quota);
+                }
+                decision = rules::check(&app, &facts, &self.settings.risk);
+            }
+            reservation = Some(outcome);
+        }
+        let checked_at = self.clock.now();
+        let reservation_id = match &reservation {
+            Some(Outcome::Done { reservation, .. }) => Some(reservation.id),
+            _ => None,
+        };
+        let explanation = serde_json::to_string(&decision)?;
+        let check_id: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "INSERT INTO permit_checks (checked_at, actor, transaction_type, taxon_id, exporter, \
+             importer, decision, reservation_id, application, explanation) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
+            .bind(checked_at).bind(&actor.name).bind(app.transaction().as_str())
+            .bind(taxon.id).bind(app.exporter().as_str()).bind(app.importer().as_str())
+            .bind(verdict_str(decision.decision)).bind(reservation_id).bind(&submitted)
+            .bind(&explanation).fetch_one(pool).await)?;
+        Ok(CheckAnswer {
+            check_id,
+            checked_at,
+            taxon,
+            decision,
+            reservation,
+        })
+    }
+
+    /// Reads everything the rules decide on.
+    async fn gather(&self, app: &Application) -> Result<(Facts, CheckedTaxon), CheckError> {
+        let query = match (app.taxon_id(), app.taxon_name()) {
+            (Some(id), _) => id.get().to_string(),
+            (None, Some(name)) => name.to_owned(),
+            // Application::parse requires one of the two.
+            (None, None) => {
+                return Err(CheckError::Taxon(sync::Error::TaxonNotFound {
+                    query: String::new(),
+                }));
+            }
+        };
+        let today = self.clock.today();
+        let country = app.origin_or_exporter();
+        let c = self
+            .catalogue
+            .check_facts(
+                &query,
+                app.date_issue(),
+                app.date_trade(),
+                Some(country),
+                today,
+            )
+            .await
+            .map_err(|e| match e {
+                sync::Error::TaxonNotFound { .. } | sync::Error::AmbiguousName { .. } => {
+                    CheckError::Taxon(e)
+                }
+                other => CheckError::Catalogue(other),
+            })?;
+        let t = &c.resolved.taxon;
+        let accepted_id = taxon_id(t.id);
+        let kingdom = t
+            .kingdom
+            .as_deref()
+            .and_then(|k| Kingdom::parse(k).ok())
+            // Species+ serves a kingdom for every accepted name; a sample row without one is
+            // an animal far more often than a plant, and the source rules say which they saw.
+            .unwrap_or(Kingdom::Animalia);
+        let ancestor_ids: Vec<i64> = c.ancestors.iter().map(|a| a.id).collect();
+        let exporter = app.exporter();
+
+        let mut quotas = Vec::new();
+        for id in std::iter::once(t.id).chain(ancestor_ids.iter().copied()) {
+            for view in self
+                .ledger
+                .quotas(Some(exporter.as_str()), Some(id), None)
+                .await?
+            {
+                if let Some(fact) = quota_fact(&view) {
+                    quotas.push(fact);
+                }
+            }
+        }
+        let exporter_history = self
+            .ledger
+            .issued_quantities(exporter.as_str(), t.id)
+            .await?
+            .into_iter()
+            .filter_map(|(amount, unit)| Quantity::new(amount, UnitCode::parse(&unit).ok()?).ok())
+            .collect();
+        let refused: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM permit_checks WHERE exporter = $1 AND decision = 'REFUSE'")
+            .bind(exporter.as_str()).fetch_one(pool).await)?;
+        let in_force = chrono::NaiveDate::from_ymd_opt(
+            CONVENTION_IN_FORCE.0,
+            CONVENTION_IN_FORCE.1,
+            CONVENTION_IN_FORCE.2,
+        )
+        .unwrap_or(chrono::NaiveDate::MIN);
+        let suspensions = c
+            .suspensions
+            .iter()
+            .filter(|s| s.is_current)
+            .filter_map(|s| {
+                Some(SuspensionFact {
+                    id: s.id,
+                    kind: SuspensionKind::Cites,
+                    notification: s.notification_name.clone(),
+                    start_date: s.start_date.unwrap_or(in_force),
+                    end_date: None,
+                    taxon_id: s.taxon_concept_id.map(taxon_id),
+                    excluded_taxon_ids: Vec::new(),
+                    country: CountryCode::parse(s.country.as_deref()?).ok()?,
+                    applies_to_import: s.applies_to_import,
+                    sources: Vec::new(),
+                    purposes: Vec::new(),
+                    terms: Vec::new(),
+                    notes: s.notes.clone(),
+                })
+            })
+            .collect();
+        let captive_breeding_review = std::iter::once(t.id)
+            .chain(ancestor_ids.iter().copied())
+            .any(|id| self.settings.captive_breeding_review_taxa.contains(&id));
+        let facts = Facts {
+            today,
+            taxon: TaxonFacts {
+                id: accepted_id,
+                accepted_name: t.full_name.clone(),
+                submitted_name: Some(query.clone()),
+                via_synonym: c.resolved.via_synonym.is_some(),
+                kingdom,
+                rank: t.rank.clone(),
+                ancestor_ids: ancestor_ids.iter().copied().map(self::taxon_id).collect(),
+                ancestor_names: c.ancestors.iter().map(|a| a.full_name.clone()).collect(),
+                is_hybrid: t.full_name.contains(" x ") || t.full_name.contains('×'),
+                excluded_form: None,
+            },
+            listing_at_trade: listing_facts(&c.at_trade, country),
+            listing_at_issue: listing_facts(&c.at_issue, country),
+            first_listing_date: c.first_listed,
+            last_amendment: c.last_amendment,
+            non_parties: self.settings.non_parties.clone(),
+            suspensions,
+            quotas,
+            distribution: c
+                .distribution
+                .iter()
+                .filter_map(|code| CountryCode::parse(code).ok())
+                .collect(),
+            exporter_history,
+            exporter_refused_applications: u32::try_from(refused).unwrap_or(u32::MAX),
+            captive_breeding_review,
+            security_stamp_required: self.settings.security_stamp_required,
+            origin_permit_status: None,
+        };
+        let taxon = CheckedTaxon {
+            id: t.id,
+            name: t.full_name.clone(),
+            submitted: query,
+            via_synonym: c.resolved.via_synonym.as_ref().map(|s| s.full_name.clone()),
+        };
+        Ok((facts, taxon))
+    }
+}
+
+/// "ALLOW", "REFUSE", "NEEDS_REVIEW" or "NOT_CITES", as the rules serialise it.
+pub fn verdict_str(v: Verdict) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|j| j.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+fn taxon_id(id: i64) -> TaxonId {
+    // Species+ ids are positive and far below u32::MAX; anything else names no taxon.
+    TaxonId::new(u32::try_from(id).unwrap_or(0))
+}
+
+fn listing_facts(l: &ListingAt, country: CountryCode) -> ListingFacts {
+    ListingFacts {
+        date: l.date,
+        population_country: Some(country),
+        status: match &l.status {
+            Status::Listed { appendix } => ListingStatus::Listed {
+                appendix: *appendix,
+            },
+            Status::NotListed => ListingStatus::NotListed,
+            Status::DependsOnPopulation { appendices } => ListingStatus::DependsOnPopulation {
+                appendices: appendices.clone(),
+            },
+        },
+        deciding: l
+            .deciding
+            .iter()
+            .map(|d| ListingChangeFact {
+                listing_id: d.listing_id,
+                taxon_id: taxon_id(d.taxon_id),
+                appendix: d.appendix,
+                effective_at: d.effective_at,
+                party: d.party.as_deref().and_then(|p| CountryCode::parse(p).ok()),
+                annotation: d.annotation.clone(),
+                hash_annotation: d.hash_annotation.as_ref().map(|h| HashAnnotationFact {
+                    symbol: h.symbol.clone(),
+                    note: h.note.clone(),
+                }),
+                inherited_from: d.inherited_from.clone(),
+            })
+            .collect(),
+        app_iii_parties: l
+            .app_iii_parties
+            .iter()
+            .filter_map(|p| CountryCode::parse(p).ok())
+            .collect(),
+        reservations: l
+            .reservations
+            .iter()
+            .filter_map(|r| {
+                Some(ReservationFact {
+                    listing_id: r.listing_id,
+                    party: CountryCode::parse(&r.party).ok()?,
+                    appendix: r.appendix,
+                    effective_at: r.effective_at,
+                    annotation: r.annotation.clone(),
+                })
+            })
+            .collect(),
+        needs_review: l.needs_review,
+    }
+}
+
+/// A quota as the rules see it; `None` for a row the domain cannot read (never expected: the
+/// ledger stores what the domain parsed).
+fn quota_fact(v: &QuotaView) -> Option<QuotaFact> {
+    let mut fact = QuotaFact {
+        id: v.id,
+        speciesplus_id: v.speciesplus_id,
+        taxon_id: taxon_id(v.taxon_id),
+        exporter: CountryCode::parse(&v.exporter).ok()?,
+        period: Period::new(v.period_start, v.period_end).ok()?,
+        unit: UnitCode::parse(&v.unit).ok()?,
+        limit: None,
+        held: rust_decimal::Decimal::ZERO,
+        committed: rust_decimal::Decimal::ZERO,
+        exported: rust_decimal::Decimal::ZERO,
+        terms: codes(v.term.as_deref(), |c| TermCode::parse(c).ok()),
+        sources: codes(v.source.as_deref(), |c| SourceCode::parse(c).ok()),
+        purposes: codes(v.purpose.as_deref(), |c| PurposeCode::parse(c).ok()),
+        notes: v.notes.clone(),
+        basis: Some(v.origin.clone()),
+    };
+    apply_view(&mut fact, v);
+    Some(fact)
+}
+
+fn apply_view(fact: &mut QuotaFact, v: &QuotaView) {
+    fact.limit = v.limit;
+    fact.held = v.held;
+    fact.committed = v.committed;
+    fact.exported = v.exported;
+}
+
+/// A restriction column: one code, or several separated by commas.
+fn codes<T>(column: Option<&str>, parse: impl Fn(&str) -> Option<T>) -> Vec<T> {
+    column
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .filter_map(parse)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn the_example_settings_file_parses_and_keeps_the_default_weights_it_does_not_give() {
+        let text = include_str!("../config/check.example.toml");
+        let s = CheckSettings::from_toml_str(text).unwrap();
+        assert!(s.non_parties.is_empty());
+        assert!(!s.security_stamp_required);
+        assert_eq!(s.risk, RiskConfig::default());
+    }
+
+    #[test]
+    fn settings_name_the_key_they_cannot_accept() {
+        let e = CheckSettings::from_toml_str("non_parties = [\"XYZ\"]").unwrap_err();
+        assert!(e.to_string().starts_with("non_parties:"), "{e}");
+        let e = CheckSettings::from_toml_str("colour = 1").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = CheckSettings::from_toml_str("[risk.appendix_i]\nweight = \"x\"").unwrap_err();
+        assert!(e.to_string().starts_with("risk."), "{e}");
+        let s = CheckSettings::from_toml_str(
+            "non_parties = [\"KP\"]\ncaptive_breeding_review_taxa = [4521]\n[risk.appendix_i]\nweight = 40",
+        )
+        .unwrap();
+        assert_eq!(s.non_parties, vec![CountryCode::parse("KP").unwrap()]);
+        assert_eq!(s.captive_breeding_review_taxa, vec![4521]);
+        assert_ne!(s.risk, RiskConfig::default());
+    }
+}

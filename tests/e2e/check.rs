@@ -1,0 +1,317 @@
+//! The permit check through the HTTP service and the command line: facts gathered from the
+//! sample catalogue and the quota ledger, the decision explained, and with `reserve: true` the
+//! quota reserved in the same call, never disagreeing with the decision.
+
+use cites::keys::Role;
+use db::Backend;
+use serde_json::{Value, json};
+
+use crate::support::{TestApp, cites, stderr, stdout};
+
+async fn post(app: &TestApp, role: Role, body: &Value) -> (u16, Value) {
+    let res = app
+        .http
+        .post(format!("{}/v1/permit-checks", app.base))
+        .bearer_auth(app.key(role))
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+fn codes(answer: &Value) -> Vec<String> {
+    answer["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A wild-caught Amazilia versicolor (App II through Trochilidae spp.) exported live from
+/// Brazil, with its findings.
+fn hummingbird_export(quantity: &str) -> Value {
+    json!({
+        "transaction": "export", "taxon": "Amazilia versicolor", "exporter": "BR",
+        "importer": "DE", "source": "W", "purpose": "T", "term": "LIV",
+        "quantity": quantity, "date_issue": "2026-11-27", "date_trade": "2026-12-01",
+        "documents": {"ndf_reference": "NDF-BR-2026-7", "laf_reference": "LAF-BR-2026-88"}
+    })
+}
+
+async fn declare_quota(app: &TestApp, limit: &str) -> i64 {
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .json(
+            &json!({"client_key": "q-amazilia", "exporter": "BR", "taxon_id": 3210,
+            "year": 2026, "limit": limit, "unit": ""}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 201);
+    let body: Value = res.json().await.unwrap();
+    body["quota"]["id"].as_i64().unwrap()
+}
+
+async fn a_check_explains_its_decision_and_reserves_only_what_it_allows(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let quota_id = declare_quota(&app, "5").await;
+
+    let (s, allowed) = post(&app, Role::Enforcement, &hummingbird_export("2")).await;
+    assert_eq!(s, 200, "{allowed}");
+    assert_eq!(allowed["decision"], "ALLOW", "{allowed}");
+    assert_eq!(allowed["taxon"]["id"], 3210);
+    assert_eq!(allowed["box_11a"]["quota_id"], quota_id, "{allowed}");
+    assert_eq!(allowed["box_11a"]["total_after"], "2", "{allowed}");
+    assert!(allowed["reservation"].is_null(), "no reserve asked");
+    assert!(allowed["check_id"].as_i64().unwrap() > 0);
+
+    // Reserving needs a permit officer, and a client key.
+    let mut reserve = hummingbird_export("2");
+    reserve["reserve"] = json!(true);
+    let (s, body) = post(&app, Role::Enforcement, &reserve).await;
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = post(&app, Role::PermitOfficer, &reserve).await;
+    assert_eq!(
+        (s, body["error"]["field"].as_str()),
+        (422, Some("client_key")),
+        "{body}"
+    );
+    reserve["client_key"] = json!("app-1");
+    let (s, first) = post(&app, Role::PermitOfficer, &reserve).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["decision"], "ALLOW", "{first}");
+    assert_eq!(first["reservation"]["outcome"], "done", "{first}");
+    // A retried check with the same key reserves once and still allows.
+    let (s, again) = post(&app, Role::PermitOfficer, &reserve).await;
+    assert_eq!(s, 200, "{again}");
+    assert_eq!(again["decision"], "ALLOW", "{again}");
+    assert_eq!(
+        again["reservation"]["reservation"]["id"],
+        first["reservation"]["reservation"]["id"]
+    );
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(quota["quota"]["held"], "2", "{quota}");
+
+    // More than what is left is refused with the quota's figures, and nothing is reserved.
+    let mut too_many = hummingbird_export("4");
+    too_many["reserve"] = json!(true);
+    too_many["client_key"] = json!("app-2");
+    let (s, refused) = post(&app, Role::PermitOfficer, &too_many).await;
+    assert_eq!(s, 200, "{refused}");
+    assert_eq!(refused["decision"], "REFUSE", "{refused}");
+    assert!(
+        codes(&refused).contains(&"QUOTA_EXCEEDED".to_owned()),
+        "{refused}"
+    );
+    assert!(refused["reservation"].is_null(), "{refused}");
+
+    // Appendix I for commercial purposes, with no import permit: refused, with the legal basis.
+    let tiger = json!({
+        "transaction": "export", "taxon": "Panthera tigris", "exporter": "IN", "importer": "US",
+        "source": "W", "purpose": "T", "term": "SKI", "quantity": 1,
+        "date_issue": "2026-11-27", "date_trade": "2026-11-30",
+        "documents": {"ndf_reference": "N", "laf_reference": "L"}
+    });
+    let (s, tiger) = post(&app, Role::PermitOfficer, &tiger).await;
+    assert_eq!(s, 200, "{tiger}");
+    assert_eq!(tiger["decision"], "REFUSE", "{tiger}");
+    let tiger_codes = codes(&tiger);
+    assert!(
+        tiger_codes.contains(&"APP_I_PRIMARILY_COMMERCIAL".to_owned()),
+        "{tiger}"
+    );
+    assert!(
+        tiger_codes.contains(&"MISSING_IMPORT_PERMIT".to_owned()),
+        "{tiger}"
+    );
+    assert!(
+        tiger["reasons"][0]["legal_reference"]
+            .as_str()
+            .unwrap()
+            .contains("Art."),
+        "{tiger}"
+    );
+
+    // A synonym resolves to its accepted taxon, and says so.
+    let mut shark = hummingbird_export("1");
+    shark["taxon"] = json!("Carcharias obscurus");
+    shark["exporter"] = json!("ZA");
+    let (s, shark) = post(&app, Role::PermitOfficer, &shark).await;
+    assert_eq!(s, 200, "{shark}");
+    assert_eq!(shark["taxon"]["id"], 900002, "{shark}");
+    assert_eq!(
+        shark["taxon"]["via_synonym"], "Carcharias obscurus",
+        "{shark}"
+    );
+    assert!(
+        codes(&shark).contains(&"SYNONYM_RESOLVED".to_owned()),
+        "{shark}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_check_explains_its_decision_and_reserves_only_what_it_allows() {
+    a_check_explains_its_decision_and_reserves_only_what_it_allows(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_check_explains_its_decision_and_reserves_only_what_it_allows() {
+    a_check_explains_its_decision_and_reserves_only_what_it_allows(Backend::Postgres).await;
+}
+
+async fn concurrent_checks_for_the_last_units_never_allow_more_than_they_reserve(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let quota_id = declare_quota(&app, "5").await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let http = app.http.clone();
+        let url = format!("{}/v1/permit-checks", app.base);
+        let key = app.key(Role::PermitOfficer).to_owned();
+        let mut body = hummingbird_export("1");
+        body["reserve"] = json!(true);
+        body["client_key"] = json!(format!("race-{i}"));
+        tasks.push(tokio::spawn(async move {
+            let res = http
+                .post(url)
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status().as_u16(), 200);
+            res.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut allowed = 0;
+    for t in tasks {
+        let answer = t.await.unwrap();
+        match answer["decision"].as_str().unwrap() {
+            "ALLOW" => {
+                allowed += 1;
+                assert_eq!(answer["reservation"]["outcome"], "done", "{answer}");
+            }
+            "REFUSE" => {
+                assert!(
+                    codes(&answer).contains(&"QUOTA_EXCEEDED".to_owned()),
+                    "{answer}"
+                );
+                assert_ne!(answer["reservation"]["outcome"], "done", "{answer}");
+            }
+            other => panic!("unexpected {other}: {answer}"),
+        }
+    }
+    assert_eq!(allowed, 5, "exactly the quota is allowed");
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(quota["quota"]["held"], "5", "{quota}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_concurrent_checks_for_the_last_units_never_allow_more_than_they_reserve() {
+    concurrent_checks_for_the_last_units_never_allow_more_than_they_reserve(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_concurrent_checks_for_the_last_units_never_allow_more_than_they_reserve() {
+    concurrent_checks_for_the_last_units_never_allow_more_than_they_reserve(Backend::Postgres)
+        .await;
+}
+
+#[tokio::test]
+async fn bad_applications_get_a_422_naming_the_field_never_a_panic() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let cases: [(&str, Value, &str); 6] = [
+        ("unknown source code", json!({"source": "QQ"}), "source"),
+        ("negative quantity", json!({"quantity": "-3"}), "quantity"),
+        (
+            "unknown taxon",
+            json!({"taxon": "Nonexistus imaginarius"}),
+            "taxon",
+        ),
+        (
+            "date out of range",
+            json!({"date_trade": "1800-01-01"}),
+            "date_trade",
+        ),
+        ("unknown country", json!({"importer": "ZZZ"}), "importer"),
+        ("unknown field", json!({"colour": "green"}), "body"),
+    ];
+    for (what, change, field) in cases {
+        let mut body = hummingbird_export("1");
+        for (k, v) in change.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, answer) = post(&app, Role::PermitOfficer, &body).await;
+        assert_eq!(s, 422, "{what}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{what}: {answer}");
+    }
+    app.stop().await;
+}
+
+#[test]
+fn the_command_line_checks_an_application_from_flags_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let sample = crate::support::repo_path("fixtures/sample/catalogue.ndjson");
+    let o = cites(&url, &["sync", "--from-dump", sample.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cites(
+        &url,
+        &[
+            "check",
+            "--json",
+            "--transaction",
+            "export",
+            "--taxon",
+            "Panthera tigris",
+            "--exporter",
+            "IN",
+            "--importer",
+            "US",
+            "--source",
+            "W",
+            "--purpose",
+            "T",
+            "--term",
+            "SKI",
+            "--quantity",
+            "1",
+            "--date-issue",
+            "2026-11-27",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let answer: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(answer["decision"], "REFUSE", "{answer}");
+    assert!(codes(&answer).contains(&"APP_I_PRIMARILY_COMMERCIAL".to_owned()));
+
+    let input = dir.path().join("app.json");
+    std::fs::write(&input, hummingbird_export("1").to_string()).unwrap();
+    let o = cites(&url, &["check", "--input", input.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("ALLOW"), "{}", stdout(&o));
+
+    let o = cites(
+        &url,
+        &[
+            "check",
+            "--input",
+            input.to_str().unwrap(),
+            "--quantity",
+            "-1",
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("quantity"), "{}", stderr(&o));
+}
