@@ -866,6 +866,9 @@ fn check_input(
         }
     };
     set(&mut input.transaction, &args.transaction);
+    if args.taxon.is_some() {
+        input.taxon_id = None;
+    }
     set(&mut input.taxon, &args.taxon);
     set(&mut input.exporter, &args.exporter);
     set(&mut input.importer, &args.importer);
@@ -879,6 +882,7 @@ fn check_input(
     set(&mut input.client_key, &args.client_key);
     if let Some(id) = args.taxon_id {
         input.taxon_id = Some(json!(id));
+        input.taxon = None;
     }
     if let Some(q) = &args.quantity {
         input.quantity = Some(json!(q));
@@ -916,45 +920,54 @@ async fn check_command(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());
     }
-    let d = &answer.decision;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
     println!(
         "{} — {} ({}), check {}",
-        crate::permit_check::verdict_str(d.decision),
-        answer.taxon.name,
-        answer.taxon.id,
-        answer.check_id
+        text(&answer["decision"]),
+        text(&answer["taxon"]["name"]),
+        answer["taxon"]["id"],
+        answer["check_id"]
     );
-    for r in &d.reasons {
+    for r in answer["reasons"].as_array().into_iter().flatten() {
         println!(
             "  {} [{}] {} ({})",
-            r.code.as_str(),
-            r.pushes_toward.as_str(),
-            r.message,
-            r.legal_reference
+            text(&r["code"]),
+            text(&r["pushes_toward"]),
+            text(&r["message"]),
+            text(&r["legal_reference"])
         );
     }
-    if let Some(b) = &d.box_11a {
+    let b = &answer["box_11a"];
+    if !b.is_null() {
         println!(
             "  box 11a: {} of {} {} used, {} after this permit (quota {})",
-            b.already_used,
-            b.quota,
-            b.unit.code(),
-            b.total_after,
-            b.quota_id
+            text(&b["already_used"]),
+            text(&b["quota"]),
+            text(&b["unit"]),
+            text(&b["total_after"]),
+            b["quota_id"]
         );
     }
-    if let Some(risk) = &d.risk {
-        println!("  risk: {} ({:?})", risk.score, risk.level);
+    if !answer["risk"].is_null() {
+        println!(
+            "  risk: {} ({})",
+            answer["risk"]["score"],
+            text(&answer["risk"]["level"])
+        );
     }
-    if let Some(o) = &answer.reservation {
-        match o {
-            quota::Outcome::Done { reservation, .. } => {
-                println!("  reserved: reservation {}", reservation.id)
-            }
-            quota::Outcome::Refused { refusal, .. } => {
-                println!("  not reserved: {}", refusal.message())
-            }
-        }
+    match answer["reservation"]["outcome"].as_str() {
+        Some("done") => println!(
+            "  reserved: reservation {}",
+            answer["reservation"]["reservation"]["id"]
+        ),
+        Some(_) => println!(
+            "  not reserved: {}",
+            text(&answer["reservation"]["refusal"]["code"])
+        ),
+        None => {}
     }
     Ok(())
 }

@@ -107,10 +107,16 @@ pub enum CheckError {
     Input(#[from] rules::Error),
     #[error("taxon: {0}")]
     Taxon(sync::Error),
+    #[error("taxon_id: {0}")]
+    TaxonId(sync::Error),
     #[error(
         "client_key: a key is required when reserve is true (the same key makes a retried check reserve once)"
     )]
     KeyRequired,
+    #[error(
+        "client_key {0} was first used for another application; a retry must send the same one"
+    )]
+    KeyConflict(String),
     #[error("{key}: {message}")]
     Settings { key: String, message: String },
     #[error(transparent)]
@@ -135,6 +141,7 @@ impl CheckError {
                 _ => "input",
             }),
             CheckError::Taxon(_) => Some("taxon"),
+            CheckError::TaxonId(_) => Some("taxon_id"),
             CheckError::KeyRequired => Some("client_key"),
             _ => None,
         }
@@ -176,12 +183,14 @@ pub struct Checker {
 }
 
 impl Checker {
-    /// Checks one application, reserving when it asks; records and answers.
+    /// Checks one application, reserving when it asks; records it and answers with the
+    /// [`CheckAnswer`] as JSON. A check that reserves carries a client key: its retry returns
+    /// the recorded answer (the same key for another application is a conflict).
     pub async fn check(
         &self,
         input: ApplicationInput,
         actor: &Actor,
-    ) -> Result<CheckAnswer, CheckError> {
+    ) -> Result<serde_json::Value, CheckError> {
         let submitted = serde_json::to_string(&input)?;
         let app = Application::parse(input)?;
         let key = match (app.reserve(), app.client_key()) {
@@ -189,17 +198,28 @@ impl Checker {
             (true, None) => return Err(CheckError::KeyRequired),
             (true, Some(k)) => Some(ClientKey::parse(k)?),
         };
+        if let Some(key) = &key
+            && let Some(answer) = self.recorded(key, &submitted).await?
+        {
+            return Ok(answer);
+        }
         let (mut facts, taxon) = self.gather(&app).await?;
-        // A retried check: its own earlier reservation is not someone else's use of the quota.
+        // A retry after a crash between the reservation and the record: the check's own
+        // reservation, as it stands now, is not someone else's use of the quota.
         if let Some(key) = &key
             && let Some(Outcome::Done { reservation, .. }) = self.ledger.reserved_under(key).await?
         {
-            for q in facts
-                .quotas
-                .iter_mut()
-                .filter(|q| q.id == reservation.quota_id)
-            {
-                q.held = (q.held - reservation.quantity).max(rust_decimal::Decimal::ZERO);
+            let now = self.ledger.reservation(reservation.id).await?;
+            let zero = rust_decimal::Decimal::ZERO;
+            for q in facts.quotas.iter_mut().filter(|q| q.id == now.quota_id) {
+                match now.state {
+                    quota::ReservationState::Held => q.held = (q.held - now.quantity).max(zero),
+                    quota::ReservationState::Committed => {
+                        q.committed = (q.committed - (now.committed - now.exported)).max(zero);
+                        q.exported = (q.exported - now.exported).max(zero);
+                    }
+                    _ => {}
+                }
             }
         }
         let mut decision = rules::check(&app, &facts, &self.settings.risk);
@@ -229,30 +249,71 @@ impl Checker {
             reservation = Some(outcome);
         }
         let checked_at = self.clock.now();
-        let reservation_id = match &reservation {
-            Some(Outcome::Done { reservation, .. }) => Some(reservation.id),
-            _ => None,
-        };
-        let explanation = serde_json::to_string(&decision)?;
-        let check_id: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
-            "INSERT INTO permit_checks (checked_at, actor, transaction_type, taxon_id, exporter, \
-             importer, decision, reservation_id, application, explanation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id")
-            .bind(checked_at).bind(&actor.name).bind(app.transaction().as_str())
-            .bind(taxon.id).bind(app.exporter().as_str()).bind(app.importer().as_str())
-            .bind(verdict_str(decision.decision)).bind(reservation_id).bind(&submitted)
-            .bind(&explanation).fetch_one(pool).await)?;
-        Ok(CheckAnswer {
-            check_id,
+        let reservation_id = reservation
+            .as_ref()
+            .and_then(|o| o.reservation())
+            .map(|r| r.id);
+        let verdict = verdict_str(decision.decision);
+        let taxon_id = taxon.id;
+        let mut answer = serde_json::to_value(CheckAnswer {
+            check_id: 0,
             checked_at,
             taxon,
             decision,
             reservation,
-        })
+        })?;
+        if let Some(o) = answer.as_object_mut() {
+            o.remove("check_id");
+        }
+        let explanation = serde_json::to_string(&answer)?;
+        let inserted: Result<i64, sqlx::Error> = with_db!(&self.db, pool => sqlx::query_scalar(
+            "INSERT INTO permit_checks (checked_at, actor, transaction_type, taxon_id, exporter, \
+             importer, decision, client_key, reservation_id, application, explanation) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
+            .bind(checked_at).bind(&actor.name).bind(app.transaction().as_str())
+            .bind(taxon_id).bind(app.exporter().as_str()).bind(app.importer().as_str())
+            .bind(&verdict).bind(key.as_ref().map(|k| k.as_str())).bind(reservation_id)
+            .bind(&submitted).bind(&explanation).fetch_one(pool).await);
+        match inserted {
+            Ok(id) => {
+                answer["check_id"] = serde_json::json!(id);
+                Ok(answer)
+            }
+            // The same check, retried concurrently, recorded first: answer as it did.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => match &key {
+                Some(key) => self
+                    .recorded(key, &submitted)
+                    .await?
+                    .ok_or_else(|| CheckError::KeyConflict(key.as_str().to_owned())),
+                None => Err(CheckError::Store(sqlx::Error::Database(d))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The recorded answer of a check made under `key`, if the application is the same.
+    async fn recorded(
+        &self,
+        key: &ClientKey,
+        submitted: &str,
+    ) -> Result<Option<serde_json::Value>, CheckError> {
+        let row: Option<(i64, String, String)> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT id, application, explanation FROM permit_checks WHERE client_key = $1")
+            .bind(key.as_str()).fetch_optional(pool).await)?;
+        let Some((id, application, explanation)) = row else {
+            return Ok(None);
+        };
+        if application != submitted {
+            return Err(CheckError::KeyConflict(key.as_str().to_owned()));
+        }
+        let mut answer: serde_json::Value = serde_json::from_str(&explanation)?;
+        answer["check_id"] = serde_json::json!(id);
+        Ok(Some(answer))
     }
 
     /// Reads everything the rules decide on.
     async fn gather(&self, app: &Application) -> Result<(Facts, CheckedTaxon), CheckError> {
+        let by_id = app.taxon_id().is_some();
         let query = match (app.taxon_id(), app.taxon_name()) {
             (Some(id), _) => id.get().to_string(),
             (None, Some(name)) => name.to_owned(),
@@ -276,6 +337,9 @@ impl Checker {
             )
             .await
             .map_err(|e| match e {
+                sync::Error::TaxonNotFound { .. } | sync::Error::AmbiguousName { .. } if by_id => {
+                    CheckError::TaxonId(e)
+                }
                 sync::Error::TaxonNotFound { .. } | sync::Error::AmbiguousName { .. } => {
                     CheckError::Taxon(e)
                 }
@@ -293,18 +357,16 @@ impl Checker {
         let ancestor_ids: Vec<i64> = c.ancestors.iter().map(|a| a.id).collect();
         let exporter = app.exporter();
 
-        let mut quotas = Vec::new();
-        for id in std::iter::once(t.id).chain(ancestor_ids.iter().copied()) {
-            for view in self
-                .ledger
-                .quotas(Some(exporter.as_str()), Some(id), None)
-                .await?
-            {
-                if let Some(fact) = quota_fact(&view) {
-                    quotas.push(fact);
-                }
-            }
-        }
+        let lineage: Vec<i64> = std::iter::once(t.id)
+            .chain(ancestor_ids.iter().copied())
+            .collect();
+        let quotas = self
+            .ledger
+            .quotas_of_taxa(exporter.as_str(), &lineage)
+            .await?
+            .iter()
+            .filter_map(quota_fact)
+            .collect();
         let exporter_history = self
             .ledger
             .issued_quantities(exporter.as_str(), t.id)
@@ -351,7 +413,10 @@ impl Checker {
             taxon: TaxonFacts {
                 id: accepted_id,
                 accepted_name: t.full_name.clone(),
-                submitted_name: Some(query.clone()),
+                submitted_name: Some(
+                    app.taxon_name()
+                        .map_or_else(|| query.clone(), str::to_owned),
+                ),
                 via_synonym: c.resolved.via_synonym.is_some(),
                 kingdom,
                 rank: t.rank.clone(),

@@ -472,10 +472,7 @@ async fn permit_check(
         name: caller.name.clone(),
         reason: None,
     };
-    let answer = state.checker().check(input, &actor).await?;
-    serde_json::to_value(answer)
-        .map(Json)
-        .map_err(|e| ApiError::internal("permit check answer", &e))
+    Ok(Json(state.checker().check(input, &actor).await?))
 }
 
 impl From<crate::permit_check::CheckError> for ApiError {
@@ -483,6 +480,11 @@ impl From<crate::permit_check::CheckError> for ApiError {
         use crate::permit_check::CheckError as E;
         match (e.field(), e) {
             (Some(field), e) => ApiError::invalid(field, e.to_string()),
+            (None, E::KeyConflict(k)) => ApiError::new(
+                StatusCode::CONFLICT,
+                "key_conflict",
+                E::KeyConflict(k).to_string(),
+            ),
             (None, E::Quota(q)) => ApiError::from(q),
             (None, E::Catalogue(c)) => ApiError::from(c),
             (None, e) => ApiError::internal("permit check", &e),

@@ -9,8 +9,10 @@ CREATE TABLE permit_checks (
     exporter        TEXT    NOT NULL,
     importer        TEXT    NOT NULL,
     decision        TEXT    NOT NULL CONSTRAINT permit_checks_decision_valid CHECK (decision IN ('ALLOW', 'REFUSE', 'NEEDS_REVIEW', 'NOT_CITES')),
+    -- The client's key when the check reserves: a retry returns the recorded answer.
+    client_key      TEXT CONSTRAINT permit_checks_client_key_unique UNIQUE,
     reservation_id  BIGINT REFERENCES quota_reservations (id),
-    -- The application as submitted and the full explanation, JSON.
+    -- The application as submitted and the answer (without its id), JSON.
     application     TEXT    NOT NULL,
     explanation     TEXT    NOT NULL
 );

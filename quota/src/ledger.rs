@@ -706,6 +706,31 @@ impl Ledger {
             .collect())
     }
 
+    /// The quotas of `exporter` for any of `taxon_ids` (a taxon and its ancestors), in one
+    /// query.
+    pub async fn quotas_of_taxa(
+        &self,
+        exporter: &str,
+        taxon_ids: &[i64],
+    ) -> Result<Vec<QuotaView>> {
+        if taxon_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<QuotaRow> = with_db!(&self.db, pool => {
+            let mut qb = sqlx::QueryBuilder::new(concat!(
+                "SELECT ", quota_columns!(), " FROM export_quotas WHERE exporter = "));
+            qb.push_bind(exporter);
+            qb.push(" AND taxon_id IN (");
+            let mut list = qb.separated(", ");
+            for id in taxon_ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY id");
+            qb.build_query_as::<QuotaRow>().fetch_all(pool).await
+        })?;
+        Ok(rows.iter().map(QuotaRow::view).collect())
+    }
+
     /// The first outcome of a reservation made under `key`, if there was one.
     pub async fn reserved_under(&self, key: &ClientKey) -> Result<Option<Outcome>> {
         let stored: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(

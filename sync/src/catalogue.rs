@@ -369,10 +369,27 @@ impl Catalogue {
         .filter(|n| *n != taxon.full_name)
         .collect();
         let found = store::higher_taxa_named(&self.db, &names).await?;
-        let ancestors = names
+        let mut ancestors: Vec<TaxonSummary> = names
             .iter()
             .filter_map(|n| found.iter().find(|a| a.full_name == *n).cloned())
             .collect();
+        // A subspecies (or variety, form) also falls under its species: the species' quotas
+        // and suspensions apply to it.
+        if matches!(taxon.rank.as_str(), "SUBSPECIES" | "VARIETY" | "FORM") {
+            let species: String = taxon
+                .full_name
+                .split_whitespace()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(" ");
+            if let Some(s) = store::taxa_named(&self.db, &species)
+                .await?
+                .into_iter()
+                .find(|s| s.rank == "SPECIES" && s.name_status == "A" && s.active)
+            {
+                ancestors.insert(0, s);
+            }
+        }
         let suspensions = store::suspensions_of(&self.db, taxon.id).await?;
         let mut distribution: Vec<String> = distributions.into_iter().map(|d| d.country).collect();
         distribution.sort();

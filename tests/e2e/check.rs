@@ -95,6 +95,12 @@ async fn a_check_explains_its_decision_and_reserves_only_what_it_allows(backend:
         again["reservation"]["reservation"]["id"],
         first["reservation"]["reservation"]["id"]
     );
+    assert_eq!(again["check_id"], first["check_id"], "the recorded answer");
+    // The same key for another application is a conflict, not a second reservation.
+    let mut other = reserve.clone();
+    other["quantity"] = json!("1");
+    let (s, body) = post(&app, Role::PermitOfficer, &other).await;
+    assert_eq!(s, 409, "{body}");
     let (_, quota) = app
         .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
         .await;

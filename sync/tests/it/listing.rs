@@ -228,3 +228,50 @@ async fn the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_
     })
     .await
 }
+
+on_both_backends!(a_permit_check_sees_a_subspecies_under_its_species_and_its_listing_on_both_dates);
+async fn a_permit_check_sees_a_subspecies_under_its_species_and_its_listing_on_both_dates(
+    backend: Backend,
+) -> anyhow::Result<()> {
+    with_dbs(backend, 1, |dbs| async move {
+        let db = &dbs[0];
+        let text = std::fs::read_to_string(fixtures().join("sample/catalogue.ndjson"))?;
+        let species = r#"{"id":900019,"full_name":"Ceratotherium simum","author_year":null,"rank":"SPECIES","name_status":"A","updated_at":"2023-01-01T00:00:00.000Z","active":true,"cites_listing":"I/II","higher_taxa":{"kingdom":"Animalia","phylum":"Chordata","class":"Mammalia","order":"Perissodactyla","family":"Rhinocerotidae"},"synonyms":[],"common_names":[],"cites_listings":[],"cites_quotas":[],"cites_suspensions":[],"distributions":[],"references":[],"eu_listings":[],"eu_decisions":[]}"#;
+        let catalogue = Catalogue::from_ndjson(&format!("{text}\n{species}"))
+            .map_err(anyhow::Error::msg)?;
+        load_dump(db, &catalogue).await?;
+        let facts = sync::Catalogue::new(db.clone())
+            .check_facts(
+                "Ceratotherium simum simum",
+                date("2023-02-22"),
+                date("2023-02-23"),
+                Some(CountryCode::parse("NA")?),
+                date("2026-11-27"),
+            )
+            .await?;
+        assert_eq!(facts.resolved.taxon.id, 900020);
+        assert_eq!(
+            facts.ancestors.first().map(|a| a.full_name.as_str()),
+            Some("Ceratotherium simum"),
+            "the species comes first among the ancestors"
+        );
+        assert_eq!(
+            facts.at_issue.status,
+            Status::Listed {
+                appendix: Appendix::I
+            }
+        );
+        assert_eq!(
+            facts.at_trade.status,
+            Status::Listed {
+                appendix: Appendix::II
+            },
+            "Namibia's population moved to Appendix II on 2023-02-23"
+        );
+        assert_eq!(facts.first_listed, Some(date("2005-01-12")));
+        assert_eq!(facts.last_amendment, Some(date("2023-02-23")));
+        assert!(facts.distribution.contains(&"NA".to_owned()));
+        Ok(())
+    })
+    .await
+}
