@@ -360,23 +360,36 @@ impl Checker {
         let lineage: Vec<i64> = std::iter::once(t.id)
             .chain(ancestor_ids.iter().copied())
             .collect();
-        let quotas = self
-            .ledger
-            .quotas_of_taxa(exporter.as_str(), &lineage)
-            .await?
-            .iter()
-            .filter_map(quota_fact)
-            .collect();
-        let exporter_history = self
-            .ledger
-            .issued_quantities(exporter.as_str(), t.id)
-            .await?
+        // Independent reads, each on its own pooled connection: the check waits for the
+        // slowest, not for their sum.
+        let refused_count = async {
+            let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM permit_checks WHERE exporter = $1 AND decision = 'REFUSE'")
+                .bind(exporter.as_str()).fetch_one(pool).await)?;
+            Ok::<i64, CheckError>(n)
+        };
+        let (quota_views, issued, refused) = tokio::try_join!(
+            async {
+                Ok::<_, CheckError>(
+                    self.ledger
+                        .quotas_of_taxa(exporter.as_str(), &lineage)
+                        .await?,
+                )
+            },
+            async {
+                Ok::<_, CheckError>(
+                    self.ledger
+                        .issued_quantities(exporter.as_str(), t.id)
+                        .await?,
+                )
+            },
+            refused_count,
+        )?;
+        let quotas = quota_views.iter().filter_map(quota_fact).collect();
+        let exporter_history = issued
             .into_iter()
             .filter_map(|(amount, unit)| Quantity::new(amount, UnitCode::parse(&unit).ok()?).ok())
             .collect();
-        let refused: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM permit_checks WHERE exporter = $1 AND decision = 'REFUSE'")
-            .bind(exporter.as_str()).fetch_one(pool).await)?;
         let in_force = chrono::NaiveDate::from_ymd_opt(
             CONVENTION_IN_FORCE.0,
             CONVENTION_IN_FORCE.1,

@@ -336,7 +336,11 @@ impl Catalogue {
         let resolved = self.resolve(query).await?;
         let taxon = &resolved.taxon;
         let (rows, inherited_from) = self.effective_rows(taxon).await?;
-        let distributions = store::distributions(&self.db, taxon.id).await?;
+        // Independent reads on two pooled connections.
+        let (distributions, suspensions) = tokio::try_join!(
+            store::distributions(&self.db, taxon.id),
+            store::suspensions_of(&self.db, taxon.id)
+        )?;
         let names: HashMap<String, String> = distributions
             .iter()
             .filter_map(|d| Some((d.name.clone()?.to_lowercase(), d.country.clone())))
@@ -390,7 +394,6 @@ impl Catalogue {
                 ancestors.insert(0, s);
             }
         }
-        let suspensions = store::suspensions_of(&self.db, taxon.id).await?;
         let mut distribution: Vec<String> = distributions.into_iter().map(|d| d.country).collect();
         distribution.sort();
         distribution.dedup();
