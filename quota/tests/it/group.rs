@@ -127,3 +127,50 @@ async fn group_commit_answers_each_caller_alone_even_when_one_request_in_the_bat
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_batched_refusal_replays_as_the_same_refusal_through_every_path);
+async fn a_batched_refusal_replays_as_the_same_refusal_through_every_path(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "horns", Some("3"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    let granted = group
+        .reserve(&key("g1"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(granted, Outcome::Done { .. }), "{granted:?}");
+    let refused = group
+        .reserve(&key("g2"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(refused, Outcome::Refused { .. }), "{refused:?}");
+    for (what, again) in [
+        (
+            "group",
+            group
+                .reserve(&key("g2"), q.id, &qty("2", ""), None, &actor("po"))
+                .await
+                .unwrap(),
+        ),
+        (
+            "ledger",
+            f.ledger
+                .reserve(&key("g2"), q.id, &qty("2", ""), None, &actor("po"))
+                .await
+                .unwrap(),
+        ),
+    ] {
+        assert_eq!(again, refused, "replay through the {what}");
+    }
+    let again = f
+        .ledger
+        .reserve(&key("g1"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again, granted,
+        "a granted batch reservation replays identically"
+    );
+    group.shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
