@@ -1563,20 +1563,6 @@ pub(crate) async fn reserve_batch(
         })
         .filter(|(_, delta)| *delta != 0)
         .unzip();
-    match tx {
-        Tx::Sqlite(t) => {
-            for (id, delta) in grown.iter().zip(&deltas) {
-                sqlx::query("UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
-                    .bind(*id)
-                    .bind(*delta)
-                    .execute(&mut **t)
-                    .await?;
-            }
-        }
-        // PostgreSQL writes everything below in one statement.
-        Tx::Postgres(_) => {}
-    }
-
     // Reservations, in queue order; ids come back in the same (ascending) order.
     let new_idx: Vec<usize> = decided
         .iter()
@@ -1584,19 +1570,31 @@ pub(crate) async fn reserve_batch(
         .filter(|(_, d)| matches!(d, Decided::New { .. }))
         .map(|(i, _)| i)
         .collect();
-    if let Tx::Postgres(t) = tx {
-        let written =
-            write_batch_postgres(t, &grown, &deltas, &new_idx, &decided, items, now).await?;
-        let outcomes = decided
-            .iter()
-            .enumerate()
-            .map(|(i, d)| match d {
-                Decided::Stored(o) => Some(Ok(o.clone())),
-                Decided::New { .. } => written.get(&i).cloned().map(Ok),
-                Decided::Failed(_) | Decided::SameAs(_) => None,
-            })
-            .collect();
-        return Ok(assemble(decided, outcomes));
+    let t = match tx {
+        // PostgreSQL writes everything in one statement.
+        Tx::Postgres(t) => {
+            let written =
+                write_batch_postgres(t, &grown, &deltas, &new_idx, &decided, items, now).await?;
+            let outcomes = decided
+                .iter()
+                .enumerate()
+                .map(|(i, d)| match d {
+                    Decided::Stored(o) => Some(Ok(o.clone())),
+                    Decided::New { .. } => written.get(&i).cloned().map(Ok),
+                    Decided::Failed(_) | Decided::SameAs(_) => None,
+                })
+                .collect();
+            return Ok(assemble(decided, outcomes));
+        }
+        Tx::Sqlite(t) => &mut **t,
+    };
+    // SQLite: a few in-process statements.
+    for (id, delta) in grown.iter().zip(&deltas) {
+        sqlx::query("UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
+            .bind(*id)
+            .bind(*delta)
+            .execute(&mut *t)
+            .await?;
     }
     let mut reservations: HashMap<usize, ReservationRow> = HashMap::new();
     let new_rows: Vec<NewReservation<'_>> = new_idx
@@ -1619,7 +1617,7 @@ pub(crate) async fn reserve_batch(
             _ => None,
         })
         .collect();
-    let mut rows = insert_reservations(tx, &new_rows, now).await?;
+    let mut rows = insert_reservations(&mut *t, &new_rows, now).await?;
     rows.sort_by_key(|r| r.id);
     if rows.len() != new_idx.len() {
         return Err(Error::Invalid {
@@ -1676,8 +1674,8 @@ pub(crate) async fn reserve_batch(
             }
         }
     }
-    insert_batch_ledger(tx, &ledger_rows, items, now).await?;
-    insert_batch_requests(tx, &request_rows, items, now).await?;
+    insert_batch_ledger(&mut *t, &ledger_rows, items, now).await?;
+    insert_batch_requests(&mut *t, &request_rows, items, now).await?;
     Ok(assemble(decided, outcomes))
 }
 
@@ -1721,175 +1719,89 @@ struct NewReservation<'a> {
 /// Rows per multi-row INSERT on SQLite (999 bound parameters at most in old builds).
 const SQLITE_ROWS_PER_INSERT: usize = 90;
 
-/// Inserts a batch's reservations; their ids ascend in the order given.
+/// Inserts a batch's reservations (SQLite); their ids ascend in the order given.
 async fn insert_reservations(
-    tx: &mut Tx,
+    conn: &mut sqlx::SqliteConnection,
     rows: &[NewReservation<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<ReservationRow>> {
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    match tx {
-        Tx::Sqlite(t) => {
-            let mut out = Vec::with_capacity(rows.len());
-            for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
-                     reject_reason, created_at, created_by) ",
-                );
-                qb.push_values(chunk, |mut b, r| {
-                    b.push_bind(r.quota_id)
-                        .push_bind(r.state)
-                        .push_bind(r.quantity_micro)
-                        .push_bind(r.expires_at)
-                        .push_bind(r.reject_reason.as_deref())
-                        .push_bind(now)
-                        .push_bind(r.created_by);
-                });
-                qb.push(concat!(" RETURNING ", reservation_columns!()));
-                out.extend(
-                    qb.build_query_as::<ReservationRow>()
-                        .fetch_all(&mut **t)
-                        .await?,
-                );
-            }
-            Ok(out)
-        }
-        // One statement text for any batch size: it stays prepared.
-        Tx::Postgres(t) => Ok(sqlx::query_as(concat!(
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+        let mut qb = sqlx::QueryBuilder::new(
             "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
-             reject_reason, created_at, created_by) \
-             SELECT q, s, n, e, r, $6, c FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], \
-             $4::TIMESTAMPTZ[], $5::TEXT[], $7::TEXT[]) AS u (q, s, n, e, r, c) RETURNING ",
-            reservation_columns!()
-        ))
-        .bind(rows.iter().map(|r| r.quota_id).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.state).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.quantity_micro).collect::<Vec<_>>())
-        .bind(rows.iter().map(|r| r.expires_at).collect::<Vec<_>>())
-        .bind(
-            rows.iter()
-                .map(|r| r.reject_reason.as_deref())
-                .collect::<Vec<_>>(),
-        )
-        .bind(now)
-        .bind(rows.iter().map(|r| r.created_by).collect::<Vec<_>>())
-        .fetch_all(&mut **t)
-        .await?),
+             reject_reason, created_at, created_by) ",
+        );
+        qb.push_values(chunk, |mut b, r| {
+            b.push_bind(r.quota_id)
+                .push_bind(r.state)
+                .push_bind(r.quantity_micro)
+                .push_bind(r.expires_at)
+                .push_bind(r.reject_reason.as_deref())
+                .push_bind(now)
+                .push_bind(r.created_by);
+        });
+        qb.push(concat!(" RETURNING ", reservation_columns!()));
+        out.extend(
+            qb.build_query_as::<ReservationRow>()
+                .fetch_all(&mut *conn)
+                .await?,
+        );
     }
+    Ok(out)
 }
 
-/// Appends a batch's ledger entries (reserve or reject; only holds move).
+/// Appends a batch's ledger entries (SQLite; reserve or reject: only holds move).
 async fn insert_batch_ledger(
-    tx: &mut Tx,
+    conn: &mut sqlx::SqliteConnection,
     rows: &[BatchLedgerRow],
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    match tx {
-        Tx::Sqlite(t) => {
-            for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
-                     delta_committed, delta_exported, limit_micro, actor, reason, at) ",
-                );
-                qb.push_values(
-                    chunk,
-                    |mut b, (quota_id, reservation_id, event, held, limit, i)| {
-                        b.push_bind(*quota_id)
-                            .push_bind(*reservation_id)
-                            .push_bind(*event)
-                            .push_bind(*held)
-                            .push_bind(0i64)
-                            .push_bind(0i64)
-                            .push_bind(*limit)
-                            .push_bind(&items[*i].actor.name)
-                            .push_bind(&items[*i].actor.reason)
-                            .push_bind(now);
-                    },
-                );
-                qb.build().execute(&mut **t).await?;
-            }
-        }
-        Tx::Postgres(t) => {
-            sqlx::query(
-                "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
-                 delta_committed, delta_exported, limit_micro, actor, reason, at) \
-                 SELECT q, r, e, h, 0, 0, l, a, why, $8 FROM UNNEST($1::BIGINT[], $2::BIGINT[], \
-                 $3::TEXT[], $4::BIGINT[], $5::BIGINT[], $6::TEXT[], $7::TEXT[]) \
-                 AS u (q, r, e, h, l, a, why)",
-            )
-            .bind(rows.iter().map(|r| r.0).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.1).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.2).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.3).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.4).collect::<Vec<_>>())
-            .bind(
-                rows.iter()
-                    .map(|r| items[r.5].actor.name.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(
-                rows.iter()
-                    .map(|r| items[r.5].actor.reason.as_deref())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(now)
-            .execute(&mut **t)
-            .await?;
-        }
+    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+             delta_committed, delta_exported, limit_micro, actor, reason, at) ",
+        );
+        qb.push_values(
+            chunk,
+            |mut b, (quota_id, reservation_id, event, held, limit, i)| {
+                b.push_bind(*quota_id)
+                    .push_bind(*reservation_id)
+                    .push_bind(*event)
+                    .push_bind(*held)
+                    .push_bind(0i64)
+                    .push_bind(0i64)
+                    .push_bind(*limit)
+                    .push_bind(&items[*i].actor.name)
+                    .push_bind(&items[*i].actor.reason)
+                    .push_bind(now);
+            },
+        );
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
 
-/// Records a batch's client keys with their first outcomes.
+/// Records a batch's client keys with their first outcomes (SQLite).
 async fn insert_batch_requests(
-    tx: &mut Tx,
+    conn: &mut sqlx::SqliteConnection,
     rows: &[(usize, String, String)],
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    match tx {
-        Tx::Sqlite(t) => {
-            for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-                let mut qb = sqlx::QueryBuilder::new(
-                    "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
-                     created_at) ",
-                );
-                qb.push_values(chunk, |mut b, (i, hash, json)| {
-                    b.push_bind(items[*i].key.as_str())
-                        .push_bind("reserve")
-                        .push_bind(hash)
-                        .push_bind(json)
-                        .push_bind(now);
-                });
-                qb.build().execute(&mut **t).await?;
-            }
-        }
-        Tx::Postgres(t) => {
-            sqlx::query(
-                "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
-                 created_at) SELECT k, 'reserve', h, o, $4 \
-                 FROM UNNEST($1::TEXT[], $2::TEXT[], $3::TEXT[]) AS u (k, h, o)",
-            )
-            .bind(
-                rows.iter()
-                    .map(|r| items[r.0].key.as_str())
-                    .collect::<Vec<_>>(),
-            )
-            .bind(rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>())
-            .bind(rows.iter().map(|r| r.2.as_str()).collect::<Vec<_>>())
-            .bind(now)
-            .execute(&mut **t)
-            .await?;
-        }
+    for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
+             created_at) ",
+        );
+        qb.push_values(chunk, |mut b, (i, hash, json)| {
+            b.push_bind(items[*i].key.as_str())
+                .push_bind("reserve")
+                .push_bind(hash)
+                .push_bind(json)
+                .push_bind(now);
+        });
+        qb.build().execute(&mut *conn).await?;
     }
     Ok(())
 }
