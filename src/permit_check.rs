@@ -26,7 +26,10 @@ use sync::Catalogue;
 use sync::listing::{ListingAt, Status};
 
 /// When Species+ gives a suspension no start date: the Convention's entry into force.
-const CONVENTION_IN_FORCE: (i32, u32, u32) = (1975, 7, 1);
+const CONVENTION_IN_FORCE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd_opt(1975, 7, 1) {
+    Some(d) => d,
+    None => chrono::NaiveDate::MIN,
+};
 
 /// National settings of the check, from `--check-config FILE` (TOML). Every key is optional.
 ///
@@ -390,12 +393,6 @@ impl Checker {
             .into_iter()
             .filter_map(|(amount, unit)| Quantity::new(amount, UnitCode::parse(&unit).ok()?).ok())
             .collect();
-        let in_force = chrono::NaiveDate::from_ymd_opt(
-            CONVENTION_IN_FORCE.0,
-            CONVENTION_IN_FORCE.1,
-            CONVENTION_IN_FORCE.2,
-        )
-        .unwrap_or(chrono::NaiveDate::MIN);
         let suspensions = c
             .suspensions
             .iter()
@@ -405,7 +402,7 @@ impl Checker {
                     id: s.id,
                     kind: SuspensionKind::Cites,
                     notification: s.notification_name.clone(),
-                    start_date: s.start_date.unwrap_or(in_force),
+                    start_date: s.start_date.unwrap_or(CONVENTION_IN_FORCE),
                     end_date: None,
                     taxon_id: s.taxon_concept_id.map(taxon_id),
                     excluded_taxon_ids: Vec::new(),

@@ -385,15 +385,19 @@ impl Ledger {
             Transition::Commit(..) | Transition::Release => ReservationState::Held,
             Transition::Export(_) | Transition::Close => ReservationState::Committed,
         };
-        let outcome = if r.state() != expected {
+        // Not (or no longer, after a racing change) in the state the transition starts from.
+        let wrong_state = |current: &ReservationRow| {
             refuse(
                 Refusal::WrongState {
-                    state: r.state(),
+                    state: current.state(),
                     expected,
                 },
-                &r,
+                current,
                 &quota,
             )
+        };
+        let outcome = if r.state() != expected {
+            wrong_state(&r)
         } else {
             match transition {
                 Transition::Commit(quantity, permit_expires_at) => {
@@ -442,17 +446,7 @@ impl Ledger {
                              RETURNING ", reservation_columns!()))
                             .bind(r.id).bind(c).bind(permit_expires_at).bind(now).fetch_optional(conn).await)?;
                         match changed {
-                            None => {
-                                let again = load_reservation(&mut tx, r.id).await?;
-                                refuse(
-                                    Refusal::WrongState {
-                                        state: again.state(),
-                                        expected,
-                                    },
-                                    &again,
-                                    &quota,
-                                )
-                            }
+                            None => wrong_state(&load_reservation(&mut tx, r.id).await?),
                             Some(changed) => {
                                 settle(
                                     &mut tx,
@@ -471,17 +465,7 @@ impl Ledger {
                 Transition::Release => {
                     let changed = set_state(&mut tx, r.id, "held", "released").await?;
                     match changed {
-                        None => {
-                            let again = load_reservation(&mut tx, r.id).await?;
-                            refuse(
-                                Refusal::WrongState {
-                                    state: again.state(),
-                                    expected,
-                                },
-                                &again,
-                                &quota,
-                            )
-                        }
+                        None => wrong_state(&load_reservation(&mut tx, r.id).await?),
                         Some(changed) => {
                             settle(
                                 &mut tx,
@@ -552,17 +536,7 @@ impl Ledger {
                 Transition::Close => {
                     let changed = set_state(&mut tx, r.id, "committed", "closed").await?;
                     match changed {
-                        None => {
-                            let again = load_reservation(&mut tx, r.id).await?;
-                            refuse(
-                                Refusal::WrongState {
-                                    state: again.state(),
-                                    expected,
-                                },
-                                &again,
-                                &quota,
-                            )
-                        }
+                        None => wrong_state(&load_reservation(&mut tx, r.id).await?),
                         Some(changed) => {
                             let open = changed.committed_micro - changed.exported_micro;
                             settle(

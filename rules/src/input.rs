@@ -50,167 +50,122 @@ const ACCEPT_TRANSACTION: &str = "export, re-export, import or introduction_from
 /// rather than a silently missing document. Turn it into an [`Application`] with
 /// [`Application::parse`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ApplicationInput {
     /// `export`, `re-export`, `import` or `introduction_from_the_sea` (also `ifs`).
-    #[serde(default)]
     pub transaction: Option<String>,
     /// The taxon name as submitted (a synonym or trade name is fine: the application resolves it).
-    #[serde(default)]
     pub taxon: Option<String>,
     /// The Species+ taxon concept id, as a number or a string of digits.
-    #[serde(default)]
     pub taxon_id: Option<serde_json::Value>,
     /// Exporting (or re-exporting) country, ISO alpha-2.
-    #[serde(default)]
     pub exporter: Option<String>,
     /// Importing country, ISO alpha-2 (for an introduction from the sea: the State of
     /// introduction).
-    #[serde(default)]
     pub importer: Option<String>,
     /// Country of origin (box 12); required for a re-export.
-    #[serde(default)]
     pub origin: Option<String>,
     /// Source code (W, C, D, ...).
-    #[serde(default)]
     pub source: Option<String>,
     /// Purpose code (T, H, Z, ...).
-    #[serde(default)]
     pub purpose: Option<String>,
     /// Term code (LIV, SKI, LOG, ...).
-    #[serde(default)]
     pub term: Option<String>,
     /// Quantity, as a decimal string or a JSON number.
-    #[serde(default)]
     pub quantity: Option<serde_json::Value>,
     /// Unit code; blank or absent means number of specimens.
-    #[serde(default)]
     pub unit: Option<String>,
     /// Date the permit is (to be) issued, YYYY-MM-DD.
-    #[serde(default)]
     pub date_issue: Option<String>,
     /// Planned trade date, YYYY-MM-DD. The listing is decided at this date.
-    #[serde(default)]
     pub date_trade: Option<String>,
     /// The documents presented with the application.
-    #[serde(default)]
     pub documents: DocumentsInput,
     /// Whether the application asks the quota ledger for a reservation. Ignored by the rules.
-    #[serde(default)]
     pub reserve: bool,
     /// The client's idempotency key. Ignored by the rules; kept for the application.
-    #[serde(default)]
     pub client_key: Option<String>,
 }
 
 /// The documents presented with an application, as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct DocumentsInput {
     /// The import permit an Appendix I export (or a live Appendix I re-export) needs.
-    #[serde(default)]
     pub import_permit: Option<ImportPermitInput>,
     /// For an import: the export permit or re-export certificate presented.
-    #[serde(default)]
     pub export_permit: Option<PresentedPermitInput>,
     /// For a re-export: the permit of the country of origin (box 12).
-    #[serde(default)]
     pub origin_permit: Option<PriorDocumentInput>,
     /// For a re-export: the certificate of the last re-exporting country (box 12a).
-    #[serde(default)]
     pub last_reexport: Option<PriorDocumentInput>,
     /// Acquisition date of a pre-Convention specimen, YYYY-MM-DD (years from 1500).
-    #[serde(default)]
     pub pre_convention_date: Option<String>,
     /// Number of the pre-Convention certificate (Art. VII(2)).
-    #[serde(default)]
     pub pre_convention_certificate: Option<String>,
     /// Number of the introduction-from-the-sea certificate.
-    #[serde(default)]
     pub ifs_certificate: Option<String>,
     /// Number of the certificate of origin (Appendix III, Art. V(3)).
-    #[serde(default)]
     pub certificate_of_origin: Option<String>,
     /// Registration number of the captive-breeding operation or nursery (source D).
-    #[serde(default)]
     pub captive_breeding_registration: Option<String>,
     /// Reference of the Scientific Authority's non-detriment finding.
-    #[serde(default)]
     pub ndf_reference: Option<String>,
     /// Reference of the Management Authority's legal acquisition finding.
-    #[serde(default)]
     pub laf_reference: Option<String>,
     /// Reference of the decision disposing of confiscated specimens (source I).
-    #[serde(default)]
     pub lawful_disposal_reference: Option<String>,
     /// Last day of validity of the document applied for, YYYY-MM-DD.
-    #[serde(default)]
     pub valid_until: Option<String>,
     /// Security stamp number (box 5b).
-    #[serde(default)]
     pub security_stamp: Option<String>,
 }
 
 /// An import permit as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct ImportPermitInput {
     /// Permit number.
-    #[serde(default)]
     pub number: Option<String>,
     /// Date of issue, YYYY-MM-DD.
-    #[serde(default)]
     pub issued_on: Option<String>,
     /// Taxon name on the permit.
-    #[serde(default)]
     pub taxon: Option<String>,
     /// Quantity on the permit, decimal string or number.
-    #[serde(default)]
     pub quantity: Option<serde_json::Value>,
     /// Unit of that quantity; blank or absent means number of specimens.
-    #[serde(default)]
     pub unit: Option<String>,
 }
 
 /// An export permit or re-export certificate presented at import, as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PresentedPermitInput {
     /// Document number.
-    #[serde(default)]
     pub number: Option<String>,
     /// Issuing country, ISO alpha-2.
-    #[serde(default)]
     pub country: Option<String>,
     /// Date of issue, YYYY-MM-DD.
-    #[serde(default)]
     pub issued_on: Option<String>,
 }
 
 /// A document earlier in a re-export chain (box 12 or 12a), as submitted.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct PriorDocumentInput {
     /// Document number.
-    #[serde(default)]
     pub number: Option<String>,
     /// Issuing country, ISO alpha-2.
-    #[serde(default)]
     pub country: Option<String>,
     /// Date of issue, YYYY-MM-DD.
-    #[serde(default)]
     pub issued_on: Option<String>,
     /// Appendix on the document.
-    #[serde(default)]
     pub appendix: Option<String>,
     /// Source code on the document.
-    #[serde(default)]
     pub source: Option<String>,
     /// Quantity still available under the document for re-export.
-    #[serde(default)]
     pub quantity_remaining: Option<serde_json::Value>,
     /// Unit of `quantity_remaining`; blank or absent means number of specimens.
-    #[serde(default)]
     pub unit: Option<String>,
 }
 

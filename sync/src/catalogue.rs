@@ -178,20 +178,7 @@ impl Catalogue {
             return Ok((rows, None));
         }
         let mut inherited_from = rows.iter().find_map(|r| r.inherited_from.clone());
-        // Nearest first: genus, family, order, class, phylum, kingdom.
-        let names: Vec<&str> = [
-            &taxon.genus,
-            &taxon.family,
-            &taxon.taxon_order,
-            &taxon.class,
-            &taxon.phylum,
-            &taxon.kingdom,
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .filter(|n| *n != taxon.full_name)
-        .collect();
+        let names = higher_names(taxon);
         let ancestors = store::higher_taxa_named(&self.db, &names).await?;
         let ids: Vec<i64> = ancestors.iter().map(|a| a.id).collect();
         let own = store::own_listing_rows_of(&self.db, &ids).await?;
@@ -219,11 +206,9 @@ impl Catalogue {
 
     /// Country names as the taxon's distribution spells them (the language of its annotations).
     async fn country_names(&self, taxon_id: i64) -> Result<HashMap<String, String>> {
-        Ok(store::distributions(&self.db, taxon_id)
-            .await?
-            .into_iter()
-            .filter_map(|d| Some((d.name?.to_lowercase(), d.country)))
-            .collect())
+        Ok(names_to_codes(
+            &store::distributions(&self.db, taxon_id).await?,
+        ))
     }
 
     /// Every listing change taking effect in `[from, to]`, per taxon and date, with the listing
@@ -341,11 +326,8 @@ impl Catalogue {
             store::distributions(&self.db, taxon.id),
             store::suspensions_of(&self.db, taxon.id)
         )?;
-        let names: HashMap<String, String> = distributions
-            .iter()
-            .filter_map(|d| Some((d.name.clone()?.to_lowercase(), d.country.clone())))
-            .collect();
-        let resolve = |name: &str| resolve_country(&names, name);
+        let country_names = names_to_codes(&distributions);
+        let resolve = |name: &str| resolve_country(&country_names, name);
         let country = country.as_ref().map(|c| c.as_str());
         let at_issue = listing::listing_at(&rows, issue, country, &resolve);
         let at_trade = listing::listing_at(&rows, trade, country, &resolve);
@@ -359,19 +341,7 @@ impl Catalogue {
             .map(|r| r.effective_at)
             .filter(|d| *d <= as_of)
             .max();
-        let names: Vec<&str> = [
-            &taxon.genus,
-            &taxon.family,
-            &taxon.taxon_order,
-            &taxon.class,
-            &taxon.phylum,
-            &taxon.kingdom,
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::as_str)
-        .filter(|n| *n != taxon.full_name)
-        .collect();
+        let names = higher_names(taxon);
         let found = store::higher_taxa_named(&self.db, &names).await?;
         let mut ancestors: Vec<TaxonSummary> = names
             .iter()
@@ -409,4 +379,31 @@ impl Catalogue {
             distribution,
         })
     }
+}
+
+/// The names of a taxon's higher taxa, nearest first: genus, family, order, class, phylum,
+/// kingdom.
+fn higher_names(taxon: &TaxonSummary) -> Vec<&str> {
+    [
+        &taxon.genus,
+        &taxon.family,
+        &taxon.taxon_order,
+        &taxon.class,
+        &taxon.phylum,
+        &taxon.kingdom,
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::as_str)
+    .filter(|n| *n != taxon.full_name)
+    .collect()
+}
+
+/// Country names as a distribution spells them (the language of the taxon's annotations),
+/// lower-cased, to their ISO codes.
+fn names_to_codes(distributions: &[crate::model::DistributionRow]) -> HashMap<String, String> {
+    distributions
+        .iter()
+        .filter_map(|d| Some((d.name.clone()?.to_lowercase(), d.country.clone())))
+        .collect()
 }
