@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use db::{Db, Tx, with_db, with_tx};
 use domain::{Clock, Quantity, UnitCode};
 use rust_decimal::Decimal;
@@ -44,6 +44,18 @@ macro_rules! reservation_columns {
     () => {
         "id, quota_id, state, quantity_micro, committed_micro, exported_micro, expires_at, \
          permit_expires_at, reject_reason"
+    };
+}
+
+/// [`stored_ref`] in SQL, over the reservation id and the counters after it (`%s` of NULL is
+/// empty: the limit goes through COALESCE).
+macro_rules! stored_ref_sql {
+    ($id:literal, $held:literal, $committed:literal, $exported:literal, $limit:literal) => {
+        concat!(
+            "format('{\"ref\":{\"reservation\":%s,\"held\":%s,\"committed\":%s,\"exported\":%s,\"limit\":%s}}', ",
+            $id, ", ", $held, ", ", $committed, ", ", $exported, ", COALESCE(", $limit,
+            "::TEXT, 'null'))"
+        )
     };
 }
 
@@ -369,7 +381,7 @@ impl Ledger {
     ) -> Result<Outcome> {
         let now = self.clock.now();
         let mut tx = self.db.begin().await?;
-        if let Some(stored) = claim_key(&mut tx, key, params, now, parse_stored_outcome).await? {
+        if let Some(stored) = claim_key(&mut tx, key, params, now, parse_stored::<Outcome>).await? {
             tx.rollback().await?;
             return Ok(stored);
         }
@@ -710,7 +722,15 @@ impl Ledger {
         let stored: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(
             "SELECT outcome FROM quota_requests WHERE client_key = $1 AND operation = 'reserve'")
             .bind(key.as_str()).fetch_optional(pool).await)?;
-        stored.as_deref().map(parse_stored_outcome).transpose()
+        let Some(stored) = stored else {
+            return Ok(None);
+        };
+        let stored = parse_stored_outcome(&stored)?;
+        // Rebuilding it reads two rows, which must be those of one moment.
+        let mut tx = self.db.begin().await?;
+        let outcome = resolve_stored(&mut tx, stored).await?;
+        tx.rollback().await?;
+        Ok(Some(outcome))
     }
 
     pub async fn reservation(&self, id: i64) -> Result<ReservationView> {
@@ -832,7 +852,7 @@ pub(crate) async fn reserve_in_tx(
         });
     }
     if let Some(stored) = claim_key(tx, key, params, now, parse_stored_outcome).await? {
-        return Ok(stored);
+        return resolve_stored(tx, stored).await;
     }
     // The one statement that decides: it re-checks availability under the row lock.
     let updated: Option<QuotaRow> = with_tx!(tx, c => sqlx::query_as(concat!(
@@ -841,7 +861,7 @@ pub(crate) async fn reserve_in_tx(
          AND limit_micro - held_micro - committed_micro - exported_micro >= $2 RETURNING ",
         quota_columns!()))
         .bind(quota_id).bind(requested).fetch_optional(c).await)?;
-    let outcome = match updated {
+    let (quota, r) = match updated {
         Some(quota) => {
             let r = insert_reservation(
                 tx, quota_id, "held", requested, expires_at, None, actor, now,
@@ -858,22 +878,12 @@ pub(crate) async fn reserve_in_tx(
                 now,
             )
             .await?;
-            Outcome::Done {
-                reservation: r.view(&quota.unit),
-                quota: quota.view(),
-            }
+            (quota, r)
         }
         None => {
             // Read again: what is available now, not when the request started.
             let quota = load_quota(tx, quota_id).await?;
-            let refusal = match quota.limit_micro {
-                None => Refusal::QuotaInPreparation,
-                Some(0) => Refusal::ZeroQuota,
-                Some(_) => Refusal::QuotaExhausted {
-                    requested: from_micro(requested),
-                    available: from_micro(quota.available_micro().max(0)),
-                },
-            };
+            let refusal = refusal_for(&quota, requested);
             let r = insert_reservation(
                 tx,
                 quota_id,
@@ -896,15 +906,11 @@ pub(crate) async fn reserve_in_tx(
                 now,
             )
             .await?;
-            Outcome::Refused {
-                refusal,
-                reservation: Some(r.view(&quota.unit)),
-                quota: quota.view(),
-            }
+            (quota, r)
         }
     };
-    store_outcome(tx, key, &outcome).await?;
-    Ok(outcome)
+    store_raw_outcome(tx, key, stored_ref(r.id, &quota)).await?;
+    Ok(reservation_outcome(&quota, &r))
 }
 
 /// The reservation every request hopes for, in as few round trips as the backend allows: a
@@ -914,10 +920,10 @@ pub(crate) async fn reserve_in_tx(
 ///
 /// PostgreSQL: one autocommitted statement (data-modifying CTEs), so the hot row's lock is
 /// held for one round trip and the commit, like the raw conditional UPDATE. Its outcome is
-/// stored as the rows it wrote ([`StoredOutcome::Rows`]), since the statement cannot run
-/// Rust's serialiser. A concurrent request with the same key makes the final INSERT fail on
-/// the key's primary key, which aborts the whole statement: the general path then finds the
-/// first request's outcome.
+/// stored as a reference ([`StoredOutcome::Ref`]) built in the statement. A concurrent
+/// request with the same key makes the request record's INSERT fail on the key's primary
+/// key, which aborts the whole statement: the general path then finds the first request's
+/// outcome.
 ///
 /// SQLite: `BEGIN IMMEDIATE`, the conditional UPDATE, three INSERTs, COMMIT, in-process.
 #[allow(clippy::too_many_arguments)]
@@ -939,40 +945,53 @@ async fn reserve_fast(
     let hash = params_hash(params);
     match db {
         Db::Postgres(pool) => {
-            let stored: std::result::Result<Option<String>, sqlx::Error> = sqlx::query_scalar(
-                concat!(
+            let written: std::result::Result<Option<FastRow>, sqlx::Error> =
+                sqlx::query_as(concat!(
                     "WITH upd AS (UPDATE export_quotas SET held_micro = held_micro + $2 \
                      WHERE id = $1 AND unit = $3 AND limit_micro IS NOT NULL \
                      AND limit_micro - held_micro - committed_micro - exported_micro >= $2 \
                      AND NOT EXISTS (SELECT 1 FROM quota_requests WHERE client_key = $4) \
-                     RETURNING ", quota_columns!(), "), \
+                     RETURNING ",
+                    quota_columns!(),
+                    "), \
                      res AS (INSERT INTO quota_reservations (quota_id, state, quantity_micro, \
                      expires_at, reject_reason, created_at, created_by) \
-                     SELECT id, 'held', $2, $5, NULL, $6, $7 FROM upd RETURNING ",
-                    reservation_columns!(), "), \
+                     SELECT id, 'held', $2, $5, NULL, $6, $7 FROM upd RETURNING id), \
                      led AS (INSERT INTO quota_ledger (quota_id, reservation_id, event, \
                      delta_held, delta_committed, delta_exported, limit_micro, actor, reason, at) \
                      SELECT upd.id, res.id, 'reserve', $2, 0, 0, upd.limit_micro, $7, $8, $6 \
-                     FROM upd, res) \
-                     INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
-                     created_at) SELECT $4, 'reserve', $9, jsonb_build_object('rows', \
-                     jsonb_build_object('quota', to_jsonb(upd), 'reservation', to_jsonb(res)))::text, \
-                     $6 FROM upd, res RETURNING outcome"
-                ),
-            )
-            .bind(quota_id)
-            .bind(requested)
-            .bind(unit)
-            .bind(key.as_str())
-            .bind(expires_at)
-            .bind(now)
-            .bind(&actor.name)
-            .bind(&actor.reason)
-            .bind(&hash)
-            .fetch_optional(pool)
-            .await;
-            match stored {
-                Ok(Some(json)) => parse_stored_outcome(&json).map(Some),
+                     FROM upd, res), \
+                     req AS (INSERT INTO quota_requests (client_key, operation, params_hash, \
+                     outcome, created_at) SELECT $4, 'reserve', $9, ",
+                    stored_ref_sql!(
+                        "res.id",
+                        "upd.held_micro",
+                        "upd.committed_micro",
+                        "upd.exported_micro",
+                        "upd.limit_micro"
+                    ),
+                    ", $6 FROM upd, res) \
+                     SELECT upd.*, res.id AS reservation_id FROM upd, res"
+                ))
+                .bind(quota_id)
+                .bind(requested)
+                .bind(unit)
+                .bind(key.as_str())
+                .bind(expires_at)
+                .bind(now)
+                .bind(&actor.name)
+                .bind(&actor.reason)
+                .bind(&hash)
+                .fetch_optional(pool)
+                .await;
+            match written {
+                Ok(Some(FastRow {
+                    quota,
+                    reservation_id,
+                })) => {
+                    let r = held_row(reservation_id, quota_id, requested, expires_at);
+                    Ok(Some(reservation_outcome(&quota, &r)))
+                }
                 Ok(None) => Ok(None),
                 Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
                 Err(e) => Err(e.into()),
@@ -1007,27 +1026,61 @@ async fn reserve_fast(
                 now,
             )
             .await?;
-            let outcome = Outcome::Done {
-                reservation: r.view(&quota.unit),
-                quota: quota.view(),
-            };
-            let json = outcome_json(&outcome)?;
             with_tx!(&mut tx, c => sqlx::query(
                 "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) \
                  VALUES ($1, 'reserve', $2, $3, $4)")
-                .bind(key.as_str()).bind(&hash).bind(json).bind(now)
+                .bind(key.as_str()).bind(&hash).bind(stored_ref(r.id, &quota)).bind(now)
                 .execute(c).await.map(|r| r.rows_affected()))?;
             tx.commit().await?;
-            Ok(Some(outcome))
+            Ok(Some(reservation_outcome(&quota, &r)))
         }
     }
 }
 
-/// How a reservation's first outcome is stored with its key: the serialised [`Outcome`], or,
-/// from PostgreSQL's one-statement path, the quota and reservation rows it wrote.
+/// What PostgreSQL's one-statement reservation returns: the quota after it, the new id.
+#[derive(sqlx::FromRow)]
+struct FastRow {
+    #[sqlx(flatten)]
+    quota: QuotaRow,
+    reservation_id: i64,
+}
+
+/// A reservation as it is written when held: what the database returns for it, without
+/// asking.
+fn held_row(
+    id: i64,
+    quota_id: i64,
+    quantity_micro: i64,
+    expires_at: DateTime<Utc>,
+) -> ReservationRow {
+    ReservationRow {
+        id,
+        quota_id,
+        state: "held".into(),
+        quantity_micro,
+        committed_micro: 0,
+        exported_micro: 0,
+        expires_at,
+        permit_expires_at: None,
+        reject_reason: None,
+    }
+}
+
+/// How a reservation's first outcome is stored with its key.
+///
+/// Written now: [`StoredOutcome::Ref`], the reservation's id and the quota's counters just
+/// after it: a few dozen bytes built without a serialiser (in SQL on PostgreSQL), instead of
+/// the whole answer. Everything else in the answer is in rows that never change after the
+/// reservation is written (the quota's description; the reservation's quota, quantity,
+/// expiry and refusal reason), so [`resolve_stored`] rebuilds the first answer exactly.
+/// Read as well: the forms earlier versions wrote (the serialised [`Outcome`]; the rows).
 #[derive(Deserialize)]
 #[serde(untagged)]
-enum StoredOutcome {
+pub(crate) enum StoredOutcome {
+    Ref {
+        #[serde(rename = "ref")]
+        reference: StoredRef,
+    },
     Rows {
         rows: StoredRows,
         /// Set when the reservation was refused (a group-commit batch stores both kinds).
@@ -1038,34 +1091,112 @@ enum StoredOutcome {
 }
 
 #[derive(Deserialize)]
-struct StoredRows {
+pub(crate) struct StoredRows {
     quota: QuotaRow,
     reservation: ReservationRow,
 }
 
-/// Reads a reservation's stored first outcome, in either form.
-pub(crate) fn parse_stored_outcome(json: &str) -> Result<Outcome> {
-    match serde_json::from_str::<StoredOutcome>(json) {
-        Ok(StoredOutcome::Rows {
+/// A new reservation's id and its quota's counters (and limit) just after it.
+#[derive(Deserialize)]
+pub(crate) struct StoredRef {
+    reservation: i64,
+    held: i64,
+    committed: i64,
+    exported: i64,
+    limit: Option<i64>,
+}
+
+/// The stored form of a new reservation's first outcome ([`StoredOutcome::Ref`]). PostgreSQL's
+/// statements build the same text with `format()` ([`stored_ref_sql!`]).
+fn stored_ref(reservation_id: i64, quota_after: &QuotaRow) -> String {
+    let limit = quota_after
+        .limit_micro
+        .map_or_else(|| "null".to_owned(), |l| l.to_string());
+    format!(
+        "{{\"ref\":{{\"reservation\":{},\"held\":{},\"committed\":{},\"exported\":{},\"limit\":{}}}}}",
+        reservation_id,
+        quota_after.held_micro,
+        quota_after.committed_micro,
+        quota_after.exported_micro,
+        limit
+    )
+}
+
+/// Reads a reservation's stored first outcome, in any of its forms.
+pub(crate) fn parse_stored_outcome(json: &str) -> Result<StoredOutcome> {
+    serde_json::from_str::<StoredOutcome>(json).map_err(|e| Error::Invalid {
+        field: "client_key",
+        message: format!("the stored outcome of this key cannot be read: {e}"),
+    })
+}
+
+/// The first answer of a reservation from its stored form: a reference is completed from the
+/// reservation and quota rows, as they were when it was written.
+pub(crate) async fn resolve_stored(tx: &mut Tx, stored: StoredOutcome) -> Result<Outcome> {
+    match stored {
+        StoredOutcome::Ref { reference } => {
+            let mut r = load_reservation(tx, reference.reservation).await?;
+            let quota = load_quota(tx, r.quota_id).await?;
+            let quota_after = QuotaRow {
+                held_micro: reference.held,
+                committed_micro: reference.committed,
+                exported_micro: reference.exported,
+                limit_micro: reference.limit,
+                ..quota
+            };
+            // A reservation is written held or rejected; only these three change afterwards.
+            if r.state != "rejected" {
+                r.state = "held".into();
+            }
+            r.committed_micro = 0;
+            r.exported_micro = 0;
+            r.permit_expires_at = None;
+            Ok(reservation_outcome(&quota_after, &r))
+        }
+        StoredOutcome::Rows {
             rows,
             refusal: None,
-        }) => Ok(Outcome::Done {
+        } => Ok(Outcome::Done {
             reservation: rows.reservation.view(&rows.quota.unit),
             quota: rows.quota.view(),
         }),
-        Ok(StoredOutcome::Rows {
+        StoredOutcome::Rows {
             rows,
             refusal: Some(refusal),
-        }) => Ok(Outcome::Refused {
+        } => Ok(Outcome::Refused {
             refusal,
             reservation: Some(rows.reservation.view(&rows.quota.unit)),
             quota: rows.quota.view(),
         }),
-        Ok(StoredOutcome::Outcome(o)) => Ok(o),
-        Err(e) => Err(Error::Invalid {
-            field: "client_key",
-            message: format!("the stored outcome of this key cannot be read: {e}"),
-        }),
+        StoredOutcome::Outcome(o) => Ok(o),
+    }
+}
+
+/// The answer to a new reservation: done when held, refused (and why) when rejected.
+fn reservation_outcome(quota_after: &QuotaRow, r: &ReservationRow) -> Outcome {
+    if r.state == "rejected" {
+        Outcome::Refused {
+            refusal: refusal_for(quota_after, r.quantity_micro),
+            reservation: Some(r.view(&quota_after.unit)),
+            quota: quota_after.view(),
+        }
+    } else {
+        Outcome::Done {
+            reservation: r.view(&quota_after.unit),
+            quota: quota_after.view(),
+        }
+    }
+}
+
+/// Why `quota` cannot hold `requested` more.
+fn refusal_for(quota: &QuotaRow, requested: i64) -> Refusal {
+    match quota.limit_micro {
+        None => Refusal::QuotaInPreparation,
+        Some(0) => Refusal::ZeroQuota,
+        Some(_) => Refusal::QuotaExhausted {
+            requested: from_micro(requested),
+            available: from_micro(quota.available_micro().max(0)),
+        },
     }
 }
 
@@ -1095,7 +1226,9 @@ pub(crate) fn hold_until(
     now: DateTime<Utc>,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<DateTime<Utc>> {
-    let expires_at = expires_at.unwrap_or(now + HOLD_DEFAULT);
+    // To the microsecond, as both databases keep it: an answer built from what was written
+    // then equals one rebuilt later from what was read back.
+    let expires_at = expires_at.unwrap_or(now + HOLD_DEFAULT).trunc_subsecs(6);
     if expires_at <= now || expires_at > now + HOLD_MAX {
         return Err(Error::Invalid {
             field: "expires_at",
@@ -1228,7 +1361,11 @@ fn parse_stored<T: DeserializeOwned>(json: &str) -> Result<T> {
 }
 
 async fn store_outcome<T: Serialize>(tx: &mut Tx, key: &ClientKey, outcome: &T) -> Result<()> {
-    let json = outcome_json(outcome)?;
+    store_raw_outcome(tx, key, outcome_json(outcome)?).await
+}
+
+/// Records the first outcome of the key [`claim_key`] claimed, already in its stored form.
+async fn store_raw_outcome(tx: &mut Tx, key: &ClientKey, json: String) -> Result<()> {
     with_tx!(tx, c => sqlx::query("UPDATE quota_requests SET outcome = $2 WHERE client_key = $1")
         .bind(key.as_str()).bind(json).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
@@ -1354,6 +1491,22 @@ pub(crate) struct BatchItem<'a> {
 /// (quota id, reservation id, event, held delta, limit, index of the item).
 type BatchLedgerRow = (i64, i64, &'static str, i64, Option<i64>, usize);
 
+/// A batch's new reservation as written: held, or rejected with its refusal's message.
+fn batch_row(
+    id: i64,
+    quota_id: i64,
+    requested: i64,
+    item: &BatchItem<'_>,
+    refusal: Option<&Refusal>,
+) -> ReservationRow {
+    let mut row = held_row(id, quota_id, requested, item.expires_at);
+    if let Some(refusal) = refusal {
+        row.state = "rejected".into();
+        row.reject_reason = Some(refusal.message());
+    }
+    row
+}
+
 /// What the batch decided for one item before anything is written.
 enum Decided {
     /// A validation error or a key conflict: nothing written for it.
@@ -1462,7 +1615,10 @@ pub(crate) async fn reserve_batch(
                 })
             } else {
                 match parse_stored_outcome(outcome) {
-                    Ok(o) => Decided::Stored(o),
+                    Ok(stored) => match resolve_stored(tx, stored).await {
+                        Ok(o) => Decided::Stored(o),
+                        Err(e) => Decided::Failed(e),
+                    },
                     Err(e) => Decided::Failed(e),
                 }
             });
@@ -1506,14 +1662,7 @@ pub(crate) async fn reserve_batch(
             quota.held_micro += requested;
             None
         } else {
-            Some(match quota.limit_micro {
-                None => Refusal::QuotaInPreparation,
-                Some(0) => Refusal::ZeroQuota,
-                Some(_) => Refusal::QuotaExhausted {
-                    requested: from_micro(requested),
-                    available: from_micro(quota.available_micro().max(0)),
-                },
-            })
+            Some(refusal_for(quota, requested))
         };
         first_in_batch.insert(item.key.as_str(), (idx, hash.clone()));
         decided.push(Decided::New {
@@ -1570,43 +1719,20 @@ pub(crate) async fn reserve_batch(
             .execute(&mut *t)
             .await?;
     }
-    let mut reservations: HashMap<usize, ReservationRow> = HashMap::new();
-    let new_rows: Vec<NewReservation<'_>> = new_idx
-        .iter()
-        .filter_map(|i| match &decided[*i] {
-            Decided::New {
-                quota_id,
-                requested,
-                granted,
-                refusal,
-                ..
-            } => Some(NewReservation {
-                quota_id: *quota_id,
-                state: if *granted { "held" } else { "rejected" },
-                quantity_micro: *requested,
-                expires_at: items[*i].expires_at,
-                reject_reason: refusal.as_ref().map(|r| r.message()),
-                created_by: &items[*i].actor.name,
-            }),
-            _ => None,
-        })
-        .collect();
-    let mut rows = insert_reservations(&mut *t, &new_rows, now).await?;
-    rows.sort_by_key(|r| r.id);
-    if rows.len() != new_idx.len() {
-        return Err(Error::Invalid {
-            field: "batch",
-            message: "the reservations of the batch were not all written".into(),
-        });
-    }
-    for (i, row) in new_idx.iter().zip(rows) {
-        reservations.insert(*i, row);
-    }
-
-    // Outcomes, ledger entries and request records.
+    // BEGIN IMMEDIATE excludes every other writer, so the batch numbers its reservations
+    // itself (after the largest id ever given, as AUTOINCREMENT would) and writes them without
+    // reading them back.
+    let first_id: i64 = sqlx::query_scalar(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence \
+         WHERE name = 'quota_reservations'), 0), \
+         COALESCE((SELECT MAX(id) FROM quota_reservations), 0)) + 1",
+    )
+    .fetch_one(&mut *t)
+    .await?;
+    let mut new_rows: Vec<NewReservation<'_>> = Vec::with_capacity(new_idx.len());
     let mut outcomes: Vec<Option<Result<Outcome>>> = Vec::with_capacity(items.len());
     let mut ledger_rows: Vec<BatchLedgerRow> = Vec::new();
-    let mut request_rows: Vec<(usize, String, String)> = Vec::new();
+    let mut request_rows: Vec<(usize, &str, String)> = Vec::new();
     for (i, d) in decided.iter().enumerate() {
         match d {
             Decided::Failed(_) | Decided::SameAs(_) => outcomes.push(None),
@@ -1619,35 +1745,24 @@ pub(crate) async fn reserve_batch(
                 quota_after,
                 hash,
             } => {
-                let Some(r) = reservations.get(&i) else {
-                    return Err(Error::Invalid {
-                        field: "batch",
-                        message: "a reservation of the batch was not written".into(),
-                    });
-                };
-                let outcome = match refusal {
-                    None => Outcome::Done {
-                        reservation: r.view(&quota_after.unit),
-                        quota: quota_after.view(),
-                    },
-                    Some(refusal) => Outcome::Refused {
-                        refusal: refusal.clone(),
-                        reservation: Some(r.view(&quota_after.unit)),
-                        quota: quota_after.view(),
-                    },
-                };
+                let id = first_id + new_rows.len() as i64;
+                let row = batch_row(id, *quota_id, *requested, &items[i], refusal.as_ref());
                 let (event, held) = if *granted {
                     ("reserve", *requested)
                 } else {
                     ("reject", 0)
                 };
-                ledger_rows.push((*quota_id, r.id, event, held, quota_after.limit_micro, i));
-                let json = outcome_json(&outcome)?;
-                request_rows.push((i, hash.clone(), json));
-                outcomes.push(Some(Ok(outcome)));
+                ledger_rows.push((*quota_id, id, event, held, quota_after.limit_micro, i));
+                request_rows.push((i, hash.as_str(), stored_ref(id, quota_after)));
+                outcomes.push(Some(Ok(reservation_outcome(quota_after, &row))));
+                new_rows.push(NewReservation {
+                    row,
+                    created_by: &items[i].actor.name,
+                });
             }
         }
     }
+    insert_reservations(&mut *t, &new_rows, now).await?;
     insert_batch_ledger(&mut *t, &ledger_rows, items, now).await?;
     insert_batch_requests(&mut *t, &request_rows, items, now).await?;
     Ok(assemble(decided, outcomes))
@@ -1682,11 +1797,7 @@ fn assemble(decided: Vec<Decided>, outcomes: Vec<Option<Result<Outcome>>>) -> Ve
 
 /// A reservation row a batch writes.
 struct NewReservation<'a> {
-    quota_id: i64,
-    state: &'static str,
-    quantity_micro: i64,
-    expires_at: DateTime<Utc>,
-    reject_reason: Option<String>,
+    row: ReservationRow,
     created_by: &'a str,
 }
 
@@ -1698,30 +1809,25 @@ async fn insert_reservations(
     conn: &mut sqlx::SqliteConnection,
     rows: &[NewReservation<'_>],
     now: DateTime<Utc>,
-) -> Result<Vec<ReservationRow>> {
-    let mut out = Vec::with_capacity(rows.len());
+) -> Result<()> {
     for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
         let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
+            "INSERT INTO quota_reservations (id, quota_id, state, quantity_micro, expires_at, \
              reject_reason, created_at, created_by) ",
         );
         qb.push_values(chunk, |mut b, r| {
-            b.push_bind(r.quota_id)
-                .push_bind(r.state)
-                .push_bind(r.quantity_micro)
-                .push_bind(r.expires_at)
-                .push_bind(r.reject_reason.as_deref())
+            b.push_bind(r.row.id)
+                .push_bind(r.row.quota_id)
+                .push_bind(r.row.state.as_str())
+                .push_bind(r.row.quantity_micro)
+                .push_bind(r.row.expires_at)
+                .push_bind(r.row.reject_reason.as_deref())
                 .push_bind(now)
                 .push_bind(r.created_by);
         });
-        qb.push(concat!(" RETURNING ", reservation_columns!()));
-        out.extend(
-            qb.build_query_as::<ReservationRow>()
-                .fetch_all(&mut *conn)
-                .await?,
-        );
+        qb.build().execute(&mut *conn).await?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Appends a batch's ledger entries (SQLite; reserve or reject: only holds move).
@@ -1759,7 +1865,7 @@ async fn insert_batch_ledger(
 /// Records a batch's client keys with their first outcomes (SQLite).
 async fn insert_batch_requests(
     conn: &mut sqlx::SqliteConnection,
-    rows: &[(usize, String, String)],
+    rows: &[(usize, &str, String)],
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -1768,11 +1874,11 @@ async fn insert_batch_requests(
             "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
              created_at) ",
         );
-        qb.push_values(chunk, |mut b, (i, hash, json)| {
+        qb.push_values(chunk, |mut b, (i, hash, stored)| {
             b.push_bind(items[*i].key.as_str())
                 .push_bind("reserve")
-                .push_bind(hash)
-                .push_bind(json)
+                .push_bind(*hash)
+                .push_bind(stored)
                 .push_bind(now);
         });
         qb.build().execute(&mut *conn).await?;
@@ -1781,10 +1887,10 @@ async fn insert_batch_requests(
 }
 
 /// PostgreSQL: a batch's counters, reservations, ledger entries and request records in one
-/// statement of data-modifying CTEs (one round trip instead of four). The request records hold
-/// the rows written (with the refusal, if any), read back by [`parse_stored_outcome`]; the
-/// answers are those records, so a replay answers exactly as the first time. Reservation ids
-/// ascend in queue order, which pairs them with their items.
+/// statement of data-modifying CTEs (one round trip instead of four). The request records are
+/// references ([`StoredOutcome::Ref`]) built in the statement; the answers are built from
+/// what was written, as a replay rebuilds them. Reservation ids ascend in queue order, which
+/// pairs them with their items.
 #[allow(clippy::too_many_arguments)]
 async fn write_batch_postgres(
     conn: &mut sqlx::PgConnection,
@@ -1819,9 +1925,9 @@ async fn write_batch_postgres(
         cols.reason.push(item.actor.reason.as_deref());
         cols.key.push(item.key.as_str());
         cols.hash.push(hash.as_str());
-        cols.quota_json.push(outcome_json(quota_after)?);
-        cols.refusal_json
-            .push(refusal.as_ref().map(outcome_json).transpose()?);
+        cols.held_after.push(quota_after.held_micro);
+        cols.committed_after.push(quota_after.committed_micro);
+        cols.exported_after.push(quota_after.exported_micro);
         cols.ledger_held.push(if *granted { *requested } else { 0 });
         cols.limit.push(quota_after.limit_micro);
         cols.event.push(if *granted { "reserve" } else { "reject" });
@@ -1829,28 +1935,35 @@ async fn write_batch_postgres(
     if cols.key.is_empty() {
         return Ok(std::collections::HashMap::new());
     }
-    let written: Vec<(String, String)> = sqlx::query_as(concat!(
+    let ids: Vec<i64> = sqlx::query_scalar(concat!(
         "WITH cnt AS (UPDATE export_quotas q SET held_micro = q.held_micro + d.delta \
          FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS d (id, delta) WHERE q.id = d.id RETURNING q.id), \
          input AS (SELECT * FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::BIGINT[], \
          $6::TIMESTAMPTZ[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], \
-         $12::TEXT[], $13::TEXT[], $14::BIGINT[], $15::BIGINT[], $16::TEXT[]) WITH ORDINALITY \
-         AS u (quota_id, state, qty, expires_at, reject_reason, created_by, reason, client_key, \
-         params_hash, quota_json, refusal_json, ledger_held, limit_micro, event, ord)), \
+         $12::BIGINT[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::TEXT[]) \
+         WITH ORDINALITY AS u (quota_id, state, qty, expires_at, reject_reason, created_by, \
+         reason, client_key, params_hash, held_after, committed_after, exported_after, \
+         ledger_held, limit_micro, event, ord)), \
          res AS (INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
          reject_reason, created_at, created_by) SELECT quota_id, state, qty, expires_at, \
-         reject_reason, $17, created_by FROM input ORDER BY ord RETURNING ",
-        reservation_columns!(),
-        "), numbered AS (SELECT res.*, row_number() OVER (ORDER BY res.id) AS ord FROM res), \
+         reject_reason, $18, created_by FROM input ORDER BY ord RETURNING id), \
+         numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM res), \
          led AS (INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
          delta_committed, delta_exported, limit_micro, actor, reason, at) \
          SELECT i.quota_id, n.id, i.event, i.ledger_held, 0, 0, i.limit_micro, i.created_by, \
-         i.reason, $17 FROM input i JOIN numbered n ON n.ord = i.ord) \
-         INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) \
-         SELECT i.client_key, 'reserve', i.params_hash, jsonb_build_object('rows', \
-         jsonb_build_object('quota', i.quota_json::jsonb, 'reservation', to_jsonb(n) - 'ord'), \
-         'refusal', i.refusal_json::jsonb)::text, $17 FROM input i JOIN numbered n ON n.ord = i.ord \
-         RETURNING client_key, outcome"
+         i.reason, $18 FROM input i JOIN numbered n ON n.ord = i.ord), \
+         req AS (INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
+         created_at) SELECT i.client_key, 'reserve', i.params_hash, ",
+        stored_ref_sql!(
+            "n.id",
+            "i.held_after",
+            "i.committed_after",
+            "i.exported_after",
+            "i.limit_micro"
+        ),
+        ", $18 FROM input i JOIN numbered n ON n.ord = i.ord RETURNING client_key) \
+         SELECT n.id FROM numbered n WHERE (SELECT count(*) FROM req) = (SELECT count(*) FROM input) \
+         ORDER BY n.ord"
     ))
     .bind(grown)
     .bind(deltas)
@@ -1863,26 +1976,35 @@ async fn write_batch_postgres(
     .bind(&cols.reason)
     .bind(&cols.key)
     .bind(&cols.hash)
-    .bind(&cols.quota_json)
-    .bind(&cols.refusal_json)
+    .bind(&cols.held_after)
+    .bind(&cols.committed_after)
+    .bind(&cols.exported_after)
     .bind(&cols.ledger_held)
     .bind(&cols.limit)
     .bind(&cols.event)
     .bind(now)
     .fetch_all(&mut *conn)
     .await?;
-    if written.len() != cols.key.len() {
+    if ids.len() != cols.key.len() {
         return Err(Error::Invalid {
             field: "batch",
             message: "the reservations of the batch were not all written".into(),
         });
     }
-    let by_key: std::collections::HashMap<String, String> = written.into_iter().collect();
     let mut out = std::collections::HashMap::with_capacity(new_idx.len());
-    for i in new_idx {
-        if let Some(json) = by_key.get(items[*i].key.as_str()) {
-            out.insert(*i, parse_stored_outcome(json)?);
-        }
+    for (i, id) in new_idx.iter().zip(ids) {
+        let Decided::New {
+            quota_id,
+            requested,
+            refusal,
+            quota_after,
+            ..
+        } = &decided[*i]
+        else {
+            continue;
+        };
+        let row = batch_row(id, *quota_id, *requested, &items[*i], refusal.as_ref());
+        out.insert(*i, reservation_outcome(quota_after, &row));
     }
     Ok(out)
 }
@@ -1899,8 +2021,9 @@ struct BatchColumns<'a> {
     reason: Vec<Option<&'a str>>,
     key: Vec<&'a str>,
     hash: Vec<&'a str>,
-    quota_json: Vec<String>,
-    refusal_json: Vec<Option<String>>,
+    held_after: Vec<i64>,
+    committed_after: Vec<i64>,
+    exported_after: Vec<i64>,
     ledger_held: Vec<i64>,
     limit: Vec<Option<i64>>,
     event: Vec<&'static str>,

@@ -350,16 +350,16 @@ async fn a_reservation_taken_in_one_statement_replays_identically_through_every_
         .await
         .unwrap();
     assert!(matches!(first, Outcome::Done { .. }), "{first:?}");
-    // PostgreSQL's one-statement path stores the rows it wrote; SQLite's the outcome itself.
+    // Both store a reference to the reservation with the counters after it, not the answer.
     let stored: String = db::with_db!(f.ledger.db(), pool => sqlx::query_scalar(
         "SELECT outcome FROM quota_requests WHERE client_key = 'fast'")
         .fetch_one(pool).await)
     .unwrap();
-    let expected_prefix = match backend {
-        Backend::Postgres => "{\"rows\"",
-        Backend::Sqlite => "{\"outcome\"",
-    };
-    assert!(stored.starts_with(expected_prefix), "{stored}");
+    assert!(stored.starts_with("{\"ref\":{\"reservation\":"), "{stored}");
+    assert!(
+        stored.ends_with("\"held\":3000000,\"committed\":0,\"exported\":0,\"limit\":10000000}}"),
+        "{stored}"
+    );
     let again = f
         .ledger
         .reserve(&key("fast"), q.id, &qty("3", ""), None, &actor("po"))
@@ -384,5 +384,110 @@ async fn a_reservation_taken_in_one_statement_replays_identically_through_every_
     assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("3"));
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     assert!(f.ledger.verify(mass.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_replay_after_the_reservation_moved_on_still_answers_as_the_first_time);
+async fn a_replay_after_the_reservation_moved_on_still_answers_as_the_first_time(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "hides", Some("10"), "").await;
+    let first = f
+        .ledger
+        .reserve(&key("first"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Done { reservation, .. } = &first else {
+        panic!("refused: {first:?}")
+    };
+    // Afterwards: another hold, then the first one committed for less and partly exported.
+    f.ledger
+        .reserve(&key("second"), q.id, &qty("5", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    f.ledger
+        .commit(
+            &key("c"),
+            reservation.id,
+            Some(&qty("3", "")),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    f.ledger
+        .record_export(&key("x"), reservation.id, &qty("1", ""), &actor("po"))
+        .await
+        .unwrap();
+    let now = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!(
+        (now.held, now.committed, now.exported),
+        (dec("5"), dec("2"), dec("1"))
+    );
+    // The replay answers with the hold as it was written and the counters of that moment.
+    let again = f
+        .ledger
+        .reserve(&key("first"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(first.quota().held, dec("4"));
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    let batched = group
+        .reserve(&key("first"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    group.shutdown().await;
+    assert_eq!(first, batched);
+    assert_eq!(
+        f.ledger.reserved_under(&key("first")).await.unwrap(),
+        Some(first.clone())
+    );
+    // Nothing moved.
+    assert_eq!(f.ledger.quota(q.id).await.unwrap(), now);
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(outcomes_stored_by_earlier_versions_still_replay);
+async fn outcomes_stored_by_earlier_versions_still_replay(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "shells", Some("10"), "").await;
+    let first = f
+        .ledger
+        .reserve(&key("old"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Done { reservation, quota } = &first else {
+        panic!("refused: {first:?}")
+    };
+    // The whole answer, serialised (the first form), then the rows (the second form).
+    let whole = serde_json::to_string(&first).unwrap();
+    let rows = serde_json::json!({"rows": {
+        "quota": {
+            "id": quota.id, "exporter": quota.exporter, "taxon_id": quota.taxon_id,
+            "period_start": quota.period_start, "period_end": quota.period_end,
+            "unit": quota.unit, "limit_micro": 10_000_000, "held_micro": 2_000_000,
+            "committed_micro": 0, "exported_micro": 0, "term": null, "source": null,
+            "purpose": null, "origin": quota.origin, "speciesplus_id": null, "notes": quota.notes,
+        },
+        "reservation": {
+            "id": reservation.id, "quota_id": q.id, "state": "held",
+            "quantity_micro": 2_000_000, "committed_micro": 0, "exported_micro": 0,
+            "expires_at": reservation.expires_at, "permit_expires_at": null,
+            "reject_reason": null,
+        },
+    }})
+    .to_string();
+    for stored in [whole, rows] {
+        db::with_db!(f.ledger.db(), pool => sqlx::query(
+            "UPDATE quota_requests SET outcome = $1 WHERE client_key = 'old'")
+            .bind(&stored).execute(pool).await.map(|r| r.rows_affected()))
+        .unwrap();
+        let again = f
+            .ledger
+            .reserve(&key("old"), q.id, &qty("2", ""), None, &actor("po"))
+            .await
+            .unwrap();
+        assert_eq!(first, again, "{stored}");
+    }
     f.t.drop_db().await.unwrap();
 }
