@@ -34,7 +34,8 @@
 //! Run: `cargo bench --bench quota` (`CITES_BENCH_SECS=5` seconds measured per cell after a
 //! 1 s warm-up, 96 cells: about 11 minutes; `CITES_BENCH_BACKENDS=sqlite|postgres` runs one;
 //! `CITES_BENCH_VARIANTS=d,f,e1`, `CITES_BENCH_CLIENTS=16,64` and `CITES_BENCH_QUOTAS=1` run a
-//! subset of the cells).
+//! subset of the cells; `CITES_BENCH_KEYS=per-client` shapes the idempotency keys as each
+//! client counting its own instead of one time-ordered sequence, see [`KeyShape`]).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
 use std::io::Write;
@@ -159,7 +160,33 @@ struct Ctx {
     actor: Actor,
     now: DateTime<Utc>,
     expires_at: DateTime<Utc>,
+    keys: KeyShape,
 }
+
+/// How the clients' idempotency keys are shaped (`CITES_BENCH_KEYS`). The key index is a
+/// B-tree: time-ordered keys (UUIDv7, ULID) all land on its rightmost pages, while keys that
+/// each client numbers for itself land on as many pages as there are clients, and every page
+/// a batch touches is one more page for the commit to write.
+#[derive(Clone, Copy, Debug)]
+enum KeyShape {
+    /// `ordered` (the default): one time-ordered sequence shared by every client.
+    Ordered,
+    /// `per-client`: `<client>-<n>`, each client counting its own.
+    PerClient,
+}
+
+impl KeyShape {
+    fn from_env() -> KeyShape {
+        match std::env::var("CITES_BENCH_KEYS").as_deref() {
+            Ok("per-client") => KeyShape::PerClient,
+            Ok("ordered") | Err(_) => KeyShape::Ordered,
+            Ok(other) => panic!("CITES_BENCH_KEYS: {other:?} is not one of ordered, per-client"),
+        }
+    }
+}
+
+/// The shared sequence of [`KeyShape::Ordered`] keys.
+static KEY_SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// `n` units of the quotas' unit (NAR, specimens).
 fn units(n: i64) -> Quantity {
@@ -391,6 +418,7 @@ async fn client(
     variant: Variant,
     targets: Arc<Vec<i64>>,
     key_prefix: String,
+    client_index: usize,
     measure_from: Instant,
     until: Instant,
     seed: u64,
@@ -406,8 +434,12 @@ async fn client(
         }
         let quota_id = targets[rng.random_range(0..targets.len())];
         i += 1;
-        let result = reserve_once(&ctx, variant, quota_id, batch, || {
-            format!("{key_prefix}-{i}")
+        let result = reserve_once(&ctx, variant, quota_id, batch, || match ctx.keys {
+            KeyShape::Ordered => format!(
+                "{key_prefix}-{:016}",
+                KEY_SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+            KeyShape::PerClient => format!("{key_prefix}-{client_index}-{i}"),
         })
         .await;
         let done = Instant::now();
@@ -516,7 +548,8 @@ async fn run_cell(
                 ctx.clone(),
                 variant,
                 targets.clone(),
-                format!("bench-{}-q{quotas}-c{clients}-{c}", variant.tag()),
+                format!("bench-{}-q{quotas}-c{clients}", variant.tag()),
+                c,
                 measure_from,
                 until,
                 (quotas * 1_000 + clients * 10 + c) as u64,
@@ -713,6 +746,7 @@ async fn bench_backend(backend: Backend, window: Duration) -> BackendReport {
         },
         now,
         expires_at: now + quota::HOLD_DEFAULT,
+        keys: KeyShape::from_env(),
     });
     // Each variant gets its own 1,000 quotas (the first is its hot quota) in the same database.
     let mut sets = Vec::new();
@@ -850,6 +884,7 @@ fn main() {
     let started = Instant::now();
     let mut fsync = vec![fsync_line("start")];
     eprintln!("{}", fsync[0]);
+    eprintln!("client keys: {:?} (CITES_BENCH_KEYS)", KeyShape::from_env());
     eprintln!("{HEADER}");
     let mut reports = Vec::new();
     for backend in &backends {

@@ -1317,7 +1317,7 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 
 /// Claims `key` for this request. `Some(outcome)` when the key was used before with the same
 /// parameters (the first outcome, to return again); an error when with other parameters.
-fn params_hash(params: &str) -> String {
+pub(crate) fn params_hash(params: &str) -> String {
     format!("{:x}", Sha256::digest(params.as_bytes()))
 }
 
@@ -1483,7 +1483,8 @@ pub(crate) struct BatchItem<'a> {
     pub(crate) key: &'a ClientKey,
     pub(crate) quota_id: i64,
     pub(crate) quantity: &'a Quantity,
-    pub(crate) requested_expiry: Option<DateTime<Utc>>,
+    /// [`params_hash`] of [`reserve_params`].
+    pub(crate) params_hash: &'a str,
     pub(crate) expires_at: DateTime<Utc>,
     pub(crate) actor: &'a Actor,
 }
@@ -1603,10 +1604,9 @@ pub(crate) async fn reserve_batch(
         .collect();
 
     let mut decided: Vec<Decided> = Vec::with_capacity(items.len());
-    let mut first_in_batch: HashMap<&str, (usize, String)> = HashMap::new();
+    let mut first_in_batch: HashMap<&str, (usize, &str)> = HashMap::new();
     for (idx, item) in items.iter().enumerate() {
-        let params = reserve_params(item.quota_id, item.quantity, item.requested_expiry);
-        let hash = params_hash(&params);
+        let hash = item.params_hash;
         if let Some((op, first_hash, outcome)) = stored.get(item.key.as_str()) {
             decided.push(if *first_hash != hash {
                 Decided::Failed(Error::KeyConflict {
@@ -1664,14 +1664,14 @@ pub(crate) async fn reserve_batch(
         } else {
             Some(refusal_for(quota, requested))
         };
-        first_in_batch.insert(item.key.as_str(), (idx, hash.clone()));
+        first_in_batch.insert(item.key.as_str(), (idx, hash));
         decided.push(Decided::New {
             quota_id: item.quota_id,
             requested,
             granted,
             refusal,
             quota_after: quota.clone(),
-            hash,
+            hash: hash.to_owned(),
         });
     }
 
@@ -1849,8 +1849,8 @@ async fn insert_batch_ledger(
                     .push_bind(*reservation_id)
                     .push_bind(*event)
                     .push_bind(*held)
-                    .push_bind(0i64)
-                    .push_bind(0i64)
+                    .push("0")
+                    .push("0")
                     .push_bind(*limit)
                     .push_bind(&items[*i].actor.name)
                     .push_bind(&items[*i].actor.reason)
@@ -1876,7 +1876,7 @@ async fn insert_batch_requests(
         );
         qb.push_values(chunk, |mut b, (i, hash, stored)| {
             b.push_bind(items[*i].key.as_str())
-                .push_bind("reserve")
+                .push("'reserve'")
                 .push_bind(*hash)
                 .push_bind(stored)
                 .push_bind(now);
