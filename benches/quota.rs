@@ -736,7 +736,9 @@ async fn bench_backend(backend: Backend, window: Duration) -> BackendReport {
     let ledger = Ledger::new(t.db.clone(), Arc::new(ManualClock::new(now)));
     let ctx = Arc::new(Ctx {
         backend,
-        db: t.db.clone(),
+        // The baselines run on the same kind of pool as the engine: on PostgreSQL, plans
+        // reused as pgbench's `-M prepared` reuses them ([`Db::for_keyed_statements`]).
+        db: t.db.for_keyed_statements(),
         ledger: ledger.clone(),
         group: GroupCommit::start(ledger.clone()),
         one: units(1),

@@ -141,6 +141,32 @@ impl Db {
         Ok(())
     }
 
+    /// The same database for a workload of statements that find their rows by key and run
+    /// over and over (the quota ledger's). On PostgreSQL: a second pool, opened lazily, whose
+    /// connections plan each prepared statement once and reuse the plan
+    /// (`plan_cache_mode = force_generic_plan`), where the main pool plans every execution for
+    /// the catalogue's bulk loads ([`Db::connect`]). Planning a group-commit batch's statement
+    /// took longer than running it: on one hot quota at 64 clients, 18,199 reservations/s with
+    /// a plan per execution, 29,993 with the plan reused. On SQLite: the same pool (SQLite
+    /// prepares a statement once anyway).
+    pub fn for_keyed_statements(&self) -> Db {
+        match self {
+            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
+            Db::Postgres(pool) => {
+                // The later `-c` of the startup options wins.
+                let options = (*pool.connect_options())
+                    .clone()
+                    .options([("plan_cache_mode", "force_generic_plan")]);
+                Db::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(POSTGRES_POOL_CONNECTIONS_MAX)
+                        .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
+                        .connect_lazy_with(options),
+                )
+            }
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,

@@ -57,3 +57,36 @@ async fn unknown_url_scheme_is_refused_with_the_accepted_forms() {
     let err = Db::connect("mysql://x").await.expect_err("must refuse");
     assert!(err.to_string().contains("accepted sqlite://"), "{err}");
 }
+
+#[tokio::test]
+async fn postgres_keyed_statements_reuse_their_plans_while_the_main_pool_plans_each_execution() {
+    let t = TestDb::create(Backend::Postgres)
+        .await
+        .expect("test database");
+    let mode = |db: &Db| {
+        let db = db.clone();
+        async move {
+            with_db!(&db, pool => sqlx::query_scalar::<_, String>("SHOW plan_cache_mode")
+                .fetch_one(pool)
+                .await)
+            .expect("show")
+        }
+    };
+    let keyed = t.db.for_keyed_statements();
+    assert_eq!(mode(&t.db).await, "force_custom_plan");
+    assert_eq!(mode(&keyed).await, "force_generic_plan");
+    // Same database: what one pool writes, the other reads.
+    with_db!(&keyed, pool => sqlx::query("INSERT INTO sync_state (key, value) VALUES ('p', 'q')")
+        .execute(pool)
+        .await
+        .map(|_| ()))
+    .expect("insert");
+    let value: String =
+        with_db!(&t.db, pool => sqlx::query_scalar("SELECT value FROM sync_state WHERE key = 'p'")
+        .fetch_one(pool)
+        .await)
+        .expect("select");
+    assert_eq!(value, "q");
+    keyed.close().await;
+    t.drop_db().await.expect("drop");
+}

@@ -13,9 +13,13 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result};
 use crate::ledger::{self, Ledger};
 use crate::model::{Actor, ClientKey, Outcome};
+use db::Db;
 
 /// Most reservations applied in one transaction.
 pub const GROUP_BATCH_MAX: usize = 256;
+/// Times the PostgreSQL writer yields, at most, while the callers of its last batch queue
+/// their next requests.
+const GATHER_YIELDS_MAX: usize = 16;
 /// Requests that may wait for the writer; a caller beyond it waits to enqueue.
 pub const GROUP_QUEUE_MAX: usize = 4_096;
 
@@ -90,13 +94,32 @@ impl GroupCommit {
 }
 
 async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
+    // PostgreSQL: the quotas as this writer's last batches left them. A batch on one of them
+    // is decided on these counters and written in one statement that checks they still hold
+    // ([`ledger::reserve_batch_known`]); anyone else's change since only sends the batch
+    // through the locked path, which reads them again.
+    let mut known = ledger::QuotaRows::new();
     while let Some(first) = rx.recv().await {
-        // The callers answered by the last batch are waking up to send their next request.
-        // Opening the transaction before gathering the batch lets them queue it meanwhile, so
-        // the next batch takes them all instead of the first one alone (without a pause here,
-        // batches alternate between 1 request and all the others), and the round trip of the
-        // BEGIN costs the batch nothing.
-        let mut opened = Some(ledger.db().begin().await);
+        // The callers answered by the last batch are waking up to send their next request:
+        // they need a moment to queue it, or the next batch takes the first one alone and
+        // batches alternate between 1 request and all the others. On SQLite that moment is
+        // the round trip of the BEGIN IMMEDIATE the batch needs anyway; PostgreSQL's batch
+        // usually needs no transaction, so the writer yields.
+        let mut opened = match ledger.db() {
+            Db::Sqlite(_) => Some(ledger.db().begin().await),
+            Db::Postgres(_) => {
+                // Until the queue stops growing: the callers run on other worker threads too.
+                let mut queued = rx.len();
+                for _ in 0..GATHER_YIELDS_MAX {
+                    tokio::task::yield_now().await;
+                    if rx.len() == queued {
+                        break;
+                    }
+                    queued = rx.len();
+                }
+                None
+            }
+        };
         let mut batch = vec![first];
         while batch.len() < GROUP_BATCH_MAX {
             match rx.try_recv() {
@@ -106,17 +129,20 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
         }
         // Another instance may have recorded one of these keys meanwhile (a unique
         // violation on commit): the retry then finds its outcome.
-        let outcomes =
-            ledger::retry_including_duplicates(|| apply_batch(&ledger, &batch, opened.take()))
-                .await;
-        match outcomes {
-            Ok(outcomes) => {
+        let applied = ledger::retry_including_duplicates(|| {
+            apply_batch(&ledger, &batch, opened.take(), &known)
+        })
+        .await;
+        match applied {
+            Ok((outcomes, after)) => {
+                known.extend(after);
                 for (request, outcome) in batch.into_iter().zip(outcomes) {
                     let _ = request.reply.send(outcome);
                 }
             }
             Err(e) => {
                 // The transaction failed as a whole: nothing of it was applied.
+                known.clear();
                 let message = e.to_string();
                 tracing::error!(error = %message, "group commit failed");
                 for request in batch {
@@ -127,14 +153,17 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
     }
 }
 
-/// Applies the batch in one transaction with a handful of statements
-/// ([`ledger::reserve_batch`]). A request refused by validation (unknown quota, incompatible
-/// unit, reused key) gets its own error and writes nothing; the others go on.
+/// Applies the batch: on PostgreSQL in one statement when the writer knows its quota
+/// ([`ledger::reserve_batch_known`]), otherwise in one transaction with a handful of
+/// statements ([`ledger::reserve_batch`]). A request refused by validation (unknown quota,
+/// incompatible unit, reused key) gets its own error and writes nothing; the others go on.
+/// Answers with the outcomes and the batch's quotas as it left them.
 async fn apply_batch(
     ledger: &Ledger,
     batch: &[Request],
     opened: Option<db::Result<db::Tx>>,
-) -> Result<Vec<Result<Outcome>>> {
+    known: &ledger::QuotaRows,
+) -> Result<(Vec<Result<Outcome>>, ledger::QuotaRows)> {
     let now = ledger.clock().now();
     let items: Vec<ledger::BatchItem<'_>> = batch
         .iter()
@@ -148,12 +177,22 @@ async fn apply_batch(
         })
         .collect();
     let started = std::time::Instant::now();
+    if let Db::Postgres(pool) = ledger.db()
+        && let Some(applied) = ledger::reserve_batch_known(pool, &items, known, now).await?
+    {
+        tracing::debug!(
+            requests = items.len(),
+            total_us = started.elapsed().as_micros() as u64,
+            "group commit batch in one statement"
+        );
+        return Ok(applied);
+    }
     // The transaction opened while the batch gathered, or (on a retry) a new one.
     let mut tx = match opened {
         Some(opened) => opened?,
         None => ledger.db().begin().await?,
     };
-    let outcomes = ledger::reserve_batch(&mut tx, &items, now).await?;
+    let applied = ledger::reserve_batch(&mut tx, &items, now).await?;
     let written = started.elapsed();
     tx.commit().await?;
     tracing::debug!(
@@ -162,5 +201,5 @@ async fn apply_batch(
         total_us = started.elapsed().as_micros() as u64,
         "group commit batch"
     );
-    Ok(outcomes)
+    Ok(applied)
 }

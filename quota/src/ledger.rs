@@ -1,5 +1,6 @@
 //! The ledger operations and every SQL statement on the quota tables.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -150,8 +151,13 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// The ledger over `db`, through its pool for keyed statements
+    /// ([`Db::for_keyed_statements`]): every statement here finds its rows by key.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Ledger {
-        Ledger { db, clock }
+        Ledger {
+            db: db.for_keyed_statements(),
+            clock,
+        }
     }
 
     pub fn db(&self) -> &Db {
@@ -1534,8 +1540,8 @@ pub(crate) async fn reserve_batch(
     tx: &mut Tx,
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
-) -> Result<Vec<Result<Outcome>>> {
-    use std::collections::{BTreeSet, HashMap};
+) -> Result<(Vec<Result<Outcome>>, QuotaRows)> {
+    use std::collections::BTreeSet;
     let ids: Vec<i64> = items
         .iter()
         .map(|i| i.quota_id)
@@ -1570,9 +1576,8 @@ pub(crate) async fn reserve_batch(
             .await?
         }
     };
-    let mut quotas: HashMap<i64, QuotaRow> = rows.into_iter().map(|q| (q.id, q)).collect();
-    let original_held: HashMap<i64, i64> =
-        quotas.iter().map(|(id, q)| (*id, q.held_micro)).collect();
+    let mut quotas: QuotaRows = rows.into_iter().map(|q| (q.id, q)).collect();
+    let before = quotas.clone();
 
     let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
     let stored: Vec<(String, String, String, String)> = match tx {
@@ -1598,28 +1603,143 @@ pub(crate) async fn reserve_batch(
             .await?
         }
     };
-    let stored: HashMap<String, (String, String, String)> = stored
-        .into_iter()
-        .map(|(k, op, h, o)| (k, (op, h, o)))
+    // The first outcomes of the keys used before, rebuilt now (the decisions are pure).
+    let mut known: HashMap<String, KnownKey> = HashMap::with_capacity(stored.len());
+    for (key, operation, hash, outcome) in stored {
+        let outcome = if operation == "reserve" {
+            match parse_stored_outcome(&outcome) {
+                Ok(s) => resolve_stored(tx, s).await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            }
+        } else {
+            Err(String::new())
+        };
+        known.insert(
+            key,
+            KnownKey {
+                operation,
+                hash,
+                outcome,
+            },
+        );
+    }
+    let decided = decide(items, &mut quotas, &known);
+    // Reservations, in queue order; ids come back in the same (ascending) order.
+    let new_idx: Vec<usize> = decided
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| matches!(d, Decided::New { .. }))
+        .map(|(i, _)| i)
         .collect();
+    let t = match tx {
+        // PostgreSQL writes everything in one statement.
+        Tx::Postgres(t) => {
+            let written =
+                write_batch_postgres(t, &before, &quotas, &new_idx, &decided, items, now).await?;
+            if written.len() != new_idx.len() {
+                return Err(Error::Invalid {
+                    field: "batch",
+                    message: "the reservations of the batch were not all written".into(),
+                });
+            }
+            return Ok((answers(decided, written), quotas));
+        }
+        Tx::Sqlite(t) => &mut **t,
+    };
+    // SQLite: a few in-process statements. Counters of the quotas whose holds grew; the CHECK
+    // constraint guards them again.
+    for (id, delta) in quotas.values().filter_map(|q| {
+        let delta = q.held_micro - before.get(&q.id).map_or(q.held_micro, |b| b.held_micro);
+        (delta != 0).then_some((q.id, delta))
+    }) {
+        sqlx::query("UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
+            .bind(id)
+            .bind(delta)
+            .execute(&mut *t)
+            .await?;
+    }
+    // BEGIN IMMEDIATE excludes every other writer, so the batch numbers its reservations
+    // itself (after the largest id ever given, as AUTOINCREMENT would) and writes them without
+    // reading them back.
+    let first_id: i64 = sqlx::query_scalar(
+        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence \
+         WHERE name = 'quota_reservations'), 0), \
+         COALESCE((SELECT MAX(id) FROM quota_reservations), 0)) + 1",
+    )
+    .fetch_one(&mut *t)
+    .await?;
+    let mut new_rows: Vec<NewReservation<'_>> = Vec::with_capacity(new_idx.len());
+    let mut outcomes: Vec<Option<Result<Outcome>>> = Vec::with_capacity(items.len());
+    let mut ledger_rows: Vec<BatchLedgerRow> = Vec::new();
+    let mut request_rows: Vec<(usize, &str, String)> = Vec::new();
+    for (i, d) in decided.iter().enumerate() {
+        match d {
+            Decided::Failed(_) | Decided::SameAs(_) => outcomes.push(None),
+            Decided::Stored(o) => outcomes.push(Some(Ok(o.clone()))),
+            Decided::New {
+                quota_id,
+                requested,
+                granted,
+                refusal,
+                quota_after,
+                hash,
+            } => {
+                let id = first_id + new_rows.len() as i64;
+                let row = batch_row(id, *quota_id, *requested, &items[i], refusal.as_ref());
+                let (event, held) = if *granted {
+                    ("reserve", *requested)
+                } else {
+                    ("reject", 0)
+                };
+                ledger_rows.push((*quota_id, id, event, held, quota_after.limit_micro, i));
+                request_rows.push((i, hash.as_str(), stored_ref(id, quota_after)));
+                outcomes.push(Some(Ok(reservation_outcome(quota_after, &row))));
+                new_rows.push(NewReservation {
+                    row,
+                    created_by: &items[i].actor.name,
+                });
+            }
+        }
+    }
+    insert_reservations(&mut *t, &new_rows, now).await?;
+    insert_batch_ledger(&mut *t, &ledger_rows, items, now).await?;
+    insert_batch_requests(&mut *t, &request_rows, items, now).await?;
+    Ok((assemble(decided, outcomes), quotas))
+}
 
+/// A key found in `quota_requests` by a batch.
+struct KnownKey {
+    operation: String,
+    hash: String,
+    /// Its first outcome when it reserved (an error's text otherwise).
+    outcome: std::result::Result<Outcome, String>,
+}
+
+/// Decides every item of a batch in queue order against `quotas`, which it moves as it
+/// grants: the replays of `known` keys, in-batch repeats, validation failures, grants and
+/// refusals. Pure: nothing is written.
+fn decide(
+    items: &[BatchItem<'_>],
+    quotas: &mut QuotaRows,
+    known: &HashMap<String, KnownKey>,
+) -> Vec<Decided> {
     let mut decided: Vec<Decided> = Vec::with_capacity(items.len());
     let mut first_in_batch: HashMap<&str, (usize, &str)> = HashMap::new();
     for (idx, item) in items.iter().enumerate() {
         let hash = item.params_hash;
-        if let Some((op, first_hash, outcome)) = stored.get(item.key.as_str()) {
-            decided.push(if *first_hash != hash {
+        if let Some(k) = known.get(item.key.as_str()) {
+            decided.push(if k.hash != hash {
                 Decided::Failed(Error::KeyConflict {
                     key: item.key.as_str().to_owned(),
-                    first: op.clone(),
+                    first: k.operation.clone(),
                 })
             } else {
-                match parse_stored_outcome(outcome) {
-                    Ok(stored) => match resolve_stored(tx, stored).await {
-                        Ok(o) => Decided::Stored(o),
-                        Err(e) => Decided::Failed(e),
-                    },
-                    Err(e) => Decided::Failed(e),
+                match &k.outcome {
+                    Ok(o) => Decided::Stored(o.clone()),
+                    Err(e) => Decided::Failed(Error::Invalid {
+                        field: "client_key",
+                        message: format!("the stored outcome of this key cannot be read: {e}"),
+                    }),
                 }
             });
             continue;
@@ -1674,98 +1794,82 @@ pub(crate) async fn reserve_batch(
             hash: hash.to_owned(),
         });
     }
+    decided
+}
 
-    // Counters of the quotas whose holds grew; the CHECK constraint guards them again.
-    let (grown, deltas): (Vec<i64>, Vec<i64>) = quotas
-        .iter()
-        .map(|(id, q)| {
-            (
-                *id,
-                q.held_micro - original_held.get(id).copied().unwrap_or(q.held_micro),
-            )
-        })
-        .filter(|(_, delta)| *delta != 0)
-        .unzip();
-    // Reservations, in queue order; ids come back in the same (ascending) order.
+/// The quotas a batch decides against, by id, as they stand after it.
+pub(crate) type QuotaRows = HashMap<i64, QuotaRow>;
+
+/// PostgreSQL, the batch on one quota whose counters the writer knows from its last batch
+/// (`known`): the decisions are taken on them without reading anything, and written in one
+/// autocommitted statement whose UPDATE only applies if the counters are still those, so that
+/// the quota's row is locked for that statement and its commit alone (instead of a
+/// transaction of four round trips). `None` when that does not apply and nothing was written:
+/// the batch touches several quotas, the writer does not know this one, someone else moved it
+/// meanwhile, a key was used before (the statement fails on it), or an item fails validation;
+/// [`reserve_batch`] then takes it under lock.
+pub(crate) async fn reserve_batch_known(
+    pool: &sqlx::PgPool,
+    items: &[BatchItem<'_>],
+    known: &QuotaRows,
+    now: DateTime<Utc>,
+) -> Result<Option<(Vec<Result<Outcome>>, QuotaRows)>> {
+    let Some(first) = items.first() else {
+        return Ok(None);
+    };
+    if items.iter().any(|i| i.quota_id != first.quota_id) {
+        return Ok(None);
+    }
+    let Some(quota) = known.get(&first.quota_id) else {
+        return Ok(None);
+    };
+    let mut quotas: QuotaRows = HashMap::from([(quota.id, quota.clone())]);
+    let before = quotas.clone();
+    let decided = decide(items, &mut quotas, &HashMap::new());
+    if decided.iter().any(|d| matches!(d, Decided::Failed(_))) {
+        // A key may have been used before: only the locked path reads them.
+        return Ok(None);
+    }
     let new_idx: Vec<usize> = decided
         .iter()
         .enumerate()
         .filter(|(_, d)| matches!(d, Decided::New { .. }))
         .map(|(i, _)| i)
         .collect();
-    let t = match tx {
-        // PostgreSQL writes everything in one statement.
-        Tx::Postgres(t) => {
-            let written =
-                write_batch_postgres(t, &grown, &deltas, &new_idx, &decided, items, now).await?;
-            let outcomes = decided
-                .iter()
-                .enumerate()
-                .map(|(i, d)| match d {
-                    Decided::Stored(o) => Some(Ok(o.clone())),
-                    Decided::New { .. } => written.get(&i).cloned().map(Ok),
-                    Decided::Failed(_) | Decided::SameAs(_) => None,
-                })
-                .collect();
-            return Ok(assemble(decided, outcomes));
-        }
-        Tx::Sqlite(t) => &mut **t,
-    };
-    // SQLite: a few in-process statements.
-    for (id, delta) in grown.iter().zip(&deltas) {
-        sqlx::query("UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
-            .bind(*id)
-            .bind(*delta)
-            .execute(&mut *t)
-            .await?;
+    let mut conn = pool.acquire().await?;
+    let written =
+        match write_batch_postgres(&mut conn, &before, &quotas, &new_idx, &decided, items, now)
+            .await
+        {
+            Ok(w) => w,
+            Err(e) if is_unique_violation(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+    if written.is_empty() {
+        // The counters were not those any more: nothing was written.
+        return Ok(None);
     }
-    // BEGIN IMMEDIATE excludes every other writer, so the batch numbers its reservations
-    // itself (after the largest id ever given, as AUTOINCREMENT would) and writes them without
-    // reading them back.
-    let first_id: i64 = sqlx::query_scalar(
-        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence \
-         WHERE name = 'quota_reservations'), 0), \
-         COALESCE((SELECT MAX(id) FROM quota_reservations), 0)) + 1",
-    )
-    .fetch_one(&mut *t)
-    .await?;
-    let mut new_rows: Vec<NewReservation<'_>> = Vec::with_capacity(new_idx.len());
-    let mut outcomes: Vec<Option<Result<Outcome>>> = Vec::with_capacity(items.len());
-    let mut ledger_rows: Vec<BatchLedgerRow> = Vec::new();
-    let mut request_rows: Vec<(usize, &str, String)> = Vec::new();
-    for (i, d) in decided.iter().enumerate() {
-        match d {
-            Decided::Failed(_) | Decided::SameAs(_) => outcomes.push(None),
-            Decided::Stored(o) => outcomes.push(Some(Ok(o.clone()))),
-            Decided::New {
-                quota_id,
-                requested,
-                granted,
-                refusal,
-                quota_after,
-                hash,
-            } => {
-                let id = first_id + new_rows.len() as i64;
-                let row = batch_row(id, *quota_id, *requested, &items[i], refusal.as_ref());
-                let (event, held) = if *granted {
-                    ("reserve", *requested)
-                } else {
-                    ("reject", 0)
-                };
-                ledger_rows.push((*quota_id, id, event, held, quota_after.limit_micro, i));
-                request_rows.push((i, hash.as_str(), stored_ref(id, quota_after)));
-                outcomes.push(Some(Ok(reservation_outcome(quota_after, &row))));
-                new_rows.push(NewReservation {
-                    row,
-                    created_by: &items[i].actor.name,
-                });
-            }
-        }
+    if written.len() != new_idx.len() {
+        return Err(Error::Invalid {
+            field: "batch",
+            message: "the reservations of the batch were not all written".into(),
+        });
     }
-    insert_reservations(&mut *t, &new_rows, now).await?;
-    insert_batch_ledger(&mut *t, &ledger_rows, items, now).await?;
-    insert_batch_requests(&mut *t, &request_rows, items, now).await?;
-    Ok(assemble(decided, outcomes))
+    Ok(Some((answers(decided, written), quotas)))
+}
+
+/// Every item's answer from what was decided and the reservations written (PostgreSQL).
+fn answers(decided: Vec<Decided>, written: HashMap<usize, Outcome>) -> Vec<Result<Outcome>> {
+    let outcomes = decided
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Decided::Stored(o) => Some(Ok(o.clone())),
+            Decided::New { .. } => written.get(&i).cloned().map(Ok),
+            Decided::Failed(_) | Decided::SameAs(_) => None,
+        })
+        .collect();
+    assemble(decided, outcomes)
 }
 
 /// Every item's answer: its own outcome, a failure, or (an in-batch repeat of a key) the
@@ -1887,20 +1991,22 @@ async fn insert_batch_requests(
 }
 
 /// PostgreSQL: a batch's counters, reservations, ledger entries and request records in one
-/// statement of data-modifying CTEs (one round trip instead of four). The request records are
-/// references ([`StoredOutcome::Ref`]) built in the statement; the answers are built from
-/// what was written, as a replay rebuilds them. Reservation ids ascend in queue order, which
-/// pairs them with their items.
+/// statement of data-modifying CTEs (one round trip instead of four). The counters of every
+/// quota of the batch move from `before` to `after` only if they still are `before`; if one
+/// is not, nothing is written and the answer is empty. The request records are references
+/// ([`StoredOutcome::Ref`]) built in the statement; the answers are built from what was
+/// written, as a replay rebuilds them. Reservation ids ascend in queue order, which pairs
+/// them with their items.
 #[allow(clippy::too_many_arguments)]
 async fn write_batch_postgres(
     conn: &mut sqlx::PgConnection,
-    grown: &[i64],
-    deltas: &[i64],
+    before: &QuotaRows,
+    after: &QuotaRows,
     new_idx: &[usize],
     decided: &[Decided],
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
-) -> Result<std::collections::HashMap<usize, Outcome>> {
+) -> Result<HashMap<usize, Outcome>> {
     let mut cols = BatchColumns::default();
     for i in new_idx {
         let Decided::New {
@@ -1933,17 +2039,31 @@ async fn write_batch_postgres(
         cols.event.push(if *granted { "reserve" } else { "reject" });
     }
     if cols.key.is_empty() {
-        return Ok(std::collections::HashMap::new());
+        return Ok(HashMap::new());
     }
-    let ids: Vec<i64> = sqlx::query_scalar(concat!(
+    let mut counters = CounterColumns::default();
+    for (id, b) in before {
+        counters.id.push(*id);
+        counters
+            .delta
+            .push(after.get(id).map_or(0, |a| a.held_micro) - b.held_micro);
+        counters.held.push(b.held_micro);
+        counters.committed.push(b.committed_micro);
+        counters.exported.push(b.exported_micro);
+    }
+    let ids: Vec<(i64, i64)> = sqlx::query_as(concat!(
         "WITH cnt AS (UPDATE export_quotas q SET held_micro = q.held_micro + d.delta \
-         FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS d (id, delta) WHERE q.id = d.id RETURNING q.id), \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $19::BIGINT[], $20::BIGINT[], $21::BIGINT[]) \
+         AS d (id, delta, held, committed, exported) WHERE q.id = d.id \
+         AND q.held_micro = d.held AND q.committed_micro = d.committed \
+         AND q.exported_micro = d.exported RETURNING q.id), \
          input AS (SELECT * FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::BIGINT[], \
          $6::TIMESTAMPTZ[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], \
          $12::BIGINT[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::TEXT[]) \
          WITH ORDINALITY AS u (quota_id, state, qty, expires_at, reject_reason, created_by, \
          reason, client_key, params_hash, held_after, committed_after, exported_after, \
-         ledger_held, limit_micro, event, ord)), \
+         ledger_held, limit_micro, event, ord) \
+         WHERE (SELECT count(*) FROM cnt) = cardinality($1::BIGINT[])), \
          res AS (INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
          reject_reason, created_at, created_by) SELECT quota_id, state, qty, expires_at, \
          reject_reason, $18, created_by FROM input ORDER BY ord RETURNING id), \
@@ -1962,11 +2082,11 @@ async fn write_batch_postgres(
             "i.limit_micro"
         ),
         ", $18 FROM input i JOIN numbered n ON n.ord = i.ord RETURNING client_key) \
-         SELECT n.id FROM numbered n WHERE (SELECT count(*) FROM req) = (SELECT count(*) FROM input) \
-         ORDER BY n.ord"
+         SELECT n.ord, n.id FROM numbered n \
+         WHERE (SELECT count(*) FROM req) = (SELECT count(*) FROM input) ORDER BY n.ord"
     ))
-    .bind(grown)
-    .bind(deltas)
+    .bind(&counters.id)
+    .bind(&counters.delta)
     .bind(&cols.quota_id)
     .bind(&cols.state)
     .bind(&cols.quantity)
@@ -1983,16 +2103,17 @@ async fn write_batch_postgres(
     .bind(&cols.limit)
     .bind(&cols.event)
     .bind(now)
+    .bind(&counters.held)
+    .bind(&counters.committed)
+    .bind(&counters.exported)
     .fetch_all(&mut *conn)
     .await?;
-    if ids.len() != cols.key.len() {
-        return Err(Error::Invalid {
-            field: "batch",
-            message: "the reservations of the batch were not all written".into(),
-        });
-    }
-    let mut out = std::collections::HashMap::with_capacity(new_idx.len());
-    for (i, id) in new_idx.iter().zip(ids) {
+    let mut out = HashMap::with_capacity(ids.len());
+    for (ord, id) in ids {
+        // `ord` counts the written items from 1, in queue order.
+        let Some(i) = usize::try_from(ord - 1).ok().and_then(|o| new_idx.get(o)) else {
+            continue;
+        };
         let Decided::New {
             quota_id,
             requested,
@@ -2007,6 +2128,16 @@ async fn write_batch_postgres(
         out.insert(*i, reservation_outcome(quota_after, &row));
     }
     Ok(out)
+}
+
+/// The quotas of a PostgreSQL batch write: each one's hold delta and the counters it expects.
+#[derive(Default)]
+struct CounterColumns {
+    id: Vec<i64>,
+    delta: Vec<i64>,
+    held: Vec<i64>,
+    committed: Vec<i64>,
+    exported: Vec<i64>,
 }
 
 /// The columns of a PostgreSQL batch write, one array each.

@@ -174,3 +174,105 @@ async fn a_batched_refusal_replays_as_the_same_refusal_through_every_path(backen
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_batch_decided_on_counters_someone_else_moved_is_decided_again_under_lock);
+async fn a_batch_decided_on_counters_someone_else_moved_is_decided_again_under_lock(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "moved", Some("10"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    let first = group
+        .reserve(&key("w1"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::Done { .. }), "{first:?}");
+    // Behind the writer's back (another instance, or the ledger directly): 5 more held.
+    let other = f
+        .ledger
+        .reserve(&key("o1"), q.id, &qty("5", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Done { reservation, .. } = other else {
+        panic!("refused: {other:?}")
+    };
+    // On the writer's last counters 2 would fit (6 available); in truth 1 is left.
+    let refused = group
+        .reserve(&key("w2"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Refused {
+        refusal: quota::Refusal::QuotaExhausted { available, .. },
+        quota,
+        ..
+    } = &refused
+    else {
+        panic!("not refused for lack of quota: {refused:?}")
+    };
+    assert_eq!((*available, quota.held), (dec("1"), dec("9")));
+    // Released behind its back again: the writer sees the units come back.
+    f.ledger
+        .release(&key("o1-release"), reservation.id, &actor("po"))
+        .await
+        .unwrap();
+    let granted = group
+        .reserve(&key("w3"), q.id, &qty("6", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(granted, Outcome::Done { .. }), "{granted:?}");
+    assert_eq!(granted.quota().held, dec("10"));
+    // And the replay of the refusal is still the refusal.
+    let again = group
+        .reserve(&key("w2"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(again, refused);
+    group.shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(two_writers_on_one_quota_never_sell_the_last_units_twice);
+async fn two_writers_on_one_quota_never_sell_the_last_units_twice(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "two-writers", Some("25"), "").await;
+    // Two instances of the service: two writers over two ledgers on the same database.
+    let groups = [
+        GroupCommit::start(f.ledger.clone()),
+        GroupCommit::start(quota::Ledger::new(f.ledger.db().clone(), f.clock.clone())),
+    ];
+    let mut tasks = Vec::new();
+    for r in 0..48 {
+        let group = groups[r % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            let mut granted = 0u32;
+            for i in 0..2 {
+                let out = group
+                    .reserve(
+                        &key(&format!("t-{r}-{i}")),
+                        q.id,
+                        &qty("1", ""),
+                        None,
+                        &actor("po"),
+                    )
+                    .await
+                    .unwrap();
+                if let Outcome::Done { .. } = out {
+                    granted += 1;
+                }
+            }
+            granted
+        }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        granted += t.await.unwrap();
+    }
+    assert_eq!(granted, 25);
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("25"));
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    for g in groups {
+        g.shutdown().await;
+    }
+    f.t.drop_db().await.unwrap();
+}
