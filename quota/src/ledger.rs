@@ -1604,7 +1604,7 @@ pub(crate) async fn reserve_batch(
         }
     };
     // The first outcomes of the keys used before, rebuilt now (the decisions are pure).
-    let mut known: HashMap<String, KnownKey> = HashMap::with_capacity(stored.len());
+    let mut used: HashMap<String, UsedKey> = HashMap::with_capacity(stored.len());
     for (key, operation, hash, outcome) in stored {
         let outcome = if operation == "reserve" {
             match parse_stored_outcome(&outcome) {
@@ -1614,16 +1614,16 @@ pub(crate) async fn reserve_batch(
         } else {
             Err(String::new())
         };
-        known.insert(
+        used.insert(
             key,
-            KnownKey {
+            UsedKey {
                 operation,
                 hash,
                 outcome,
             },
         );
     }
-    let decided = decide(items, &mut quotas, &known);
+    let decided = decide(items, &mut quotas, &used);
     // Reservations, in queue order; ids come back in the same (ascending) order.
     let new_idx: Vec<usize> = decided
         .iter()
@@ -1708,7 +1708,7 @@ pub(crate) async fn reserve_batch(
 }
 
 /// A key found in `quota_requests` by a batch.
-struct KnownKey {
+struct UsedKey {
     operation: String,
     hash: String,
     /// Its first outcome when it reserved (an error's text otherwise).
@@ -1716,18 +1716,18 @@ struct KnownKey {
 }
 
 /// Decides every item of a batch in queue order against `quotas`, which it moves as it
-/// grants: the replays of `known` keys, in-batch repeats, validation failures, grants and
-/// refusals. Pure: nothing is written.
+/// grants: the replays of keys `used` before, in-batch repeats, validation failures, grants
+/// and refusals. Pure: nothing is written.
 fn decide(
     items: &[BatchItem<'_>],
     quotas: &mut QuotaRows,
-    known: &HashMap<String, KnownKey>,
+    used: &HashMap<String, UsedKey>,
 ) -> Vec<Decided> {
     let mut decided: Vec<Decided> = Vec::with_capacity(items.len());
     let mut first_in_batch: HashMap<&str, (usize, &str)> = HashMap::new();
     for (idx, item) in items.iter().enumerate() {
         let hash = item.params_hash;
-        if let Some(k) = known.get(item.key.as_str()) {
+        if let Some(k) = used.get(item.key.as_str()) {
             decided.push(if k.hash != hash {
                 Decided::Failed(Error::KeyConflict {
                     key: item.key.as_str().to_owned(),
