@@ -1,19 +1,19 @@
 //! Group commit: concurrent reservations are queued to one writer task, which applies every
-//! request waiting in the queue in one transaction and answers each caller with its own
-//! outcome. Under contention the commit (an fsync on SQLite with `synchronous=FULL`, a WAL
-//! flush on PostgreSQL) is paid once per batch instead of once per reservation, while the
-//! conditional UPDATE of each request still decides alone, in order.
+//! request waiting in the queue in one transaction (on PostgreSQL usually one autocommitted
+//! statement) and answers each caller with its own outcome. Under contention the commit (an
+//! fsync on SQLite with `synchronous=FULL`, a WAL flush on PostgreSQL) is paid once per batch
+//! instead of once per reservation, while each request is still decided alone, in queue order.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use db::Db;
 use domain::{Clock, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
 use crate::ledger::{self, Ledger};
 use crate::model::{Actor, ClientKey, Outcome};
-use db::Db;
 
 /// Most reservations applied in one transaction.
 pub const GROUP_BATCH_MAX: usize = 256;
