@@ -86,8 +86,8 @@ pub struct RawSql(SqlStr);
 /// within the same transaction block, i.e. wrapped in `BEGIN` and `COMMIT`:
 ///
 /// ```rust,no_run
-/// # async fn example() -> sqlx::Result<()> {
-/// let mut conn: sqlx::PgConnection = todo!("e.g. PgConnection::connect(<DATABASE URL>)");
+/// # async fn example(mut conn: sqlx::PgConnection) -> sqlx::Result<()> {
+/// // `conn`: a `PgConnection`, e.g. from `PgConnection::connect(<DATABASE URL>)`.
 ///
 /// sqlx::raw_sql(
 ///     // Imagine we're moving data from one table to another:
