@@ -646,10 +646,14 @@ impl Ledger {
     // ---- queries ----------------------------------------------------------------------
 
     pub async fn quota(&self, id: i64) -> Result<QuotaView> {
+        Ok(self.quota_row(id).await?.view())
+    }
+
+    async fn quota_row(&self, id: i64) -> Result<QuotaRow> {
         let row: Option<QuotaRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
             "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
             .bind(id).fetch_optional(pool).await)?;
-        row.map(|r| r.view()).ok_or(Error::QuotaNotFound(id))
+        row.ok_or(Error::QuotaNotFound(id))
     }
 
     /// Quotas, optionally of one exporter, one taxon, or in force during part of one year.
@@ -732,20 +736,28 @@ impl Ledger {
             return Ok(None);
         };
         let stored = parse_stored_outcome(&stored)?;
-        // Rebuilding it reads two rows, which must be those of one moment.
-        let mut tx = self.db.begin().await?;
-        let outcome = resolve_stored(&mut tx, stored).await?;
-        tx.rollback().await?;
-        Ok(Some(outcome))
+        // What a reference needs of the two rows never changes: no transaction to read them.
+        let rows = match stored.reservation_id() {
+            Some(id) => {
+                let r = self.reservation_row(id).await?;
+                Some((self.quota_row(r.quota_id).await?, r))
+            }
+            None => None,
+        };
+        stored.answer(rows).map(Some)
     }
 
     pub async fn reservation(&self, id: i64) -> Result<ReservationView> {
+        let r = self.reservation_row(id).await?;
+        let q = self.quota_row(r.quota_id).await?;
+        Ok(r.view(&q.unit))
+    }
+
+    async fn reservation_row(&self, id: i64) -> Result<ReservationRow> {
         let r: Option<ReservationRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
             "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
             .bind(id).fetch_optional(pool).await)?;
-        let r = r.ok_or(Error::ReservationNotFound(id))?;
-        let q = self.quota(r.quota_id).await?;
-        Ok(r.view(&q.unit))
+        r.ok_or(Error::ReservationNotFound(id))
     }
 
     /// The audit ledger of one quota, in order.
@@ -867,54 +879,25 @@ pub(crate) async fn reserve_in_tx(
          AND limit_micro - held_micro - committed_micro - exported_micro >= $2 RETURNING ",
         quota_columns!()))
         .bind(quota_id).bind(requested).fetch_optional(c).await)?;
-    let (quota, r) = match updated {
-        Some(quota) => {
-            let r = insert_reservation(
-                tx, quota_id, "held", requested, expires_at, None, actor, now,
-            )
-            .await?;
-            append(
-                tx,
-                quota_id,
-                Some(r.id),
-                "reserve",
-                (requested, 0, 0),
-                quota.limit_micro,
-                actor,
-                now,
-            )
-            .await?;
-            (quota, r)
-        }
+    let (quota, refusal) = match updated {
+        Some(quota) => (quota, None),
         None => {
             // Read again: what is available now, not when the request started.
             let quota = load_quota(tx, quota_id).await?;
             let refusal = refusal_for(&quota, requested);
-            let r = insert_reservation(
-                tx,
-                quota_id,
-                "rejected",
-                requested,
-                expires_at,
-                Some(&refusal.message()),
-                actor,
-                now,
-            )
-            .await?;
-            append(
-                tx,
-                quota_id,
-                Some(r.id),
-                "reject",
-                (0, 0, 0),
-                quota.limit_micro,
-                actor,
-                now,
-            )
-            .await?;
-            (quota, r)
+            (quota, Some(refusal))
         }
     };
+    let r = record_reservation(
+        tx,
+        &quota,
+        requested,
+        expires_at,
+        refusal.as_ref(),
+        actor,
+        now,
+    )
+    .await?;
     store_raw_outcome(tx, key, stored_ref(r.id, &quota)).await?;
     Ok(reservation_outcome(&quota, &r))
 }
@@ -1017,21 +1000,8 @@ async fn reserve_fast(
                 tx.rollback().await?;
                 return Ok(None);
             };
-            let r = insert_reservation(
-                &mut tx, quota_id, "held", requested, expires_at, None, actor, now,
-            )
-            .await?;
-            append(
-                &mut tx,
-                quota_id,
-                Some(r.id),
-                "reserve",
-                (requested, 0, 0),
-                quota.limit_micro,
-                actor,
-                now,
-            )
-            .await?;
+            let r = record_reservation(&mut tx, &quota, requested, expires_at, None, actor, now)
+                .await?;
             with_tx!(&mut tx, c => sqlx::query(
                 "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, created_at) \
                  VALUES ($1, 'reserve', $2, $3, $4)")
@@ -1136,45 +1106,68 @@ pub(crate) fn parse_stored_outcome(json: &str) -> Result<StoredOutcome> {
     })
 }
 
-/// The first answer of a reservation from its stored form: a reference is completed from the
-/// reservation and quota rows, as they were when it was written.
+/// The first answer of a reservation from its stored form, read in `tx`.
 pub(crate) async fn resolve_stored(tx: &mut Tx, stored: StoredOutcome) -> Result<Outcome> {
-    match stored {
-        StoredOutcome::Ref { reference } => {
-            let mut r = load_reservation(tx, reference.reservation).await?;
-            let quota = load_quota(tx, r.quota_id).await?;
-            let quota_after = QuotaRow {
-                held_micro: reference.held,
-                committed_micro: reference.committed,
-                exported_micro: reference.exported,
-                limit_micro: reference.limit,
-                ..quota
-            };
-            // A reservation is written held or rejected; only these three change afterwards.
-            if r.state != "rejected" {
-                r.state = "held".into();
-            }
-            r.committed_micro = 0;
-            r.exported_micro = 0;
-            r.permit_expires_at = None;
-            Ok(reservation_outcome(&quota_after, &r))
+    let rows = match stored.reservation_id() {
+        Some(id) => {
+            let r = load_reservation(tx, id).await?;
+            Some((load_quota(tx, r.quota_id).await?, r))
         }
-        StoredOutcome::Rows {
-            rows,
-            refusal: None,
-        } => Ok(Outcome::Done {
-            reservation: rows.reservation.view(&rows.quota.unit),
-            quota: rows.quota.view(),
-        }),
-        StoredOutcome::Rows {
-            rows,
-            refusal: Some(refusal),
-        } => Ok(Outcome::Refused {
-            refusal,
-            reservation: Some(rows.reservation.view(&rows.quota.unit)),
-            quota: rows.quota.view(),
-        }),
-        StoredOutcome::Outcome(o) => Ok(o),
+        None => None,
+    };
+    stored.answer(rows)
+}
+
+impl StoredOutcome {
+    /// The reservation a reference points to.
+    fn reservation_id(&self) -> Option<i64> {
+        match self {
+            StoredOutcome::Ref { reference } => Some(reference.reservation),
+            _ => None,
+        }
+    }
+
+    /// The first answer. A reference is completed from the quota and reservation `rows` it
+    /// points to, as they were when it was written.
+    fn answer(self, rows: Option<(QuotaRow, ReservationRow)>) -> Result<Outcome> {
+        match self {
+            StoredOutcome::Ref { reference } => {
+                let Some((quota, mut r)) = rows else {
+                    return Err(Error::ReservationNotFound(reference.reservation));
+                };
+                let quota_after = QuotaRow {
+                    held_micro: reference.held,
+                    committed_micro: reference.committed,
+                    exported_micro: reference.exported,
+                    limit_micro: reference.limit,
+                    ..quota
+                };
+                // A reservation is written held or rejected; only these three change afterwards.
+                if r.state != "rejected" {
+                    r.state = "held".into();
+                }
+                r.committed_micro = 0;
+                r.exported_micro = 0;
+                r.permit_expires_at = None;
+                Ok(reservation_outcome(&quota_after, &r))
+            }
+            StoredOutcome::Rows {
+                rows,
+                refusal: None,
+            } => Ok(Outcome::Done {
+                reservation: rows.reservation.view(&rows.quota.unit),
+                quota: rows.quota.view(),
+            }),
+            StoredOutcome::Rows {
+                rows,
+                refusal: Some(refusal),
+            } => Ok(Outcome::Refused {
+                refusal,
+                reservation: Some(rows.reservation.view(&rows.quota.unit)),
+                quota: rows.quota.view(),
+            }),
+            StoredOutcome::Outcome(o) => Ok(o),
+        }
     }
 }
 
@@ -1462,6 +1455,47 @@ async fn insert_reservation(
         .bind(now).bind(&actor.name).fetch_one(c).await)?)
 }
 
+/// Writes a decided reservation against `quota` (its counters already moved if granted): the
+/// reservation, held or rejected with its refusal, and its audit entry.
+async fn record_reservation(
+    tx: &mut Tx,
+    quota: &QuotaRow,
+    requested: i64,
+    expires_at: DateTime<Utc>,
+    refusal: Option<&Refusal>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<ReservationRow> {
+    let (state, event, held) = match refusal {
+        None => ("held", "reserve", requested),
+        Some(_) => ("rejected", "reject", 0),
+    };
+    let reason = refusal.map(Refusal::message);
+    let r = insert_reservation(
+        tx,
+        quota.id,
+        state,
+        requested,
+        expires_at,
+        reason.as_deref(),
+        actor,
+        now,
+    )
+    .await?;
+    append(
+        tx,
+        quota.id,
+        Some(r.id),
+        event,
+        (held, 0, 0),
+        quota.limit_micro,
+        actor,
+        now,
+    )
+    .await?;
+    Ok(r)
+}
+
 /// Appends one audit entry.
 #[allow(clippy::too_many_arguments)]
 async fn append(
@@ -1498,22 +1532,6 @@ pub(crate) struct BatchItem<'a> {
 /// (quota id, reservation id, event, held delta, limit, index of the item).
 type BatchLedgerRow = (i64, i64, &'static str, i64, Option<i64>, usize);
 
-/// A batch's new reservation as written: held, or rejected with its refusal's message.
-fn batch_row(
-    id: i64,
-    quota_id: i64,
-    requested: i64,
-    item: &BatchItem<'_>,
-    refusal: Option<&Refusal>,
-) -> ReservationRow {
-    let mut row = held_row(id, quota_id, requested, item.expires_at);
-    if let Some(refusal) = refusal {
-        row.state = "rejected".into();
-        row.reject_reason = Some(refusal.message());
-    }
-    row
-}
-
 /// What the batch decided for one item before anything is written.
 enum Decided {
     /// A validation error or a key conflict: nothing written for it.
@@ -1521,14 +1539,48 @@ enum Decided {
     /// The first outcome of a key used before (stored, or earlier in this batch).
     Stored(Outcome),
     SameAs(usize),
-    New {
-        quota_id: i64,
-        requested: i64,
-        granted: bool,
-        refusal: Option<Refusal>,
-        quota_after: QuotaRow,
-        hash: String,
-    },
+    New(NewItem),
+}
+
+/// A batch item that writes a reservation: held, or rejected with its refusal.
+struct NewItem {
+    quota_id: i64,
+    /// In millionths of the quota's unit.
+    requested: i64,
+    /// `None` when granted.
+    refusal: Option<Refusal>,
+    /// The quota's counters just after this item.
+    quota_after: QuotaRow,
+    hash: String,
+}
+
+impl NewItem {
+    fn granted(&self) -> bool {
+        self.refusal.is_none()
+    }
+
+    fn state(&self) -> &'static str {
+        if self.granted() { "held" } else { "rejected" }
+    }
+
+    /// The audit entry's event and the hold it adds.
+    fn ledger_entry(&self) -> (&'static str, i64) {
+        if self.granted() {
+            ("reserve", self.requested)
+        } else {
+            ("reject", 0)
+        }
+    }
+
+    /// The reservation as written under `id`.
+    fn row(&self, id: i64, item: &BatchItem<'_>) -> ReservationRow {
+        let mut row = held_row(id, self.quota_id, self.requested, item.expires_at);
+        if let Some(refusal) = &self.refusal {
+            row.state = "rejected".into();
+            row.reject_reason = Some(refusal.message());
+        }
+        row
+    }
 }
 
 /// Reserves a whole batch with a handful of statements: the quota rows are read (and locked
@@ -1628,7 +1680,7 @@ pub(crate) async fn reserve_batch(
     let new_idx: Vec<usize> = decided
         .iter()
         .enumerate()
-        .filter(|(_, d)| matches!(d, Decided::New { .. }))
+        .filter(|(_, d)| matches!(d, Decided::New(_)))
         .map(|(i, _)| i)
         .collect();
     let t = match tx {
@@ -1676,24 +1728,20 @@ pub(crate) async fn reserve_batch(
         match d {
             Decided::Failed(_) | Decided::SameAs(_) => outcomes.push(None),
             Decided::Stored(o) => outcomes.push(Some(Ok(o.clone()))),
-            Decided::New {
-                quota_id,
-                requested,
-                granted,
-                refusal,
-                quota_after,
-                hash,
-            } => {
+            Decided::New(new) => {
                 let id = first_id + new_rows.len() as i64;
-                let row = batch_row(id, *quota_id, *requested, &items[i], refusal.as_ref());
-                let (event, held) = if *granted {
-                    ("reserve", *requested)
-                } else {
-                    ("reject", 0)
-                };
-                ledger_rows.push((*quota_id, id, event, held, quota_after.limit_micro, i));
-                request_rows.push((i, hash.as_str(), stored_ref(id, quota_after)));
-                outcomes.push(Some(Ok(reservation_outcome(quota_after, &row))));
+                let row = new.row(id, &items[i]);
+                let (event, held) = new.ledger_entry();
+                ledger_rows.push((
+                    new.quota_id,
+                    id,
+                    event,
+                    held,
+                    new.quota_after.limit_micro,
+                    i,
+                ));
+                request_rows.push((i, new.hash.as_str(), stored_ref(id, &new.quota_after)));
+                outcomes.push(Some(Ok(reservation_outcome(&new.quota_after, &row))));
                 new_rows.push(NewReservation {
                     row,
                     created_by: &items[i].actor.name,
@@ -1777,22 +1825,20 @@ fn decide(
                 continue;
             }
         };
-        let granted = quota.limit_micro.is_some() && quota.available_micro() >= requested;
-        let refusal = if granted {
+        let refusal = if quota.limit_micro.is_some() && quota.available_micro() >= requested {
             quota.held_micro += requested;
             None
         } else {
             Some(refusal_for(quota, requested))
         };
         first_in_batch.insert(item.key.as_str(), (idx, hash));
-        decided.push(Decided::New {
+        decided.push(Decided::New(NewItem {
             quota_id: item.quota_id,
             requested,
-            granted,
             refusal,
             quota_after: quota.clone(),
             hash: hash.to_owned(),
-        });
+        }));
     }
     decided
 }
@@ -1833,7 +1879,7 @@ pub(crate) async fn reserve_batch_known(
     let new_idx: Vec<usize> = decided
         .iter()
         .enumerate()
-        .filter(|(_, d)| matches!(d, Decided::New { .. }))
+        .filter(|(_, d)| matches!(d, Decided::New(_)))
         .map(|(i, _)| i)
         .collect();
     let mut conn = pool.acquire().await?;
@@ -1865,7 +1911,7 @@ fn answers(decided: Vec<Decided>, written: HashMap<usize, Outcome>) -> Vec<Resul
         .enumerate()
         .map(|(i, d)| match d {
             Decided::Stored(o) => Some(Ok(o.clone())),
-            Decided::New { .. } => written.get(&i).cloned().map(Ok),
+            Decided::New(_) => written.get(&i).cloned().map(Ok),
             Decided::Failed(_) | Decided::SameAs(_) => None,
         })
         .collect();
@@ -2009,34 +2055,27 @@ async fn write_batch_postgres(
 ) -> Result<HashMap<usize, Outcome>> {
     let mut cols = BatchColumns::default();
     for i in new_idx {
-        let Decided::New {
-            quota_id,
-            requested,
-            granted,
-            refusal,
-            quota_after,
-            hash,
-        } = &decided[*i]
-        else {
+        let Decided::New(new) = &decided[*i] else {
             continue;
         };
         let item = &items[*i];
-        cols.quota_id.push(*quota_id);
-        cols.state.push(if *granted { "held" } else { "rejected" });
-        cols.quantity.push(*requested);
+        let (event, held) = new.ledger_entry();
+        cols.quota_id.push(new.quota_id);
+        cols.state.push(new.state());
+        cols.quantity.push(new.requested);
         cols.expires_at.push(item.expires_at);
         cols.reject_reason
-            .push(refusal.as_ref().map(|r| r.message()));
+            .push(new.refusal.as_ref().map(Refusal::message));
         cols.created_by.push(item.actor.name.as_str());
         cols.reason.push(item.actor.reason.as_deref());
         cols.key.push(item.key.as_str());
-        cols.hash.push(hash.as_str());
-        cols.held_after.push(quota_after.held_micro);
-        cols.committed_after.push(quota_after.committed_micro);
-        cols.exported_after.push(quota_after.exported_micro);
-        cols.ledger_held.push(if *granted { *requested } else { 0 });
-        cols.limit.push(quota_after.limit_micro);
-        cols.event.push(if *granted { "reserve" } else { "reject" });
+        cols.hash.push(new.hash.as_str());
+        cols.held_after.push(new.quota_after.held_micro);
+        cols.committed_after.push(new.quota_after.committed_micro);
+        cols.exported_after.push(new.quota_after.exported_micro);
+        cols.ledger_held.push(held);
+        cols.limit.push(new.quota_after.limit_micro);
+        cols.event.push(event);
     }
     if cols.key.is_empty() {
         return Ok(HashMap::new());
@@ -2114,18 +2153,13 @@ async fn write_batch_postgres(
         let Some(i) = usize::try_from(ord - 1).ok().and_then(|o| new_idx.get(o)) else {
             continue;
         };
-        let Decided::New {
-            quota_id,
-            requested,
-            refusal,
-            quota_after,
-            ..
-        } = &decided[*i]
-        else {
+        let Decided::New(new) = &decided[*i] else {
             continue;
         };
-        let row = batch_row(id, *quota_id, *requested, &items[*i], refusal.as_ref());
-        out.insert(*i, reservation_outcome(quota_after, &row));
+        out.insert(
+            *i,
+            reservation_outcome(&new.quota_after, &new.row(id, &items[*i])),
+        );
     }
     Ok(out)
 }
