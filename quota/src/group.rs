@@ -39,7 +39,8 @@ struct Request {
 #[derive(Clone)]
 pub struct GroupCommit {
     queue: mpsc::Sender<Request>,
-    clock: Arc<dyn Clock>,
+    /// For the clock, and for the first answer to a retry that can no longer be queued.
+    ledger: Ledger,
     writer: Arc<std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
 }
 
@@ -48,11 +49,10 @@ impl GroupCommit {
     /// [`GroupCommit::shutdown`] is called.
     pub fn start(ledger: Ledger) -> GroupCommit {
         let (queue, rx) = mpsc::channel(GROUP_QUEUE_MAX);
-        let clock = ledger.clock().clone();
-        let writer = tokio::spawn(write_batches(ledger, rx));
+        let writer = tokio::spawn(write_batches(ledger.clone(), rx));
         GroupCommit {
             queue,
-            clock,
+            ledger,
             writer: Arc::new(std::sync::Mutex::new(Some(writer))),
         }
     }
@@ -68,7 +68,18 @@ impl GroupCommit {
     ) -> Result<Outcome> {
         let params_hash =
             ledger::params_hash(&ledger::reserve_params(quota_id, quantity, expires_at));
-        let expires_at = ledger::hold_until(self.clock.now(), expires_at)?;
+        let expires_at = match ledger::hold_until(self.ledger.clock().now(), expires_at) {
+            Ok(at) => at,
+            // A retry may come after the expiry it asked for has passed: it still gets the
+            // first answer.
+            Err(invalid) => {
+                return self
+                    .ledger
+                    .first_reservation(key, &params_hash)
+                    .await?
+                    .ok_or(invalid);
+            }
+        };
         let (reply, answer) = oneshot::channel();
         let request = Request {
             key: key.clone(),

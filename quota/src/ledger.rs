@@ -263,7 +263,17 @@ impl Ledger {
         // The fingerprint holds the expiry as the client sent it: a default filled in here
         // differs on every retry and would make a retry look like another request.
         let params = reserve_params(quota_id, quantity, expires_at);
-        let expires_at = hold_until(self.clock.now(), expires_at)?;
+        let expires_at = match hold_until(self.clock.now(), expires_at) {
+            Ok(at) => at,
+            // A retry may come after the expiry it asked for has passed: it still gets the
+            // first answer.
+            Err(invalid) => {
+                return self
+                    .first_reservation(key, &params_hash(&params))
+                    .await?
+                    .ok_or(invalid);
+            }
+        };
         retry(|| async {
             let now = self.clock.now();
             let fast = reserve_fast(
@@ -732,10 +742,38 @@ impl Ledger {
         let stored: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(
             "SELECT outcome FROM quota_requests WHERE client_key = $1 AND operation = 'reserve'")
             .bind(key.as_str()).fetch_optional(pool).await)?;
-        let Some(stored) = stored else {
+        match stored {
+            Some(stored) => self.answer_stored(&stored).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The first answer under `key` to the reservation whose parameters hash to `hash`, if the
+    /// key was used: [`Error::KeyConflict`] if it was used for another request. Reads only, for
+    /// a request that cannot be carried out now but may be a retry of one that was.
+    pub(crate) async fn first_reservation(
+        &self,
+        key: &ClientKey,
+        hash: &str,
+    ) -> Result<Option<Outcome>> {
+        let first: Option<(String, String, String)> = with_db!(&self.db, pool => sqlx::query_as(
+            "SELECT operation, params_hash, outcome FROM quota_requests WHERE client_key = $1")
+            .bind(key.as_str()).fetch_optional(pool).await)?;
+        let Some((operation, first_hash, stored)) = first else {
             return Ok(None);
         };
-        let stored = parse_stored_outcome(&stored)?;
+        if first_hash != hash {
+            return Err(Error::KeyConflict {
+                key: key.as_str().to_owned(),
+                first: operation,
+            });
+        }
+        self.answer_stored(&stored).await.map(Some)
+    }
+
+    /// A reservation's stored first outcome, answered as the first time.
+    async fn answer_stored(&self, stored: &str) -> Result<Outcome> {
+        let stored = parse_stored_outcome(stored)?;
         // What a reference needs of the two rows never changes: no transaction to read them.
         let rows = match stored.reservation_id() {
             Some(id) => {
@@ -744,7 +782,7 @@ impl Ledger {
             }
             None => None,
         };
-        stored.answer(rows).map(Some)
+        stored.answer(rows)
     }
 
     pub async fn reservation(&self, id: i64) -> Result<ReservationView> {

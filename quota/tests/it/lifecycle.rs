@@ -338,6 +338,93 @@ async fn a_retried_reservation_without_an_expiry_is_the_same_request(backend: Ba
     f.t.drop_db().await.unwrap();
 }
 
+on_both_backends!(a_retry_after_the_requested_expiry_has_passed_still_gets_the_first_answer);
+async fn a_retry_after_the_requested_expiry_has_passed_still_gets_the_first_answer(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "late-retry", Some("10"), "").await;
+    let expiry = t0() + chrono::Duration::hours(1);
+    let first = f
+        .ledger
+        .reserve(
+            &key("late"),
+            q.id,
+            &qty("2", ""),
+            Some(expiry),
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::Done { .. }));
+    // The answer was lost; the client retries after the hold it asked for has ended.
+    f.clock.advance(chrono::Duration::hours(2));
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    for (path, again) in [
+        (
+            "ledger",
+            f.ledger
+                .reserve(
+                    &key("late"),
+                    q.id,
+                    &qty("2", ""),
+                    Some(expiry),
+                    &actor("po"),
+                )
+                .await,
+        ),
+        (
+            "group commit",
+            group
+                .reserve(
+                    &key("late"),
+                    q.id,
+                    &qty("2", ""),
+                    Some(expiry),
+                    &actor("po"),
+                )
+                .await,
+        ),
+    ] {
+        assert_eq!(again.unwrap(), first, "{path}");
+    }
+    // Under the same key another request is still a conflict, and a new request with that
+    // expiry is still refused, naming the field.
+    let other = f
+        .ledger
+        .reserve(
+            &key("late"),
+            q.id,
+            &qty("3", ""),
+            Some(expiry),
+            &actor("po"),
+        )
+        .await;
+    assert!(matches!(other, Err(Error::KeyConflict { .. })), "{other:?}");
+    let new = group
+        .reserve(
+            &key("late-new"),
+            q.id,
+            &qty("2", ""),
+            Some(expiry),
+            &actor("po"),
+        )
+        .await;
+    assert!(
+        matches!(
+            new,
+            Err(Error::Invalid {
+                field: "expires_at",
+                ..
+            })
+        ),
+        "{new:?}"
+    );
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("2"));
+    group.shutdown().await;
+    f.t.drop_db().await.unwrap();
+}
+
 on_both_backends!(a_reservation_taken_in_one_statement_replays_identically_through_every_path);
 async fn a_reservation_taken_in_one_statement_replays_identically_through_every_path(
     backend: Backend,
