@@ -57,6 +57,18 @@ impl From<quota::Error> for ApiError {
             quota::Error::Domain(d) => {
                 ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
             }
+            // The database stayed busy or out of reach through every retry. Whether the
+            // request took effect is for a retry with the same key to tell; the cause is
+            // logged, not sent.
+            quota::Error::Busy(_) | quota::Error::GroupFailed(_) => {
+                tracing::warn!(error = %e, "quota ledger unavailable");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the quota ledger could not be reached in time; send the request again with \
+                     the same client_key: it takes effect at most once",
+                )
+            }
             _ => ApiError::internal("quota ledger", &e),
         }
     }
@@ -403,4 +415,30 @@ pub async fn close(
         .close(&key, id, &actor(&caller, b.reason))
         .await?;
     Ok(Json(outcome_json(&o)))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_ledger_out_of_reach_is_a_503_telling_to_retry_with_the_same_key_without_the_cause() {
+        for e in [
+            quota::Error::Busy(quota::TRANSIENT_RETRIES_MAX),
+            quota::Error::GroupFailed("error communicating with database at db-7.internal".into()),
+        ] {
+            let answer = ApiError::from(e).into_response();
+            assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], "unavailable");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(message.contains("same client_key"), "{message}");
+            assert!(!message.contains("db-7"), "{message}");
+        }
+    }
 }

@@ -208,6 +208,44 @@ impl Tx {
     }
 }
 
+/// Attempts a read makes, at most, when its connection breaks under it.
+pub const READ_ATTEMPTS_MAX: u32 = 3;
+
+/// Whether `e` says the connection broke (the server restarted, an administrator terminated the
+/// backend, the network failed) rather than that the statement failed. The statement may or
+/// may not have run: only a statement that is safe to run twice may be retried on it.
+pub fn is_connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) => true,
+        // PostgreSQL: class 08 (connection exception), the backend terminated by an
+        // administrator or a shutdown (57P01, 57P02), the server still starting (57P03).
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code.as_ref())
+        }),
+        _ => false,
+    }
+}
+
+/// Runs `read` again, on another connection from the pool, when its connection broke under it
+/// ([`is_connection_lost`]), up to [`READ_ATTEMPTS_MAX`] attempts. For reads, which are safe
+/// to run twice; a pool reconnects at once, so there is no wait between attempts.
+pub async fn retry_read<T, F, Fut>(mut read: F) -> std::result::Result<T, sqlx::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = std::result::Result<T, sqlx::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(e) if attempt < READ_ATTEMPTS_MAX && is_connection_lost(&e) => {
+                tracing::debug!(attempt, error = %e, "connection lost during a read; reading again");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Removes the password from a database URL so it can appear in errors and logs.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

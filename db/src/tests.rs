@@ -90,3 +90,62 @@ async fn postgres_keyed_statements_reuse_their_plans_while_the_main_pool_plans_e
     keyed.close().await;
     t.drop_db().await.expect("drop");
 }
+
+#[tokio::test]
+async fn a_read_whose_postgres_connection_is_terminated_is_read_again_on_a_new_one() {
+    let t = TestDb::create(Backend::Postgres)
+        .await
+        .expect("test database");
+    let Db::Postgres(pool) = &t.db else {
+        unreachable!("a PostgreSQL test database")
+    };
+    let url = t.url.as_str();
+    let mut attempts = 0;
+    let pid: i32 = crate::retry_read(|| {
+        attempts += 1;
+        let first = attempts == 1;
+        async move {
+            let mut conn = pool.acquire().await?;
+            if first {
+                // An administrator ends this backend while the read is about to run on it.
+                let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(url).await?;
+                let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
+                    .bind(pid)
+                    .fetch_one(&mut admin)
+                    .await?;
+                assert!(ended, "backend {pid} was not terminated");
+            }
+            sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *conn)
+                .await
+        }
+    })
+    .await
+    .expect("read again");
+    assert_eq!(attempts, 2);
+    assert!(pid > 0);
+    t.drop_db().await.expect("drop");
+}
+
+#[tokio::test]
+async fn a_failed_statement_is_not_read_again_and_a_lost_connection_only_so_often() {
+    let mut attempts = 0;
+    let failed: Result<i64, sqlx::Error> = crate::retry_read(|| {
+        attempts += 1;
+        async { Err(sqlx::Error::RowNotFound) }
+    })
+    .await;
+    assert!(matches!(failed, Err(sqlx::Error::RowNotFound)));
+    assert_eq!(attempts, 1);
+    attempts = 0;
+    let lost: Result<i64, sqlx::Error> = crate::retry_read(|| {
+        attempts += 1;
+        async { Err(sqlx::Error::Io(std::io::ErrorKind::BrokenPipe.into())) }
+    })
+    .await;
+    assert!(matches!(lost, Err(sqlx::Error::Io(_))));
+    assert_eq!(attempts, crate::READ_ATTEMPTS_MAX);
+}

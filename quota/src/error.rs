@@ -21,7 +21,9 @@ pub enum Error {
     Domain(#[from] domain::Error),
     #[error("the reservation writer has stopped (the service is shutting down)")]
     Stopped,
-    #[error("the batch this reservation was in failed and nothing of it was applied: {0}")]
+    #[error(
+        "the batch this reservation was in could not be written ({0}); send the request again with the same client key: it takes effect at most once"
+    )]
     GroupFailed(String),
     #[error("the database stayed busy after {0} attempts")]
     Busy(u32),

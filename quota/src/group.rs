@@ -152,7 +152,8 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
                 }
             }
             Err(e) => {
-                // The transaction failed as a whole: nothing of it was applied.
+                // Retried and still failing. Usually nothing of it was applied; if the
+                // connection broke after a commit, it was: a retry with the key tells which.
                 known.clear();
                 let message = e.to_string();
                 tracing::error!(error = %message, "group commit failed");

@@ -27,8 +27,12 @@ pub const HOLD_MAX: chrono::Duration = chrono::Duration::days(180);
 /// permit does not say, what it did not export returns to the quota after this.
 pub const PERMIT_VALIDITY_DEFAULT: chrono::Duration = chrono::Duration::days(183);
 /// Attempts of one operation when the database reports a transient conflict (SQLite busy,
-/// PostgreSQL serialization failure or deadlock); none of these reaches a caller before.
-pub const TRANSIENT_RETRIES_MAX: u32 = 10;
+/// PostgreSQL serialization failure or deadlock) or the connection breaks; none of these
+/// reaches a caller before. With pauses of at most [`RETRY_PAUSE_MAX`], about 4 s in all:
+/// enough to ride out a PostgreSQL restart or a burst of terminated connections.
+pub const TRANSIENT_RETRIES_MAX: u32 = 50;
+/// The pause before a retry grows by 5 ms per attempt up to this.
+const RETRY_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 /// Permits [`Ledger::issued_quantities`] returns at most (the latest).
 pub const ISSUED_HISTORY_MAX: i64 = 500;
 /// Reservations one sweep handles per transaction.
@@ -660,9 +664,12 @@ impl Ledger {
     }
 
     async fn quota_row(&self, id: i64) -> Result<QuotaRow> {
-        let row: Option<QuotaRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
-            "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
-            .bind(id).fetch_optional(pool).await)?;
+        let row: Option<QuotaRow> = db::retry_read(|| async {
+            with_db!(&self.db, pool => sqlx::query_as(concat!(
+                "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
+                .bind(id).fetch_optional(pool).await)
+        })
+        .await?;
         row.ok_or(Error::QuotaNotFound(id))
     }
 
@@ -792,9 +799,12 @@ impl Ledger {
     }
 
     async fn reservation_row(&self, id: i64) -> Result<ReservationRow> {
-        let r: Option<ReservationRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
-            "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
-            .bind(id).fetch_optional(pool).await)?;
+        let r: Option<ReservationRow> = db::retry_read(|| async {
+            with_db!(&self.db, pool => sqlx::query_as(concat!(
+                "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
+                .bind(id).fetch_optional(pool).await)
+        })
+        .await?;
         r.ok_or(Error::ReservationNotFound(id))
     }
 
@@ -1298,11 +1308,15 @@ where
                     return Err(Error::Busy(attempt));
                 }
                 tracing::debug!(attempt, error = %e, "transient database conflict; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 5)).await;
+                tokio::time::sleep(retry_pause(attempt)).await;
             }
             other => return other,
         }
     }
+}
+
+fn retry_pause(attempt: u32) -> std::time::Duration {
+    (std::time::Duration::from_millis(5) * attempt).min(RETRY_PAUSE_MAX)
 }
 
 /// [`retry`], also retrying a unique violation (a key recorded by another writer meanwhile).
@@ -1319,7 +1333,7 @@ where
                 if attempt >= TRANSIENT_RETRIES_MAX {
                     return Err(Error::Busy(attempt));
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(u64::from(attempt) * 5)).await;
+                tokio::time::sleep(retry_pause(attempt)).await;
             }
             other => return other,
         }
@@ -1342,13 +1356,17 @@ pub(crate) fn is_transient(e: &Error) -> bool {
         _ => return false,
     };
     match sqlx_error {
-        sqlx::Error::Database(d) => matches!(
-            d.code().as_deref(),
-            // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT, LOCKED.
-            Some("40001") | Some("40P01") | Some("5") | Some("517") | Some("6") | Some("261")
-        ),
+        sqlx::Error::Database(d) => {
+            d.code().is_some_and(|code| {
+                // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT, LOCKED.
+                ["40001", "40P01", "5", "517", "6", "261"].contains(&code.as_ref())
+            }) || db::is_connection_lost(sqlx_error)
+        }
         sqlx::Error::PoolTimedOut => true,
-        _ => false,
+        // The connection broke mid-request. Every ledger operation is keyed (or, for the
+        // sweeper, conditional on the state it changes), so running it again is safe: if the
+        // broken attempt had committed, the retry finds its first outcome.
+        other => db::is_connection_lost(other),
     }
 }
 

@@ -4,6 +4,7 @@
 mod support;
 
 mod concurrency;
+mod connection_loss;
 mod group;
 mod lifecycle;
 mod model;

@@ -1,0 +1,125 @@
+//! PostgreSQL backends terminated under load (workload W5 of the quota notes: "on PG, backends
+//! are also killed"). A connection can break before a request reaches the server, while it
+//! runs, or after its commit but before its answer comes back. The engine retries each request
+//! with its key, so no caller sees the break, nothing is applied twice, and the last units are
+//! still sold once. SQLite has no server connection to lose: the test is PostgreSQL's alone.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use db::Backend;
+use quota::{GroupCommit, Outcome};
+use rust_decimal::Decimal;
+use sqlx::Connection;
+
+use crate::support::*;
+
+const CLIENTS: usize = 12;
+/// Reservations each client asks for, of one unit each.
+const REQUESTS_PER_CLIENT: usize = 40;
+const LIMIT: &str = "60";
+/// How often every connection of the engine's database is terminated.
+const TERMINATE_EVERY: Duration = Duration::from_millis(200);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_terminated_connections_never_reach_a_caller_and_nothing_is_sold_twice() {
+    let f = fixture(Backend::Postgres).await;
+    let q = declare(&f, "terminated", Some(LIMIT), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+
+    // Terminates every other connection to the test database, again and again.
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut admin = sqlx::PgConnection::connect(&f.t.url).await.unwrap();
+    let terminator = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            let mut terminated = 0_i64;
+            while !stop.load(Ordering::Relaxed) {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) \
+                     FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .fetch_one(&mut admin)
+                .await
+                .unwrap();
+                terminated += n;
+                tokio::time::sleep(TERMINATE_EVERY).await;
+            }
+            terminated
+        }
+    });
+
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (ledger, group) = (f.ledger.clone(), group.clone());
+        let quota_id = q.id;
+        clients.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for i in 0..REQUESTS_PER_CLIENT {
+                let k = key(&format!("t{c}-{i}"));
+                let one = qty("1", "");
+                let answer = if i % 2 == 0 {
+                    ledger.reserve(&k, quota_id, &one, None, &actor("po")).await
+                } else {
+                    group.reserve(&k, quota_id, &one, None, &actor("po")).await
+                };
+                let answer = answer.unwrap_or_else(|e| panic!("client {c} request {i}: {e:?}"));
+                // Every other grant is released again, so the quota keeps moving both ways.
+                if let (Outcome::Done { reservation, .. }, true) = (&answer, i % 4 == 0) {
+                    let released = ledger
+                        .release(
+                            &key(&format!("t{c}-{i}-release")),
+                            reservation.id,
+                            &actor("po"),
+                        )
+                        .await
+                        .unwrap_or_else(|e| panic!("client {c} release {i}: {e:?}"));
+                    assert!(matches!(released, Outcome::Done { .. }), "{released:?}");
+                }
+                answers.push((k, answer));
+            }
+            answers
+        }));
+    }
+    let mut answers = Vec::new();
+    for c in clients {
+        answers.extend(c.await.unwrap());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let terminated = terminator.await.unwrap();
+    assert!(
+        terminated > 0,
+        "no connection was terminated: the test proves nothing"
+    );
+
+    // Every request answered once, and the same again now.
+    let mut granted = 0;
+    for (k, first) in &answers {
+        let again = f.ledger.reserved_under(k).await.unwrap();
+        assert_eq!(again.as_ref(), Some(first), "{k:?}");
+        if matches!(first, Outcome::Done { .. }) {
+            granted += 1;
+        }
+    }
+    let v = f.ledger.quota(q.id).await.unwrap();
+    assert!(v.held <= dec(LIMIT), "{v:?}");
+    assert_eq!(
+        v.available,
+        Decimal::ZERO,
+        "demand exceeds the quota: it ends full"
+    );
+    assert!(
+        granted > 0 && v.held < Decimal::from(granted),
+        "{granted} granted, {v:?}"
+    );
+    let broken = f.ledger.verify(q.id).await.unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+    println!(
+        "{terminated} connections terminated; {} requests, {granted} granted, all answered",
+        answers.len()
+    );
+    group.shutdown().await;
+    f.t.drop_db().await.unwrap();
+}
