@@ -281,6 +281,73 @@ async fn a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_a
     f.t.drop_db().await.unwrap();
 }
 
+on_both_backends!(a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due);
+async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due(
+    backend: Backend,
+) {
+    const HOLDS: i64 = 1_003;
+    let f = fixture(backend).await;
+    let q = declare(&f, "burst", Some("5000"), "").await;
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    let mut tasks = Vec::new();
+    for lane in 0..8 {
+        let group = group.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in (lane..HOLDS).step_by(8) {
+                // Later keys fall due earlier, so expiry order is not reservation order.
+                let expiry = t0() + chrono::Duration::seconds(10 + HOLDS - i);
+                let r = group
+                    .reserve(
+                        &key(&format!("b{i}")),
+                        q.id,
+                        &qty("1", ""),
+                        Some(expiry),
+                        &actor("po"),
+                    )
+                    .await
+                    .unwrap();
+                ids.push((expiry, r.reservation().unwrap().id));
+            }
+            ids
+        }));
+    }
+    let mut held = Vec::new();
+    for t in tasks {
+        held.extend(t.await.unwrap());
+    }
+    held.sort();
+    // A commit takes one of them out of the burst first.
+    let (_, committed) = held.remove(500);
+    f.ledger
+        .commit(&key("c"), committed, None, None, &actor("po"))
+        .await
+        .unwrap();
+    f.clock.set(t0() + chrono::Duration::seconds(10 + HOLDS));
+    let first = f.ledger.sweep(&actor("sweeper")).await.unwrap();
+    assert_eq!((first.expired, first.closed), (1_000, 0));
+    let second = f.ledger.sweep(&actor("sweeper")).await.unwrap();
+    assert_eq!((second.expired, second.closed), (2, 0));
+    let expired: Vec<i64> = (f.ledger.history(q.id).await.unwrap().into_iter())
+        .filter(|e| e.event == "expire")
+        .map(|e| e.reservation_id.unwrap())
+        .collect();
+    let in_order: Vec<i64> = held.iter().map(|(_, id)| *id).collect();
+    assert_eq!(
+        expired, in_order,
+        "audit entries in the order the holds fell due"
+    );
+    let v = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!((v.held, v.committed), (dec("0"), dec("1")));
+    assert_eq!(
+        f.ledger.reservation(committed).await.unwrap().state,
+        ReservationState::Committed
+    );
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    group.shutdown().await;
+    f.t.drop_db().await.unwrap();
+}
+
 on_both_backends!(an_unexported_permit_returns_its_quantity_when_its_validity_ends);
 async fn an_unexported_permit_returns_its_quantity_when_its_validity_ends(backend: Backend) {
     let f = fixture(backend).await;
