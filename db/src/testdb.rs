@@ -9,8 +9,9 @@ use crate::{Backend, Db, Error, Result};
 /// development and CI machine runs.
 pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-/// A database created for one test. Call [`TestDb::drop_db`] at the end; a PostgreSQL database
-/// left behind by a panicking test is removed by the next [`TestDb::cleanup_stale`].
+/// A database created for one test. Call [`TestDb::drop_db`] at the end; one left behind by a
+/// test that panicked or was killed is removed by a later [`TestDb::create`] once it is older
+/// than [`STALE_AFTER`] (it stays that long for a look at what went wrong).
 pub struct TestDb {
     pub db: Db,
     pub url: String,
@@ -19,8 +20,46 @@ pub struct TestDb {
     dir: Option<PathBuf>,
 }
 
-/// Prefix of every test database name, so stale ones can be found and dropped.
-const TEST_DB_PREFIX: &str = "cites_test_";
+/// Prefix of every test database name, so stale ones can be found and dropped. The name goes
+/// on with the Unix second the database was made, `_`, and a random number.
+const TEST_DB_PREFIX: &str = "cites_test_t";
+/// Age from which a test database nobody dropped is removed: no test or benchmark runs so long.
+pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// A fresh name: prefix, Unix second, random number.
+fn new_name() -> String {
+    format!(
+        "{TEST_DB_PREFIX}{}_{:016x}",
+        unix_now(),
+        rand::random::<u64>()
+    )
+}
+
+/// Whether `name` is a test database's, made longer than [`STALE_AFTER`] ago. Only names of
+/// exactly the form [`new_name`] makes qualify, so nothing else is ever dropped.
+fn is_stale(name: &str, now: u64) -> bool {
+    let Some((secs, random)) = name
+        .strip_prefix(TEST_DB_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+    else {
+        return false;
+    };
+    let well_formed = !secs.is_empty()
+        && secs.bytes().all(|b| b.is_ascii_digit())
+        && random.len() == 16
+        && random.bytes().all(|b| b.is_ascii_hexdigit());
+    well_formed
+        && secs
+            .parse::<u64>()
+            .is_ok_and(|made| now.saturating_sub(made) > STALE_AFTER.as_secs())
+}
 
 impl TestDb {
     /// Creates and migrates a fresh database on `backend`. PostgreSQL must be reachable: an
@@ -28,11 +67,17 @@ impl TestDb {
     pub async fn create(backend: Backend) -> Result<TestDb> {
         match backend {
             Backend::Sqlite => {
-                let dir = std::env::temp_dir().join(format!(
-                    "{TEST_DB_PREFIX}{}_{}",
-                    std::process::id(),
-                    rand::random::<u64>()
-                ));
+                let temp = std::env::temp_dir();
+                // Directories left behind by tests that panicked or were killed.
+                if let Ok(entries) = std::fs::read_dir(&temp) {
+                    let now = unix_now();
+                    for entry in entries.flatten() {
+                        if entry.file_name().to_str().is_some_and(|n| is_stale(n, now)) {
+                            let _ = std::fs::remove_dir_all(entry.path());
+                        }
+                    }
+                }
+                let dir = temp.join(new_name());
                 std::fs::create_dir_all(&dir).map_err(|e| Error::Sqlx(sqlx::Error::Io(e)))?;
                 let url = format!("sqlite://{}", dir.join("cites.db").display());
                 let db = Db::connect(&url).await?;
@@ -47,9 +92,26 @@ impl TestDb {
             Backend::Postgres => {
                 let admin_url = std::env::var("CITES_TEST_POSTGRES_URL")
                     .unwrap_or_else(|_| DEFAULT_TEST_POSTGRES_URL.to_owned());
-                let name = format!("{TEST_DB_PREFIX}{:016x}", rand::random::<u64>());
+                let name = new_name();
                 let admin = Db::connect_without_migrating(&admin_url).await?;
                 if let Db::Postgres(pool) = &admin {
+                    // Databases left behind by tests that panicked or were killed.
+                    let names: Vec<String> = sqlx::query_scalar(
+                        "SELECT datname FROM pg_database WHERE starts_with(datname, $1)",
+                    )
+                    .bind(TEST_DB_PREFIX)
+                    .fetch_all(pool)
+                    .await?;
+                    let now = unix_now();
+                    for stale in names.iter().filter(|n| is_stale(n, now)) {
+                        // Checked by `is_stale`: the prefix, digits, `_`, hex digits.
+                        // Another test process may be dropping it too: not this test's error.
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {stale} WITH (FORCE)"
+                        )))
+                        .execute(pool)
+                        .await;
+                    }
                     // The name is generated here from a random number: no user input.
                     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                         .execute(pool)

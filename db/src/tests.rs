@@ -149,3 +149,74 @@ async fn a_failed_statement_is_not_read_again_and_a_lost_connection_only_so_ofte
     assert!(matches!(lost, Err(sqlx::Error::Io(_))));
     assert_eq!(attempts, crate::READ_ATTEMPTS_MAX);
 }
+
+/// A name of the test-database form, made `age_secs` ago.
+fn aged_name(age_secs: u64) -> String {
+    let made = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - age_secs;
+    format!("cites_test_t{made}_{:016x}", rand::random::<u64>())
+}
+
+#[tokio::test]
+async fn a_postgres_test_database_left_behind_is_dropped_once_stale_and_not_before() {
+    let admin_url = std::env::var("CITES_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| crate::testdb::DEFAULT_TEST_POSTGRES_URL.to_owned());
+    let admin = Db::connect_without_migrating(&admin_url)
+        .await
+        .expect("admin");
+    let Db::Postgres(pool) = &admin else {
+        unreachable!("a PostgreSQL URL")
+    };
+    let stale = aged_name(crate::testdb::STALE_AFTER.as_secs() + 60);
+    let recent = aged_name(60);
+    // Made like a test database, with a name of another form: never touched.
+    let other = format!("cites_test_tx_{:016x}", rand::random::<u64>());
+    for name in [&stale, &recent, &other] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(pool)
+            .await
+            .expect("create");
+    }
+    let t = TestDb::create(Backend::Postgres)
+        .await
+        .expect("test database");
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY datname",
+    )
+    .bind(vec![stale.clone(), recent.clone(), other.clone()])
+    .fetch_all(pool)
+    .await
+    .expect("list");
+    let mut expected = vec![recent.clone(), other.clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+    for name in [&recent, &other] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+            .execute(pool)
+            .await
+            .expect("drop");
+    }
+    admin.close().await;
+    t.drop_db().await.expect("drop");
+}
+
+#[tokio::test]
+async fn a_sqlite_test_directory_left_behind_is_removed_once_stale_and_not_before() {
+    let temp = std::env::temp_dir();
+    let stale = temp.join(aged_name(crate::testdb::STALE_AFTER.as_secs() + 60));
+    let recent = temp.join(aged_name(60));
+    for dir in [&stale, &recent] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("cites.db"), b"left behind").unwrap();
+    }
+    let t = TestDb::create(Backend::Sqlite)
+        .await
+        .expect("test database");
+    assert!(!stale.exists());
+    assert!(recent.exists());
+    std::fs::remove_dir_all(&recent).unwrap();
+    t.drop_db().await.expect("drop");
+}
