@@ -26,7 +26,10 @@ const TEST_DB_PREFIX: &str = "cites_test_t";
 /// Age from which a test database nobody dropped is removed: no test or benchmark runs so long.
 pub const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
 
-fn unix_now() -> u64 {
+/// Wall-clock time, not an injected clock: it dates databases across test processes, so that a
+/// later run can tell how long ago an abandoned one was made.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

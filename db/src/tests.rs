@@ -152,11 +152,7 @@ async fn a_failed_statement_is_not_read_again_and_a_lost_connection_only_so_ofte
 
 /// A name of the test-database form, made `age_secs` ago.
 fn aged_name(age_secs: u64) -> String {
-    let made = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        - age_secs;
+    let made = crate::testdb::unix_now() - age_secs;
     format!("cites_test_t{made}_{:016x}", rand::random::<u64>())
 }
 
