@@ -9,7 +9,8 @@
 //!   the permit-validity index and without it (dropped and re-created in the run; without it
 //!   is what every sweep cost before migration 0005);
 //! - expiry: a batch of holds falls due at once and one sweep expires them;
-//! - release churn: clients reserve and release at once, pairs per second.
+//! - release churn: clients reserve and release at once, pairs per second, against reserving
+//!   alone in the same run.
 //!
 //! Run: `cargo bench --bench sweep` (`CITES_BENCH_ROWS=N` finished reservations, default
 //! 200,000; `CITES_BENCH_SECS=N` seconds per churn cell, default 3;
@@ -93,8 +94,16 @@ async fn idle_sweeps(ledger: &Ledger, n: usize) -> Vec<u64> {
     us
 }
 
-/// Reserve-and-release pairs per second over `window`, with `clients` at once.
-async fn churn(ledger: &Ledger, quota_id: i64, clients: usize, window: Duration, tag: &str) -> f64 {
+/// Reserve-and-release pairs (or, without `release`, reservations alone) per second over
+/// `window`, with `clients` at once.
+async fn churn(
+    ledger: &Ledger,
+    quota_id: i64,
+    clients: usize,
+    window: Duration,
+    tag: &str,
+    release: bool,
+) -> f64 {
     let deadline = Instant::now() + window;
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -111,12 +120,14 @@ async fn churn(ledger: &Ledger, quota_id: i64, clients: usize, window: Duration,
                 let Outcome::Done { reservation, .. } = held else {
                     panic!("the churn quota never runs out: {held:?}");
                 };
-                let key = ClientKey::parse(&format!("{tag}-{pairs}-release")).unwrap();
-                let released = ledger
-                    .release(&key, reservation.id, &actor())
-                    .await
-                    .unwrap();
-                assert!(matches!(released, Outcome::Done { .. }), "{released:?}");
+                if release {
+                    let key = ClientKey::parse(&format!("{tag}-{pairs}-release")).unwrap();
+                    let released = ledger
+                        .release(&key, reservation.id, &actor())
+                        .await
+                        .unwrap();
+                    assert!(matches!(released, Outcome::Done { .. }), "{released:?}");
+                }
                 pairs += 1;
             }
             pairs
@@ -202,8 +213,29 @@ async fn run(backend: Backend, rows: i64, window: Duration) {
     );
 
     for clients in CHURN_CLIENTS {
-        let rate = churn(&ledger, q.id, clients, window, &format!("churn{clients}")).await;
-        println!("{name}: reserve-and-release, {clients} clients: {rate:.0} pairs/s");
+        let pairs = churn(
+            &ledger,
+            q.id,
+            clients,
+            window,
+            &format!("churn{clients}"),
+            true,
+        )
+        .await;
+        let alone = churn(
+            &ledger,
+            q.id,
+            clients,
+            window,
+            &format!("alone{clients}"),
+            false,
+        )
+        .await;
+        println!(
+            "{name}, {clients} clients: {pairs:.0} reserve-and-release pairs/s, {alone:.0} \
+             reservations alone/s: a pair takes {:.1}x a reservation",
+            alone / pairs
+        );
     }
     let broken = ledger.verify(q.id).await.unwrap();
     assert!(broken.is_empty(), "{broken:?}");

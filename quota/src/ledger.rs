@@ -606,7 +606,9 @@ impl Ledger {
         // few multi-row INSERTs. Row by row, 1,000 holds falling due at once took a second on
         // PostgreSQL, with their quota's row locked throughout. The outer conditions repeat
         // the inner ones because PostgreSQL re-checks only those against a row that a racing
-        // commit or release changed while the sweep waited for it.
+        // commit or release changed while the sweep waited for it. Each search runs on its
+        // own index; an OR of the two read every open permit (PostgreSQL, 2,000 open permits:
+        // 3.5 ms, against 0.4 ms for both searches).
         let mut expired: Vec<ReservationRow> = with_tx!(&mut tx, c => sqlx::query_as(concat!(
             "UPDATE quota_reservations SET state = 'expired' \
              WHERE state = 'held' AND expires_at <= $1 AND id IN (SELECT id FROM quota_reservations \
