@@ -6,6 +6,8 @@
 //!
 //! CI runs [`OPS_DEFAULT`] operations per backend. The correctness gate of quota-notes 5.5 is
 //! the same test with more: `CITES_MODEL_OPS=1000000 cargo test -p quota --test it model`.
+//! Seeds are independent, so a long run can be split over processes: `CITES_MODEL_FIRST_SEED`
+//! (default 1) says where each one starts.
 
 use std::collections::BTreeMap;
 
@@ -34,12 +36,15 @@ const STEP_MINUTES_MAX: i64 = 90;
 /// Earlier requests kept to be sent again or to have their key reused.
 const SENT_KEPT_MAX: usize = 64;
 
-fn ops_total() -> usize {
-    match std::env::var("CITES_MODEL_OPS") {
-        Err(_) => OPS_DEFAULT,
-        Ok(v) => v.parse().ok().filter(|n| *n > 0).unwrap_or_else(|| {
-            panic!("CITES_MODEL_OPS={v:?}: accepted a positive whole number of operations")
-        }),
+/// A positive whole number from `name`, or `default` when it is not set.
+fn positive_env(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Err(_) => default,
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or_else(|| panic!("{name}={v:?}: accepted a positive whole number")),
     }
 }
 
@@ -353,17 +358,21 @@ on_both_backends!(the_engine_agrees_with_an_in_memory_model_over_seeded_random_o
 async fn the_engine_agrees_with_an_in_memory_model_over_seeded_random_operations(backend: Backend) {
     let f = fixture(backend).await;
     let group = GroupCommit::start(f.ledger.clone());
-    let total = ops_total();
+    let total = positive_env("CITES_MODEL_OPS", OPS_DEFAULT as u64) as usize;
+    let first = positive_env("CITES_MODEL_FIRST_SEED", 1);
     let seeds = total.div_ceil(OPS_PER_SEED) as u64;
     let mut done = 0;
     let mut seen = Seen::new();
-    for seed in 1..=seeds {
+    for seed in first..first + seeds {
         let ops = OPS_PER_SEED.min(total - done);
         run_seed(&f, &group, seed, ops, &mut seen).await;
         done += ops;
     }
     assert_eq!(done, total);
-    eprintln!("{backend:?}: {total} operations over {seeds} seeds agree with the model: {seen:?}");
+    eprintln!(
+        "{backend:?}: {total} operations over seeds {first} to {} agree with the model: {seen:?}",
+        first + seeds - 1
+    );
     // The random mix reached every rule, or agreeing would prove little.
     for what in EVERY_CASE {
         assert!(
