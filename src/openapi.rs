@@ -48,6 +48,7 @@ fn body_op(summary: &str, schema: Value, ok: &str, with_id: bool) -> Value {
         )]);
     }
     o["responses"]["409"] = json!({"description": "the client_key was first used with other parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    o["responses"]["503"] = json!({"description": "the database stayed out of reach through the server's retries; send the request again with the same client_key (it takes effect at most once)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     o["requestBody"] =
         json!({"required": true, "content": {"application/json": {"schema": schema}}});
     o

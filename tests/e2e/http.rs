@@ -230,6 +230,13 @@ async fn health_and_openapi_need_no_key_and_openapi_documents_every_route() {
             assert!(op["responses"]["403"].is_object(), "{path} lacks its 403");
         }
         assert!(op["responses"]["422"].is_object(), "{path} lacks its 422");
+        // Every keyed write may answer 503 when the database stays out of reach.
+        if op["requestBody"]["content"]["application/json"]["schema"]["required"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|f| f == "client_key"))
+        {
+            assert!(op["responses"]["503"].is_object(), "{path} lacks its 503");
+        }
     }
     let documented: usize = doc["paths"]
         .as_object()
