@@ -1369,18 +1369,19 @@ pub(crate) fn is_transient(e: &Error) -> bool {
         Error::Db(db::Error::Sqlx(s)) => s,
         _ => return false,
     };
+    // The connection broke mid-request. Every ledger operation is keyed (or, for the sweeper,
+    // conditional on the state it changes), so running it again is safe: if the broken
+    // attempt had committed, the retry finds its first outcome.
+    if db::is_connection_lost(sqlx_error) {
+        return true;
+    }
     match sqlx_error {
-        sqlx::Error::Database(d) => {
-            d.code().is_some_and(|code| {
-                // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT, LOCKED.
-                ["40001", "40P01", "5", "517", "6", "261"].contains(&code.as_ref())
-            }) || db::is_connection_lost(sqlx_error)
-        }
+        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
+            // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT, LOCKED.
+            ["40001", "40P01", "5", "517", "6", "261"].contains(&code.as_ref())
+        }),
         sqlx::Error::PoolTimedOut => true,
-        // The connection broke mid-request. Every ledger operation is keyed (or, for the
-        // sweeper, conditional on the state it changes), so running it again is safe: if the
-        // broken attempt had committed, the retry finds its first outcome.
-        other => db::is_connection_lost(other),
+        _ => false,
     }
 }
 
