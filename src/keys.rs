@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
-use db::{Db, with_db};
+use db::{Db, read_db, with_db};
 use rand::RngCore;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -139,7 +139,7 @@ pub async fn create(
 }
 
 pub async fn list(db: &Db) -> Result<Vec<KeyInfo>, KeyError> {
-    Ok(with_db!(db, pool => sqlx::query_as::<_, KeyInfo>(
+    Ok(read_db!(db, pool => sqlx::query_as::<_, KeyInfo>(
         "SELECT id, name, role, key_prefix, created_at, revoked_at FROM api_keys ORDER BY id")
         .fetch_all(pool).await)?)
 }

@@ -14,6 +14,7 @@ fn error_responses(auth: bool) -> Value {
     if auth {
         r["401"] = json!({"description": "missing, unknown or revoked API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
         r["403"] = json!({"description": "the key's role may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        r["503"] = json!({"description": "the database stayed out of reach through the server's retries; try again shortly", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     }
     r
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use db::{Db, with_db};
+use db::{Db, read_db, with_db};
 use domain::{
     Clock, CountryCode, Kingdom, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode,
     UnitCode,
@@ -269,14 +269,25 @@ impl Checker {
             o.remove("check_id");
         }
         let explanation = serde_json::to_string(&answer)?;
-        let inserted: Result<i64, sqlx::Error> = with_db!(&self.db, pool => sqlx::query_scalar(
+        let record = || async {
+            with_db!(&self.db, pool => sqlx::query_scalar(
             "INSERT INTO permit_checks (checked_at, actor, transaction_type, taxon_id, exporter, \
              importer, decision, client_key, reservation_id, application, explanation) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
             .bind(checked_at).bind(&actor.name).bind(app.transaction().as_str())
             .bind(taxon_id).bind(app.exporter().as_str()).bind(app.importer().as_str())
             .bind(&verdict).bind(key.as_ref().map(|k| k.as_str())).bind(reservation_id)
-            .bind(&submitted).bind(&explanation).fetch_one(pool).await);
+            .bind(&submitted).bind(&explanation).fetch_one(pool).await)
+        };
+        // A keyed record is safe to write again when the connection broke under it: if the
+        // first write landed, the second meets the unique key and answers with the first. An
+        // unkeyed one is not (it would count a refusal twice in the exporter's history), so its
+        // loss reaches the caller, who can tell nothing was promised.
+        let inserted: Result<i64, sqlx::Error> = if key.is_some() {
+            db::retry_read(record).await
+        } else {
+            record().await
+        };
         match inserted {
             Ok(id) => {
                 answer["check_id"] = serde_json::json!(id);
@@ -300,7 +311,7 @@ impl Checker {
         key: &ClientKey,
         submitted: &str,
     ) -> Result<Option<serde_json::Value>, CheckError> {
-        let row: Option<(i64, String, String)> = with_db!(&self.db, pool => sqlx::query_as(
+        let row: Option<(i64, String, String)> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT id, application, explanation FROM permit_checks WHERE client_key = $1")
             .bind(key.as_str()).fetch_optional(pool).await)?;
         let Some((id, application, explanation)) = row else {
@@ -366,7 +377,7 @@ impl Checker {
         // Independent reads, each on its own pooled connection: the check waits for the
         // slowest, not for their sum.
         let refused_count = async {
-            let n: i64 = with_db!(&self.db, pool => sqlx::query_scalar(
+            let n: i64 = read_db!(&self.db, pool => sqlx::query_scalar(
                 "SELECT COUNT(*) FROM permit_checks WHERE exporter = $1 AND decision = 'REFUSE'")
                 .bind(exporter.as_str()).fetch_one(pool).await)?;
             Ok::<i64, CheckError>(n)

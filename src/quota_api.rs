@@ -69,6 +69,9 @@ impl From<quota::Error> for ApiError {
                      the same client_key: it takes effect at most once",
                 )
             }
+            quota::Error::Sqlx(s) if db::is_connection_lost(s) => {
+                ApiError::unavailable("quota ledger", s)
+            }
             _ => ApiError::internal("quota ledger", &e),
         }
     }
@@ -440,5 +443,32 @@ mod tests {
             assert!(message.contains("same client_key"), "{message}");
             assert!(!message.contains("db-7"), "{message}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_database_out_of_reach_on_a_read_is_a_503_not_a_500_and_keeps_its_cause_to_the_log() {
+        let lost = || {
+            sqlx::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "reset by db-7.internal",
+            ))
+        };
+        for answer in [
+            ApiError::from(quota::Error::Sqlx(lost())),
+            ApiError::from(sync::Error::Sqlx(lost())),
+            ApiError::from(crate::permit_check::CheckError::Store(lost())),
+        ] {
+            let answer = answer.into_response();
+            assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+            let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            let body: Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(body["error"]["code"], "unavailable");
+            assert!(!body.to_string().contains("db-7"), "{body}");
+        }
+        // A statement that failed is still the server's fault, not a reason to retry.
+        let failed = ApiError::from(quota::Error::Sqlx(sqlx::Error::RowNotFound)).into_response();
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

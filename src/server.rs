@@ -141,6 +141,17 @@ impl ApiError {
         }
     }
 
+    /// The database connection broke on every attempt (`db::is_connection_lost`): a 503 the
+    /// client may retry, rather than a 500 that says the server is wrong. The cause is logged.
+    pub fn unavailable(context: &str, error: &sqlx::Error) -> ApiError {
+        tracing::warn!(context, error = %error, "database unavailable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the database could not be reached; try again shortly",
+        )
+    }
+
     pub fn internal(context: &str, error: &dyn std::error::Error) -> ApiError {
         // The chain goes to the log; the client gets no internals.
         let mut chain = error.to_string();
@@ -180,6 +191,9 @@ impl From<sync::Error> for ApiError {
             sync::Error::LimitExceeded { .. } => ApiError::invalid("to", e.to_string()),
             sync::Error::Domain(d) => {
                 ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
+            }
+            sync::Error::Sqlx(s) if db::is_connection_lost(s) => {
+                ApiError::unavailable("catalogue", s)
             }
             _ => ApiError::internal("catalogue", &e),
         }
@@ -487,6 +501,9 @@ impl From<crate::permit_check::CheckError> for ApiError {
             ),
             (None, E::Quota(q)) => ApiError::from(q),
             (None, E::Catalogue(c)) => ApiError::from(c),
+            (None, E::Store(s)) if db::is_connection_lost(&s) => {
+                ApiError::unavailable("permit check", &s)
+            }
             (None, e) => ApiError::internal("permit check", &e),
         }
     }

@@ -276,6 +276,16 @@ macro_rules! with_db {
     };
 }
 
+/// [`with_db!`] for a read: `$body` runs again on another connection when its connection broke
+/// under it ([`retry_read`]). Evaluates to the body's `Result`, awaited. Only for statements that
+/// change nothing, which are safe to run twice.
+#[macro_export]
+macro_rules! read_db {
+    ($db:expr, $pool:ident => $body:expr) => {
+        $crate::retry_read(|| async { $crate::with_db!($db, $pool => $body) }).await
+    };
+}
+
 /// Runs `$body` with `$conn` bound to the transaction's connection (`&mut SqliteConnection` or
 /// `&mut PgConnection`).
 #[macro_export]

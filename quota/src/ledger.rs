@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use db::{Db, Tx, with_db, with_tx};
+use db::{Db, Tx, read_db, with_db, with_tx};
 use domain::{Clock, Quantity, UnitCode};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -705,7 +705,7 @@ impl Ledger {
                 NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
             ),
         };
-        let rows: Vec<QuotaRow> = with_db!(&self.db, pool => sqlx::query_as(concat!(
+        let rows: Vec<QuotaRow> = read_db!(&self.db, pool => sqlx::query_as(concat!(
             "SELECT ", quota_columns!(), " FROM export_quotas \
              WHERE ($1 IS NULL OR exporter = $1) AND ($2 IS NULL OR taxon_id = $2) \
              AND period_start < $4 AND period_end > $3 ORDER BY id"))
@@ -721,7 +721,7 @@ impl Ledger {
         exporter: &str,
         taxon_id: i64,
     ) -> Result<Vec<(Decimal, String)>> {
-        let rows: Vec<(i64, String)> = with_db!(&self.db, pool => sqlx::query_as(
+        let rows: Vec<(i64, String)> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT r.committed_micro, q.unit FROM quota_reservations r \
              JOIN export_quotas q ON q.id = r.quota_id \
              WHERE q.exporter = $1 AND q.taxon_id = $2 AND r.state IN ('committed', 'closed') \
@@ -743,7 +743,7 @@ impl Ledger {
         if taxon_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<QuotaRow> = with_db!(&self.db, pool => {
+        let rows: Vec<QuotaRow> = read_db!(&self.db, pool => {
             let mut qb = sqlx::QueryBuilder::new(concat!(
                 "SELECT ", quota_columns!(), " FROM export_quotas WHERE exporter = "));
             qb.push_bind(exporter);
@@ -760,7 +760,7 @@ impl Ledger {
 
     /// The first outcome of a reservation made under `key`, if there was one.
     pub async fn reserved_under(&self, key: &ClientKey) -> Result<Option<Outcome>> {
-        let stored: Option<String> = with_db!(&self.db, pool => sqlx::query_scalar(
+        let stored: Option<String> = read_db!(&self.db, pool => sqlx::query_scalar(
             "SELECT outcome FROM quota_requests WHERE client_key = $1 AND operation = 'reserve'")
             .bind(key.as_str()).fetch_optional(pool).await)?;
         match stored {
@@ -777,7 +777,7 @@ impl Ledger {
         key: &ClientKey,
         hash: &str,
     ) -> Result<Option<Outcome>> {
-        let first: Option<(String, String, String)> = with_db!(&self.db, pool => sqlx::query_as(
+        let first: Option<(String, String, String)> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT operation, params_hash, outcome FROM quota_requests WHERE client_key = $1")
             .bind(key.as_str()).fetch_optional(pool).await)?;
         let Some((operation, first_hash, stored)) = first else {
@@ -838,7 +838,7 @@ impl Ledger {
             reason: Option<String>,
             at: DateTime<Utc>,
         }
-        let rows: Vec<Row> = with_db!(&self.db, pool => sqlx::query_as(
+        let rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, \
              delta_exported, actor, reason, at FROM quota_ledger WHERE quota_id = $1 ORDER BY seq")
             .bind(quota_id).fetch_all(pool).await)?;
@@ -889,7 +889,7 @@ impl Ledger {
                 (q.held, q.committed, q.exported)
             ));
         }
-        let sums: (i64, i64, i64) = with_db!(&self.db, pool => sqlx::query_as(
+        let sums: (i64, i64, i64) = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT \
                CAST(COALESCE(SUM(CASE WHEN state = 'held' THEN quantity_micro ELSE 0 END), 0) AS BIGINT), \
                CAST(COALESCE(SUM(CASE WHEN state = 'committed' THEN committed_micro - exported_micro ELSE 0 END), 0) AS BIGINT), \

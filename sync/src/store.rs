@@ -4,7 +4,7 @@
 //! `db::with_tx!` / `db::with_db!`.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use db::{Db, Tx, with_db, with_tx};
+use db::{Db, Tx, read_db, with_db, with_tx};
 use domain::{Appendix, ChangeType};
 
 use crate::error::Result;
@@ -125,7 +125,7 @@ impl ListingDb {
 
 /// The listing changes stored for one taxon, in effective order.
 pub async fn listing_rows(db: &Db, taxon_id: i64) -> Result<Vec<ListingRow>> {
-    let rows: Vec<ListingDb> = with_db!(db, pool => sqlx::query_as(
+    let rows: Vec<ListingDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT taxon_id, listing_id, appendix, change_type, effective_at, is_current, party, \
          party_name, annotation, hash_symbol, hash_note, inherited_from \
          FROM listing_changes WHERE taxon_id = $1 ORDER BY effective_at, listing_id")
@@ -139,7 +139,7 @@ pub async fn listing_rows_between(
     from: NaiveDate,
     to: NaiveDate,
 ) -> Result<Vec<ListingRow>> {
-    let rows: Vec<ListingDb> = with_db!(db, pool => sqlx::query_as(
+    let rows: Vec<ListingDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT taxon_id, listing_id, appendix, change_type, effective_at, is_current, party, \
          party_name, annotation, hash_symbol, hash_note, inherited_from \
          FROM listing_changes WHERE effective_at >= $1 AND effective_at <= $2 \
@@ -167,7 +167,7 @@ pub struct TaxonSummary {
 }
 
 pub async fn taxon(db: &Db, id: i64) -> Result<Option<TaxonSummary>> {
-    Ok(with_db!(db, pool => sqlx::query_as(
+    Ok(read_db!(db, pool => sqlx::query_as(
         "SELECT id, full_name, author_year, rank, name_status, active, cites_listing, kingdom, \
          phylum, class, taxon_order, family, genus FROM taxa WHERE id = $1")
         .bind(id).fetch_optional(pool).await)?)
@@ -175,7 +175,7 @@ pub async fn taxon(db: &Db, id: i64) -> Result<Option<TaxonSummary>> {
 
 /// Taxa whose scientific name equals `name` (any case).
 pub async fn taxa_named(db: &Db, name: &str) -> Result<Vec<TaxonSummary>> {
-    Ok(with_db!(db, pool => sqlx::query_as(
+    Ok(read_db!(db, pool => sqlx::query_as(
         "SELECT id, full_name, author_year, rank, name_status, active, cites_listing, kingdom, \
          phylum, class, taxon_order, family, genus FROM taxa WHERE lower(full_name) = lower($1) \
          ORDER BY name_status, id")
@@ -192,7 +192,7 @@ pub async fn search_taxa(db: &Db, prefix: &str, limit: i64) -> Result<Vec<TaxonS
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    Ok(with_db!(db, pool => sqlx::query_as(
+    Ok(read_db!(db, pool => sqlx::query_as(
         "SELECT id, full_name, author_year, rank, name_status, active, cites_listing, kingdom, \
          phylum, class, taxon_order, family, genus FROM taxa \
          WHERE lower(full_name) LIKE $1 ESCAPE '\\' \
@@ -203,7 +203,7 @@ pub async fn search_taxa(db: &Db, prefix: &str, limit: i64) -> Result<Vec<TaxonS
 
 /// The accepted taxa a synonym points to.
 pub async fn accepted_of(db: &Db, synonym_id: i64) -> Result<Vec<i64>> {
-    Ok(with_db!(db, pool => sqlx::query_scalar(
+    Ok(read_db!(db, pool => sqlx::query_scalar(
         "SELECT accepted_id FROM synonym_accepted WHERE synonym_id = $1 ORDER BY accepted_id")
         .bind(synonym_id).fetch_all(pool).await)?)
 }
@@ -214,7 +214,7 @@ pub async fn higher_taxa_named(db: &Db, names: &[&str]) -> Result<Vec<TaxonSumma
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(with_db!(db, pool => {
+    Ok(read_db!(db, pool => {
         let mut qb = sqlx::QueryBuilder::new(
             "SELECT id, full_name, author_year, rank, name_status, active, cites_listing, \
              kingdom, phylum, class, taxon_order, family, genus FROM taxa \
@@ -235,7 +235,7 @@ pub async fn own_listing_rows_of(db: &Db, taxon_ids: &[i64]) -> Result<Vec<Listi
     if taxon_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<ListingDb> = with_db!(db, pool => {
+    let rows: Vec<ListingDb> = read_db!(db, pool => {
         let mut qb = sqlx::QueryBuilder::new(
             "SELECT taxon_id, listing_id, appendix, change_type, effective_at, is_current, party, \
              party_name, annotation, hash_symbol, hash_note, inherited_from \
@@ -253,7 +253,7 @@ pub async fn own_listing_rows_of(db: &Db, taxon_ids: &[i64]) -> Result<Vec<Listi
 /// Accepted, active taxa below the higher taxon `name` (by genus, family, order, class,
 /// phylum or kingdom name), from the catalogue.
 pub async fn descendants_of(db: &Db, name: &str) -> Result<Vec<i64>> {
-    Ok(with_db!(db, pool => sqlx::query_scalar(
+    Ok(read_db!(db, pool => sqlx::query_scalar(
         "SELECT id FROM taxa WHERE name_status = 'A' AND active = $2 AND full_name <> $1 AND \
          (genus = $1 OR family = $1 OR taxon_order = $1 OR class = $1 OR phylum = $1 \
           OR kingdom = $1) ORDER BY id")
@@ -270,7 +270,7 @@ pub async fn distributions(db: &Db, taxon_id: i64) -> Result<Vec<DistributionRow
         geo_type: Option<String>,
         tags: String,
     }
-    let rows: Vec<D> = with_db!(db, pool => sqlx::query_as(
+    let rows: Vec<D> = read_db!(db, pool => sqlx::query_as(
         "SELECT taxon_id, distribution_id, country, name, geo_type, tags FROM distributions \
          WHERE taxon_id = $1 ORDER BY country")
         .bind(taxon_id).fetch_all(pool).await)?;
@@ -289,7 +289,7 @@ pub async fn distributions(db: &Db, taxon_id: i64) -> Result<Vec<DistributionRow
 
 /// Quotas Species+ lists for the taxon.
 pub async fn quotas_of(db: &Db, taxon_id: i64) -> Result<Vec<QuotaRow>> {
-    let rows: Vec<QuotaDb> = with_db!(db, pool => sqlx::query_as(
+    let rows: Vec<QuotaDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT q.id, q.taxon_concept_id, q.quota, q.unit_code, q.unit_name, q.country, \
          q.country_name, q.publication_date, q.notes, q.url, q.public_display, q.is_current \
          FROM quotas q JOIN taxon_quotas t ON t.quota_id = q.id WHERE t.taxon_id = $1 \
@@ -300,7 +300,7 @@ pub async fn quotas_of(db: &Db, taxon_id: i64) -> Result<Vec<QuotaRow>> {
 
 /// Suspensions Species+ lists for the taxon.
 pub async fn suspensions_of(db: &Db, taxon_id: i64) -> Result<Vec<SuspensionRow>> {
-    let rows: Vec<SuspensionDb> = with_db!(db, pool => sqlx::query_as(
+    let rows: Vec<SuspensionDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT s.id, s.taxon_concept_id, s.notes, s.start_date, s.is_current, \
          s.applies_to_import, s.country, s.country_name, s.notification_name, \
          s.notification_date, s.notification_url \
@@ -332,7 +332,7 @@ pub async fn counts(db: &Db) -> Result<CatalogueCounts> {
         (&mut c.suspensions, "SELECT COUNT(*) FROM suspensions"),
         (&mut c.distributions, "SELECT COUNT(*) FROM distributions"),
     ] {
-        *slot = with_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)?;
+        *slot = read_db!(db, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)?;
     }
     Ok(c)
 }
@@ -341,14 +341,14 @@ pub async fn counts(db: &Db) -> Result<CatalogueCounts> {
 /// for equality in tests; `updated_at` is left out because it is the server's, not ours.
 pub async fn fingerprint(db: &Db) -> Result<String> {
     let mut out = String::new();
-    let taxa: Vec<TaxonSummary> = with_db!(db, pool => sqlx::query_as(
+    let taxa: Vec<TaxonSummary> = read_db!(db, pool => sqlx::query_as(
         "SELECT id, full_name, author_year, rank, name_status, active, cites_listing, kingdom, \
          phylum, class, taxon_order, family, genus FROM taxa ORDER BY id")
         .fetch_all(pool).await)?;
     for t in taxa {
         out.push_str(&format!("{t:?}\n"));
     }
-    let listings: Vec<ListingDb> = with_db!(db, pool => sqlx::query_as(
+    let listings: Vec<ListingDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT taxon_id, listing_id, appendix, change_type, effective_at, is_current, party, \
          party_name, annotation, hash_symbol, hash_note, inherited_from FROM listing_changes \
          ORDER BY taxon_id, listing_id")
@@ -356,14 +356,14 @@ pub async fn fingerprint(db: &Db) -> Result<String> {
     for l in listings {
         out.push_str(&format!("{:?}\n", l.into_row()?));
     }
-    let quotas: Vec<QuotaDb> = with_db!(db, pool => sqlx::query_as(
+    let quotas: Vec<QuotaDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT id, taxon_concept_id, quota, unit_code, unit_name, country, country_name, \
          publication_date, notes, url, public_display, is_current FROM quotas ORDER BY id")
         .fetch_all(pool).await)?;
     for q in quotas {
         out.push_str(&format!("{:?}\n", QuotaRow::from(q)));
     }
-    let suspensions: Vec<SuspensionDb> = with_db!(db, pool => sqlx::query_as(
+    let suspensions: Vec<SuspensionDb> = read_db!(db, pool => sqlx::query_as(
         "SELECT id, taxon_concept_id, notes, start_date, is_current, applies_to_import, country, \
          country_name, notification_name, notification_date, notification_url FROM suspensions \
          ORDER BY id")
@@ -380,7 +380,7 @@ pub async fn fingerprint(db: &Db) -> Result<String> {
         "SELECT synonym_id || ':' || accepted_id FROM synonym_accepted ORDER BY synonym_id, accepted_id",
     ] {
         let lines: Vec<String> =
-            with_db!(db, pool => sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await)?;
+            read_db!(db, pool => sqlx::query_scalar::<_, String>(sql).fetch_all(pool).await)?;
         for l in lines {
             out.push_str(&l);
             out.push('\n');
@@ -419,14 +419,14 @@ pub async fn insert_run(
 
 /// The run left `running` by a process that died, if any.
 pub async fn unfinished_run(db: &Db) -> Result<Option<RunRecord>> {
-    Ok(with_db!(db, pool => sqlx::query_as(
+    Ok(read_db!(db, pool => sqlx::query_as(
         "SELECT id, kind, status, started_at, finished_at, updated_since, checkpoint, report, \
          error FROM sync_runs WHERE status = 'running' ORDER BY id DESC LIMIT 1")
         .fetch_optional(pool).await)?)
 }
 
 pub async fn recent_runs(db: &Db, limit: i64) -> Result<Vec<RunRecord>> {
-    Ok(with_db!(db, pool => sqlx::query_as(
+    Ok(read_db!(db, pool => sqlx::query_as(
         "SELECT id, kind, status, started_at, finished_at, updated_since, checkpoint, report, \
          error FROM sync_runs ORDER BY id DESC LIMIT $1")
         .bind(limit).fetch_all(pool).await)?)
@@ -469,7 +469,7 @@ pub async fn finish_run(
 
 /// When the last successful run started: the base of the next `updated_since`.
 pub async fn last_success_start(db: &Db) -> Result<Option<DateTime<Utc>>> {
-    let value: Option<String> = with_db!(db, pool => sqlx::query_scalar::<_, String>(
+    let value: Option<String> = read_db!(db, pool => sqlx::query_scalar::<_, String>(
         "SELECT value FROM sync_state WHERE key = 'last_success_start'")
         .fetch_optional(pool).await)?;
     Ok(value.and_then(|v| {
@@ -516,7 +516,7 @@ pub async fn stage_many(db: &Db, run_id: i64, items: &[(&'static str, i64, Strin
 }
 
 pub async fn staged_keys(db: &Db, run_id: i64, kind: &str) -> Result<Vec<i64>> {
-    Ok(with_db!(db, pool => sqlx::query_scalar(
+    Ok(read_db!(db, pool => sqlx::query_scalar(
         "SELECT item_key FROM sync_stage WHERE run_id = $1 AND kind = $2 ORDER BY item_key")
         .bind(run_id).bind(kind).fetch_all(pool).await)?)
 }
@@ -531,7 +531,7 @@ pub async fn staged_bodies(
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(with_db!(db, pool => {
+    Ok(read_db!(db, pool => {
         let mut qb = sqlx::QueryBuilder::new("SELECT item_key, body FROM sync_stage WHERE run_id = ");
         qb.push_bind(run_id);
         qb.push(" AND kind = ");
@@ -547,7 +547,7 @@ pub async fn staged_bodies(
 }
 
 pub async fn staged_body(db: &Db, run_id: i64, kind: &str, key: i64) -> Result<Option<String>> {
-    Ok(with_db!(db, pool => sqlx::query_scalar(
+    Ok(read_db!(db, pool => sqlx::query_scalar(
         "SELECT body FROM sync_stage WHERE run_id = $1 AND kind = $2 AND item_key = $3")
         .bind(run_id).bind(kind).bind(key).fetch_optional(pool).await)?)
 }

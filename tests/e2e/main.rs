@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod connection_loss;
 mod crash;
 mod http;
 mod quota;
