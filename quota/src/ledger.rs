@@ -944,8 +944,11 @@ pub(crate) async fn reserve_in_tx(
     let (quota, refusal) = match updated {
         Some(quota) => (quota, None),
         None => {
-            // Read again: what is available now, not when the request started.
-            let quota = load_quota(tx, quota_id).await?;
+            // Read again: what is available now, not when the request started. Locked like
+            // an UPDATE would, so the refusal's audit entry, like every other of this quota,
+            // takes its sequence number under the quota's row lock and becomes visible in
+            // sequence order: a reader who has seen entry s has seen all before it.
+            let quota = lock_quota(tx, quota_id).await?;
             let refusal = refusal_for(&quota, requested);
             (quota, Some(refusal))
         }
@@ -1445,6 +1448,35 @@ async fn load_quota(tx: &mut Tx, id: i64) -> Result<QuotaRow> {
     let row: Option<QuotaRow> = with_tx!(tx, c => sqlx::query_as(concat!(
         "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
         .bind(id).fetch_optional(c).await)?;
+    row.ok_or(Error::QuotaNotFound(id))
+}
+
+/// [`load_quota`] holding the row's lock until the transaction ends: PostgreSQL's `FOR NO KEY
+/// UPDATE`, the lock an UPDATE of the counters takes (SQLite's `BEGIN IMMEDIATE` already
+/// excludes every other writer).
+async fn lock_quota(tx: &mut Tx, id: i64) -> Result<QuotaRow> {
+    let row: Option<QuotaRow> = match tx {
+        Tx::Sqlite(t) => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                quota_columns!(),
+                " FROM export_quotas WHERE id = $1"
+            ))
+            .bind(id)
+            .fetch_optional(&mut **t)
+            .await?
+        }
+        Tx::Postgres(t) => {
+            sqlx::query_as(concat!(
+                "SELECT ",
+                quota_columns!(),
+                " FROM export_quotas WHERE id = $1 FOR NO KEY UPDATE"
+            ))
+            .bind(id)
+            .fetch_optional(&mut **t)
+            .await?
+        }
+    };
     row.ok_or(Error::QuotaNotFound(id))
 }
 

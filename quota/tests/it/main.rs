@@ -6,5 +6,6 @@ mod support;
 mod concurrency;
 mod connection_loss;
 mod group;
+mod history_order;
 mod lifecycle;
 mod model;
