@@ -274,9 +274,15 @@ pub enum QuotaCommand {
         #[arg(long)]
         json: bool,
     },
-    /// The audit ledger of a quota.
+    /// The audit ledger of a quota: all of it, or with --limit one page (after --after).
     History {
         id: i64,
+        /// Start after this sequence number (the `next` a page printed).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// Print one page of at most this many entries instead of the whole ledger.
+        #[arg(long)]
+        limit: Option<u32>,
         #[arg(long)]
         json: bool,
     },

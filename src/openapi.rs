@@ -162,7 +162,10 @@ pub fn document() -> Value {
                     "the quota", false)
             },
             "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported)", json!([qid.clone()]), "the quota", true, true)},
-            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence", json!([qid.clone()]), "ledger entries", true, true)},
+            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it", json!([qid.clone(),
+                param("after", "query", false, "the next_after of the previous page (default 0: from the start)", json!({"type": "integer", "minimum": 0})),
+                param("limit", "query", false, "entries per page (default 1000)", json!({"type": "integer", "minimum": 1, "maximum": 10000}))]),
+                "ledger entries and next_after (null on the last page)", true, true)},
             "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
                 json!({"type": "object", "required": ["client_key", "quantity"], "properties": {
                     "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},

@@ -191,15 +191,54 @@ pub async fn get_quota(
     Ok(Json(json!({ "quota": q })))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+/// `GET /v1/quotas/{id}/history?after=&limit=`: one page of the audit ledger, each entry with
+/// the counters just after it, and `next_after` to ask for the next page (null at the end).
 pub async fn quota_history(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
+    AppQuery(q): AppQuery<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, &Role::ALL)?;
     let id = parse_id("id", &id)?;
-    let history = state.ledger.history(id).await?;
-    Ok(Json(json!({ "quota_id": id, "history": history })))
+    let after = match q.after.as_deref() {
+        None => 0,
+        Some(a) => a.parse::<i64>().ok().filter(|a| *a >= 0).ok_or_else(|| {
+            ApiError::invalid(
+                "after",
+                format!("invalid after {a:?}: accepted a sequence number, 0 or more"),
+            )
+        })?,
+    };
+    let limit = match q.limit.as_deref() {
+        None => quota::HISTORY_PAGE_DEFAULT,
+        Some(l) => l
+            .parse::<u32>()
+            .ok()
+            .filter(|l| (1..=quota::HISTORY_PAGE_MAX).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    format!(
+                        "invalid limit {l:?}: accepted 1 to {} entries",
+                        quota::HISTORY_PAGE_MAX
+                    ),
+                )
+            })?,
+    };
+    let page = state.ledger.history_page(id, after, limit).await?;
+    Ok(Json(json!({
+        "quota_id": id,
+        "history": page.entries,
+        "next_after": page.next_after,
+    })))
 }
 
 fn parse_id(field: &'static str, text: &str) -> Result<i64, ApiError> {

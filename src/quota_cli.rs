@@ -183,27 +183,79 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                 println!("  box 11a    {} used against the quota", q.box_11a_used);
             }
         }
-        QuotaCommand::History { id, json } => {
-            let h = ledger.history(id).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&h)?);
-            } else {
-                for e in h {
-                    println!(
-                        "#{:<6} {} {:<8} res {:<6} held {:+} committed {:+} exported {:+}  by {}{}",
-                        e.seq,
-                        e.at.format("%Y-%m-%d %H:%M:%S"),
-                        e.event,
-                        e.reservation_id
-                            .map(|r| r.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        e.delta_held,
-                        e.delta_committed,
-                        e.delta_exported,
-                        e.actor,
-                        e.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                    );
+        QuotaCommand::History {
+            id,
+            after,
+            limit,
+            json,
+        } => {
+            let print = |e: &quota::LedgerEntry| {
+                println!(
+                    "#{:<6} {} {:<8} res {:<6} held {:+} committed {:+} exported {:+}  \
+                     -> {} / {} / {}  by {}{}",
+                    e.seq,
+                    e.at.format("%Y-%m-%d %H:%M:%S"),
+                    e.event,
+                    e.reservation_id
+                        .map(|r| r.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    e.delta_held,
+                    e.delta_committed,
+                    e.delta_exported,
+                    e.held_after,
+                    e.committed_after,
+                    e.exported_after,
+                    e.actor,
+                    e.reason
+                        .as_ref()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default()
+                );
+            };
+            if let Some(limit) = limit {
+                let page = ledger.history_page(id, after, limit).await?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&page)?);
+                } else {
+                    page.entries.iter().for_each(print);
+                    if let Some(next) = page.next_after {
+                        println!("more: --after {next}");
+                    }
                 }
+                return Ok(());
+            }
+            // The whole ledger, a page at a time: a long history never sits in memory at once.
+            if json {
+                print!("[");
+            } else {
+                println!(
+                    "#seq    at                  event    reservation  deltas  -> held / committed / exported after"
+                );
+            }
+            let (mut after, mut first) = (after, true);
+            loop {
+                let page = ledger
+                    .history_page(id, after, quota::HISTORY_PAGE_DEFAULT)
+                    .await?;
+                for e in &page.entries {
+                    if json {
+                        print!(
+                            "{}\n{}",
+                            if first { "" } else { "," },
+                            serde_json::to_string(e)?
+                        );
+                        first = false;
+                    } else {
+                        print(e);
+                    }
+                }
+                match page.next_after {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+            if json {
+                println!("\n]");
             }
         }
         QuotaCommand::Reserve {

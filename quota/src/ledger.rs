@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use crate::amount::{from_micro, to_micro};
 use crate::error::{Error, Result};
 use crate::model::{
-    Actor, ClientKey, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState,
-    ReservationView, SweepReport,
+    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal,
+    ReservationState, ReservationView, SweepReport,
 };
 
 /// How long a reservation is held when the request does not say.
@@ -35,6 +35,10 @@ pub const TRANSIENT_RETRIES_MAX: u32 = 50;
 const RETRY_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 /// Permits [`Ledger::issued_quantities`] returns at most (the latest).
 pub const ISSUED_HISTORY_MAX: i64 = 500;
+/// Entries per page of a quota's history, at most ([`Ledger::history_page`]).
+pub const HISTORY_PAGE_MAX: u32 = 10_000;
+/// Entries per page of a quota's history when the caller does not say.
+pub const HISTORY_PAGE_DEFAULT: u32 = 1_000;
 /// Due holds, and due permits, one sweep handles at most (each), in one transaction.
 const SWEEP_BATCH_MAX: i64 = 1_000;
 /// Audit entries per INSERT of a sweep (10 parameters each, under SQLite's 32,766).
@@ -822,8 +826,37 @@ impl Ledger {
         r.ok_or(Error::ReservationNotFound(id))
     }
 
-    /// The audit ledger of one quota, in order.
+    /// The audit ledger of one quota, in order: every page of [`Ledger::history_page`].
     pub async fn history(&self, quota_id: i64) -> Result<Vec<LedgerEntry>> {
+        let mut all = Vec::new();
+        let mut after = 0;
+        loop {
+            let page = self.history_page(quota_id, after, HISTORY_PAGE_MAX).await?;
+            all.extend(page.entries);
+            match page.next_after {
+                Some(next) => after = next,
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The entries of one quota's audit ledger after sequence number `after` (0: from the
+    /// start), at most `limit` ([`HISTORY_PAGE_MAX`] at most), each with the counters just
+    /// after it. A quota's entries become visible in sequence order (every one is written
+    /// under the quota's row lock), so paging by `next_after` misses none.
+    pub async fn history_page(&self, quota_id: i64, after: i64, limit: u32) -> Result<HistoryPage> {
+        if after < 0 {
+            return Err(Error::Invalid {
+                field: "after",
+                message: format!("{after} is not a sequence number; accepted 0 or more"),
+            });
+        }
+        if limit == 0 || limit > HISTORY_PAGE_MAX {
+            return Err(Error::Invalid {
+                field: "limit",
+                message: format!("{limit} entries per page; accepted 1 to {HISTORY_PAGE_MAX}"),
+            });
+        }
         self.quota(quota_id).await?;
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -834,29 +867,60 @@ impl Ledger {
             delta_held: i64,
             delta_committed: i64,
             delta_exported: i64,
+            limit_micro: Option<i64>,
             actor: String,
             reason: Option<String>,
             at: DateTime<Utc>,
         }
-        let rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
+        // Where the quota stood after `after`: entries up to it never change.
+        let (mut held, mut committed, mut exported): (i64, i64, i64) = read_db!(&self.db, pool => sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(delta_held), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(delta_committed), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(delta_exported), 0) AS BIGINT) \
+             FROM quota_ledger WHERE quota_id = $1 AND seq <= $2")
+            .bind(quota_id).bind(after).fetch_one(pool).await)?;
+        // One more than asked for tells whether another page follows.
+        let mut rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, \
-             delta_exported, actor, reason, at FROM quota_ledger WHERE quota_id = $1 ORDER BY seq")
-            .bind(quota_id).fetch_all(pool).await)?;
-        Ok(rows
+             delta_exported, limit_micro, actor, reason, at FROM quota_ledger \
+             WHERE quota_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(quota_id).bind(after).bind(i64::from(limit) + 1).fetch_all(pool).await)?;
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let entries: Vec<LedgerEntry> = rows
             .into_iter()
-            .map(|r| LedgerEntry {
-                seq: r.seq,
-                quota_id: r.quota_id,
-                reservation_id: r.reservation_id,
-                event: r.event,
-                delta_held: from_micro(r.delta_held),
-                delta_committed: from_micro(r.delta_committed),
-                delta_exported: from_micro(r.delta_exported),
-                actor: r.actor,
-                reason: r.reason,
-                at: r.at,
+            .map(|r| {
+                held += r.delta_held;
+                committed += r.delta_committed;
+                exported += r.delta_exported;
+                LedgerEntry {
+                    seq: r.seq,
+                    quota_id: r.quota_id,
+                    reservation_id: r.reservation_id,
+                    event: r.event,
+                    delta_held: from_micro(r.delta_held),
+                    delta_committed: from_micro(r.delta_committed),
+                    delta_exported: from_micro(r.delta_exported),
+                    actor: r.actor,
+                    reason: r.reason,
+                    at: r.at,
+                    limit: r.limit_micro.map(from_micro),
+                    held_after: from_micro(held),
+                    committed_after: from_micro(committed),
+                    exported_after: from_micro(exported),
+                }
             })
-            .collect())
+            .collect();
+        let next_after = if more {
+            entries.last().map(|e| e.seq)
+        } else {
+            None
+        };
+        Ok(HistoryPage {
+            quota_id,
+            entries,
+            next_after,
+        })
     }
 
     /// Checks the invariants of one quota; returns the violations (empty when all hold):

@@ -28,10 +28,10 @@ pub use amount::{MICRO_PER_UNIT, from_micro, to_micro};
 pub use error::{Error, Result};
 pub use group::{GROUP_BATCH_MAX, GROUP_QUEUE_MAX, GroupCommit};
 pub use ledger::{
-    HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX, Ledger, PERMIT_VALIDITY_DEFAULT,
-    TRANSIENT_RETRIES_MAX,
+    HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX, Ledger,
+    PERMIT_VALIDITY_DEFAULT, TRANSIENT_RETRIES_MAX,
 };
 pub use model::{
-    Actor, ClientKey, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState,
-    ReservationView, SweepReport,
+    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal,
+    ReservationState, ReservationView, SweepReport,
 };

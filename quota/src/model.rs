@@ -253,6 +253,27 @@ pub struct LedgerEntry {
     pub actor: String,
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
+    /// The quota's limit when the entry was written (`None`: in preparation).
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub limit: Option<Decimal>,
+    /// The quota's counters just after this entry: the running sums of the deltas up to it,
+    /// so that each page of a history shows where the quota stood.
+    #[serde(with = "rust_decimal::serde::str")]
+    pub held_after: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub committed_after: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exported_after: Decimal,
+}
+
+/// One page of a quota's audit ledger, in sequence order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryPage {
+    pub quota_id: i64,
+    pub entries: Vec<LedgerEntry>,
+    /// The `after` that asks for the next page; `None` when this page reached the end. Entries
+    /// become visible in sequence order, so a reader paging by it never misses one.
+    pub next_after: Option<i64>,
 }
 
 /// What a sweep did.

@@ -109,6 +109,58 @@ async fn quotas_are_declared_reserved_committed_and_exported_over_http(backend: 
         .collect();
     assert_eq!(events, ["declare", "reserve", "reject", "commit", "export"]);
     assert_eq!(h["history"][1]["actor"], "test permit-officer");
+    assert!(h["next_after"].is_null(), "one page holds it all: {h}");
+    let last = &h["history"][4];
+    let (_, now) = app
+        .get(&format!("/v1/quotas/{id}"), Some(Role::Enforcement))
+        .await;
+    for counter in ["held", "committed", "exported"] {
+        assert_eq!(
+            last[format!("{counter}_after")],
+            now["quota"][counter],
+            "{counter}: {last} {now}"
+        );
+    }
+    // Page by page, following next_after, the same entries.
+    let (mut paged, mut after) = (Vec::new(), 0);
+    loop {
+        let (s, page) = app
+            .get(
+                &format!("/v1/quotas/{id}/history?limit=2&after={after}"),
+                Some(Role::Enforcement),
+            )
+            .await;
+        assert_eq!(s, 200, "{page}");
+        assert!(page["history"].as_array().unwrap().len() <= 2, "{page}");
+        paged.extend(page["history"].as_array().unwrap().iter().cloned());
+        match page["next_after"].as_i64() {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(&paged, h["history"].as_array().unwrap());
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+        ("limit=ten", "limit"),
+        ("after=-3", "after"),
+    ] {
+        let (s, body) = app
+            .get(
+                &format!("/v1/quotas/{id}/history?{query}"),
+                Some(Role::Enforcement),
+            )
+            .await;
+        assert_eq!(
+            (s, body["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{query}: {body}"
+        );
+    }
+    let (s, _) = app
+        .get("/v1/quotas/999999/history", Some(Role::Enforcement))
+        .await;
+    assert_eq!(s, 404);
     let (s, _) = app.get("/v1/quotas/999999", Some(Role::Enforcement)).await;
     assert_eq!(s, 404);
     app.stop().await;
@@ -166,6 +218,25 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
     );
     let out = cites(&t.url, &["quota", "history", &id]);
     assert!(stdout(&out).contains("reserve"), "{}", stdout(&out));
+    let out = cites(&t.url, &["quota", "history", &id, "--limit", "1"]);
+    let page = stdout(&out);
+    assert!(
+        page.contains("declare") && !page.contains("reserve"),
+        "{page}"
+    );
+    let next = page
+        .lines()
+        .find_map(|l| l.strip_prefix("more: --after "))
+        .unwrap_or_else(|| panic!("no next page in {page}"));
+    let out = cites(
+        &t.url,
+        &["quota", "history", &id, "--after", next, "--json"],
+    );
+    let rest: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(rest[0]["event"], "reserve", "{rest}");
+    let out = cites(&t.url, &["quota", "history", &id, "--limit", "0"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("limit"), "{}", stderr(&out));
     let out = cites(
         &t.url,
         &["quota", "reserve", &id, "--quantity", "abc", "--key", "k2"],

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use db::Backend;
-use quota::{GroupCommit, Outcome};
+use quota::{Error, GroupCommit, Outcome};
 
 use crate::support::*;
 
@@ -115,3 +115,117 @@ async fn a_reader_sees_a_quota_s_history_grow_only_at_its_end_while_writers_race
     f.t.drop_db().await.unwrap();
 }
 on_both_backends!(a_reader_sees_a_quota_s_history_grow_only_at_its_end_while_writers_race);
+
+async fn a_history_read_page_by_page_is_the_whole_history_with_the_counters_after_each_entry(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "paged", Some("10"), "KIL").await;
+    // Grants, a partial commit, an export, releases and refusals once the quota runs out.
+    for i in 0..14 {
+        let answer = f
+            .ledger
+            .reserve(
+                &key(&format!("p{i}")),
+                q.id,
+                &qty("1500", "GRM"),
+                None,
+                &actor("po"),
+            )
+            .await
+            .unwrap();
+        let Outcome::Done { reservation, .. } = answer else {
+            continue;
+        };
+        let k = key(&format!("p{i}-next"));
+        if i % 2 == 0 {
+            f.ledger
+                .commit(
+                    &k,
+                    reservation.id,
+                    Some(&qty("1", "KIL")),
+                    None,
+                    &actor("po"),
+                )
+                .await
+                .unwrap();
+            f.ledger
+                .record_export(
+                    &key(&format!("p{i}-x")),
+                    reservation.id,
+                    &qty("0.25", "KIL"),
+                    &actor("customs"),
+                )
+                .await
+                .unwrap();
+        } else if i % 3 == 0 {
+            f.ledger
+                .release(&k, reservation.id, &actor("po"))
+                .await
+                .unwrap();
+        }
+    }
+    let whole = f.ledger.history(q.id).await.unwrap();
+    assert!(
+        whole.iter().any(|e| e.event == "reject"),
+        "the quota must run out"
+    );
+
+    let (mut paged, mut after, mut pages) = (Vec::new(), 0, 0);
+    loop {
+        let page = f.ledger.history_page(q.id, after, 4).await.unwrap();
+        assert!(page.entries.len() <= 4);
+        assert!(page.entries.iter().all(|e| e.seq > after));
+        pages += 1;
+        paged.extend(page.entries);
+        match page.next_after {
+            Some(next) => after = next,
+            None => break,
+        }
+    }
+    assert_eq!(paged, whole, "the pages, end to end, are the history");
+    assert_eq!(pages, whole.len().div_ceil(4).max(1));
+
+    // Each entry's counters are the previous ones moved by its deltas, from zero at the
+    // declaration to the quota's counters now.
+    let (mut held, mut committed, mut exported) = (dec("0"), dec("0"), dec("0"));
+    for e in &whole {
+        held += e.delta_held;
+        committed += e.delta_committed;
+        exported += e.delta_exported;
+        assert_eq!(
+            (e.held_after, e.committed_after, e.exported_after),
+            (held, committed, exported),
+            "entry {}",
+            e.seq
+        );
+        assert_eq!(e.limit, Some(dec("10")));
+    }
+    let now = f.ledger.quota(q.id).await.unwrap();
+    let last = whole.last().unwrap();
+    assert_eq!(
+        (last.held_after, last.committed_after, last.exported_after),
+        (now.held, now.committed, now.exported)
+    );
+    assert!(now.exported > dec("0") && now.held > dec("0"), "{now:?}");
+
+    // Bad paging names its field; an unknown quota is not an empty history.
+    for (after, limit, field) in [
+        (-1, 4, "after"),
+        (0, 0, "limit"),
+        (0, quota::HISTORY_PAGE_MAX + 1, "limit"),
+    ] {
+        match f.ledger.history_page(q.id, after, limit).await {
+            Err(Error::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("after {after} limit {limit}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        f.ledger.history_page(q.id + 1000, 0, 4).await,
+        Err(Error::QuotaNotFound(_))
+    ));
+    f.t.drop_db().await.unwrap();
+}
+on_both_backends!(
+    a_history_read_page_by_page_is_the_whole_history_with_the_counters_after_each_entry
+);
