@@ -645,3 +645,137 @@ async fn outcomes_stored_by_earlier_versions_still_replay(backend: Backend) {
     }
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_release_retried_after_the_quota_moved_on_answers_as_the_first_time);
+async fn a_release_retried_after_the_quota_moved_on_answers_as_the_first_time(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "shells", Some("10"), "").await;
+    let mut held = Vec::new();
+    for (k, n) in [("a", "3"), ("b", "2")] {
+        let o = f
+            .ledger
+            .reserve(&key(k), q.id, &qty(n, ""), None, &actor("po"))
+            .await
+            .unwrap();
+        let Outcome::Done { reservation, .. } = o else {
+            panic!("refused: {o:?}")
+        };
+        held.push(reservation.id);
+    }
+    let first = f
+        .ledger
+        .release(&key("rel-a"), held[0], &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Done { reservation, quota } = &first else {
+        panic!("refused: {first:?}")
+    };
+    assert_eq!(reservation.state, ReservationState::Released);
+    assert_eq!((quota.held, quota.available), (dec("2"), dec("8")));
+    // PostgreSQL releases in one statement and stores a reference; SQLite the whole answer.
+    let stored: String = db::with_db!(&f.t.db, pool => sqlx::query_scalar(
+        "SELECT outcome FROM quota_requests WHERE client_key = 'rel-a'")
+        .fetch_one(pool).await)
+    .unwrap();
+    let compact = stored.starts_with("{\"released\":");
+    assert_eq!(compact, backend == Backend::Postgres, "{stored}");
+
+    // The quota moves on; the retry answers with the counters of the release's moment.
+    f.ledger
+        .reserve(&key("c"), q.id, &qty("4", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let again = f
+        .ledger
+        .release(&key("rel-a"), held[0], &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    // The key names that release, not another; the released hold cannot be released again.
+    assert!(matches!(
+        f.ledger.release(&key("rel-a"), held[1], &actor("po")).await,
+        Err(Error::KeyConflict { .. })
+    ));
+    let twice = f
+        .ledger
+        .release(&key("rel-a-2"), held[0], &actor("po"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &twice,
+            Outcome::Refused {
+                refusal: Refusal::WrongState {
+                    state: ReservationState::Released,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{twice:?}"
+    );
+    let now = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!(now.held, dec("6"));
+    let releases = (f.ledger.history(q.id).await.unwrap().into_iter())
+        .filter(|e| e.event == "release")
+        .count();
+    assert_eq!(releases, 1);
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(racing_releases_of_one_hold_release_it_once);
+async fn racing_releases_of_one_hold_release_it_once(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "raced", Some("10"), "").await;
+    for round in 0..10 {
+        let o = f
+            .ledger
+            .reserve(
+                &key(&format!("h{round}")),
+                q.id,
+                &qty("2", ""),
+                None,
+                &actor("po"),
+            )
+            .await
+            .unwrap();
+        let id = o.reservation().unwrap().id;
+        let mut racers = Vec::new();
+        for r in 0..8 {
+            let ledger = f.ledger.clone();
+            let k = key(&format!("h{round}-rel{r}"));
+            racers.push(tokio::spawn(async move {
+                // Half of them commit instead: one of all of them wins.
+                if r % 2 == 0 {
+                    ledger.release(&k, id, &actor("po")).await.unwrap()
+                } else {
+                    ledger
+                        .commit(&k, id, None, None, &actor("po"))
+                        .await
+                        .unwrap()
+                }
+            }));
+        }
+        let mut done = 0;
+        for racer in racers {
+            if matches!(racer.await.unwrap(), Outcome::Done { .. }) {
+                done += 1;
+            }
+        }
+        assert_eq!(done, 1, "round {round}: one release or commit wins");
+        let now = f.ledger.quota(q.id).await.unwrap();
+        assert_eq!(now.held, dec("0"), "round {round}");
+        assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+        // Committed ones stay committed: give them back for the next round.
+        if now.committed > dec("0") {
+            let c = f
+                .ledger
+                .close(&key(&format!("h{round}-close")), id, &actor("po"))
+                .await
+                .unwrap();
+            assert!(matches!(c, Outcome::Done { .. }), "{c:?}");
+        }
+    }
+    f.t.drop_db().await.unwrap();
+}
