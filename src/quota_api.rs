@@ -465,19 +465,25 @@ mod tests {
 
     use super::*;
 
+    /// The body of `answer`, which must be a 503 coded "unavailable".
+    async fn unavailable_body(answer: ApiError) -> Value {
+        let answer = answer.into_response();
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "unavailable");
+        body
+    }
+
     #[tokio::test]
     async fn a_ledger_out_of_reach_is_a_503_telling_to_retry_with_the_same_key_without_the_cause() {
         for e in [
             quota::Error::Busy(quota::TRANSIENT_RETRIES_MAX),
             quota::Error::GroupFailed("error communicating with database at db-7.internal".into()),
         ] {
-            let answer = ApiError::from(e).into_response();
-            assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-            let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
-                .await
-                .unwrap();
-            let body: Value = serde_json::from_slice(&body).unwrap();
-            assert_eq!(body["error"]["code"], "unavailable");
+            let body = unavailable_body(ApiError::from(e)).await;
             let message = body["error"]["message"].as_str().unwrap();
             assert!(message.contains("same client_key"), "{message}");
             assert!(!message.contains("db-7"), "{message}");
@@ -497,13 +503,7 @@ mod tests {
             ApiError::from(sync::Error::Sqlx(lost())),
             ApiError::from(crate::permit_check::CheckError::Store(lost())),
         ] {
-            let answer = answer.into_response();
-            assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-            let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
-                .await
-                .unwrap();
-            let body: Value = serde_json::from_slice(&body).unwrap();
-            assert_eq!(body["error"]["code"], "unavailable");
+            let body = unavailable_body(answer).await;
             assert!(!body.to_string().contains("db-7"), "{body}");
         }
         // A statement that failed is still the server's fault, not a reason to retry.

@@ -208,8 +208,10 @@ impl Tx {
     }
 }
 
-/// Attempts a read makes, at most, when its connection breaks under it.
-pub const READ_ATTEMPTS_MAX: u32 = 3;
+/// Attempts a read makes, at most, when its connection breaks under it. Every pooled
+/// connection may have broken at once (a server restart ends them all), and the pool finds a
+/// dead one only when it tests it: five attempts ride out a burst of such breaks.
+pub const READ_ATTEMPTS_MAX: u32 = 5;
 
 /// Whether `e` says the connection broke (the server restarted, an administrator terminated the
 /// backend, the network failed) rather than that the statement failed. The statement may or

@@ -155,6 +155,25 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Ends every connection to the PostgreSQL database at `url` (a [`TestDb::url`]) but its
+    /// own, as an administrator's `pg_terminate_backend` or a server restart would; answers how
+    /// many. For tests of what callers see when connections break under them (call it again
+    /// and again meanwhile).
+    pub async fn terminate_connections_to(url: &str) -> Result<i64> {
+        use sqlx::Connection;
+        let mut admin = sqlx::PgConnection::connect(url).await?;
+        let terminated = sqlx::query_scalar(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .fetch_one(&mut admin)
+        .await?;
+        admin.close().await?;
+        Ok(terminated)
+    }
+}
+
 /// Swaps the database name at the end of a PostgreSQL URL, keeping any query string.
 fn replace_db_name(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -1648,28 +1648,20 @@ async fn load_quota(tx: &mut Tx, id: i64) -> Result<QuotaRow> {
 /// UPDATE`, the lock an UPDATE of the counters takes (SQLite's `BEGIN IMMEDIATE` already
 /// excludes every other writer).
 async fn lock_quota(tx: &mut Tx, id: i64) -> Result<QuotaRow> {
-    let row: Option<QuotaRow> = match tx {
-        Tx::Sqlite(t) => {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                quota_columns!(),
-                " FROM export_quotas WHERE id = $1"
-            ))
-            .bind(id)
-            .fetch_optional(&mut **t)
-            .await?
-        }
-        Tx::Postgres(t) => {
-            sqlx::query_as(concat!(
-                "SELECT ",
-                quota_columns!(),
-                " FROM export_quotas WHERE id = $1 FOR NO KEY UPDATE"
-            ))
-            .bind(id)
-            .fetch_optional(&mut **t)
-            .await?
-        }
+    let sql = match tx {
+        Tx::Sqlite(_) => concat!(
+            "SELECT ",
+            quota_columns!(),
+            " FROM export_quotas WHERE id = $1"
+        ),
+        Tx::Postgres(_) => concat!(
+            "SELECT ",
+            quota_columns!(),
+            " FROM export_quotas WHERE id = $1 FOR NO KEY UPDATE"
+        ),
     };
+    let row: Option<QuotaRow> =
+        with_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
     row.ok_or(Error::QuotaNotFound(id))
 }
 

@@ -40,21 +40,12 @@ async fn on_postgres_terminated_connections_never_reach_a_reader_or_a_keyed_chec
     let quota_id = quota["quota"]["id"].as_i64().unwrap();
 
     let stop = Arc::new(AtomicBool::new(false));
-    let mut admin = sqlx::PgConnection::connect(&app.t.url).await.unwrap();
     let terminator = tokio::spawn({
-        let stop = stop.clone();
+        let (stop, url) = (stop.clone(), app.t.url.clone());
         async move {
             let mut terminated = 0_i64;
             while !stop.load(Ordering::Relaxed) {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) \
-                     FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                )
-                .fetch_one(&mut admin)
-                .await
-                .unwrap();
-                terminated += n;
+                terminated += db::TestDb::terminate_connections_to(&url).await.unwrap();
                 tokio::time::sleep(TERMINATE_EVERY).await;
             }
             terminated

@@ -11,7 +11,6 @@ use std::time::Duration;
 use db::Backend;
 use quota::{GroupCommit, Outcome};
 use rust_decimal::Decimal;
-use sqlx::Connection;
 
 use crate::support::*;
 
@@ -30,21 +29,12 @@ async fn on_postgres_terminated_connections_never_reach_a_caller_and_nothing_is_
 
     // Terminates every other connection to the test database, again and again.
     let stop = Arc::new(AtomicBool::new(false));
-    let mut admin = sqlx::PgConnection::connect(&f.t.url).await.unwrap();
     let terminator = tokio::spawn({
-        let stop = stop.clone();
+        let (stop, url) = (stop.clone(), f.t.url.clone());
         async move {
             let mut terminated = 0_i64;
             while !stop.load(Ordering::Relaxed) {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) \
-                     FROM pg_stat_activity \
-                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                )
-                .fetch_one(&mut admin)
-                .await
-                .unwrap();
-                terminated += n;
+                terminated += db::TestDb::terminate_connections_to(&url).await.unwrap();
                 tokio::time::sleep(TERMINATE_EVERY).await;
             }
             terminated
