@@ -70,7 +70,7 @@ pub struct QuotaView {
     pub period_end: NaiveDate,
     pub unit: String,
     /// `None` while in preparation.
-    #[serde(with = "rust_decimal::serde::str_option")]
+    #[serde(with = "decimal_str_or_null")]
     pub limit: Option<Decimal>,
     #[serde(with = "rust_decimal::serde::str")]
     pub held: Decimal,
@@ -254,7 +254,7 @@ pub struct LedgerEntry {
     pub reason: Option<String>,
     pub at: DateTime<Utc>,
     /// The quota's limit when the entry was written (`None`: in preparation).
-    #[serde(with = "rust_decimal::serde::str_option")]
+    #[serde(with = "decimal_str_or_null")]
     pub limit: Option<Decimal>,
     /// The quota's counters just after this entry: the running sums of the deltas up to it,
     /// so that each page of a history shows where the quota stood.
@@ -283,4 +283,24 @@ pub struct SweepReport {
     pub expired: u64,
     /// Permits past their validity, unexported quantities returned.
     pub closed: u64,
+}
+
+/// An optional decimal as a JSON string or null, as `rust_decimal::serde::str_option` writes
+/// it. Read through `Option<String>`: inside an internally tagged enum (a stored [`Outcome`])
+/// serde buffers the value first, and `str_option` then refuses the null of a quota in
+/// preparation, so a stored refusal on such a quota could not be replayed.
+mod decimal_str_or_null {
+    use rust_decimal::Decimal;
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+        rust_decimal::serde::str_option::serialize(value, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| text.parse::<Decimal>().map_err(D::Error::custom))
+            .transpose()
+    }
 }

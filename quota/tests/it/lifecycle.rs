@@ -779,3 +779,32 @@ async fn racing_releases_of_one_hold_release_it_once(backend: Backend) {
     }
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_refused_transition_on_a_quota_in_preparation_replays_as_the_first_time);
+async fn a_refused_transition_on_a_quota_in_preparation_replays_as_the_first_time(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "preparing", None, "").await;
+    let refused = f
+        .ledger
+        .reserve(&key("r"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let rejected = refused.reservation().unwrap().id;
+    // Its answer is stored whole, with the quota's limit as null.
+    let first = f
+        .ledger
+        .release(&key("rel"), rejected, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::Refused { .. }), "{first:?}");
+    assert_eq!(first.quota().limit, None);
+    let again = f
+        .ledger
+        .release(&key("rel"), rejected, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(first, again);
+    f.t.drop_db().await.unwrap();
+}
