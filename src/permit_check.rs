@@ -128,6 +128,10 @@ pub enum CheckError {
     Quota(#[from] quota::Error),
     #[error("recording the check: {0}")]
     Store(#[from] sqlx::Error),
+    /// The connection broke while an unkeyed check was being recorded: it may or may not have
+    /// been. Not safe to send again as it is (it could count twice in the exporter's history).
+    #[error("the connection to the database broke while the check was being recorded: {0}")]
+    RecordLost(sqlx::Error),
     #[error("serialising the check: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -282,11 +286,14 @@ impl Checker {
         // A keyed record is safe to write again when the connection broke under it: if the
         // first write landed, the second meets the unique key and answers with the first. An
         // unkeyed one is not (it would count a refusal twice in the exporter's history), so its
-        // loss reaches the caller, who can tell nothing was promised.
+        // loss reaches the caller as such.
         let inserted: Result<i64, sqlx::Error> = if key.is_some() {
             db::retry_read(record).await
         } else {
-            record().await
+            match record().await {
+                Err(e) if db::is_connection_lost(&e) => return Err(CheckError::RecordLost(e)),
+                other => other,
+            }
         };
         match inserted {
             Ok(id) => {

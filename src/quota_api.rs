@@ -69,7 +69,7 @@ impl From<quota::Error> for ApiError {
                      the same client_key: it takes effect at most once",
                 )
             }
-            quota::Error::Sqlx(s) if db::is_connection_lost(s) => {
+            quota::Error::Sqlx(s) if crate::server::database_unavailable(s) => {
                 ApiError::unavailable("quota ledger", s)
             }
             _ => ApiError::internal("quota ledger", &e),
@@ -502,10 +502,21 @@ mod tests {
             ApiError::from(quota::Error::Sqlx(lost())),
             ApiError::from(sync::Error::Sqlx(lost())),
             ApiError::from(crate::permit_check::CheckError::Store(lost())),
+            ApiError::from(quota::Error::Sqlx(sqlx::Error::PoolTimedOut)),
         ] {
             let body = unavailable_body(answer).await;
             assert!(!body.to_string().contains("db-7"), "{body}");
         }
+        // An unkeyed check whose record was lost: not "try again", since it may count twice.
+        let lost_record =
+            ApiError::from(crate::permit_check::CheckError::RecordLost(lost())).into_response();
+        assert_eq!(lost_record.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = axum::body::to_bytes(lost_record.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "outcome_unknown");
+        assert!(!body.to_string().contains("db-7"), "{body}");
         // A statement that failed is still the server's fault, not a reason to retry.
         let failed = ApiError::from(quota::Error::Sqlx(sqlx::Error::RowNotFound)).into_response();
         assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);

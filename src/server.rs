@@ -170,6 +170,13 @@ impl ApiError {
     }
 }
 
+/// Whether a database error says the database is out of reach (every retry found the
+/// connection broken, or the pool could not get one in time) rather than that a statement
+/// failed: a 503, not a 500.
+pub fn database_unavailable(e: &sqlx::Error) -> bool {
+    db::is_connection_lost(e) || matches!(e, sqlx::Error::PoolTimedOut)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({"code": self.code, "message": self.message});
@@ -192,7 +199,7 @@ impl From<sync::Error> for ApiError {
             sync::Error::Domain(d) => {
                 ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
             }
-            sync::Error::Sqlx(s) if db::is_connection_lost(s) => {
+            sync::Error::Sqlx(s) if database_unavailable(s) => {
                 ApiError::unavailable("catalogue", s)
             }
             _ => ApiError::internal("catalogue", &e),
@@ -221,6 +228,9 @@ impl FromRequestParts<AppState> for Authenticated {
                 "unauthorized",
                 "the API key is unknown or revoked",
             )),
+            Err(keys::KeyError::Db(e)) if database_unavailable(&e) => {
+                Err(ApiError::unavailable("authenticate", &e))
+            }
             Err(e) => Err(ApiError::internal("authenticate", &e)),
         }
     }
@@ -501,8 +511,18 @@ impl From<crate::permit_check::CheckError> for ApiError {
             ),
             (None, E::Quota(q)) => ApiError::from(q),
             (None, E::Catalogue(c)) => ApiError::from(c),
-            (None, E::Store(s)) if db::is_connection_lost(&s) => {
+            (None, E::Store(s)) if database_unavailable(&s) => {
                 ApiError::unavailable("permit check", &s)
+            }
+            (None, E::RecordLost(s)) => {
+                tracing::warn!(error = %s, "permit check record lost");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "outcome_unknown",
+                    "the database connection broke while the check was being recorded: it may \
+                     or may not have been; a check sent with a client_key can be sent again \
+                     safely, one without may then be recorded twice",
+                )
             }
             (None, e) => ApiError::internal("permit check", &e),
         }
