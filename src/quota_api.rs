@@ -234,11 +234,7 @@ pub async fn quota_history(
             })?,
     };
     let page = state.ledger.history_page(id, after, limit).await?;
-    Ok(Json(json!({
-        "quota_id": id,
-        "history": page.entries,
-        "next_after": page.next_after,
-    })))
+    Ok(Json(json!(page)))
 }
 
 fn parse_id(field: &'static str, text: &str) -> Result<i64, ApiError> {

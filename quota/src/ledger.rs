@@ -849,13 +849,19 @@ impl Ledger {
 
     /// The audit ledger of one quota, in order: every page of [`Ledger::history_page`].
     pub async fn history(&self, quota_id: i64) -> Result<Vec<LedgerEntry>> {
+        self.history_read_by(quota_id, HISTORY_PAGE_MAX).await
+    }
+
+    /// The whole audit ledger of one quota, read `page` entries at a time, each page starting
+    /// from the counters the previous one ended on (no sum over the entries before it).
+    pub async fn history_read_by(&self, quota_id: i64, page: u32) -> Result<Vec<LedgerEntry>> {
         let mut all = Vec::new();
-        let mut after = 0;
+        let (mut after, mut sums) = (0, Some((0, 0, 0)));
         loop {
-            let page = self.history_page(quota_id, after, HISTORY_PAGE_MAX).await?;
+            let (page, next_sums) = self.page_of_history(quota_id, after, page, sums).await?;
             all.extend(page.entries);
             match page.next_after {
-                Some(next) => after = next,
+                Some(next) => (after, sums) = (next, Some(next_sums)),
                 None => return Ok(all),
             }
         }
@@ -864,13 +870,32 @@ impl Ledger {
     /// The entries of one quota's audit ledger after sequence number `after` (0: from the
     /// start), at most `limit` ([`HISTORY_PAGE_MAX`] at most), each with the counters just
     /// after it. A quota's entries become visible in sequence order (every one is written
-    /// under the quota's row lock), so paging by `next_after` misses none.
+    /// under the quota's row lock), so paging by `next_after` misses none. `after` must be 0
+    /// or the sequence number of one of this quota's entries: any other number could fall
+    /// between the entries of a write still in flight.
     pub async fn history_page(&self, quota_id: i64, after: i64, limit: u32) -> Result<HistoryPage> {
+        Ok(self.page_of_history(quota_id, after, limit, None).await?.0)
+    }
+
+    /// [`Ledger::history_page`], starting from the counters `sums` (micro held, committed,
+    /// exported) after `after` when the caller knows them (the previous page's end), which
+    /// spares summing every entry before; answers the page and the counters at its end.
+    async fn page_of_history(
+        &self,
+        quota_id: i64,
+        after: i64,
+        limit: u32,
+        sums: Option<(i64, i64, i64)>,
+    ) -> Result<(HistoryPage, (i64, i64, i64))> {
+        let bad_after = || Error::Invalid {
+            field: "after",
+            message: format!(
+                "{after} is not the sequence number of an entry of quota {quota_id}; accepted 0 \
+                 or a next_after of its history"
+            ),
+        };
         if after < 0 {
-            return Err(Error::Invalid {
-                field: "after",
-                message: format!("{after} is not a sequence number; accepted 0 or more"),
-            });
+            return Err(bad_after());
         }
         if limit == 0 || limit > HISTORY_PAGE_MAX {
             return Err(Error::Invalid {
@@ -893,13 +918,24 @@ impl Ledger {
             reason: Option<String>,
             at: DateTime<Utc>,
         }
+        if after > 0 {
+            let entry: Option<i64> = read_db!(&self.db, pool => sqlx::query_scalar(
+                "SELECT seq FROM quota_ledger WHERE quota_id = $1 AND seq = $2")
+                .bind(quota_id).bind(after).fetch_optional(pool).await)?;
+            if entry.is_none() {
+                return Err(bad_after());
+            }
+        }
         // Where the quota stood after `after`: entries up to it never change.
-        let (mut held, mut committed, mut exported): (i64, i64, i64) = read_db!(&self.db, pool => sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(delta_held), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(delta_committed), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(delta_exported), 0) AS BIGINT) \
-             FROM quota_ledger WHERE quota_id = $1 AND seq <= $2")
-            .bind(quota_id).bind(after).fetch_one(pool).await)?;
+        let (mut held, mut committed, mut exported): (i64, i64, i64) = match sums {
+            Some(known) => known,
+            None => read_db!(&self.db, pool => sqlx::query_as(
+                "SELECT CAST(COALESCE(SUM(delta_held), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(delta_committed), 0) AS BIGINT), \
+                 CAST(COALESCE(SUM(delta_exported), 0) AS BIGINT) \
+                 FROM quota_ledger WHERE quota_id = $1 AND seq <= $2")
+                .bind(quota_id).bind(after).fetch_one(pool).await)?,
+        };
         // One more than asked for tells whether another page follows.
         let mut rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, \
@@ -937,11 +973,14 @@ impl Ledger {
         } else {
             None
         };
-        Ok(HistoryPage {
-            quota_id,
-            entries,
-            next_after,
-        })
+        Ok((
+            HistoryPage {
+                quota_id,
+                entries,
+                next_after,
+            },
+            (held, committed, exported),
+        ))
     }
 
     /// Checks the invariants of one quota; returns the violations (empty when all hold):

@@ -270,6 +270,8 @@ pub struct LedgerEntry {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryPage {
     pub quota_id: i64,
+    /// Named `history` in JSON, as `GET /v1/quotas/{id}/history` answers.
+    #[serde(rename = "history")]
     pub entries: Vec<LedgerEntry>,
     /// The `after` that asks for the next page; `None` when this page reached the end. Entries
     /// become visible in sequence order, so a reader paging by it never misses one.

@@ -144,6 +144,7 @@ async fn quotas_are_declared_reserved_committed_and_exported_over_http(backend: 
         ("limit=10001", "limit"),
         ("limit=ten", "limit"),
         ("after=-3", "after"),
+        ("after=999999", "after"),
     ] {
         let (s, body) = app
             .get(

@@ -184,6 +184,9 @@ async fn a_history_read_page_by_page_is_the_whole_history_with_the_counters_afte
         }
     }
     assert_eq!(paged, whole, "the pages, end to end, are the history");
+    for page in [1, 3, 4] {
+        assert_eq!(f.ledger.history_read_by(q.id, page).await.unwrap(), whole);
+    }
     assert_eq!(pages, whole.len().div_ceil(4).max(1));
 
     // Each entry's counters are the previous ones moved by its deltas, from zero at the
@@ -224,6 +227,17 @@ async fn a_history_read_page_by_page_is_the_whole_history_with_the_counters_afte
         f.ledger.history_page(q.id + 1000, 0, 4).await,
         Err(Error::QuotaNotFound(_))
     ));
+    // `after` must name one of this quota's entries: another quota's entry, or a number past
+    // the end, could fall between the entries of a write still in flight.
+    let other = declare(&f, "other", Some("1"), "").await;
+    let others_entry = f.ledger.history(other.id).await.unwrap()[0].seq;
+    let past_the_end = whole.last().unwrap().seq + 1_000;
+    for after in [others_entry, past_the_end] {
+        match f.ledger.history_page(q.id, after, 4).await {
+            Err(Error::Invalid { field, .. }) => assert_eq!(field, "after"),
+            answer => panic!("after {after}: {answer:?}"),
+        }
+    }
     f.t.drop_db().await.unwrap();
 }
 on_both_backends!(
