@@ -163,12 +163,9 @@ pub async fn authenticate(db: &Db, presented: &str) -> Result<Option<Caller>, Ke
     }
     let secret_hash = hash(presented.trim());
     // Every request starts here: a connection that broke under it must not fail the request.
-    let row: Option<Row> = db::retry_read(|| async {
-        with_db!(db, pool => sqlx::query_as::<_, Row>(
+    let row: Option<Row> = read_db!(db, pool => sqlx::query_as::<_, Row>(
             "SELECT name, role FROM api_keys WHERE secret_hash = $1 AND revoked_at IS NULL")
-            .bind(&secret_hash).fetch_optional(pool).await)
-    })
-    .await?;
+            .bind(&secret_hash).fetch_optional(pool).await)?;
     Ok(row.and_then(|r| {
         Some(Caller {
             name: r.name,

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use db::{Db, Tx, read_db, with_db, with_tx};
+use db::{Db, Tx, read_db, with_tx};
 use domain::{Clock, Quantity, UnitCode};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -703,12 +703,9 @@ impl Ledger {
     }
 
     async fn quota_row(&self, id: i64) -> Result<QuotaRow> {
-        let row: Option<QuotaRow> = db::retry_read(|| async {
-            with_db!(&self.db, pool => sqlx::query_as(concat!(
+        let row: Option<QuotaRow> = read_db!(&self.db, pool => sqlx::query_as(concat!(
                 "SELECT ", quota_columns!(), " FROM export_quotas WHERE id = $1"))
-                .bind(id).fetch_optional(pool).await)
-        })
-        .await?;
+                .bind(id).fetch_optional(pool).await)?;
         row.ok_or(Error::QuotaNotFound(id))
     }
 
@@ -838,12 +835,9 @@ impl Ledger {
     }
 
     async fn reservation_row(&self, id: i64) -> Result<ReservationRow> {
-        let r: Option<ReservationRow> = db::retry_read(|| async {
-            with_db!(&self.db, pool => sqlx::query_as(concat!(
+        let r: Option<ReservationRow> = read_db!(&self.db, pool => sqlx::query_as(concat!(
                 "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
-                .bind(id).fetch_optional(pool).await)
-        })
-        .await?;
+                .bind(id).fetch_optional(pool).await)?;
         r.ok_or(Error::ReservationNotFound(id))
     }
 

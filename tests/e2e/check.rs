@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, cites, stderr, stdout};
 
-async fn post(app: &TestApp, role: Role, body: &Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, role: Role, body: &Value) -> (u16, Value) {
     let res = app
         .http
         .post(format!("{}/v1/permit-checks", app.base))
@@ -32,7 +32,7 @@ fn codes(answer: &Value) -> Vec<String> {
 
 /// A wild-caught Amazilia versicolor (App II through Trochilidae spp.) exported live from
 /// Brazil, with its findings.
-fn hummingbird_export(quantity: &str) -> Value {
+pub(crate) fn hummingbird_export(quantity: &str) -> Value {
     json!({
         "transaction": "export", "taxon": "Amazilia versicolor", "exporter": "BR",
         "importer": "DE", "source": "W", "purpose": "T", "term": "LIV",
@@ -41,7 +41,7 @@ fn hummingbird_export(quantity: &str) -> Value {
     })
 }
 
-async fn declare_quota(app: &TestApp, limit: &str) -> i64 {
+pub(crate) async fn declare_quota(app: &TestApp, limit: &str) -> i64 {
     let res = app
         .http
         .post(format!("{}/v1/quotas", app.base))

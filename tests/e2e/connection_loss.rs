@@ -10,9 +10,10 @@ use std::time::Duration;
 
 use cites::keys::Role;
 use db::Backend;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::Connection;
 
+use crate::check::{declare_quota, hummingbird_export, post};
 use crate::support::TestApp;
 
 const CLIENTS: usize = 6;
@@ -24,20 +25,7 @@ const TERMINATE_EVERY: Duration = Duration::from_millis(100);
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_terminated_connections_never_reach_a_reader_or_a_keyed_check() {
     let app = Arc::new(TestApp::spawn(Backend::Postgres).await);
-    let declared = app
-        .http
-        .post(format!("{}/v1/quotas", app.base))
-        .bearer_auth(app.key(Role::ScientificAuthority))
-        .json(
-            &json!({"client_key": "q-terminated", "exporter": "BR", "taxon_id": 3210,
-            "year": 2026, "limit": "100000", "unit": ""}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(declared.status().as_u16(), 201);
-    let quota: Value = declared.json().await.unwrap();
-    let quota_id = quota["quota"]["id"].as_i64().unwrap();
+    let quota_id = declare_quota(&app, "100000").await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let terminator = tokio::spawn({
@@ -67,24 +55,19 @@ async fn on_postgres_terminated_connections_never_reach_a_reader_or_a_keyed_chec
                     let (s, body) = app.get(&path, Some(Role::Enforcement)).await;
                     assert_eq!(s, 200, "client {c} round {i} {path}: {body}");
                 }
-                let mut check = json!({
-                    "transaction": "export", "taxon": "Amazilia versicolor", "exporter": "BR",
-                    "importer": "DE", "source": "W", "purpose": "T", "term": "LIV",
-                    "quantity": "1", "date_issue": "2026-11-27", "date_trade": "2026-12-01",
-                    "documents": {"ndf_reference": "NDF-BR-2026-7",
-                        "laf_reference": "LAF-BR-2026-88"},
-                    "reserve": true, "client_key": format!("check-{c}-{i}")
-                });
-                let (s, first) = post_check(&app, &check).await;
+                let mut check = hummingbird_export("1");
+                check["reserve"] = json!(true);
+                check["client_key"] = json!(format!("check-{c}-{i}"));
+                let (s, first) = post(&app, Role::PermitOfficer, &check).await;
                 assert_eq!(s, 200, "client {c} check {i}: {first}");
                 assert_eq!(first["decision"], "ALLOW", "client {c} check {i}: {first}");
                 // Asked again, the check answers as it did: one record, one reservation.
-                let (s, again) = post_check(&app, &check).await;
+                let (s, again) = post(&app, Role::PermitOfficer, &check).await;
                 assert_eq!(s, 200, "client {c} check {i} again: {again}");
                 assert_eq!(again["check_id"], first["check_id"], "{again}");
                 assert_eq!(again["reservation"], first["reservation"], "{again}");
                 check["quantity"] = json!("2");
-                let (s, other) = post_check(&app, &check).await;
+                let (s, other) = post(&app, Role::PermitOfficer, &check).await;
                 assert_eq!(s, 409, "client {c} check {i}, other application: {other}");
                 check_ids.push(first["check_id"].as_i64().unwrap());
             }
@@ -125,17 +108,4 @@ async fn on_postgres_terminated_connections_never_reach_a_reader_or_a_keyed_chec
         .expect("every client finished")
         .stop()
         .await;
-}
-
-async fn post_check(app: &TestApp, body: &Value) -> (u16, Value) {
-    let res = app
-        .http
-        .post(format!("{}/v1/permit-checks", app.base))
-        .bearer_auth(app.key(Role::PermitOfficer))
-        .json(body)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    (status, res.json().await.unwrap_or(Value::Null))
 }
