@@ -1914,27 +1914,15 @@ pub(crate) async fn reserve_batch(
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
 ) -> Result<(Vec<Result<Outcome>>, QuotaRows)> {
-    use std::collections::BTreeSet;
-    let ids: Vec<i64> = items
-        .iter()
-        .map(|i| i.quota_id)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let ids = batch_quota_ids(items);
+    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    let mut sqlite_next: Option<SqliteBatchContext> = None;
     let rows: Vec<QuotaRow> = match tx {
         // BEGIN IMMEDIATE already excludes every other writer.
         Tx::Sqlite(t) => {
-            let mut qb = sqlx::QueryBuilder::new(concat!(
-                "SELECT ",
-                quota_columns!(),
-                " FROM export_quotas WHERE id IN ("
-            ));
-            let mut list = qb.separated(", ");
-            for id in &ids {
-                list.push_bind(*id);
-            }
-            qb.push(") ORDER BY id");
-            qb.build_query_as::<QuotaRow>().fetch_all(&mut **t).await?
+            let (rows, next) = read_batch_sqlite(t, &ids, &keys).await?;
+            sqlite_next = next;
+            rows
         }
         // Row locks in id order: no deadlock with another batch. Arrays keep one statement
         // text whatever the batch size, so it stays prepared.
@@ -1952,8 +1940,10 @@ pub(crate) async fn reserve_batch(
     let mut quotas: QuotaRows = rows.into_iter().map(|q| (q.id, q)).collect();
     let before = quotas.clone();
 
-    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
     let stored: Vec<(String, String, String, String)> = match tx {
+        // None of its keys was used before. (When none of its quotas exists, the keys are
+        // read anyway: a key used for another operation is a conflict before anything else.)
+        Tx::Sqlite(_) if sqlite_next.as_ref().is_some_and(|c| !c.keys_used) => Vec::new(),
         Tx::Sqlite(t) => {
             let mut qb = sqlx::QueryBuilder::new(
                 "SELECT client_key, operation, params_hash, outcome FROM quota_requests \
@@ -2019,29 +2009,125 @@ pub(crate) async fn reserve_batch(
         }
         Tx::Sqlite(t) => &mut **t,
     };
-    // SQLite: a few in-process statements. Counters of the quotas whose holds grew; the CHECK
-    // constraint guards them again.
-    for (id, delta) in quotas.values().filter_map(|q| {
-        let delta = q.held_micro - before.get(&q.id).map_or(q.held_micro, |b| b.held_micro);
-        (delta != 0).then_some((q.id, delta))
-    }) {
-        sqlx::query("UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1")
-            .bind(id)
-            .bind(delta)
-            .execute(&mut *t)
-            .await?;
+    let first_id = sqlite_next.map_or(1, |c| c.next_reservation_id);
+    let (writes, outcomes) =
+        writes_of_batch_sqlite(&decided, items, &before, &quotas, first_id, now);
+    if let Some((mut writes, expected)) = writes {
+        let written = writes.build().execute(&mut *t).await?.rows_affected();
+        if written != expected {
+            return Err(Error::Invalid {
+                field: "batch",
+                message: format!("the batch wrote {written} rows instead of {expected}"),
+            });
+        }
     }
-    // BEGIN IMMEDIATE excludes every other writer, so the batch numbers its reservations
-    // itself (after the largest id ever given, as AUTOINCREMENT would) and writes them without
-    // reading them back.
-    let first_id: i64 = sqlx::query_scalar(
-        "SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence \
+    Ok((assemble(decided, outcomes), quotas))
+}
+
+/// SQLite, the usual batch in two calls to the connection's thread (each call costs a round
+/// trip between threads, which on this kind of machine costs more than the statements): one
+/// statement reads the quotas, the next reservation id and whether any key was used before;
+/// one call writes the counters, reservations, ledger entries and request records and
+/// commits. `conn` must be in a `BEGIN IMMEDIATE` transaction, which excludes every other
+/// writer. `None` when a key of the batch was used before, or none of its quotas exists:
+/// nothing was written or committed, and [`reserve_batch`] (which reads the keys' first
+/// outcomes) takes the batch.
+pub(crate) async fn reserve_batch_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    items: &[BatchItem<'_>],
+    now: DateTime<Utc>,
+) -> Result<Option<(Vec<Result<Outcome>>, QuotaRows)>> {
+    let ids = batch_quota_ids(items);
+    let keys: Vec<&str> = items.iter().map(|i| i.key.as_str()).collect();
+    let (rows, next) = read_batch_sqlite(&mut *conn, &ids, &keys).await?;
+    // Only when no key was used before. (When none of its quotas exists the statement could
+    // not tell, and a key used for another operation is a conflict before anything else.)
+    let Some(next) = next.filter(|c| !c.keys_used) else {
+        return Ok(None);
+    };
+    let mut quotas: QuotaRows = rows.into_iter().map(|q| (q.id, q)).collect();
+    let before = quotas.clone();
+    let decided = decide(items, &mut quotas, &HashMap::new());
+    let (writes, outcomes) = writes_of_batch_sqlite(
+        &decided,
+        items,
+        &before,
+        &quotas,
+        next.next_reservation_id,
+        now,
+    );
+    let mut writes = writes.map_or_else(|| sqlx::QueryBuilder::new(""), |(w, _)| w);
+    writes.push("COMMIT");
+    writes.build().execute(&mut *conn).await?;
+    Ok(Some((assemble(decided, outcomes), quotas)))
+}
+
+/// The distinct quotas of a batch, in id order (the order their rows are locked in).
+fn batch_quota_ids(items: &[BatchItem<'_>]) -> Vec<i64> {
+    items
+        .iter()
+        .map(|i| i.quota_id)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+/// SQLite: a batch's quotas, and (when any exists) the id its first reservation takes and
+/// whether any of its `keys` was used before, in one statement.
+async fn read_batch_sqlite(
+    conn: &mut sqlx::SqliteConnection,
+    ids: &[i64],
+    keys: &[&str],
+) -> Result<(Vec<QuotaRow>, Option<SqliteBatchContext>)> {
+    let mut qb = sqlx::QueryBuilder::new(concat!(
+        "SELECT ",
+        quota_columns!(),
+        ", (SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence \
          WHERE name = 'quota_reservations'), 0), \
-         COALESCE((SELECT MAX(id) FROM quota_reservations), 0)) + 1",
-    )
-    .fetch_one(&mut *t)
-    .await?;
-    let mut new_rows: Vec<NewReservation<'_>> = Vec::with_capacity(new_idx.len());
+         COALESCE((SELECT MAX(id) FROM quota_reservations), 0)) + 1) \
+         AS next_reservation_id, \
+         EXISTS (SELECT 1 FROM quota_requests WHERE client_key IN ("
+    ));
+    let mut list = qb.separated(", ");
+    for k in keys {
+        list.push_bind(k.to_string());
+    }
+    qb.push(")) AS keys_used FROM export_quotas WHERE id IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    qb.push(") ORDER BY id");
+    let rows = qb
+        .build_query_as::<SqliteBatchRow>()
+        .fetch_all(&mut *conn)
+        .await?;
+    let next = rows.first().map(|r| SqliteBatchContext {
+        next_reservation_id: r.next_reservation_id,
+        keys_used: r.keys_used,
+    });
+    Ok((rows.into_iter().map(|r| r.quota).collect(), next))
+}
+
+/// SQLite: the statements writing what a batch `decided` (the counters of the quotas whose
+/// holds grew from `before` to `after`, then the reservations, ledger entries and request
+/// records), with the rows they change; `None` when there is nothing to write. And every
+/// item's outcome. BEGIN IMMEDIATE excludes every other writer, so the batch numbers its
+/// reservations itself from `first_id` (after the largest id ever given, as AUTOINCREMENT
+/// would) and writes them without reading them back.
+#[allow(clippy::type_complexity)]
+fn writes_of_batch_sqlite(
+    decided: &[Decided],
+    items: &[BatchItem<'_>],
+    before: &QuotaRows,
+    after: &QuotaRows,
+    first_id: i64,
+    now: DateTime<Utc>,
+) -> (
+    Option<(sqlx::QueryBuilder<sqlx::Sqlite>, u64)>,
+    Vec<Option<Result<Outcome>>>,
+) {
+    let mut new_rows: Vec<NewReservation<'_>> = Vec::new();
     let mut outcomes: Vec<Option<Result<Outcome>>> = Vec::with_capacity(items.len());
     let mut ledger_rows: Vec<BatchLedgerRow> = Vec::new();
     let mut request_rows: Vec<(usize, &str, String)> = Vec::new();
@@ -2070,10 +2156,42 @@ pub(crate) async fn reserve_batch(
             }
         }
     }
-    insert_reservations(&mut *t, &new_rows, now).await?;
-    insert_batch_ledger(&mut *t, &ledger_rows, items, now).await?;
-    insert_batch_requests(&mut *t, &request_rows, items, now).await?;
-    Ok((assemble(decided, outcomes), quotas))
+    let mut writes = sqlx::QueryBuilder::<sqlx::Sqlite>::new("");
+    let mut expected: u64 = 0;
+    for (id, delta) in after.values().filter_map(|q| {
+        let delta = q.held_micro - before.get(&q.id).map_or(q.held_micro, |b| b.held_micro);
+        (delta != 0).then_some((q.id, delta))
+    }) {
+        // The CHECK constraint guards the counters again.
+        writes
+            .push("UPDATE export_quotas SET held_micro = held_micro + ")
+            .push_bind(delta)
+            .push(" WHERE id = ")
+            .push_bind(id)
+            .push("; ");
+        expected += 1;
+    }
+    push_reservations(&mut writes, &new_rows, now);
+    push_batch_ledger(&mut writes, &ledger_rows, items, now);
+    push_batch_requests(&mut writes, &request_rows, items, now);
+    expected += (new_rows.len() + ledger_rows.len() + request_rows.len()) as u64;
+    ((expected > 0).then_some((writes, expected)), outcomes)
+}
+
+/// A quota a batch reads on SQLite, with what the batch needs besides.
+#[derive(sqlx::FromRow)]
+struct SqliteBatchRow {
+    #[sqlx(flatten)]
+    quota: QuotaRow,
+    next_reservation_id: i64,
+    keys_used: bool,
+}
+
+/// What a batch on SQLite learns with its quotas: the id its first reservation takes, and
+/// whether any of its keys was used before.
+struct SqliteBatchContext {
+    next_reservation_id: i64,
+    keys_used: bool,
 }
 
 /// A key found in `quota_requests` by a batch.
@@ -2275,45 +2393,46 @@ struct NewReservation<'a> {
 /// Rows per multi-row INSERT on SQLite (999 bound parameters at most in old builds).
 const SQLITE_ROWS_PER_INSERT: usize = 90;
 
-/// Inserts a batch's reservations (SQLite); their ids ascend in the order given.
-async fn insert_reservations(
-    conn: &mut sqlx::SqliteConnection,
+/// Adds the INSERTs of a batch's reservations to `writes` (SQLite); their ids ascend in the
+/// order given.
+fn push_reservations(
+    writes: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
     rows: &[NewReservation<'_>],
     now: DateTime<Utc>,
-) -> Result<()> {
+) {
     for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-        let mut qb = sqlx::QueryBuilder::new(
+        writes.push(
             "INSERT INTO quota_reservations (id, quota_id, state, quantity_micro, expires_at, \
              reject_reason, created_at, created_by) ",
         );
-        qb.push_values(chunk, |mut b, r| {
+        writes.push_values(chunk, |mut b, r| {
             b.push_bind(r.row.id)
                 .push_bind(r.row.quota_id)
-                .push_bind(r.row.state.as_str())
+                .push_bind(r.row.state.clone())
                 .push_bind(r.row.quantity_micro)
                 .push_bind(r.row.expires_at)
-                .push_bind(r.row.reject_reason.as_deref())
+                .push_bind(r.row.reject_reason.clone())
                 .push_bind(now)
-                .push_bind(r.created_by);
+                .push_bind(r.created_by.to_owned());
         });
-        qb.build().execute(&mut *conn).await?;
+        writes.push("; ");
     }
-    Ok(())
 }
 
-/// Appends a batch's ledger entries (SQLite; reserve or reject: only holds move).
-async fn insert_batch_ledger(
-    conn: &mut sqlx::SqliteConnection,
+/// Adds the INSERTs of a batch's ledger entries to `writes` (SQLite; reserve or reject: only
+/// holds move).
+fn push_batch_ledger(
+    writes: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
     rows: &[BatchLedgerRow],
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
-) -> Result<()> {
+) {
     for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-        let mut qb = sqlx::QueryBuilder::new(
+        writes.push(
             "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
              delta_committed, delta_exported, limit_micro, actor, reason, at) ",
         );
-        qb.push_values(
+        writes.push_values(
             chunk,
             |mut b, (quota_id, reservation_id, event, held, limit, i)| {
                 b.push_bind(*quota_id)
@@ -2323,38 +2442,37 @@ async fn insert_batch_ledger(
                     .push("0")
                     .push("0")
                     .push_bind(*limit)
-                    .push_bind(&items[*i].actor.name)
-                    .push_bind(&items[*i].actor.reason)
+                    .push_bind(items[*i].actor.name.clone())
+                    .push_bind(items[*i].actor.reason.clone())
                     .push_bind(now);
             },
         );
-        qb.build().execute(&mut *conn).await?;
+        writes.push("; ");
     }
-    Ok(())
 }
 
-/// Records a batch's client keys with their first outcomes (SQLite).
-async fn insert_batch_requests(
-    conn: &mut sqlx::SqliteConnection,
+/// Adds the INSERTs recording a batch's client keys with their first outcomes to `writes`
+/// (SQLite).
+fn push_batch_requests(
+    writes: &mut sqlx::QueryBuilder<sqlx::Sqlite>,
     rows: &[(usize, &str, String)],
     items: &[BatchItem<'_>],
     now: DateTime<Utc>,
-) -> Result<()> {
+) {
     for chunk in rows.chunks(SQLITE_ROWS_PER_INSERT) {
-        let mut qb = sqlx::QueryBuilder::new(
+        writes.push(
             "INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
              created_at) ",
         );
-        qb.push_values(chunk, |mut b, (i, hash, stored)| {
-            b.push_bind(items[*i].key.as_str())
+        writes.push_values(chunk, |mut b, (i, hash, stored)| {
+            b.push_bind(items[*i].key.as_str().to_owned())
                 .push("'reserve'")
-                .push_bind(*hash)
-                .push_bind(stored)
+                .push_bind(hash.to_string())
+                .push_bind(stored.clone())
                 .push_bind(now);
         });
-        qb.build().execute(&mut *conn).await?;
+        writes.push("; ");
     }
-    Ok(())
 }
 
 /// PostgreSQL: a batch's counters, reservations, ledger entries and request records in one

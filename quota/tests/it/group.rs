@@ -276,3 +276,104 @@ async fn two_writers_on_one_quota_never_sell_the_last_units_twice(backend: Backe
     }
     f.t.drop_db().await.unwrap();
 }
+
+/// SQLite's group writer keeps a connection of its own and sends a batch's writes and its
+/// COMMIT in one call: each answer must come from a committed transaction, and between
+/// batches the writer must hold no lock that would keep another writer waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_sqlite_every_answered_batch_is_committed_and_the_writer_holds_no_lock_between_batches()
+{
+    use sqlx::ConnectOptions;
+    let f = fixture(Backend::Sqlite).await;
+    let q = declare(&f, "group-own-connection", Some("1000"), "").await;
+    let group = Arc::new(GroupCommit::start(f.ledger.clone()));
+    // Waits for no lock: BEGIN IMMEDIATE fails at once if anyone holds the write lock.
+    let options = std::str::FromStr::from_str(&f.t.url)
+        .map(|o: sqlx::sqlite::SqliteConnectOptions| o.busy_timeout(std::time::Duration::ZERO))
+        .unwrap();
+    for round in 1..=3_i64 {
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let group = group.clone();
+            tasks.push(tokio::spawn(async move {
+                group
+                    .reserve(
+                        &key(&format!("own-{round}-{i}")),
+                        q.id,
+                        &qty("1", ""),
+                        None,
+                        &actor("po"),
+                    )
+                    .await
+            }));
+        }
+        // A retry of the round before: its key was used, so its batch takes the general path.
+        if round > 1 {
+            let again = group
+                .reserve(
+                    &key(&format!("own-{}-0", round - 1)),
+                    q.id,
+                    &qty("1", ""),
+                    None,
+                    &actor("po"),
+                )
+                .await
+                .unwrap();
+            assert!(matches!(again, Outcome::Done { .. }), "{again:?}");
+        }
+        for t in tasks {
+            let r = t.await.unwrap().unwrap();
+            assert!(matches!(r, Outcome::Done { .. }), "{r:?}");
+        }
+        let mut other = options.connect().await.unwrap();
+        sqlx::raw_sql("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .expect("the group writer holds the write lock between batches");
+        let held: i64 = sqlx::query_scalar("SELECT held_micro FROM export_quotas WHERE id = $1")
+            .bind(q.id)
+            .fetch_one(&mut other)
+            .await
+            .unwrap();
+        assert_eq!(
+            held,
+            round * 8 * 1_000_000,
+            "round {round}: every answered reservation is committed"
+        );
+        sqlx::raw_sql("ROLLBACK").execute(&mut other).await.unwrap();
+    }
+    Arc::try_unwrap(group).ok().unwrap().shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    a_key_used_before_is_a_conflict_through_group_commit_even_against_an_unknown_quota
+);
+async fn a_key_used_before_is_a_conflict_through_group_commit_even_against_an_unknown_quota(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "group-unknown", Some("10"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    let first = group
+        .reserve(&key("used"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(first, Outcome::Done { .. }), "{first:?}");
+    let unknown = q.id + 1_000;
+    let again = group
+        .reserve(&key("used"), unknown, &qty("1", ""), None, &actor("po"))
+        .await;
+    assert!(matches!(again, Err(Error::KeyConflict { .. })), "{again:?}");
+    let fresh = group
+        .reserve(&key("fresh"), unknown, &qty("1", ""), None, &actor("po"))
+        .await;
+    assert!(
+        matches!(fresh, Err(Error::QuotaNotFound(id)) if id == unknown),
+        "{fresh:?}"
+    );
+    group.shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
