@@ -1906,9 +1906,10 @@ impl NewItem {
 
 /// Reserves a whole batch with a handful of statements: the quota rows are read (and locked
 /// on PostgreSQL) once, every request is decided in order in memory against them, and the
-/// counters, reservations, ledger entries and request outcomes are written with one
-/// statement each (one UPDATE per distinct quota). Same outcomes as one transaction per
-/// request, in queue order.
+/// counters, reservations, ledger entries and request outcomes are written set-wise (one
+/// statement on PostgreSQL; on SQLite one call to the connection's thread, a statement per
+/// table and one UPDATE per distinct quota). Same outcomes as one transaction per request, in
+/// queue order.
 pub(crate) async fn reserve_batch(
     tx: &mut Tx,
     items: &[BatchItem<'_>],
@@ -2294,7 +2295,7 @@ pub(crate) type QuotaRows = HashMap<i64, QuotaRow>;
 /// meanwhile, a key was used before (the statement fails on it), or an item fails validation;
 /// [`reserve_batch`] then takes it under lock.
 pub(crate) async fn reserve_batch_known(
-    pool: &sqlx::PgPool,
+    conn: &mut sqlx::PgConnection,
     items: &[BatchItem<'_>],
     known: &QuotaRows,
     now: DateTime<Utc>,
@@ -2321,11 +2322,8 @@ pub(crate) async fn reserve_batch_known(
         .filter(|(_, d)| matches!(d, Decided::New(_)))
         .map(|(i, _)| i)
         .collect();
-    let mut conn = pool.acquire().await?;
     let written =
-        match write_batch_postgres(&mut conn, &before, &quotas, &new_idx, &decided, items, now)
-            .await
-        {
+        match write_batch_postgres(conn, &before, &quotas, &new_idx, &decided, items, now).await {
             Ok(w) => w,
             Err(e) if is_unique_violation(&e) => return Ok(None),
             Err(e) => return Err(e),
