@@ -9,8 +9,8 @@
 //!   the permit-validity index and without it (dropped and re-created in the run; without it
 //!   is what every sweep cost before migration 0005);
 //! - expiry: a batch of holds falls due at once and one sweep expires them;
-//! - release churn: clients reserve and release at once, pairs per second, against reserving
-//!   alone in the same run.
+//! - release and commit churn: clients reserve and release (or reserve and commit) at once,
+//!   pairs per second, against reserving alone in the same run.
 //!
 //! Run: `cargo bench --bench sweep` (`CITES_BENCH_ROWS=N` finished reservations, default
 //! 200,000; `CITES_BENCH_SECS=N` seconds per churn cell, default 3;
@@ -94,7 +94,16 @@ async fn idle_sweeps(ledger: &Ledger, n: usize) -> Vec<u64> {
     us
 }
 
-/// Reserve-and-release pairs (or, without `release`, reservations alone) per second over
+/// What each churn client does with the hold it reserved.
+#[derive(Clone, Copy)]
+enum Then {
+    Nothing,
+    Release,
+    /// Commit the whole hold (a permit issued).
+    Commit,
+}
+
+/// Reserve-and-release (or reserve-and-commit) pairs, or reservations alone, per second over
 /// `window`, with `clients` at once.
 async fn churn(
     ledger: &Ledger,
@@ -102,7 +111,7 @@ async fn churn(
     clients: usize,
     window: Duration,
     tag: &str,
-    release: bool,
+    then: Then,
 ) -> f64 {
     let deadline = Instant::now() + window;
     let mut tasks = Vec::new();
@@ -120,13 +129,19 @@ async fn churn(
                 let Outcome::Done { reservation, .. } = held else {
                     panic!("the churn quota never runs out: {held:?}");
                 };
-                if release {
-                    let key = ClientKey::parse(&format!("{tag}-{pairs}-release")).unwrap();
-                    let released = ledger
-                        .release(&key, reservation.id, &actor())
-                        .await
-                        .unwrap();
-                    assert!(matches!(released, Outcome::Done { .. }), "{released:?}");
+                let key = ClientKey::parse(&format!("{tag}-{pairs}-then")).unwrap();
+                let ended = match then {
+                    Then::Nothing => None,
+                    Then::Release => Some(ledger.release(&key, reservation.id, &actor()).await),
+                    Then::Commit => Some(
+                        ledger
+                            .commit(&key, reservation.id, None, None, &actor())
+                            .await,
+                    ),
+                };
+                if let Some(ended) = ended {
+                    let ended = ended.unwrap();
+                    assert!(matches!(ended, Outcome::Done { .. }), "{ended:?}");
                 }
                 pairs += 1;
             }
@@ -219,7 +234,16 @@ async fn run(backend: Backend, rows: i64, window: Duration) {
             clients,
             window,
             &format!("churn{clients}"),
-            true,
+            Then::Release,
+        )
+        .await;
+        let committed = churn(
+            &ledger,
+            q.id,
+            clients,
+            window,
+            &format!("commit{clients}"),
+            Then::Commit,
         )
         .await;
         let alone = churn(
@@ -228,13 +252,15 @@ async fn run(backend: Backend, rows: i64, window: Duration) {
             clients,
             window,
             &format!("alone{clients}"),
-            false,
+            Then::Nothing,
         )
         .await;
         println!(
-            "{name}, {clients} clients: {pairs:.0} reserve-and-release pairs/s, {alone:.0} \
-             reservations alone/s: a pair takes {:.1}x a reservation",
-            alone / pairs
+            "{name}, {clients} clients: {pairs:.0} reserve-and-release pairs/s, {committed:.0} \
+             reserve-and-commit pairs/s, {alone:.0} reservations alone/s: a pair takes {:.1}x \
+             (release) and {:.1}x (commit) a reservation",
+            alone / pairs,
+            alone / committed
         );
     }
     let broken = ledger.verify(q.id).await.unwrap();

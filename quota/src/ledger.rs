@@ -80,6 +80,16 @@ macro_rules! stored_released_sql {
     };
 }
 
+/// [`StoredTransition::Committed`] in SQL, over `r` (the reservation) and `upd` (the quota
+/// after the commit).
+macro_rules! stored_committed_sql {
+    () => {
+        "format('{\"committed\":{\"reservation\":%s,\"held\":%s,\"committed\":%s,\"exported\":%s,\"limit\":%s}}', \
+         r.id, upd.held_micro, upd.committed_micro, upd.exported_micro, \
+         COALESCE(upd.limit_micro::TEXT, 'null'))"
+    };
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, Serialize, Deserialize)]
 pub(crate) struct QuotaRow {
     pub(crate) id: i64,
@@ -347,7 +357,22 @@ impl Ledger {
             quantity.map(|q| q.unit().code()),
             permit_expires_at.map(|p| p.timestamp_millis())
         );
-        retry(|| {
+        retry(|| async {
+            if let Db::Postgres(pool) = &self.db
+                && let Some(outcome) = commit_fast(
+                    pool,
+                    key,
+                    &params,
+                    reservation_id,
+                    quantity,
+                    permit_expires_at,
+                    actor,
+                    self.clock.now(),
+                )
+                .await?
+            {
+                return Ok(outcome);
+            }
             self.transition_once(
                 key,
                 &params,
@@ -355,6 +380,7 @@ impl Ledger {
                 Transition::Commit(quantity, permit_expires_at),
                 actor,
             )
+            .await
         })
         .await
     }
@@ -471,8 +497,11 @@ impl Ledger {
                                 .into(),
                         });
                     }
-                    let permit_expires_at =
-                        permit_expires_at.unwrap_or(now + PERMIT_VALIDITY_DEFAULT);
+                    // To the microsecond, as PostgreSQL keeps it (and as `hold_until` does
+                    // for a hold): the same permit validity on both backends.
+                    let permit_expires_at = permit_expires_at
+                        .unwrap_or(now + PERMIT_VALIDITY_DEFAULT)
+                        .trunc_subsecs(6);
                     if permit_expires_at <= now {
                         return Err(Error::Invalid {
                             field: "permit_expires_at",
@@ -1204,6 +1233,7 @@ async fn reserve_fast(
 #[serde(untagged)]
 enum StoredTransition {
     Released { released: StoredRef },
+    Committed { committed: StoredRef },
     Outcome(Box<Outcome>),
 }
 
@@ -1231,7 +1261,126 @@ impl StoredTransition {
                     quota: after.view(),
                 })
             }
+            StoredTransition::Committed { committed } => {
+                let mut r = load_reservation(tx, committed.reservation).await?;
+                let quota = load_quota(tx, r.quota_id).await?;
+                let after = QuotaRow {
+                    held_micro: committed.held,
+                    committed_micro: committed.committed,
+                    exported_micro: committed.exported,
+                    limit_micro: committed.limit,
+                    ..quota
+                };
+                // Its committed quantity and permit validity never change after the commit;
+                // only exports and the close do.
+                r.state = "committed".into();
+                r.exported_micro = 0;
+                Ok(Outcome::Done {
+                    reservation: r.view(&after.unit),
+                    quota: after.view(),
+                })
+            }
         }
+    }
+}
+
+/// A commit in one autocommitted PostgreSQL statement, as [`release_fast`] is for a release:
+/// the reservation becomes committed (all of it, or the part given in the quota's own unit,
+/// the rest returning to the quota), the quota's counters move, the audit entry and the key's
+/// record are written, and the quota's row lock is held for the commit alone. `None` when it
+/// does not apply (the reservation is not held or has expired, the quantity is in another
+/// unit, zero or more than held, the permit's validity is not in the future, the key was used
+/// before or at the same moment); nothing was written and the general path answers, with its
+/// refusals and errors. Locks the reservation, then the quota, as the general path and the
+/// sweeper do.
+#[allow(clippy::too_many_arguments)]
+async fn commit_fast(
+    pool: &sqlx::PgPool,
+    key: &ClientKey,
+    params: &str,
+    reservation_id: i64,
+    quantity: Option<&Quantity>,
+    permit_expires_at: Option<DateTime<Utc>>,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<Option<Outcome>> {
+    #[derive(sqlx::FromRow)]
+    struct Committed {
+        #[sqlx(flatten)]
+        quota: QuotaRow,
+        r_id: i64,
+        r_quota_id: i64,
+        r_quantity_micro: i64,
+        r_committed_micro: i64,
+        r_expires_at: DateTime<Utc>,
+    }
+    // To the microsecond, as PostgreSQL keeps it and the general path stores it: the answer
+    // built here then equals the one a retry rebuilds from the row.
+    let permit_expires_at = permit_expires_at
+        .unwrap_or(now + PERMIT_VALIDITY_DEFAULT)
+        .trunc_subsecs(6);
+    if permit_expires_at <= now {
+        return Ok(None);
+    }
+    let (micro, unit) = match quantity {
+        Some(q) => match to_micro("quantity", q.amount()) {
+            Ok(m) if m > 0 => (Some(m), Some(q.unit().code())),
+            _ => return Ok(None),
+        },
+        None => (None, None),
+    };
+    let written: std::result::Result<Option<Committed>, sqlx::Error> = sqlx::query_as(concat!(
+        "WITH r AS (UPDATE quota_reservations x SET state = 'committed', \
+         committed_micro = COALESCE($2, x.quantity_micro), permit_expires_at = $3 \
+         WHERE x.id = $1 AND x.state = 'held' AND x.expires_at > $4 \
+         AND COALESCE($2, x.quantity_micro) <= x.quantity_micro \
+         AND ($5::TEXT IS NULL OR $5 = (SELECT unit FROM export_quotas WHERE id = x.quota_id)) \
+         AND NOT EXISTS (SELECT 1 FROM quota_requests WHERE client_key = $6) \
+         RETURNING x.id, x.quota_id, x.quantity_micro, x.committed_micro, x.expires_at), \
+         upd AS (UPDATE export_quotas SET held_micro = held_micro - (SELECT quantity_micro FROM r), \
+         committed_micro = committed_micro + (SELECT committed_micro FROM r) \
+         WHERE id = (SELECT quota_id FROM r) RETURNING ",
+        quota_columns!(),
+        "), \
+         led AS (INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+         delta_committed, delta_exported, limit_micro, actor, reason, at) \
+         SELECT upd.id, r.id, 'commit', -r.quantity_micro, r.committed_micro, 0, \
+         upd.limit_micro, $7, $8, $4 FROM upd, r), \
+         req AS (INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
+         created_at) SELECT $6, 'commit', $9, ",
+        stored_committed_sql!(),
+        ", $4 FROM upd, r) \
+         SELECT upd.*, r.id AS r_id, r.quota_id AS r_quota_id, \
+         r.quantity_micro AS r_quantity_micro, r.committed_micro AS r_committed_micro, \
+         r.expires_at AS r_expires_at FROM upd, r"
+    ))
+    .bind(reservation_id)
+    .bind(micro)
+    .bind(permit_expires_at)
+    .bind(now)
+    .bind(unit)
+    .bind(key.as_str())
+    .bind(&actor.name)
+    .bind(&actor.reason)
+    .bind(params_hash(params))
+    .fetch_optional(pool)
+    .await;
+    match written {
+        Ok(Some(w)) => {
+            let r = ReservationRow {
+                state: "committed".into(),
+                committed_micro: w.r_committed_micro,
+                permit_expires_at: Some(permit_expires_at),
+                ..held_row(w.r_id, w.r_quota_id, w.r_quantity_micro, w.r_expires_at)
+            };
+            Ok(Some(Outcome::Done {
+                reservation: r.view(&w.quota.unit),
+                quota: w.quota.view(),
+            }))
+        }
+        Ok(None) => Ok(None),
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
+        Err(e) => Err(e.into()),
     }
 }
 
