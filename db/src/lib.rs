@@ -95,15 +95,25 @@ impl Db {
             } else {
                 SQLITE_POOL_CONNECTIONS_MAX
             };
-            let pool = SqlitePoolOptions::new()
+            let mut pool_options = SqlitePoolOptions::new()
                 .max_connections(max)
-                .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
-                .connect_with(options)
-                .await
-                .map_err(|source| Error::Connect {
-                    url: redact(url),
-                    source,
-                })?;
+                .acquire_timeout(POOL_ACQUIRE_TIMEOUT);
+            if in_memory {
+                // Closing that connection would lose the database: never for being idle or
+                // old (sqlx closes idle connections after 10 minutes, any after 30).
+                pool_options = pool_options
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
+            }
+            let pool =
+                pool_options
+                    .connect_with(options)
+                    .await
+                    .map_err(|source| Error::Connect {
+                        url: redact(url),
+                        source,
+                    })?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url)

@@ -216,3 +216,23 @@ async fn a_sqlite_test_directory_left_behind_is_removed_once_stale_and_not_befor
     std::fs::remove_dir_all(&recent).unwrap();
     t.drop_db().await.expect("drop");
 }
+
+#[tokio::test]
+async fn an_in_memory_sqlite_database_keeps_its_one_connection_however_long_it_idles() {
+    let Db::Sqlite(pool) = Db::connect("sqlite::memory:").await.unwrap() else {
+        panic!("sqlite::memory: is SQLite");
+    };
+    let options = pool.options();
+    // The database is gone with its last connection: the pool must never close it.
+    assert_eq!(options.get_max_connections(), 1);
+    assert_eq!(options.get_min_connections(), 1);
+    assert_eq!(options.get_idle_timeout(), None);
+    assert_eq!(options.get_max_lifetime(), None);
+    // A file keeps the defaults: its connections may come and go.
+    let t = TestDb::create(Backend::Sqlite).await.unwrap();
+    let Db::Sqlite(file) = &t.db else {
+        panic!("a SQLite test database")
+    };
+    assert!(file.options().get_idle_timeout().is_some());
+    t.drop_db().await.unwrap();
+}

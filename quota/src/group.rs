@@ -212,8 +212,14 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
 }
 
 /// SQLite: `BEGIN IMMEDIATE` on the writer's own connection, taking one from the pool when it
-/// has none. False when that failed; the batch then takes the general path, which retries.
+/// has none. False when that failed, or the pool has a single connection; the batch then takes
+/// the general path, which retries.
 async fn begin_own(pool: &sqlx::SqlitePool, own: &mut Own) -> bool {
+    // An in-memory database lives in the pool's one connection: taking it out of the pool
+    // would leave the pool a new, empty database. The general path shares it instead.
+    if pool.options().get_max_connections() <= 1 {
+        return false;
+    }
     if !matches!(own, Own::Sqlite(_)) {
         match pool.acquire().await {
             Ok(conn) => *own = Own::Sqlite(conn.detach()),

@@ -68,6 +68,22 @@ async fn on_postgres_terminated_connections_never_reach_a_caller_and_nothing_is_
                         .unwrap_or_else(|e| panic!("client {c} release {i}: {e:?}"));
                     assert!(matches!(released, Outcome::Done { .. }), "{released:?}");
                 }
+                // Others are committed, and the commit sent again (as after a lost answer)
+                // must answer as the first time.
+                if let (Outcome::Done { reservation, .. }, 2) = (&answer, i % 4) {
+                    let ck = key(&format!("t{c}-{i}-commit"));
+                    let mut commits = Vec::new();
+                    for _ in 0..2 {
+                        commits.push(
+                            ledger
+                                .commit(&ck, reservation.id, None, None, &actor("po"))
+                                .await
+                                .unwrap_or_else(|e| panic!("client {c} commit {i}: {e:?}")),
+                        );
+                    }
+                    assert!(matches!(commits[0], Outcome::Done { .. }), "{commits:?}");
+                    assert_eq!(commits[0], commits[1], "client {c} commit {i}");
+                }
                 answers.push((k, answer));
             }
             answers

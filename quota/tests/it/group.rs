@@ -377,3 +377,41 @@ async fn a_key_used_before_is_a_conflict_through_group_commit_even_against_an_un
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
+
+/// An in-memory SQLite database lives in its pool's one connection, which group commit shares
+/// with everyone else: what it writes, the ledger reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_an_in_memory_sqlite_database_group_commit_and_the_ledger_see_one_database() {
+    let db = db::Db::connect("sqlite::memory:").await.unwrap();
+    let clock = Arc::new(domain::ManualClock::new(t0()));
+    let ledger = quota::Ledger::new(db, clock);
+    let q = declare_on(&ledger, "in-memory", Some("10"), "").await;
+    let group = Arc::new(GroupCommit::start(ledger.clone()));
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let group = group.clone();
+        tasks.push(tokio::spawn(async move {
+            group
+                .reserve(
+                    &key(&format!("mem-{i}")),
+                    q.id,
+                    &qty("1", ""),
+                    None,
+                    &actor("po"),
+                )
+                .await
+        }));
+    }
+    let mut granted = 0;
+    for t in tasks {
+        if matches!(t.await.unwrap().unwrap(), Outcome::Done { .. }) {
+            granted += 1;
+        }
+    }
+    assert_eq!(granted, 10, "ten units, twelve asking");
+    // The ledger, through the pool, sees the same database the group wrote to.
+    let after = ledger.quota(q.id).await.unwrap();
+    assert_eq!((after.held, after.available), (dec("10"), dec("0")));
+    assert!(ledger.verify(q.id).await.unwrap().is_empty());
+    Arc::try_unwrap(group).ok().unwrap().shutdown().await;
+}

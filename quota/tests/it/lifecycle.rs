@@ -962,6 +962,34 @@ async fn a_commit_in_another_unit_or_beyond_the_hold_gets_the_same_answer_on_eve
         ),
         "{over:?}"
     );
+    // More than held in the quota's own unit (the path PostgreSQL commits in one statement):
+    // the same refusal.
+    let over_own = f
+        .ledger
+        .commit(
+            &key("over-own"),
+            id,
+            Some(&qty("2.001", "KGM")),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        over_own.quota(),
+        over.quota(),
+        "a refusal changes nothing: {over_own:?}"
+    );
+    assert!(
+        matches!(
+            &over_own,
+            Outcome::Refused {
+                refusal: Refusal::ExceedsReservation { .. },
+                ..
+            }
+        ),
+        "{over_own:?}"
+    );
     // Zero: an error naming the field.
     let zero = f
         .ledger

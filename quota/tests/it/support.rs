@@ -69,6 +69,10 @@ pub fn dec(s: &str) -> Decimal {
 
 /// A 2026 calendar-year quota of `limit` `unit` for NA, taxon 4521.
 pub async fn declare(f: &Fixture, name: &str, limit: Option<&str>, unit: &str) -> QuotaView {
+    declare_on(&f.ledger, name, limit, unit).await
+}
+
+pub async fn declare_on(ledger: &Ledger, name: &str, limit: Option<&str>, unit: &str) -> QuotaView {
     let unit_code = UnitCode::parse(unit).unwrap();
     let spec = QuotaSpec {
         exporter: CountryCode::parse("NA").unwrap(),
@@ -82,7 +86,7 @@ pub async fn declare(f: &Fixture, name: &str, limit: Option<&str>, unit: &str) -
         notes: Some(name.to_owned()),
         speciesplus_id: None,
     };
-    f.ledger
+    ledger
         .declare(&key(&format!("declare-{name}")), &spec, &actor("sa"))
         .await
         .unwrap()
