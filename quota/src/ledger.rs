@@ -1365,19 +1365,31 @@ async fn commit_fast(
     .bind(params_hash(params))
     .fetch_optional(pool)
     .await;
-    match written {
-        Ok(Some(w)) => {
+    fast_answer(written.map(|w| {
+        w.map(|w| {
             let r = ReservationRow {
                 state: "committed".into(),
                 committed_micro: w.r_committed_micro,
                 permit_expires_at: Some(permit_expires_at),
                 ..held_row(w.r_id, w.r_quota_id, w.r_quantity_micro, w.r_expires_at)
             };
-            Ok(Some(Outcome::Done {
-                reservation: r.view(&w.quota.unit),
-                quota: w.quota.view(),
-            }))
-        }
+            (w.quota, r)
+        })
+    }))
+}
+
+/// The answer of a one-statement transition from the quota and reservation as it left them:
+/// done, or `None` when it did not apply or its key was recorded at the same moment (its
+/// record's primary key aborted the statement); nothing was written then, and the general
+/// path answers.
+fn fast_answer(
+    written: std::result::Result<Option<(QuotaRow, ReservationRow)>, sqlx::Error>,
+) -> Result<Option<Outcome>> {
+    match written {
+        Ok(Some((quota, r))) => Ok(Some(Outcome::Done {
+            reservation: r.view(&quota.unit),
+            quota: quota.view(),
+        })),
         Ok(None) => Ok(None),
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
         Err(e) => Err(e.into()),
@@ -1436,21 +1448,15 @@ async fn release_fast(
     .bind(params_hash(params))
     .fetch_optional(pool)
     .await;
-    match written {
-        Ok(Some(w)) => {
+    fast_answer(written.map(|w| {
+        w.map(|w| {
             let r = ReservationRow {
                 state: "released".into(),
                 ..held_row(w.r_id, w.r_quota_id, w.r_quantity_micro, w.r_expires_at)
             };
-            Ok(Some(Outcome::Done {
-                reservation: r.view(&w.quota.unit),
-                quota: w.quota.view(),
-            }))
-        }
-        Ok(None) => Ok(None),
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+            (w.quota, r)
+        })
+    }))
 }
 
 /// What PostgreSQL's one-statement reservation returns: the quota after it, the new id.
