@@ -292,21 +292,7 @@ async fn on_sqlite_every_answered_batch_is_committed_and_the_writer_holds_no_loc
         .map(|o: sqlx::sqlite::SqliteConnectOptions| o.busy_timeout(std::time::Duration::ZERO))
         .unwrap();
     for round in 1..=3_i64 {
-        let mut tasks = Vec::new();
-        for i in 0..8 {
-            let group = group.clone();
-            tasks.push(tokio::spawn(async move {
-                group
-                    .reserve(
-                        &key(&format!("own-{round}-{i}")),
-                        q.id,
-                        &qty("1", ""),
-                        None,
-                        &actor("po"),
-                    )
-                    .await
-            }));
-        }
+        let tasks = reserve_one_unit_each(&group, q.id, &format!("own-{round}"), 8);
         // A retry of the round before: its key was used, so its batch takes the general path.
         if round > 1 {
             let again = group
@@ -387,21 +373,7 @@ async fn on_an_in_memory_sqlite_database_group_commit_and_the_ledger_see_one_dat
     let ledger = quota::Ledger::new(db, clock);
     let q = declare_on(&ledger, "in-memory", Some("10"), "").await;
     let group = Arc::new(GroupCommit::start(ledger.clone()));
-    let mut tasks = Vec::new();
-    for i in 0..12 {
-        let group = group.clone();
-        tasks.push(tokio::spawn(async move {
-            group
-                .reserve(
-                    &key(&format!("mem-{i}")),
-                    q.id,
-                    &qty("1", ""),
-                    None,
-                    &actor("po"),
-                )
-                .await
-        }));
-    }
+    let tasks = reserve_one_unit_each(&group, q.id, "mem", 12);
     let mut granted = 0;
     for t in tasks {
         if matches!(t.await.unwrap().unwrap(), Outcome::Done { .. }) {
@@ -414,4 +386,23 @@ async fn on_an_in_memory_sqlite_database_group_commit_and_the_ledger_see_one_dat
     assert_eq!((after.held, after.available), (dec("10"), dec("0")));
     assert!(ledger.verify(q.id).await.unwrap().is_empty());
     Arc::try_unwrap(group).ok().unwrap().shutdown().await;
+}
+
+/// `n` concurrent reservations of one unit through `group`, keyed `{prefix}-{i}`.
+fn reserve_one_unit_each(
+    group: &Arc<GroupCommit>,
+    quota_id: i64,
+    prefix: &str,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<quota::Result<Outcome>>> {
+    (0..n)
+        .map(|i| {
+            let (group, k) = (group.clone(), key(&format!("{prefix}-{i}")));
+            tokio::spawn(async move {
+                group
+                    .reserve(&k, quota_id, &qty("1", ""), None, &actor("po"))
+                    .await
+            })
+        })
+        .collect()
 }
