@@ -8,6 +8,8 @@
 #   +res    the engine's conditional UPDATE and its reservation row (indexes, CHECKs, a FK)
 #   +audit  and the audit ledger entry
 #   engine  and the key's request record: the engine's whole statement (`reserve_fast`)
+#   -fk     the engine's statement on copies of its three tables without their foreign keys
+#   late    the engine's statement inserting the reservation before it locks the quota's row
 #
 # Usage: benches/pgbench/rows.sh [clients...]   (default: 1 16)
 # Env:   PGHOST/PGPORT/PGUSER (default 127.0.0.1/5432/postgres), ROUNDS (3), SECS (4 per cell).
@@ -37,6 +39,10 @@ VALUES ('NA', 4521, '2026-01-01', '2027-01-01', '', 9000000000000000000, 'nation
 CREATE TABLE hot (id INT PRIMARY KEY, remaining BIGINT CHECK (remaining >= 0));
 INSERT INTO hot VALUES (1, 9000000000000000000);
 CREATE TABLE reservation (id BIGINT PRIMARY KEY, quota_id INT, qty BIGINT, state INT);
+-- LIKE copies columns, identities, CHECKs and indexes, never foreign keys.
+CREATE TABLE reservations_nofk (LIKE quota_reservations INCLUDING ALL);
+CREATE TABLE ledger_nofk (LIKE quota_ledger INCLUDING ALL);
+CREATE TABLE requests_nofk (LIKE quota_requests INCLUDING ALL);
 SQL
 
 update="UPDATE export_quotas SET held_micro = held_micro + 1 WHERE id = 1 AND unit = '' \
@@ -64,7 +70,17 @@ remaining >= 1 RETURNING id) INSERT INTO reservation SELECT :k, id, 1, 0 FROM d;
 printf '%s\n' "$key" "WITH upd AS ($update), $res $select;" >"$work/+res.sql"
 printf '%s\n' "$key" "WITH upd AS ($update), $res, $audit $select;" >"$work/+audit.sql"
 printf '%s\n' "$key" "WITH upd AS ($update), $res, $audit, $request $select;" >"$work/engine.sql"
-variants=(e1 cte +res +audit engine)
+sed -e 's/INTO quota_reservations/INTO reservations_nofk/; s/INTO quota_ledger/INTO ledger_nofk/' \
+    -e 's/quota_requests/requests_nofk/g' "$work/engine.sql" >"$work/-fk.sql"
+# The quota's row is locked when the UPDATE runs; the reservation's INSERT runs first when the
+# UPDATE waits for it (an EXISTS over it), so only the UPDATE, the two later rows, the foreign-key
+# checks and the commit happen under the lock.
+late_res="res AS (INSERT INTO quota_reservations (quota_id, state, quantity_micro, expires_at, \
+reject_reason, created_at, created_by) VALUES (1, 'held', 1, now() + interval '14 days', NULL, \
+now(), 'bench') RETURNING id)"
+late_update="${update/AND NOT EXISTS/AND EXISTS (SELECT 1 FROM res) AND NOT EXISTS}"
+printf '%s\n' "$key" "WITH $late_res, upd AS ($late_update), $audit, $request $select;" >"$work/late.sql"
+variants=(e1 cte +res +audit engine -fk late)
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
