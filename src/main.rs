@@ -15,7 +15,9 @@ async fn main() -> std::process::ExitCode {
     sync::client::install_tls_provider();
     let cli = cites::cli::Cli::parse();
     match cites::cli::run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(cites::cli::Ending::Done) => std::process::ExitCode::SUCCESS,
+        // The refusal is printed already: it is an answer, not an error.
+        Ok(cites::cli::Ending::Refused) => std::process::ExitCode::from(cites::cli::EXIT_REFUSED),
         Err(e) => {
             // The whole chain, one cause per line: each names what failed.
             eprintln!("error: {e}");

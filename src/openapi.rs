@@ -19,12 +19,13 @@ fn error_responses(auth: bool) -> Value {
     r
 }
 
-fn op(summary: &str, params: Value, ok: &str, auth: bool, not_found: bool) -> Value {
+/// An operation; `not_found` is its 404's description ("no such quota"), if it has one.
+fn op(summary: &str, params: Value, ok: &str, auth: bool, not_found: Option<&str>) -> Value {
     let mut responses = error_responses(auth);
     responses["200"] =
         json!({"description": ok, "content": {"application/json": {"schema": {"type": "object"}}}});
-    if not_found {
-        responses["404"] = json!({"description": "no such taxon", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    if let Some(not_found) = not_found {
+        responses["404"] = json!({"description": not_found, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     }
     let mut o = json!({"summary": summary, "parameters": params, "responses": responses});
     if !auth {
@@ -37,9 +38,10 @@ fn param(name: &str, location: &str, required: bool, description: &str, schema: 
     json!({"name": name, "in": location, "required": required, "description": description, "schema": schema})
 }
 
-fn body_op(summary: &str, schema: Value, ok: &str, with_id: bool) -> Value {
-    let mut o = op(summary, json!([]), ok, true, with_id);
-    if with_id {
+/// An operation with a JSON body; one on `/{id}` has `not_found`, its 404's description.
+fn body_op(summary: &str, schema: Value, ok: &str, not_found: Option<&str>) -> Value {
+    let mut o = op(summary, json!([]), ok, true, not_found);
+    if not_found.is_some() {
         o["parameters"] = json!([param(
             "id",
             "path",
@@ -55,10 +57,32 @@ fn body_op(summary: &str, schema: Value, ok: &str, with_id: bool) -> Value {
     o
 }
 
-fn move_body() -> Value {
-    json!({"type": "object", "required": ["client_key"], "properties": {
-        "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},
+/// What the commit takes: all of the hold, or `quantity` of it (`unit` only with `quantity`).
+fn commit_body() -> Value {
+    json!({"type": "object", "required": ["client_key"], "additionalProperties": false,
+        "description": "Unknown fields are refused. Without quantity the whole hold is committed; unit goes with quantity only.",
+        "properties": {
+        "client_key": {"type": "string"},
+        "quantity": {"type": "string", "description": "exact decimal, at most the hold; the rest returns to the quota"},
+        "unit": {"type": "string", "description": "the unit of quantity (default: the quota's)"},
         "permit_expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}})
+}
+
+/// What release and close take: they move everything still open, so no quantity.
+fn whole_body() -> Value {
+    json!({"type": "object", "required": ["client_key"], "additionalProperties": false,
+        "description": "Unknown fields (a quantity among them) are refused.",
+        "properties": {"client_key": {"type": "string"}, "reason": {"type": "string"}}})
+}
+
+/// What an export takes: the quantity exported.
+fn export_body() -> Value {
+    json!({"type": "object", "required": ["client_key", "quantity"], "additionalProperties": false,
+        "description": "Unknown fields are refused.",
+        "properties": {
+        "client_key": {"type": "string"}, "quantity": {"type": "string", "description": "exact decimal"},
+        "unit": {"type": "string", "description": "the unit of quantity (default: the quota's)"},
+        "reason": {"type": "string"}}})
 }
 
 fn check_body() -> Value {
@@ -126,57 +150,57 @@ pub fn document() -> Value {
             }
         },
         "paths": {
-            "/health": {"get": op("Liveness and database reachability", json!([]), "the service and its database answer", false, false)},
-            "/v1/openapi.json": {"get": op("This document", json!([]), "the OpenAPI document", false, false)},
+            "/health": {"get": op("Liveness and database reachability", json!([]), "the service and its database answer", false, None)},
+            "/v1/openapi.json": {"get": op("This document", json!([]), "the OpenAPI document", false, None)},
             "/v1/sync/status": {"get": op("The last sync runs and the catalogue's size", json!([
                 param("limit", "query", false, "runs to list (1-100, default 10)", json!({"type": "integer"}))
-            ]), "runs, newest first", true, false)},
+            ]), "runs, newest first", true, None)},
             "/v1/taxa": {"get": op("Find taxa by scientific name prefix or common name", json!([
                 param("name", "query", true, "at least 2 characters", json!({"type": "string"}))
-            ]), "matching taxa (at most 50)", true, false)},
-            "/v1/taxa/{id}": {"get": op("One taxon with its distribution", json!([id.clone()]), "the taxon", true, true)},
+            ]), "matching taxa (at most 50)", true, None)},
+            "/v1/taxa/{id}": {"get": op("One taxon with its distribution", json!([id.clone()]), "the taxon", true, Some("no such taxon"))},
             "/v1/taxa/{id}/listing": {"get": op("The CITES listing of a taxon on a date", json!([
                 id,
                 param("date", "query", false, "YYYY-MM-DD, default today", date.clone()),
                 param("country", "query", false, "ISO 3166-1 alpha-2 country of origin (split listings)", json!({"type": "string"}))
-            ]), "appendix or not listed, annotations, App III parties, reservations and the deciding listing changes", true, true)},
+            ]), "appendix or not listed, annotations, App III parties, reservations and the deciding listing changes", true, Some("no such taxon"))},
             "/v1/amendments": {"get": op("Listing changes taking effect in a date range, per taxon, with the listing before and after", json!([
                 param("from", "query", true, "first day, YYYY-MM-DD", date.clone()),
                 param("to", "query", true, "last day, YYYY-MM-DD", date)
-            ]), "amendments in date order", true, false)},
-            "/v1/keys": {"get": op("API keys (names, roles, prefixes; never secrets); admin only", json!([]), "the keys", true, false)},
+            ]), "amendments in date order", true, None)},
+            "/v1/keys": {"get": op("API keys (names, roles, prefixes; never secrets); admin only", json!([]), "the keys", true, None)},
             "/v1/quotas": {
                 "get": op("Export quotas, with held / committed / exported / available and the box-11a figure", json!([
                     param("exporter", "query", false, "ISO 3166-1 alpha-2 exporting country", json!({"type": "string"})),
                     param("taxon", "query", false, "Species+ taxon id", json!({"type": "integer"})),
                     param("year", "query", false, "quotas in force during part of this year", json!({"type": "integer"}))
-                ]), "quotas", true, false),
+                ]), "quotas", true, None),
                 "post": body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",
-                    json!({"type": "object", "required": ["client_key", "exporter", "taxon_id", "unit"], "properties": {
+                    json!({"type": "object", "required": ["client_key", "exporter", "taxon_id", "unit"], "additionalProperties": false, "properties": {
                         "client_key": {"type": "string"}, "exporter": {"type": "string"}, "taxon_id": {"type": "integer"},
                         "year": {"type": "integer"}, "period_start": {"type": "string", "format": "date"},
                         "period_last_day": {"type": "string", "format": "date"},
                         "limit": {"type": ["string", "null"], "description": "exact decimal; null = in preparation"},
                         "unit": {"type": "string"}, "term": {"type": "string"}, "source": {"type": "string"},
                         "purpose": {"type": "string"}, "notes": {"type": "string"}, "reason": {"type": "string"}}}),
-                    "the quota", false)
+                    "the quota", None)
             },
-            "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported)", json!([qid.clone()]), "the quota", true, true)},
+            "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported)", json!([qid.clone()]), "the quota", true, Some("no such quota"))},
             "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it", json!([qid.clone(),
                 param("after", "query", false, "the next_after of the previous page (default 0: from the start)", json!({"type": "integer", "minimum": 0})),
                 param("limit", "query", false, "entries per page (default 1000)", json!({"type": "integer", "minimum": 1, "maximum": 10000}))]),
-                "ledger entries and next_after (null on the last page)", true, true)},
+                "ledger entries and next_after (null on the last page)", true, Some("no such quota"))},
             "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
-                json!({"type": "object", "required": ["client_key", "quantity"], "properties": {
+                json!({"type": "object", "required": ["client_key", "quantity"], "additionalProperties": false, "properties": {
                     "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},
                     "expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}}),
-                "outcome done or refused", true)},
-            "/v1/reservations/{id}": {"get": op("One reservation", json!([qid.clone()]), "the reservation", true, true)},
-            "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", move_body(), "outcome", true)},
-            "/v1/reservations/{id}/release": {"post": body_op("Release a held reservation", move_body(), "outcome", true)},
-            "/v1/reservations/{id}/exports": {"post": body_op("Record a quantity actually exported under a committed permit", move_body(), "outcome", true)},
-            "/v1/reservations/{id}/close": {"post": body_op("Close a committed permit; what it did not export returns", move_body(), "outcome", true)},
-            "/v1/permit-checks": {"post": body_op("Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES with every reason, its legal basis and evidence, box 11a and a risk score; with reserve: true an ALLOW reserves the quota in the same call", check_body(), "the decision", false)}
+                "outcome done or refused", Some("no such quota"))},
+            "/v1/reservations/{id}": {"get": op("One reservation", json!([qid.clone()]), "the reservation", true, Some("no such reservation"))},
+            "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", commit_body(), "outcome", Some("no such reservation"))},
+            "/v1/reservations/{id}/release": {"post": body_op("Release a held reservation; all of it returns to the quota", whole_body(), "outcome", Some("no such reservation"))},
+            "/v1/reservations/{id}/exports": {"post": body_op("Record a quantity actually exported under a committed permit", export_body(), "outcome", Some("no such reservation"))},
+            "/v1/reservations/{id}/close": {"post": body_op("Close a committed permit; what it did not export returns", whole_body(), "outcome", Some("no such reservation"))},
+            "/v1/permit-checks": {"post": body_op("Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES with every reason, its legal basis and evidence, box 11a and a risk score; with reserve: true an ALLOW reserves the quota in the same call", check_body(), "the decision", None)}
         }
     })
 }

@@ -1,5 +1,6 @@
 //! `cites quota …`: the quota ledger from the command line, and the import of Species+ quotas.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -8,10 +9,10 @@ use db::Db;
 use domain::{
     Clock, CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode,
 };
-use quota::{Actor, ClientKey, Ledger, Outcome, QuotaSpec};
+use quota::{Actor, ClientKey, Ledger, Outcome, QuotaSpec, QuotaView};
 use rust_decimal::Decimal;
 
-use crate::cli::QuotaCommand;
+use crate::cli::{Ending, QuotaCommand};
 
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
     let a = Decimal::from_str(amount.trim()).with_context(|| {
@@ -23,20 +24,61 @@ fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Qua
     )
 }
 
+/// The ledger operation an outcome answers, which says what its quantities mean.
+#[derive(Debug, Clone, Copy)]
+enum Operation {
+    Reserve,
+    Commit,
+    Release,
+    Export,
+    Close,
+}
+
+/// Prints an outcome: for a done operation, what it moved (a partial commit shows what was
+/// committed and what returned to the quota, not the hold); for a refusal, why. A refusal
+/// ends the command with [`crate::cli::EXIT_REFUSED`].
 #[allow(clippy::print_stdout)]
-fn print_outcome(o: &Outcome) -> anyhow::Result<()> {
+fn print_outcome(operation: Operation, o: &Outcome) -> Ending {
     match o {
-        Outcome::Done { reservation, quota } => {
+        Outcome::Done {
+            reservation: r,
+            quota,
+        } => {
+            let returned = |amount: Decimal| {
+                if amount.is_zero() {
+                    String::new()
+                } else {
+                    format!(", {amount} returned to the quota")
+                }
+            };
+            let moved = match operation {
+                Operation::Reserve => format!("{} {} held", r.quantity, r.unit),
+                Operation::Commit => format!(
+                    "{} {} committed{}",
+                    r.committed,
+                    r.unit,
+                    returned(r.quantity - r.committed)
+                ),
+                Operation::Release => format!("{} {} returned to the quota", r.quantity, r.unit),
+                Operation::Export => {
+                    format!("{} of {} {} exported", r.exported, r.committed, r.unit)
+                }
+                Operation::Close => format!(
+                    "{} {} exported{}",
+                    r.exported,
+                    r.unit,
+                    returned(r.committed - r.exported)
+                ),
+            };
             println!(
-                "done: reservation {} is {} ({} {}); quota {} available {} (box 11a: {} used)",
-                reservation.id,
-                reservation.state.as_str(),
-                reservation.quantity,
-                quota.unit,
+                "done: reservation {} is {} ({moved}); quota {} available {} (box 11a: {} used)",
+                r.id,
+                r.state.as_str(),
                 quota.id,
                 quota.available,
                 quota.box_11a_used
             );
+            Ending::Done
         }
         Outcome::Refused {
             refusal,
@@ -53,13 +95,15 @@ fn print_outcome(o: &Outcome) -> anyhow::Result<()> {
                 quota.id,
                 quota.available
             );
+            Ending::Refused
         }
     }
-    Ok(())
 }
 
+/// Runs `cites quota …`; [`Ending::Refused`] when the ledger refused the operation or an
+/// import left quotas not applied (printed).
 #[allow(clippy::print_stdout)]
-pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow::Result<()> {
+pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow::Result<Ending> {
     let ledger = Ledger::new(db.clone(), clock);
     match command {
         QuotaCommand::Set {
@@ -125,10 +169,20 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             );
         }
         QuotaCommand::Import { who } => {
-            let (imported, skipped) = import_speciesplus(&db, &ledger, &who.actor()).await?;
+            let report = import_speciesplus(&db, &ledger, &who.actor()).await?;
+            for n in &report.not_applied {
+                println!("{n}");
+            }
             println!(
-                "imported {imported} Species+ quotas ({skipped} skipped: no taxon, unknown unit or country)"
+                "Species+ quotas: {} imported, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
+                report.imported,
+                report.unchanged,
+                report.not_applied.len(),
+                report.skipped
             );
+            if !report.not_applied.is_empty() {
+                return Ok(Ending::Refused);
+            }
         }
         QuotaCommand::List {
             exporter,
@@ -222,9 +276,14 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                         println!("more: --after {next}");
                     }
                 }
-                return Ok(());
+                return Ok(Ending::Done);
             }
             // The whole ledger, a page at a time: a long history never sits in memory at once.
+            // The first page is read before anything is printed, so that an unknown quota (or
+            // a bad --after) prints its error alone.
+            let mut page = ledger
+                .history_page(id, after, quota::HISTORY_PAGE_DEFAULT)
+                .await?;
             if json {
                 print!("[");
             } else {
@@ -232,11 +291,8 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     "#seq    at                  event    reservation  deltas  -> held / committed / exported after"
                 );
             }
-            let (mut after, mut first) = (after, true);
+            let mut first = true;
             loop {
-                let page = ledger
-                    .history_page(id, after, quota::HISTORY_PAGE_DEFAULT)
-                    .await?;
                 for e in &page.entries {
                     if json {
                         print!(
@@ -250,7 +306,11 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     }
                 }
                 match page.next_after {
-                    Some(next) => after = next,
+                    Some(next) => {
+                        page = ledger
+                            .history_page(id, next, quota::HISTORY_PAGE_DEFAULT)
+                            .await?;
+                    }
                     None => break,
                 }
             }
@@ -264,6 +324,10 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             unit,
             who,
         } => {
+            let unit = match unit {
+                Some(u) => u,
+                None => ledger.quota_unit(quota).await?.code().to_owned(),
+            };
             let o = ledger
                 .reserve(
                     &who.key()?,
@@ -273,7 +337,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     &who.actor(),
                 )
                 .await?;
-            print_outcome(&o)?;
+            return Ok(print_outcome(Operation::Reserve, &o));
         }
         QuotaCommand::Commit {
             reservation,
@@ -281,21 +345,30 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             unit,
             who,
         } => {
-            let q = q
-                .as_deref()
-                .map(|q| quantity("quantity", q, &unit))
-                .transpose()?;
+            let q = match q {
+                Some(q) => {
+                    let unit = match unit {
+                        Some(u) => u,
+                        None => ledger
+                            .reservation_unit(reservation)
+                            .await?
+                            .code()
+                            .to_owned(),
+                    };
+                    Some(quantity("quantity", &q, &unit)?)
+                }
+                None => None,
+            };
             let o = ledger
                 .commit(&who.key()?, reservation, q.as_ref(), None, &who.actor())
                 .await?;
-            print_outcome(&o)?;
+            return Ok(print_outcome(Operation::Commit, &o));
         }
         QuotaCommand::Release { reservation, who } => {
-            print_outcome(
-                &ledger
-                    .release(&who.key()?, reservation, &who.actor())
-                    .await?,
-            )?;
+            let o = ledger
+                .release(&who.key()?, reservation, &who.actor())
+                .await?;
+            return Ok(print_outcome(Operation::Release, &o));
         }
         QuotaCommand::Export {
             reservation,
@@ -303,6 +376,14 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             unit,
             who,
         } => {
+            let unit = match unit {
+                Some(u) => u,
+                None => ledger
+                    .reservation_unit(reservation)
+                    .await?
+                    .code()
+                    .to_owned(),
+            };
             let o = ledger
                 .record_export(
                     &who.key()?,
@@ -311,10 +392,11 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     &who.actor(),
                 )
                 .await?;
-            print_outcome(&o)?;
+            return Ok(print_outcome(Operation::Export, &o));
         }
         QuotaCommand::Close { reservation, who } => {
-            print_outcome(&ledger.close(&who.key()?, reservation, &who.actor()).await?)?;
+            let o = ledger.close(&who.key()?, reservation, &who.actor()).await?;
+            return Ok(print_outcome(Operation::Close, &o));
         }
         QuotaCommand::Sweep => {
             let r = ledger
@@ -326,17 +408,34 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             println!("expired {} holds, closed {} permits", r.expired, r.closed);
         }
     }
-    Ok(())
+    Ok(Ending::Done)
+}
+
+/// What an import of the catalogue's Species+ quotas did.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// Declared in the ledger by this import.
+    pub imported: u64,
+    /// Imported before, with the same values: nothing to do.
+    pub unchanged: u64,
+    /// Rows the ledger did not take, each with a line saying which and why (a quota whose
+    /// Species+ values changed since it was imported, until revising one is supported).
+    pub not_applied: Vec<String>,
+    /// Rows that cannot be a quota: no taxon or publication date, unknown unit or country.
+    pub skipped: u64,
 }
 
 /// Declares every current Species+ quota of the catalogue with a taxon in the ledger, keyed
 /// `speciesplus-<id>` so that importing again changes nothing. A null value is a quota "in
-/// preparation"; its period is the calendar year of its publication.
+/// preparation"; its period is the calendar year of its publication. A row the ledger does not
+/// take (its values changed since it was imported, which would be a revision, not supported
+/// yet; or a value it refuses) is reported and the import carries on with the others. An
+/// empty catalogue is an error saying how to fill it.
 pub async fn import_speciesplus(
     db: &Db,
     ledger: &Ledger,
     actor: &Actor,
-) -> anyhow::Result<(u64, u64)> {
+) -> anyhow::Result<ImportReport> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -347,30 +446,51 @@ pub async fn import_speciesplus(
         publication_date: Option<chrono::NaiveDate>,
         notes: Option<String>,
     }
+    if sync::store::counts(db).await?.taxa == 0 {
+        anyhow::bail!(
+            "the catalogue is empty: there are no Species+ quotas to import. Fill it first: \
+             `cites sync --latest-dump` (the weekly Species+ dump; needs CITES_SPECIESPLUS_TOKEN), \
+             `cites sync --from-dump FILE`, or `cites serve`, which loads the built-in sample \
+             catalogue into an empty database (not for permit decisions)"
+        );
+    }
     let rows: Vec<Row> = db::with_db!(db, pool => sqlx::query_as::<_, Row>(
         "SELECT id, taxon_concept_id, quota, unit_code, country, publication_date, notes \
          FROM quotas WHERE is_current = $1 ORDER BY id")
         .bind(true).fetch_all(pool).await)?;
-    let (mut imported, mut skipped) = (0, 0);
+    // What earlier imports declared, by Species+ id: to tell "unchanged" from "imported" and
+    // to show what a changed quota was.
+    let before: HashMap<i64, QuotaView> = ledger
+        .quotas(None, None, None)
+        .await?
+        .into_iter()
+        .filter_map(|q| q.speciesplus_id.map(|id| (id, q)))
+        .collect();
+    let mut report = ImportReport::default();
     for r in rows {
         let (Some(taxon), Some(published)) = (r.taxon_concept_id, r.publication_date) else {
-            skipped += 1;
+            report.skipped += 1;
             continue;
         };
         let (Ok(exporter), Ok(unit)) = (
             CountryCode::parse(&r.country),
             UnitCode::parse(r.unit_code.as_deref().unwrap_or("")),
         ) else {
-            skipped += 1;
+            report.skipped += 1;
+            continue;
+        };
+        let Ok(taxon_id) = u32::try_from(taxon) else {
+            report.skipped += 1;
             continue;
         };
         let limit = match r.quota.as_deref() {
-            Some(v) => Some(Quantity::new(Decimal::from_str(v)?, unit)?),
+            Some(v) => Some(
+                Decimal::from_str(v)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|d| Ok(Quantity::new(d, unit)?))
+                    .with_context(|| format!("Species+ quota {}: its value {v:?}", r.id))?,
+            ),
             None => None,
-        };
-        let Ok(taxon_id) = u32::try_from(taxon) else {
-            skipped += 1;
-            continue;
         };
         let spec = QuotaSpec {
             exporter,
@@ -384,14 +504,69 @@ pub async fn import_speciesplus(
             notes: r.notes,
             speciesplus_id: Some(r.id),
         };
-        ledger
-            .declare(
-                &ClientKey::parse(&format!("speciesplus-{}", r.id))?,
-                &spec,
-                actor,
-            )
-            .await?;
-        imported += 1;
+        let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
+        match ledger.declare(&key, &spec, actor).await {
+            Ok(_) if before.contains_key(&r.id) => report.unchanged += 1,
+            Ok(_) => report.imported += 1,
+            // The key holds the values first imported: these differ.
+            Err(quota::Error::KeyConflict { .. }) => {
+                report
+                    .not_applied
+                    .push(changed_since_import(r.id, &spec, before.get(&r.id)))
+            }
+            Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
+                report.not_applied.push(format!(
+                    "not applied: Species+ quota {} ({}, taxon {}, {}): {e}",
+                    r.id, spec.exporter, spec.taxon_id, spec.period.start
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    Ok((imported, skipped))
+    Ok(report)
+}
+
+/// The line for a Species+ quota whose values changed since `first` imported it.
+fn changed_since_import(speciesplus_id: i64, now: &QuotaSpec, first: Option<&QuotaView>) -> String {
+    let limit =
+        |l: Option<Decimal>| l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string());
+    let mut changes = Vec::new();
+    let mut quota = String::new();
+    if let Some(q) = first {
+        quota = format!(" as quota {}", q.id);
+        let new_limit = now.limit.as_ref().map(|l| l.amount());
+        if q.limit.map(|l| l.normalize()) != new_limit.map(|l| l.normalize()) {
+            changes.push(format!("value {} -> {}", limit(q.limit), limit(new_limit)));
+        }
+        if q.unit != now.unit.code() {
+            changes.push(format!("unit {:?} -> {:?}", q.unit, now.unit.code()));
+        }
+        if q.exporter != now.exporter.as_str() {
+            changes.push(format!("country {} -> {}", q.exporter, now.exporter));
+        }
+        if q.taxon_id != i64::from(now.taxon_id.get()) {
+            changes.push(format!("taxon {} -> {}", q.taxon_id, now.taxon_id));
+        }
+        if (q.period_start, q.period_end) != (now.period.start, now.period.end) {
+            changes.push(format!(
+                "period {}..{} -> {}..{}",
+                q.period_start, q.period_end, now.period.start, now.period.end
+            ));
+        }
+    }
+    if changes.is_empty() {
+        changes.push(format!(
+            "now value {} {}, country {}, taxon {}, period from {}",
+            limit(now.limit.as_ref().map(|l| l.amount())),
+            now.unit.code(),
+            now.exporter,
+            now.taxon_id,
+            now.period.start
+        ));
+    }
+    format!(
+        "not applied: Species+ quota {speciesplus_id} changed since it was imported{quota} ({}); \
+         revising an imported quota is not supported yet, so the ledger keeps the first values",
+        changes.join(", ")
+    )
 }

@@ -6,9 +6,10 @@
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -63,7 +64,8 @@ impl AppState {
 }
 
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
-/// is checked against this list in the tests.
+/// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
+/// (so before a body is read), and a 405 names the methods it lists for the path.
 pub const ROUTES: [(&str, &str, &[Role]); 19] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
@@ -89,6 +91,8 @@ pub const ROUTES: [(&str, &str, &[Role]); 19] = [
 
 /// The service's router.
 pub fn app(state: AppState) -> Router {
+    // The route layer runs only for a matched route and method, inside the router, so it
+    // sees the matched path; the method fallback is set after every route, which it covers.
     Router::new()
         .route("/health", get(health))
         .route("/v1/openapi.json", get(openapi))
@@ -108,6 +112,8 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/reservations/{id}/exports", post(q::record_export))
         .route("/v1/reservations/{id}/close", post(q::close))
         .route("/v1/permit-checks", post(permit_check))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -207,32 +213,41 @@ impl From<sync::Error> for ApiError {
     }
 }
 
-/// The authenticated caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+/// The authenticated caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`: the
+/// one [`authorize`] found for the request (looked up here if it has not been).
 pub struct Authenticated(pub Caller);
 
 impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let presented = presented_key(&parts.headers).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "an API key is required: send Authorization: Bearer <key> (create one with `cites keys create`)",
-            )
-        })?;
-        match keys::authenticate(&state.db, &presented).await {
-            Ok(Some(caller)) => Ok(Authenticated(caller)),
-            Ok(None) => Err(ApiError::new(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "the API key is unknown or revoked",
-            )),
-            Err(keys::KeyError::Db(e)) if database_unavailable(&e) => {
-                Err(ApiError::unavailable("authenticate", &e))
-            }
-            Err(e) => Err(ApiError::internal("authenticate", &e)),
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Authenticated(caller.clone()));
         }
+        authenticate(parts, state).await.map(Authenticated)
+    }
+}
+
+/// The caller presenting the request's key; a 401 without a valid one.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let presented = presented_key(&parts.headers).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "an API key is required: send Authorization: Bearer <key> (create one with `cites keys create`)",
+        )
+    })?;
+    match keys::authenticate(&state.db, &presented).await {
+        Ok(Some(caller)) => Ok(caller),
+        Ok(None) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "the API key is unknown or revoked",
+        )),
+        Err(keys::KeyError::Db(e)) if database_unavailable(&e) => {
+            Err(ApiError::unavailable("authenticate", &e))
+        }
+        Err(e) => Err(ApiError::internal("authenticate", &e)),
     }
 }
 
@@ -250,6 +265,52 @@ fn presented_key(headers: &HeaderMap) -> Option<String> {
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned())
+}
+
+/// The roles [`ROUTES`] gives `method` on the route `path` (as the router matched it, with
+/// `{id}`); a HEAD is a GET. `None` for a route the table lacks.
+fn roles_of(method: &Method, path: &str) -> Option<&'static [Role]> {
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, roles)| *roles)
+}
+
+/// The role check of every route, before its handler and so before its body is read: a
+/// caller whose role may not use the route gets its 401 or 403 whatever it sent. The caller
+/// is left in the request's extensions for [`Authenticated`].
+async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let path = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
+    let Some(roles) = path.as_deref().and_then(|p| roles_of(&parts.method, p)) else {
+        // A route missing from the table: refused, not served unchecked.
+        tracing::error!(method = %parts.method, path = ?path, "route missing from server::ROUTES");
+        return ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the server could not answer; the error is logged",
+        )
+        .into_response();
+    };
+    if !roles.is_empty() {
+        let caller = match authenticate(&parts, &state).await {
+            Ok(caller) => caller,
+            Err(e) => return e.into_response(),
+        };
+        if let Err(e) = require(&caller, roles) {
+            return e.into_response();
+        }
+        parts.extensions.insert(caller);
+    }
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Refuses callers whose role may not use the route.
@@ -274,6 +335,8 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
 }
 
 /// Query-string extraction whose rejections use our error format (422 naming the problem).
+/// A parameter with an empty value (`?year=`, `?after=&limit=`) is absent: forms and the
+/// README's `?name=` spellings send them so.
 pub struct AppQuery<T>(pub T);
 
 impl<T, S> FromRequestParts<S> for AppQuery<T>
@@ -283,8 +346,19 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        // A value is empty exactly when its encoded form is: drop those pairs, parse the rest.
+        let kept: Vec<&str> = parts
+            .uri
+            .query()
+            .unwrap_or("")
+            .split('&')
+            .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
+            .collect();
+        let uri: Uri = format!("/?{}", kept.join("&"))
+            .parse()
+            .map_err(|_| ApiError::invalid("query", "the query string could not be read"))?;
+        match Query::<T>::try_from_uri(&uri) {
             Ok(Query(v)) => Ok(AppQuery(v)),
             Err(rejection) => Err(query_rejection(rejection)),
         }
@@ -303,8 +377,28 @@ async fn not_found() -> ApiError {
     )
 }
 
+/// A method the route does not answer: the error format, naming the methods it does (axum
+/// adds the `Allow` header).
+async fn method_not_allowed(method: Method, path: Option<MatchedPath>, uri: Uri) -> ApiError {
+    let path = path.map_or_else(|| uri.path().to_owned(), |p| p.as_str().to_owned());
+    let allowed: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, p, _)| *p == path)
+        .map(|(m, _, _)| *m)
+        .collect();
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{method} is not allowed on {path}; allowed: {}",
+            allowed.join(", ")
+        ),
+    )
+}
+
 async fn health(State(state): State<AppState>) -> Response {
-    let ok = db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(pool).await)
+    // `SELECT 1` is an INT4 on PostgreSQL and an INTEGER on SQLite: both decode as i32.
+    let ok = db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)
         .is_ok();
     let status = if ok {
         StatusCode::OK
@@ -333,10 +427,9 @@ const STATUS_RUNS_MAX: i64 = 100;
 
 async fn sync_status(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    _: Authenticated,
     AppQuery(q): AppQuery<StatusQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &Role::ALL)?;
     let limit = q.limit.unwrap_or(10);
     if !(1..=STATUS_RUNS_MAX).contains(&limit) {
         return Err(ApiError::invalid(
@@ -362,10 +455,9 @@ struct SearchQuery {
 
 async fn search_taxa(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    _: Authenticated,
     AppQuery(q): AppQuery<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &Role::ALL)?;
     let name = q.name.unwrap_or_default();
     let name = name.trim();
     if name.chars().count() < 2 {
@@ -380,10 +472,9 @@ async fn search_taxa(
 
 async fn get_taxon(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    _: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &Role::ALL)?;
     let id = parse_id(&id)?;
     let taxon = sync::store::taxon(&state.db, id).await?.ok_or_else(|| {
         ApiError::new(
@@ -413,11 +504,10 @@ struct ListingQuery {
 
 async fn get_listing(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    _: Authenticated,
     Path(id): Path<String>,
     AppQuery(q): AppQuery<ListingQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &Role::ALL)?;
     let id = parse_id(&id)?;
     let date = match q.date.as_deref() {
         Some(d) => parse_date("date", d)?,
@@ -450,10 +540,9 @@ struct AmendmentsQuery {
 
 async fn get_amendments(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    _: Authenticated,
     AppQuery(q): AppQuery<AmendmentsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &Role::ALL)?;
     let from = parse_date(
         "from",
         q.from
@@ -473,9 +562,8 @@ async fn get_amendments(
 
 async fn list_keys(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    _: Authenticated,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &[Role::Admin])?;
     let list = keys::list(&state.db)
         .await
         .map_err(|e| ApiError::internal("list keys", &e))?;
@@ -488,7 +576,6 @@ async fn permit_check(
     Authenticated(caller): Authenticated,
     q::AppJson(input): q::AppJson<rules::ApplicationInput>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, &Role::ALL)?;
     if input.reserve {
         require(&caller, PERMIT_ROLES)?;
     }

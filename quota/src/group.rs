@@ -68,8 +68,10 @@ impl GroupCommit {
         expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
-        let params_hash =
-            ledger::params_hash(&ledger::reserve_params(quota_id, quantity, expires_at));
+        actor.check()?;
+        crate::model::check_whole("quantity", quantity)?;
+        let params = ledger::reserve_params(quota_id, quantity, expires_at);
+        let params_hash = ledger::params_hash(&params);
         let expires_at = match ledger::hold_until(self.ledger.clock().now(), expires_at) {
             Ok(at) => at,
             // A retry may come after the expiry it asked for has passed: it still gets the
@@ -82,6 +84,17 @@ impl GroupCommit {
                     .ok_or(invalid);
             }
         };
+        // Decided before the batch, which never sees it: nothing is held.
+        if let Some(refusal) = self
+            .ledger
+            .outside_period(quota_id, self.ledger.clock().now())
+            .await?
+        {
+            return self
+                .ledger
+                .refuse_reservation(key, &params, quota_id, refusal)
+                .await;
+        }
         let (reply, answer) = oneshot::channel();
         let request = Request {
             key: key.clone(),

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 
+use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use db::{Db, Tx, read_db, with_tx};
-use domain::{Clock, Quantity, UnitCode};
+use domain::{Clock, Period, Quantity, UnitCode};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -16,16 +17,16 @@ use crate::amount::{from_micro, to_micro};
 use crate::error::{Error, Result};
 use crate::model::{
     Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal,
-    ReservationState, ReservationView, SweepReport,
+    ReservationState, ReservationView, SweepReport, check_notes, check_whole,
 };
 
 /// How long a reservation is held when the request does not say.
 pub const HOLD_DEFAULT: chrono::Duration = chrono::Duration::days(14);
 /// The longest hold a request may ask for.
 pub const HOLD_MAX: chrono::Duration = chrono::Duration::days(180);
-/// An export permit may be used within six months of issue (Art. VI(2)): when a committed
-/// permit does not say, what it did not export returns to the quota after this.
-pub const PERMIT_VALIDITY_DEFAULT: chrono::Duration = chrono::Duration::days(183);
+/// An export permit is valid at most six months from issue (Art. VI(2)), and this long when
+/// a commit does not say: what it did not export then returns to the quota.
+pub const PERMIT_VALIDITY_MONTHS: u32 = 6;
 /// Attempts of one operation when the database reports a transient conflict (SQLite busy,
 /// PostgreSQL serialization failure or deadlock) or the connection breaks; none of these
 /// reaches a caller before. With pauses of at most [`RETRY_PAUSE_MAX`], about 4 s in all:
@@ -178,6 +179,16 @@ impl ReservationRow {
 pub struct Ledger {
     db: Db,
     clock: Arc<dyn Clock>,
+    /// What never changes about a quota once declared, once read.
+    fixed: Arc<std::sync::Mutex<HashMap<i64, Fixed>>>,
+}
+
+/// A quota's period `[start, end)` and unit: declared once, never changed afterwards.
+#[derive(Clone, Copy)]
+struct Fixed {
+    period_start: NaiveDate,
+    period_end: NaiveDate,
+    unit: UnitCode,
 }
 
 impl Ledger {
@@ -187,6 +198,7 @@ impl Ledger {
         Ledger {
             db: db.for_keyed_statements(),
             clock,
+            fixed: Arc::default(),
         }
     }
 
@@ -207,6 +219,9 @@ impl Ledger {
         spec: &QuotaSpec,
         actor: &Actor,
     ) -> Result<QuotaView> {
+        actor.check()?;
+        check_notes(spec.notes.as_deref())?;
+        check_period(&spec.period)?;
         let limit_micro = match &spec.limit {
             Some(q) => Some(to_micro("limit", q.convert_to(spec.unit)?.amount())?),
             None => None,
@@ -290,6 +305,8 @@ impl Ledger {
         expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
+        actor.check()?;
+        check_whole("quantity", quantity)?;
         // The fingerprint holds the expiry as the client sent it: a default filled in here
         // differs on every retry and would make a retry look like another request.
         let params = reserve_params(quota_id, quantity, expires_at);
@@ -304,6 +321,11 @@ impl Ledger {
                     .ok_or(invalid);
             }
         };
+        if let Some(refusal) = self.outside_period(quota_id, self.clock.now()).await? {
+            return self
+                .refuse_reservation(key, &params, quota_id, refusal)
+                .await;
+        }
         retry(|| async {
             let now = self.clock.now();
             let fast = reserve_fast(
@@ -317,6 +339,103 @@ impl Ledger {
                         .await
                 }
             }
+        })
+        .await
+    }
+
+    /// The quota's period and unit, read once (`None`: no such quota).
+    async fn fixed(&self, quota_id: i64) -> Result<Option<Fixed>> {
+        if let Some(f) = self
+            .fixed
+            .lock()
+            .ok()
+            .and_then(|f| f.get(&quota_id).copied())
+        {
+            return Ok(Some(f));
+        }
+        let row: Option<(NaiveDate, NaiveDate, String)> = read_db!(&self.db, pool => sqlx::query_as(
+            "SELECT period_start, period_end, unit FROM export_quotas WHERE id = $1")
+            .bind(quota_id).fetch_optional(pool).await)?;
+        let Some((period_start, period_end, unit)) = row else {
+            return Ok(None);
+        };
+        let f = Fixed {
+            period_start,
+            period_end,
+            unit: UnitCode::parse(&unit)?,
+        };
+        if let Ok(mut fixed) = self.fixed.lock() {
+            fixed.insert(quota_id, f);
+        }
+        Ok(Some(f))
+    }
+
+    /// The unit a quota counts in: what a quantity given without a unit is in.
+    pub async fn quota_unit(&self, quota_id: i64) -> Result<UnitCode> {
+        Ok(self
+            .fixed(quota_id)
+            .await?
+            .ok_or(Error::QuotaNotFound(quota_id))?
+            .unit)
+    }
+
+    /// The unit of the quota a reservation is against: what a quantity given without a unit
+    /// is in when committing or exporting.
+    pub async fn reservation_unit(&self, reservation_id: i64) -> Result<UnitCode> {
+        let quota_id: Option<i64> = read_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT quota_id FROM quota_reservations WHERE id = $1")
+            .bind(reservation_id).fetch_optional(pool).await)?;
+        self.quota_unit(quota_id.ok_or(Error::ReservationNotFound(reservation_id))?)
+            .await
+    }
+
+    /// Why a reservation asked at `now` cannot be made against the quota because of its period
+    /// (the day, in UTC, outside it); `None` when the period allows it or there is no such
+    /// quota (which the reservation path then answers).
+    pub(crate) async fn outside_period(
+        &self,
+        quota_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Refusal>> {
+        let today = now.date_naive();
+        Ok(self
+            .fixed(quota_id)
+            .await?
+            .filter(|f| today < f.period_start || today >= f.period_end)
+            .map(|f| Refusal::OutsidePeriod {
+                period_start: f.period_start,
+                period_last_day: f.period_end.pred_opt().unwrap_or(f.period_end),
+            }))
+    }
+
+    /// Refuses a reservation for `refusal`, found before anything was written, and records
+    /// the answer with the key so that it stays refused (or answers the key's first outcome).
+    /// Nothing is held, so no reservation is made and the counters do not move.
+    pub(crate) async fn refuse_reservation(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        quota_id: i64,
+        refusal: Refusal,
+    ) -> Result<Outcome> {
+        retry(|| async {
+            let now = self.clock.now();
+            let mut tx = self.db.begin().await?;
+            let outcome = match claim_key(&mut tx, key, params, now, parse_stored_outcome).await? {
+                Some(stored) => resolve_stored(&mut tx, stored).await?,
+                None => {
+                    let quota = load_quota(&mut tx, quota_id).await?;
+                    let outcome = Outcome::Refused {
+                        refusal: refusal.clone(),
+                        reservation: None,
+                        quota: quota.view(),
+                    };
+                    store_outcome(&mut tx, key, &outcome).await?;
+                    outcome
+                }
+            };
+            tx.commit().await?;
+            Ok(outcome)
         })
         .await
     }
@@ -342,7 +461,7 @@ impl Ledger {
 
     /// Turns a held reservation into an issued permit for `quantity` (default: all of it; less
     /// returns the rest to the quota), valid until `permit_expires_at` (default now +
-    /// [`PERMIT_VALIDITY_DEFAULT`]).
+    /// [`PERMIT_VALIDITY_MONTHS`], the most it may be).
     pub async fn commit(
         &self,
         key: &ClientKey,
@@ -351,6 +470,10 @@ impl Ledger {
         permit_expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
+        actor.check()?;
+        if let Some(q) = quantity {
+            check_whole("quantity", q)?;
+        }
         let params = format!(
             "commit|{reservation_id}|{:?}|{:?}|{:?}",
             quantity.map(|q| q.amount().normalize()),
@@ -392,6 +515,7 @@ impl Ledger {
         reservation_id: i64,
         actor: &Actor,
     ) -> Result<Outcome> {
+        actor.check()?;
         let params = format!("release|{reservation_id}");
         retry(|| async {
             if let Db::Postgres(pool) = &self.db
@@ -415,6 +539,8 @@ impl Ledger {
         quantity: &Quantity,
         actor: &Actor,
     ) -> Result<Outcome> {
+        actor.check()?;
+        check_whole("quantity", quantity)?;
         let params = format!(
             "export|{reservation_id}|{}|{}",
             quantity.amount().normalize(),
@@ -439,6 +565,7 @@ impl Ledger {
         reservation_id: i64,
         actor: &Actor,
     ) -> Result<Outcome> {
+        actor.check()?;
         let params = format!("close|{reservation_id}");
         retry(|| self.transition_once(key, &params, reservation_id, Transition::Close, actor)).await
     }
@@ -497,17 +624,7 @@ impl Ledger {
                                 .into(),
                         });
                     }
-                    // To the microsecond, as PostgreSQL keeps it (and as `hold_until` does
-                    // for a hold): the same permit validity on both backends.
-                    let permit_expires_at = permit_expires_at
-                        .unwrap_or(now + PERMIT_VALIDITY_DEFAULT)
-                        .trunc_subsecs(6);
-                    if permit_expires_at <= now {
-                        return Err(Error::Invalid {
-                            field: "permit_expires_at",
-                            message: format!("{permit_expires_at} is not in the future"),
-                        });
-                    }
+                    let permit_expires_at = permit_until(now, permit_expires_at)?;
                     if r.expires_at <= now {
                         refuse(
                             Refusal::ReservationExpired {
@@ -577,7 +694,9 @@ impl Ledger {
                         });
                     }
                     let open = r.committed_micro - r.exported_micro;
-                    if e > open {
+                    if let Some(expired_at) = r.permit_expires_at.filter(|at| *at <= now) {
+                        refuse(Refusal::PermitExpired { expired_at }, &r, &quota)
+                    } else if e > open {
                         refuse(
                             Refusal::ExceedsReservation {
                                 requested: from_micro(e),
@@ -593,18 +712,25 @@ impl Ledger {
                              RETURNING ", reservation_columns!()))
                             .bind(r.id).bind(e).fetch_optional(conn).await)?;
                         match changed {
+                            // Changed since it was read (closed, or exported meanwhile; a
+                            // permit's validity never changes): the answer says what stopped
+                            // it now.
                             None => {
                                 let again = load_reservation(&mut tx, r.id).await?;
-                                refuse(
-                                    Refusal::ExceedsReservation {
-                                        requested: from_micro(e),
-                                        allowed: from_micro(
-                                            again.committed_micro - again.exported_micro,
-                                        ),
-                                    },
-                                    &again,
-                                    &quota,
-                                )
+                                if again.state() != expected {
+                                    wrong_state(&again)
+                                } else {
+                                    refuse(
+                                        Refusal::ExceedsReservation {
+                                            requested: from_micro(e),
+                                            allowed: from_micro(
+                                                again.committed_micro - again.exported_micro,
+                                            ),
+                                        },
+                                        &again,
+                                        &quota,
+                                    )
+                                }
                             }
                             Some(changed) => {
                                 settle(
@@ -1096,8 +1222,19 @@ pub(crate) async fn reserve_in_tx(
             // takes its sequence number under the quota's row lock and becomes visible in
             // sequence order: a reader who has seen entry s has seen all before it.
             let quota = lock_quota(tx, quota_id).await?;
-            let refusal = refusal_for(&quota, requested);
-            (quota, Some(refusal))
+            if quota.limit_micro.is_some() && quota.available_micro() >= requested {
+                // On PostgreSQL a release committed between the UPDATE and the lock: a refusal
+                // now would contradict the audit entries before it. Under the lock the same
+                // UPDATE cannot miss.
+                let updated: Option<QuotaRow> = with_tx!(tx, c => sqlx::query_as(concat!(
+                    "UPDATE export_quotas SET held_micro = held_micro + $2 WHERE id = $1 RETURNING ",
+                    quota_columns!()))
+                    .bind(quota_id).bind(requested).fetch_optional(c).await)?;
+                (updated.ok_or(Error::QuotaNotFound(quota_id))?, None)
+            } else {
+                let refusal = refusal_for(&quota, requested);
+                (quota, Some(refusal))
+            }
         }
     };
     let r = record_reservation(
@@ -1138,7 +1275,11 @@ async fn reserve_fast(
     actor: &Actor,
     now: DateTime<Utc>,
 ) -> Result<Option<Outcome>> {
-    let requested = to_micro("quantity", quantity.amount())?;
+    // In another unit the amount may only become exact, or small enough, once converted:
+    // the general path converts it.
+    let Ok(requested) = to_micro("quantity", quantity.amount()) else {
+        return Ok(None);
+    };
     if requested <= 0 {
         return Ok(None);
     }
@@ -1314,14 +1455,10 @@ async fn commit_fast(
         r_committed_micro: i64,
         r_expires_at: DateTime<Utc>,
     }
-    // To the microsecond, as PostgreSQL keeps it and the general path stores it: the answer
-    // built here then equals the one a retry rebuilds from the row.
-    let permit_expires_at = permit_expires_at
-        .unwrap_or(now + PERMIT_VALIDITY_DEFAULT)
-        .trunc_subsecs(6);
-    if permit_expires_at <= now {
+    // An invalid validity is the general path's to refuse, after it has looked for the key.
+    let Ok(permit_expires_at) = permit_until(now, permit_expires_at) else {
         return Ok(None);
-    }
+    };
     let (micro, unit) = match quantity {
         Some(q) => match to_micro("quantity", q.amount()) {
             Ok(m) if m > 0 => (Some(m), Some(q.unit().code())),
@@ -1681,6 +1818,61 @@ pub(crate) fn hold_until(
         });
     }
     Ok(expires_at)
+}
+
+/// The first and last quota years accepted, as for a calendar-year quota (`year`).
+pub const QUOTA_YEARS: std::ops::RangeInclusive<i32> = 1975..=2200;
+
+/// A quota covers a 12-month period (Res. Conf. 14.7): the calendar year by default, or any 12
+/// months from a first day, starting within [`QUOTA_YEARS`].
+fn check_period(period: &Period) -> Result<()> {
+    let twelve_months = period.start.checked_add_months(chrono::Months::new(12));
+    if !QUOTA_YEARS.contains(&period.start.year()) || twelve_months != Some(period.end) {
+        let last_day = period.end.pred_opt().unwrap_or(period.end);
+        return Err(Error::Invalid {
+            field: "period",
+            message: format!(
+                "{} to {last_day} is not a quota period: accepted 12 months from a first day in {} to {} (from {} the last day is {})",
+                period.start,
+                QUOTA_YEARS.start(),
+                QUOTA_YEARS.end(),
+                period.start,
+                twelve_months
+                    .and_then(|end| end.pred_opt())
+                    .map_or_else(|| "out of range".to_owned(), |d| d.to_string())
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The latest validity of an export permit issued at `issued`: six calendar months later
+/// (Art. VI(2)), to the microsecond as both databases keep it.
+pub fn permit_valid_until(issued: DateTime<Utc>) -> DateTime<Utc> {
+    issued
+        .checked_add_months(chrono::Months::new(PERMIT_VALIDITY_MONTHS))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+        .trunc_subsecs(6)
+}
+
+/// A permit's validity: as asked (to the microsecond, as both databases keep it, so an answer
+/// built from what was written equals one rebuilt later from what was read back), or the
+/// longest allowed; in the future and at most [`PERMIT_VALIDITY_MONTHS`] after `now`.
+pub(crate) fn permit_until(
+    now: DateTime<Utc>,
+    permit_expires_at: Option<DateTime<Utc>>,
+) -> Result<DateTime<Utc>> {
+    let latest = permit_valid_until(now);
+    let until = permit_expires_at.map_or(latest, |at| at.trunc_subsecs(6));
+    if until <= now || until > latest {
+        return Err(Error::Invalid {
+            field: "permit_expires_at",
+            message: format!(
+                "{until} is not in the future or is later than {latest}: an export permit is valid at most {PERMIT_VALIDITY_MONTHS} months from issue (Art. VI(2))"
+            ),
+        });
+    }
+    Ok(until)
 }
 
 #[derive(Clone, Copy)]

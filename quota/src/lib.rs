@@ -29,7 +29,7 @@ pub use error::{Error, Result};
 pub use group::{GROUP_BATCH_MAX, GROUP_QUEUE_MAX, GroupCommit};
 pub use ledger::{
     HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX, Ledger,
-    PERMIT_VALIDITY_DEFAULT, TRANSIENT_RETRIES_MAX,
+    PERMIT_VALIDITY_MONTHS, QUOTA_YEARS, TRANSIENT_RETRIES_MAX, permit_valid_until,
 };
 pub use model::{
     Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal,

@@ -12,6 +12,74 @@ pub struct Actor {
     pub reason: Option<String>,
 }
 
+/// Longest actor name accepted (an API key's name, or the CLI user).
+pub const ACTOR_NAME_CHARS_MAX: usize = 200;
+/// Longest reason accepted: one line of the audit ledger.
+pub const REASON_CHARS_MAX: usize = 2_000;
+/// Longest quota notes accepted.
+pub const NOTES_CHARS_MAX: usize = 10_000;
+
+impl Actor {
+    /// Checks what the audit ledger will record: a name, and a reason that fits one line of
+    /// it. Control characters would break the history's lines, and PostgreSQL refuses NUL
+    /// (SQLite would store it: the backends would answer differently).
+    pub fn check(&self) -> crate::Result<()> {
+        let name = self.name.trim();
+        if name.is_empty()
+            || name.chars().count() > ACTOR_NAME_CHARS_MAX
+            || name.chars().any(char::is_control)
+        {
+            return Err(crate::Error::Invalid {
+                field: "actor",
+                message: format!(
+                    "{:?} is not a name to record: accepted 1 to {ACTOR_NAME_CHARS_MAX} printable characters",
+                    self.name
+                ),
+            });
+        }
+        if let Some(reason) = &self.reason
+            && (reason.chars().count() > REASON_CHARS_MAX || reason.chars().any(char::is_control))
+        {
+            return Err(crate::Error::Invalid {
+                field: "reason",
+                message: format!(
+                    "accepted up to {REASON_CHARS_MAX} printable characters on one line (no line breaks or control characters)"
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Checks a quota's notes: any text but NUL, which PostgreSQL cannot store.
+pub(crate) fn check_notes(notes: Option<&str>) -> crate::Result<()> {
+    match notes {
+        Some(n) if n.chars().count() > NOTES_CHARS_MAX || n.contains('\0') => {
+            Err(crate::Error::Invalid {
+                field: "notes",
+                message: format!("accepted up to {NOTES_CHARS_MAX} characters, none of them NUL"),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a fraction of a specimen: a quantity counted in specimens (`NAR`, or blank) is a
+/// whole number.
+pub(crate) fn check_whole(field: &'static str, quantity: &domain::Quantity) -> crate::Result<()> {
+    if quantity.unit().is_count() && !quantity.amount().fract().is_zero() {
+        return Err(crate::Error::Invalid {
+            field,
+            message: format!(
+                "{} is not a whole number of specimens; accepted a whole number for a count ({})",
+                quantity.amount(),
+                quantity.unit().code()
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A client's idempotency key: the same key is the same request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientKey(String);
@@ -163,8 +231,17 @@ pub enum Refusal {
     ZeroQuota,
     /// Species+ shows the quota "in preparation".
     QuotaInPreparation,
+    /// The day of the request (UTC) is outside the quota's period: a permit counts against
+    /// the quota of the 12 months it is issued in (cites-domain 5.1).
+    OutsidePeriod {
+        period_start: NaiveDate,
+        period_last_day: NaiveDate,
+    },
     /// The hold expired before the commit.
     ReservationExpired { expired_at: DateTime<Utc> },
+    /// The permit's validity ended: an expired document is void and exports nothing
+    /// (Res. Conf. 12.3), even before the sweeper closes it.
+    PermitExpired { expired_at: DateTime<Utc> },
     /// The reservation is not in a state that allows this.
     WrongState {
         state: ReservationState,
@@ -192,8 +269,17 @@ impl Refusal {
             Refusal::QuotaInPreparation => {
                 "the quota is in preparation: nothing can be reserved yet".into()
             }
+            Refusal::OutsidePeriod {
+                period_start,
+                period_last_day,
+            } => format!(
+                "the quota covers {period_start} to {period_last_day}: today is outside it, so permits issued now count against another quota"
+            ),
             Refusal::ReservationExpired { expired_at } => {
                 format!("the reservation expired at {expired_at}")
+            }
+            Refusal::PermitExpired { expired_at } => {
+                format!("the permit expired at {expired_at}: it is void and exports nothing")
             }
             Refusal::WrongState { state, expected } => format!(
                 "the reservation is {}, not {}",

@@ -293,3 +293,158 @@ async fn sync_status_shows_the_sample_load_and_the_catalogue_size() {
     assert_eq!(body["catalogue"]["taxa"], 570);
     app.stop().await;
 }
+
+async fn health_answers_200_with_the_database_ok_when_the_database_answers(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (s, health) = app.get("/health", None).await;
+    assert_eq!(s, 200, "{health}");
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["database"], "ok", "{health}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_health_answers_200_with_the_database_ok_when_the_database_answers() {
+    health_answers_200_with_the_database_ok_when_the_database_answers(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_health_answers_200_with_the_database_ok_when_the_database_answers() {
+    health_answers_200_with_the_database_ok_when_the_database_answers(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn a_method_the_route_does_not_take_gets_405_in_the_error_format_naming_the_allowed_ones() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for (method, path, allowed) in [
+        (reqwest::Method::PUT, "/v1/quotas/1", "GET"),
+        (reqwest::Method::DELETE, "/v1/reservations/1", "GET"),
+        (reqwest::Method::GET, "/v1/reservations/1/commit", "POST"),
+        (reqwest::Method::PATCH, "/v1/quotas", "GET, POST"),
+        (reqwest::Method::POST, "/health", "GET"),
+    ] {
+        let res = app
+            .http
+            .request(method.clone(), format!("{}{path}", app.base))
+            .bearer_auth(app.key(Role::Admin))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 405, "{method} {path}");
+        let allow = res
+            .headers()
+            .get("allow")
+            .and_then(|a| a.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            allow.contains(&allowed[..3]),
+            "{method} {path}: Allow {allow:?}"
+        );
+        let body: serde_json::Value = res.json().await.unwrap_or_default();
+        assert_eq!(
+            body["error"]["code"], "method_not_allowed",
+            "{method} {path}: {body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(method.as_str()) && message.contains(&format!("allowed: {allowed}")),
+            "{method} {path}: {message}"
+        );
+    }
+    app.stop().await;
+}
+
+/// A body the service cannot parse, whichever route it goes to.
+const MALFORMED: &str = r#"{"quantity": [1], "colour": "blue""#;
+
+async fn the_role_is_checked_before_the_body_is_read(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let post = |path: &'static str, role: Option<Role>| {
+        let mut req = app
+            .http
+            .post(format!("{}{path}", app.base))
+            .header("content-type", "application/json")
+            .body(MALFORMED);
+        if let Some(r) = role {
+            req = req.bearer_auth(app.key(r));
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (
+                status,
+                res.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    for (path, role) in [
+        ("/v1/quotas/1/reservations", Role::Enforcement),
+        ("/v1/quotas/1/reservations", Role::ScientificAuthority),
+        ("/v1/quotas", Role::PermitOfficer),
+        ("/v1/quotas", Role::Enforcement),
+        ("/v1/reservations/1/commit", Role::Enforcement),
+        ("/v1/reservations/1/release", Role::ScientificAuthority),
+        ("/v1/reservations/1/exports", Role::Enforcement),
+        ("/v1/reservations/1/close", Role::Enforcement),
+    ] {
+        let (s, body) = post(path, Some(role)).await;
+        assert_eq!(s, 403, "{role} POST {path}: {body}");
+        assert_eq!(
+            body["error"]["code"], "forbidden",
+            "{role} POST {path}: {body}"
+        );
+    }
+    for path in [
+        "/v1/quotas/1/reservations",
+        "/v1/permit-checks",
+        "/v1/quotas",
+    ] {
+        let (s, body) = post(path, None).await;
+        assert_eq!(s, 401, "no key, POST {path}: {body}");
+    }
+    // A role that may: then the body is read, and refused.
+    let (s, body) = post("/v1/quotas/1/reservations", Some(Role::PermitOfficer)).await;
+    assert_eq!(
+        (s, body["error"]["field"].as_str()),
+        (422, Some("body")),
+        "{body}"
+    );
+    let (s, body) = post("/v1/permit-checks", Some(Role::Enforcement)).await;
+    assert_eq!(s, 422, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_the_role_is_checked_before_the_body_is_read() {
+    the_role_is_checked_before_the_body_is_read(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_the_role_is_checked_before_the_body_is_read() {
+    the_role_is_checked_before_the_body_is_read(Backend::Postgres).await;
+}
+
+#[test]
+fn openapi_names_the_resource_each_404_did_not_find() {
+    let doc = cites::openapi::document();
+    let mut seen = 0;
+    for (method, path, _) in cites::server::ROUTES {
+        let op = &doc["paths"][path][method.to_lowercase()];
+        let Some(said) = op["responses"]["404"]["description"].as_str() else {
+            continue;
+        };
+        seen += 1;
+        let expected = if path.starts_with("/v1/taxa/") {
+            "no such taxon"
+        } else if path.starts_with("/v1/quotas/") {
+            "no such quota"
+        } else if path.starts_with("/v1/reservations/") {
+            "no such reservation"
+        } else {
+            panic!("{method} {path} has a 404 ({said}) for no resource")
+        };
+        assert_eq!(said, expected, "{method} {path}");
+    }
+    assert_eq!(seen, 10, "every route on an id has its 404");
+}

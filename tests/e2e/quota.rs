@@ -182,34 +182,81 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
     let t = crate::support::sample_db(Backend::Sqlite).await;
     let out = cites(&t.url, &["quota", "import"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let first = stdout(&out);
+    let imported = imported_count(&stdout(&out));
+    assert!(imported >= 10, "{}", stdout(&out));
     let again = cites(&t.url, &["quota", "import"]);
-    assert_eq!(stdout(&again), first, "a second import changes nothing");
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(
+        stdout(&again).contains(&format!("0 imported, {imported} unchanged, 0 not applied")),
+        "a second import changes nothing: {}",
+        stdout(&again)
+    );
     let out = cites(&t.url, &["quota", "list", "--taxon", "4521", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = list.as_array().unwrap();
     assert!(list.len() >= 10, "{}", list.len());
     assert!(list.iter().all(|q| q["origin"] == "speciesplus"));
-    // A quota with a value: reserve one unit against it, by the command line.
+    // A quota with a value: the sample's are of 2021-2022, so a permit issued today cannot
+    // count against them.
     let q = list
         .iter()
         .find(|q| q["limit"].as_str().is_some_and(|l| l != "0"))
         .unwrap();
-    let id = q["id"].as_i64().unwrap().to_string();
+    let past = q["id"].as_i64().unwrap().to_string();
     let unit = q["unit"].as_str().unwrap();
     let out = cites(
         &t.url,
         &[
             "quota",
             "reserve",
-            &id,
+            &past,
             "--quantity",
             "1",
             "--unit",
             unit,
             "--key",
-            "k1",
+            "k0",
         ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("today is outside it"),
+        "{}",
+        stdout(&out)
+    );
+    // This year's national quota for the same taxon: reserve one unit against it.
+    let year = chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock)).to_string();
+    let out = cites(
+        &t.url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "NA",
+            "--taxon",
+            "4521",
+            "--year",
+            &year,
+            "--limit",
+            "10",
+            "--unit",
+            "",
+            "--key",
+            "national",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cites(
+        &t.url,
+        &[
+            "quota", "list", "--taxon", "4521", "--year", &year, "--json",
+        ],
+    );
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = list[0]["id"].as_i64().unwrap().to_string();
+    let out = cites(
+        &t.url,
+        &["quota", "reserve", &id, "--quantity", "1", "--key", "k1"],
     );
     assert!(
         stdout(&out).starts_with("done"),
@@ -315,4 +362,553 @@ async fn a_national_quota_may_run_over_any_12_month_period_from_the_command_line
         "a period that ends before it starts is refused"
     );
     t.drop_db().await.unwrap();
+}
+
+/// The count of quotas an import's summary says it imported.
+fn imported_count(out: &str) -> usize {
+    out.lines()
+        .find_map(|l| l.strip_prefix("Species+ quotas: "))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no import summary in {out}"))
+}
+
+/// Declares a national quota of `limit` specimens over HTTP; its id.
+async fn declare(app: &TestApp, key: &str, limit: &str) -> i64 {
+    let (s, body) = post(
+        app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        json!({"client_key": key, "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": limit, "unit": ""}),
+    )
+    .await;
+    assert_eq!(s, 201, "{body}");
+    body["quota"]["id"].as_i64().unwrap()
+}
+
+async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = declare(&app, "d1", "10").await;
+    let r = Some(Role::Enforcement);
+    for (with_empties, without) in [
+        (
+            "/v1/quotas?exporter=&taxon=&year=".to_owned(),
+            "/v1/quotas".to_owned(),
+        ),
+        (
+            "/v1/quotas?exporter=NA&taxon=&year=2026".to_owned(),
+            "/v1/quotas?exporter=NA&year=2026".to_owned(),
+        ),
+        (
+            format!("/v1/quotas/{id}/history?after=&limit="),
+            format!("/v1/quotas/{id}/history"),
+        ),
+        (
+            format!("/v1/quotas/{id}/history?after=&limit=1"),
+            format!("/v1/quotas/{id}/history?limit=1"),
+        ),
+        (
+            "/v1/taxa/4521/listing?date=&country=".to_owned(),
+            "/v1/taxa/4521/listing".to_owned(),
+        ),
+        (
+            "/v1/sync/status?limit=".to_owned(),
+            "/v1/sync/status".to_owned(),
+        ),
+    ] {
+        let (s, body) = app.get(&with_empties, r).await;
+        assert_eq!(s, 200, "{with_empties}: {body}");
+        let (_, expected) = app.get(&without, r).await;
+        assert_eq!(body, expected, "{with_empties}");
+    }
+    let (_, list) = app.get("/v1/quotas?exporter=&taxon=&year=", r).await;
+    assert_eq!(list["quotas"][0]["id"], id, "{list}");
+    // Absent, so a required parameter is missing; an unknown one with a value is still refused.
+    let (s, body) = app.get("/v1/amendments?from=2023-11-25&to=", r).await;
+    assert_eq!(
+        (s, body["error"]["field"].as_str()),
+        (422, Some("to")),
+        "{body}"
+    );
+    let (s, body) = app.get("/v1/quotas?colour=blue&year=", r).await;
+    assert_eq!(s, 422, "{body}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_empty_query_parameters_are_taken_as_absent() {
+    empty_query_parameters_are_taken_as_absent(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_empty_query_parameters_are_taken_as_absent() {
+    empty_query_parameters_are_taken_as_absent(Backend::Postgres).await;
+}
+
+async fn reservation(app: &TestApp, id: i64) -> Value {
+    let path = format!("/v1/reservations/{id}");
+    app.get(&path, Some(Role::Enforcement)).await.1
+}
+
+async fn each_reservation_route_takes_only_the_fields_it_uses(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = declare(&app, "d1", "10").await;
+    let reserve = |key: &str, q: &str| json!({"client_key": key, "quantity": q});
+    let path = format!("/v1/quotas/{id}/reservations");
+    let (_, r1) = post(&app, &path, Role::PermitOfficer, reserve("r1", "4")).await;
+    let rid = r1["reservation"]["id"].as_i64().unwrap();
+    let on = |what: &str| format!("/v1/reservations/{rid}/{what}");
+    // A field the route does not use is refused, naming it, and nothing moves.
+    for (what, body, field) in [
+        (
+            "release",
+            json!({"client_key": "x1", "quantity": "3"}),
+            "quantity",
+        ),
+        (
+            "release",
+            json!({"client_key": "x2", "unit": "NAR"}),
+            "unit",
+        ),
+        (
+            "commit",
+            json!({"client_key": "x3", "expires_at": "2027-01-01T00:00:00Z"}),
+            "expires_at",
+        ),
+    ] {
+        let (s, answer) = post(&app, &on(what), Role::PermitOfficer, body).await;
+        assert_eq!(s, 422, "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{what}: {message}");
+        let r = reservation(&app, rid).await;
+        assert_eq!(r["reservation"]["state"], "held", "{what}: {r}");
+    }
+    // A unit without the quantity it is the unit of.
+    let (s, answer) = post(
+        &app,
+        &on("commit"),
+        Role::PermitOfficer,
+        json!({"client_key": "x4", "unit": "NAR"}),
+    )
+    .await;
+    assert_eq!(
+        (s, answer["error"]["field"].as_str()),
+        (422, Some("unit")),
+        "{answer}"
+    );
+    assert_eq!(reservation(&app, rid).await["reservation"]["state"], "held");
+    let (s, c) = post(
+        &app,
+        &on("commit"),
+        Role::PermitOfficer,
+        json!({"client_key": "c1", "quantity": "3", "unit": "NAR"}),
+    )
+    .await;
+    assert_eq!((s, c["outcome"].as_str()), (200, Some("done")), "{c}");
+    assert_eq!(c["reservation"]["committed"], "3", "{c}");
+    for (what, body, field) in [
+        (
+            "exports",
+            json!({"client_key": "x5", "quantity": "1", "permit_expires_at": "2027-01-01T00:00:00Z"}),
+            "permit_expires_at",
+        ),
+        (
+            "close",
+            json!({"client_key": "x6", "quantity": "1"}),
+            "quantity",
+        ),
+    ] {
+        let (s, answer) = post(&app, &on(what), Role::PermitOfficer, body).await;
+        assert_eq!(s, 422, "{what}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(field), "{what}: {message}");
+        let r = reservation(&app, rid).await;
+        assert_eq!(
+            (
+                r["reservation"]["state"].as_str(),
+                r["reservation"]["exported"].as_str()
+            ),
+            (Some("committed"), Some("0")),
+            "{what}: {r}"
+        );
+    }
+    let (_, e) = post(
+        &app,
+        &on("exports"),
+        Role::PermitOfficer,
+        json!({"client_key": "e1", "quantity": "1", "reason": "endorsed"}),
+    )
+    .await;
+    assert_eq!(e["reservation"]["exported"], "1", "{e}");
+    let (_, closed) = post(
+        &app,
+        &on("close"),
+        Role::PermitOfficer,
+        json!({"client_key": "k1", "reason": "permit used"}),
+    )
+    .await;
+    assert_eq!(closed["reservation"]["state"], "closed", "{closed}");
+    let (_, r2) = post(&app, &path, Role::PermitOfficer, reserve("r2", "2")).await;
+    let (_, released) = post(
+        &app,
+        &format!("/v1/reservations/{}/release", r2["reservation"]["id"]),
+        Role::PermitOfficer,
+        json!({"client_key": "l1", "reason": "withdrawn"}),
+    )
+    .await;
+    assert_eq!(released["reservation"]["state"], "released", "{released}");
+    assert_eq!(released["quota"]["available"], "9", "{released}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_each_reservation_route_takes_only_the_fields_it_uses() {
+    each_reservation_route_takes_only_the_fields_it_uses(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_each_reservation_route_takes_only_the_fields_it_uses() {
+    each_reservation_route_takes_only_the_fields_it_uses(Backend::Postgres).await;
+}
+
+/// Declares a national quota of `limit` specimens for this year (the binary runs on the
+/// system clock, and a quota takes reservations during its period) from the command line; its
+/// id.
+fn set_quota(url: &str, limit: &str) -> String {
+    let year = chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock)).to_string();
+    let out = cites(
+        url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "NA",
+            "--taxon",
+            "4521",
+            "--year",
+            &year,
+            "--limit",
+            limit,
+            "--key",
+            "q1",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    stdout(&out).split_whitespace().nth(1).unwrap().to_owned()
+}
+
+/// Runs `cites quota <args>`; its exit code and stdout.
+fn quota(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = cites(url, &[&["quota"], args].concat());
+    (out.status.code(), stdout(&out), stderr(&out))
+}
+
+async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Backend) {
+    let t = db::TestDb::create(backend).await.unwrap();
+    let id = set_quota(&t.url, "5");
+    let (rc, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "1000"]);
+    assert_eq!(rc, Some(3), "{out}");
+    assert!(out.starts_with("refused: not enough quota"), "{out}");
+    let (rc, out, err) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let rid = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (rc, out, err) = quota(&t.url, &["commit", &rid]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    for args in [
+        &["commit", rid.as_str()][..],
+        &["release", &rid],
+        &["export", &rid, "--quantity", "5"],
+    ] {
+        let (rc, out, err) = quota(&t.url, args);
+        assert_eq!(rc, Some(3), "{args:?}: {out} {err}");
+        assert!(out.starts_with("refused: "), "{args:?}: {out}");
+    }
+    let (rc, out, err) = quota(&t.url, &["close", &rid]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let (rc, out, _) = quota(&t.url, &["close", &rid]);
+    assert_eq!(rc, Some(3), "{out}");
+    // Errors keep their code.
+    for args in [
+        &["reserve", "999", "--quantity", "1"][..],
+        &["reserve", &id, "--quantity", "abc"],
+        &["commit", "999"],
+    ] {
+        let (rc, out, err) = quota(&t.url, args);
+        assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
+    }
+    let (rc, help, _) = quota(&t.url, &["--help"]);
+    assert_eq!(rc, Some(0));
+    assert!(help.contains("3 refused"), "{help}");
+    t.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_a_refused_quota_operation_exits_with_3_and_an_error_with_1() {
+    a_refused_quota_operation_exits_with_3_and_an_error_with_1(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_refused_quota_operation_exits_with_3_and_an_error_with_1() {
+    a_refused_quota_operation_exits_with_3_and_an_error_with_1(Backend::Postgres).await;
+}
+
+async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
+    let t = db::TestDb::create(backend).await.unwrap();
+    let id = set_quota(&t.url, "10");
+    let (_, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
+    assert!(out.contains("is held (2 NAR held)"), "{out}");
+    let rid = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (_, out, err) = quota(&t.url, &["commit", &rid, "--quantity", "1"]);
+    assert!(
+        out.contains(&format!(
+            "reservation {rid} is committed (1 NAR committed, 1 returned to the quota)"
+        )),
+        "{out} {err}"
+    );
+    assert!(out.contains("available 9"), "{out}");
+    let (_, out, _) = quota(&t.url, &["export", &rid, "--quantity", "1"]);
+    assert!(out.contains("(1 of 1 NAR exported)"), "{out}");
+    let (_, out, _) = quota(&t.url, &["close", &rid]);
+    assert!(out.contains("is closed (1 NAR exported)"), "{out}");
+    let (_, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "3"]);
+    let rid = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (_, out, _) = quota(&t.url, &["release", &rid]);
+    assert!(
+        out.contains("is released (3 NAR returned to the quota)"),
+        "{out}"
+    );
+    t.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_the_command_line_prints_what_each_operation_moved() {
+    the_command_line_prints_what_each_operation_moved(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_the_command_line_prints_what_each_operation_moved() {
+    the_command_line_prints_what_each_operation_moved(Backend::Postgres).await;
+}
+
+async fn the_history_of_an_unknown_quota_prints_only_the_error(backend: Backend) {
+    let t = db::TestDb::create(backend).await.unwrap();
+    for args in [&["history", "999"][..], &["history", "999", "--json"]] {
+        let (rc, out, err) = quota(&t.url, args);
+        assert_eq!(rc, Some(1), "{args:?}");
+        assert_eq!(out, "", "{args:?}");
+        assert!(err.contains("quota 999 not found"), "{args:?}: {err}");
+    }
+    t.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_the_history_of_an_unknown_quota_prints_only_the_error() {
+    the_history_of_an_unknown_quota_prints_only_the_error(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_the_history_of_an_unknown_quota_prints_only_the_error() {
+    the_history_of_an_unknown_quota_prints_only_the_error(Backend::Postgres).await;
+}
+
+async fn importing_from_an_empty_catalogue_says_how_to_fill_it(backend: Backend) {
+    let t = db::TestDb::create(backend).await.unwrap();
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(1), "{out} {err}");
+    assert!(!out.contains("imported"), "{out}");
+    for said in [
+        "catalogue is empty",
+        "cites sync --latest-dump",
+        "cites serve",
+        "sample",
+    ] {
+        assert!(err.contains(said), "{said}: {err}");
+    }
+    t.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_importing_from_an_empty_catalogue_says_how_to_fill_it() {
+    importing_from_an_empty_catalogue_says_how_to_fill_it(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_importing_from_an_empty_catalogue_says_how_to_fill_it() {
+    importing_from_an_empty_catalogue_says_how_to_fill_it(Backend::Postgres).await;
+}
+
+async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import(
+    backend: Backend,
+) {
+    let t = crate::support::sample_db(backend).await;
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let imported = imported_count(&out);
+    // The first quota imported (lowest Species+ id) changes its value in the catalogue, and a
+    // new one appears after it.
+    let (_, list, _) = quota(&t.url, &["list", "--json"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let first = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|q| q["speciesplus_id"].is_i64())
+        .min_by_key(|q| q["speciesplus_id"].as_i64())
+        .unwrap()
+        .clone();
+    let sid = first["speciesplus_id"].as_i64().unwrap();
+    let old: rust_decimal::Decimal = first["limit"].as_str().unwrap_or("0").parse().unwrap();
+    let new = old + rust_decimal::Decimal::from(7);
+    let added = sid + 1_000_000_000;
+    db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
+        .bind(new.to_string()).bind(sid).execute(pool).await.map(|_| ()))
+    .unwrap();
+    db::with_db!(&t.db, pool => sqlx::query(
+        "INSERT INTO quotas (id, taxon_concept_id, quota, unit_code, unit_name, country, \
+         country_name, publication_date, notes, url, public_display, is_current) \
+         SELECT $1, taxon_concept_id, '5', unit_code, unit_name, country, country_name, \
+         publication_date, notes, url, public_display, is_current FROM quotas WHERE id = $2")
+        .bind(added).bind(sid).execute(pool).await.map(|_| ()))
+    .unwrap();
+    for run in ["after the change", "again"] {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(rc, Some(3), "{run}: {out} {err}");
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!("Species+ quota {sid} ")))
+            .unwrap_or_else(|| panic!("{run}: no line names Species+ quota {sid}: {out}"));
+        assert!(
+            line.contains(&format!("value {old} -> {new}")) && line.contains("not supported yet"),
+            "{run}: {line}"
+        );
+        let summary = if run == "again" {
+            format!("0 imported, {imported} unchanged, 1 not applied")
+        } else {
+            format!("1 imported, {} unchanged, 1 not applied", imported - 1)
+        };
+        assert!(out.contains(&summary), "{run}: {summary}: {out}");
+    }
+    let (_, list, _) = quota(&t.url, &["list", "--json"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    let by_sid = |id: i64| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|q| q["speciesplus_id"] == id)
+            .cloned()
+    };
+    assert_eq!(
+        by_sid(sid).unwrap()["limit"],
+        first["limit"],
+        "the first values stay"
+    );
+    assert_eq!(
+        by_sid(added).unwrap()["limit"],
+        "5",
+        "the row after it was imported"
+    );
+    t.drop_db().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import()
+ {
+    a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import(
+        Backend::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import()
+ {
+    a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import(
+        Backend::Postgres,
+    )
+    .await;
+}
+
+async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let declare = json!({"client_key": "kg", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10", "unit": "KGM"});
+    let (s, body) = post(&app, "/v1/quotas", Role::ScientificAuthority, declare).await;
+    assert_eq!(s, 201, "{body}");
+    let id = body["quota"]["id"].as_i64().unwrap();
+    let path = format!("/v1/quotas/{id}/reservations");
+    let (s, r) = post(
+        &app,
+        &path,
+        Role::PermitOfficer,
+        json!({"client_key": "r", "quantity": "2.5"}),
+    )
+    .await;
+    assert_eq!((s, r["outcome"].as_str()), (200, Some("done")), "{r}");
+    assert_eq!(
+        (&r["reservation"]["quantity"], &r["reservation"]["unit"]),
+        (&json!("2.5"), &json!("KGM"))
+    );
+    let rid = r["reservation"]["id"].as_i64().unwrap();
+    let (s, c) = post(
+        &app,
+        &format!("/v1/reservations/{rid}/commit"),
+        Role::PermitOfficer,
+        json!({"client_key": "c", "quantity": "1.5"}),
+    )
+    .await;
+    assert_eq!((s, c["outcome"].as_str()), (200, Some("done")), "{c}");
+    let (s, e) = post(
+        &app,
+        &format!("/v1/reservations/{rid}/exports"),
+        Role::PermitOfficer,
+        json!({"client_key": "e", "quantity": "500", "unit": "GRM"}),
+    )
+    .await;
+    assert_eq!((s, e["outcome"].as_str()), (200, Some("done")), "{e}");
+    assert_eq!(e["reservation"]["exported"], "0.5", "{e}");
+    let (s, body) = post(
+        &app,
+        "/v1/quotas/999/reservations",
+        Role::PermitOfficer,
+        json!({"client_key": "none", "quantity": "1"}),
+    )
+    .await;
+    assert_eq!(s, 404, "{body}");
+
+    // The command line, on this year's quota in kilograms.
+    let year = chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock)).to_string();
+    let out = cites(
+        &app.t.url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "NA",
+            "--taxon",
+            "4521",
+            "--year",
+            &year,
+            "--limit",
+            "10",
+            "--unit",
+            "KGM",
+            "--key",
+            "cli-kg",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cli_id = stdout(&out).split_whitespace().nth(1).unwrap().to_owned();
+    let (rc, out, err) = quota(&app.t.url, &["reserve", &cli_id, "--quantity", "0.25"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    assert!(out.contains("(0.25 KGM held)"), "{out}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_quantity_sent_without_a_unit_is_in_the_quota_s_unit() {
+    a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_quantity_sent_without_a_unit_is_in_the_quota_s_unit() {
+    a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(Backend::Postgres).await;
 }

@@ -522,13 +522,20 @@ fn new_key(url: &str, role: &str) -> String {
     stdout(&out).lines().nth(1).unwrap().trim().to_owned()
 }
 
+/// The server runs on the real clock, and reserves only against a quota whose period holds
+/// today.
+fn this_year() -> i32 {
+    chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock))
+}
+
+/// A quota in kilograms, whose quantities may have decimals (specimens are counted whole).
 async fn declare(http: &reqwest::Client, base: &str, key: &str, taxon_id: u32, limit: &str) -> i64 {
     let res = http
         .post(format!("{base}/v1/quotas"))
         .bearer_auth(key)
         .json(
             &json!({"client_key": format!("declare-{taxon_id}"), "exporter": "NA",
-            "taxon_id": taxon_id, "year": 2026, "limit": limit, "unit": ""}),
+            "taxon_id": taxon_id, "year": this_year(), "limit": limit, "unit": "KGM"}),
         )
         .send()
         .await

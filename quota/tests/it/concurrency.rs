@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use crate::support::*;
 
-/// Quota limit of the races, in units.
+/// Quota limit of the races, in kilograms (quantities with decimals are masses).
 const RACE_LIMIT: i64 = 20;
 
 /// `reservers` tasks reserve random decimal quantities until their share of twice the limit
@@ -35,7 +35,7 @@ async fn race(ledger: Arc<Ledger>, quota_id: i64, reservers: usize, seed: u64) -
                     .reserve(
                         &key(&format!("race-{quota_id}-{r}-{i}")),
                         quota_id,
-                        &qty(&q.to_string(), ""),
+                        &qty(&q.to_string(), "KGM"),
                         None,
                         &actor("po"),
                     )
@@ -64,7 +64,7 @@ async fn the_last_units_are_never_sold_twice_with_2_to_64_concurrent_reservers(b
             &f,
             &format!("race-{reservers}"),
             Some(&RACE_LIMIT.to_string()),
-            "",
+            "KGM",
         )
         .await;
         let granted = race(ledger.clone(), q.id, reservers, 100 * i as u64).await;
@@ -259,7 +259,7 @@ async fn a_mixed_skewed_load_over_many_quotas_keeps_every_invariant(backend: Bac
     let f = fixture(backend).await;
     let mut quota_ids = Vec::new();
     for i in 0..200 {
-        quota_ids.push(declare(&f, &format!("mix-{i}"), Some("8"), "").await.id);
+        quota_ids.push(declare(&f, &format!("mix-{i}"), Some("8"), "KGM").await.id);
     }
     let quota_ids = Arc::new(quota_ids);
     let ledger = Arc::new(f.ledger.clone());
@@ -284,7 +284,13 @@ async fn a_mixed_skewed_load_over_many_quotas_keeps_every_invariant(backend: Bac
                     let expires = clock.now() + chrono::Duration::seconds(ttl);
                     let n = Decimal::new(rng.random_range(50..=250), 2);
                     let out = ledger
-                        .reserve(&k, q, &qty(&n.to_string(), ""), Some(expires), &actor("po"))
+                        .reserve(
+                            &k,
+                            q,
+                            &qty(&n.to_string(), "KGM"),
+                            Some(expires),
+                            &actor("po"),
+                        )
                         .await
                         .unwrap();
                     if let Outcome::Done { reservation, .. } = out {

@@ -13,7 +13,7 @@ async fn group_commit_never_sells_the_last_units_twice_with_64_concurrent_reserv
     backend: Backend,
 ) {
     let f = fixture(backend).await;
-    let q = declare(&f, "group-race", Some("20"), "").await;
+    let q = declare(&f, "group-race", Some("20"), "KGM").await;
     let group = GroupCommit::start(f.ledger.clone());
     let mut tasks = Vec::new();
     for r in 0..64 {
@@ -26,7 +26,7 @@ async fn group_commit_never_sells_the_last_units_twice_with_64_concurrent_reserv
                     .reserve(
                         &key(&format!("g-{r}-{i}")),
                         q.id,
-                        &qty(&n.to_string(), ""),
+                        &qty(&n.to_string(), "KGM"),
                         None,
                         &actor("po"),
                     )

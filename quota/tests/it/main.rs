@@ -9,3 +9,4 @@ mod group;
 mod history_order;
 mod lifecycle;
 mod model;
+mod rules_of_use;

@@ -14,9 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use db::Backend;
 use domain::Clock;
-use quota::{
-    Error, GroupCommit, HOLD_DEFAULT, Outcome, PERMIT_VALIDITY_DEFAULT, Refusal, ReservationState,
-};
+use quota::{Error, GroupCommit, HOLD_DEFAULT, Outcome, Refusal, ReservationState};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
@@ -141,7 +139,7 @@ impl Model {
                     r.state = ReservationState::Committed;
                     r.committed = c;
                     r.permit_expires_at =
-                        Some(permit_expires_at.unwrap_or(now + PERMIT_VALIDITY_DEFAULT));
+                        Some(permit_expires_at.unwrap_or(quota::permit_valid_until(now)));
                     Ok(r.clone())
                 };
                 Some(answer)
@@ -162,6 +160,8 @@ impl Model {
                 let open = r.committed - r.exported;
                 let answer = if r.state != ReservationState::Committed {
                     Err(wrong(r, ReservationState::Committed))
+                } else if let Some(expired_at) = r.permit_expires_at.filter(|p| *p <= now) {
+                    Err(Refusal::PermitExpired { expired_at })
                 } else if quantity > open {
                     Err(Refusal::ExceedsReservation {
                         requested: quantity,
@@ -239,7 +239,7 @@ impl Model {
 /// How often each case happened over a run.
 type Seen = BTreeMap<&'static str, u64>;
 
-const EVERY_CASE: [&str; 13] = [
+const EVERY_CASE: [&str; 14] = [
     "granted directly",
     "granted through group commit",
     "refused: quota exhausted",
@@ -249,6 +249,7 @@ const EVERY_CASE: [&str; 13] = [
     "closed",
     "refused: wrong state",
     "refused: reservation expired",
+    "refused: permit expired",
     "refused: exceeds reservation",
     "swept: expired and closed",
     "retry answered as the first time",
@@ -270,7 +271,10 @@ fn case(req: &Request, answer: &Outcome) -> &'static str {
             Refusal::WrongState { .. } => "refused: wrong state",
             Refusal::ReservationExpired { .. } => "refused: reservation expired",
             Refusal::ExceedsReservation { .. } => "refused: exceeds reservation",
-            Refusal::ZeroQuota | Refusal::QuotaInPreparation => "refused: no quota",
+            Refusal::PermitExpired { .. } => "refused: permit expired",
+            Refusal::ZeroQuota | Refusal::QuotaInPreparation | Refusal::OutsidePeriod { .. } => {
+                "refused: no quota"
+            }
         },
     }
 }
@@ -284,7 +288,7 @@ async fn send(
     req: &Request,
 ) -> quota::Result<Outcome> {
     let po = actor("po");
-    let q = |d: Decimal| qty(&d.to_string(), "");
+    let q = |d: Decimal| qty(&d.to_string(), "KGM");
     match *req {
         Request::Reserve {
             quantity,
@@ -388,7 +392,7 @@ async fn the_engine_agrees_with_an_in_memory_model_over_seeded_random_operations
 /// is released or closed, so that the next seed's sweeps see only its own.
 async fn run_seed(f: &Fixture, group: &GroupCommit, seed: u64, ops: usize, seen: &mut Seen) {
     f.clock.set(t0());
-    let q = declare(f, &format!("model-{seed}"), Some(LIMIT), "").await;
+    let q = declare(f, &format!("model-{seed}"), Some(LIMIT), "KGM").await;
     let mut rng = StdRng::seed_from_u64(seed);
     let mut m = Model {
         limit: dec(LIMIT),

@@ -1,0 +1,492 @@
+//! What the Convention and the two databases allow the ledger to accept: the quota's period, a
+//! permit's validity, whole specimens, quantities in another unit, text the audit can record.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use db::Backend;
+use domain::{CountryCode, Period, TaxonId, UnitCode};
+use quota::{Error, GroupCommit, Outcome, QuotaSpec, Refusal};
+use rust_decimal::Decimal;
+
+use crate::support::*;
+
+fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+fn spec(period: Period) -> QuotaSpec {
+    QuotaSpec {
+        exporter: CountryCode::parse("NA").unwrap(),
+        taxon_id: TaxonId::new(4521),
+        period,
+        limit: Some(qty("10", "")),
+        unit: UnitCode::parse("").unwrap(),
+        term: None,
+        source: None,
+        purpose: None,
+        notes: None,
+        speciesplus_id: None,
+    }
+}
+
+fn field_of(e: &Error) -> Option<&'static str> {
+    e.field()
+}
+
+on_both_backends!(
+    a_reservation_outside_the_quota_period_is_refused_on_every_path_and_stays_refused
+);
+async fn a_reservation_outside_the_quota_period_is_refused_on_every_path_and_stays_refused(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "year-2026", Some("10"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    // The first minute of 2027 (UTC): the 2026 quota is over.
+    f.clock
+        .set(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).single().unwrap());
+    let direct = f
+        .ledger
+        .reserve(&key("late"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let grouped = group
+        .reserve(&key("late-g"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    for answer in [&direct, &grouped] {
+        let Outcome::Refused {
+            refusal,
+            reservation,
+            quota,
+        } = answer
+        else {
+            panic!("{answer:?}");
+        };
+        assert_eq!(
+            *refusal,
+            Refusal::OutsidePeriod {
+                period_start: day(2026, 1, 1),
+                period_last_day: day(2026, 12, 31)
+            }
+        );
+        assert!(reservation.is_none(), "nothing is held");
+        assert_eq!(quota.available, dec("10"));
+    }
+    // Retried through the other path: the first answer, nothing more.
+    let again = group
+        .reserve(&key("late"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(again, direct);
+    let conflict = f
+        .ledger
+        .reserve(&key("late"), q.id, &qty("2", ""), None, &actor("po"))
+        .await;
+    assert!(
+        matches!(conflict, Err(Error::KeyConflict { .. })),
+        "{conflict:?}"
+    );
+    // A quota whose period has not begun refuses as well.
+    f.clock.set(t0());
+    let next_year = f
+        .ledger
+        .declare(
+            &key("declare-2027"),
+            &spec(Period::calendar_year(2027)),
+            &actor("sa"),
+        )
+        .await
+        .unwrap();
+    let early = f
+        .ledger
+        .reserve(
+            &key("early"),
+            next_year.id,
+            &qty("1", ""),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            early,
+            Outcome::Refused {
+                refusal: Refusal::OutsidePeriod { .. },
+                ..
+            }
+        ),
+        "{early:?}"
+    );
+    // The last day of the period is in it.
+    f.clock.set(
+        Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 0)
+            .single()
+            .unwrap(),
+    );
+    let last_day = f
+        .ledger
+        .reserve(&key("last-day"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(last_day, Outcome::Done { .. }), "{last_day:?}");
+    group.shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    assert!(
+        f.ledger.history(q.id).await.unwrap().len() == 2,
+        "declare and one reserve"
+    );
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years);
+async fn a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    for (i, (start, last_day)) in [
+        (day(2026, 4, 1), day(2027, 3, 30)),
+        (day(2026, 4, 1), day(2027, 4, 1)),
+        (day(2026, 7, 1), day(2031, 6, 30)),
+        (day(1800, 1, 1), day(1800, 12, 31)),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let period = Period::from_inclusive(start, last_day).unwrap();
+        let refused = f
+            .ledger
+            .declare(&key(&format!("odd-{i}")), &spec(period), &actor("sa"))
+            .await;
+        let e = refused.expect_err("not a quota period");
+        assert_eq!(field_of(&e), Some("period"), "{e}");
+        assert!(e.to_string().contains("12 months"), "{e}");
+    }
+    let fiscal = Period::from_inclusive(day(2026, 4, 1), day(2027, 3, 31)).unwrap();
+    f.ledger
+        .declare(&key("fiscal"), &spec(fiscal), &actor("sa"))
+        .await
+        .unwrap();
+    let leap = Period::twelve_months_from(day(2028, 2, 29)).unwrap();
+    f.ledger
+        .declare(&key("leap"), &spec(leap), &actor("sa"))
+        .await
+        .unwrap();
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_permit_is_valid_six_months_at_most_and_by_default);
+async fn a_permit_is_valid_six_months_at_most_and_by_default(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "permits", Some("10"), "").await;
+    let mut ids = Vec::new();
+    for k in ["r1", "r2"] {
+        let r = f
+            .ledger
+            .reserve(&key(k), q.id, &qty("1", ""), None, &actor("po"))
+            .await
+            .unwrap();
+        ids.push(r.reservation().unwrap().id);
+    }
+    // t0 is 1 March: six calendar months is 1 September, not 183 days (31 August).
+    let six_months = Utc.with_ymd_and_hms(2026, 9, 1, 9, 0, 0).single().unwrap();
+    let too_long = f
+        .ledger
+        .commit(
+            &key("c-long"),
+            ids[0],
+            None,
+            Some(six_months + chrono::Duration::seconds(1)),
+            &actor("po"),
+        )
+        .await
+        .expect_err("beyond Art. VI(2)");
+    assert_eq!(too_long.field(), Some("permit_expires_at"), "{too_long}");
+    assert!(too_long.to_string().contains("6 months"), "{too_long}");
+    let at_most = f
+        .ledger
+        .commit(&key("c-max"), ids[0], None, Some(six_months), &actor("po"))
+        .await
+        .unwrap();
+    let by_default = f
+        .ledger
+        .commit(&key("c-default"), ids[1], None, None, &actor("po"))
+        .await
+        .unwrap();
+    for answer in [at_most, by_default] {
+        assert_eq!(
+            answer.reservation().unwrap().permit_expires_at,
+            Some(six_months)
+        );
+    }
+    assert_eq!(quota::permit_valid_until(t0()), six_months);
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(an_export_on_an_expired_permit_is_refused_even_before_the_sweep_closes_it);
+async fn an_export_on_an_expired_permit_is_refused_even_before_the_sweep_closes_it(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "void", Some("10"), "").await;
+    let r = f
+        .ledger
+        .reserve(&key("r"), q.id, &qty("3", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let id = r.reservation().unwrap().id;
+    let valid_until = t0() + chrono::Duration::hours(1);
+    f.ledger
+        .commit(&key("c"), id, None, Some(valid_until), &actor("po"))
+        .await
+        .unwrap();
+    f.clock.set(valid_until);
+    let refused = f
+        .ledger
+        .record_export(&key("e"), id, &qty("1", ""), &actor("customs"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            &refused,
+            Outcome::Refused { refusal: Refusal::PermitExpired { expired_at }, .. }
+                if *expired_at == valid_until
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().exported, Decimal::ZERO);
+    // The sweep then closes it and returns all 3; the refusal replays unchanged.
+    assert_eq!(f.ledger.sweep(&actor("sweeper")).await.unwrap().closed, 1);
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().available, dec("10"));
+    let again = f
+        .ledger
+        .record_export(&key("e"), id, &qty("1", ""), &actor("customs"))
+        .await
+        .unwrap();
+    assert_eq!(again, refused);
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_quantity_exact_only_once_converted_is_reserved_alike_on_every_path);
+async fn a_quantity_exact_only_once_converted_is_reserved_alike_on_every_path(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "grams", Some("10"), "GRM").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    // 0.0012345 kg has 7 decimals in kilograms, but is exactly 1.2345 g.
+    let direct = f
+        .ledger
+        .reserve(
+            &key("direct"),
+            q.id,
+            &qty("0.0012345", "KGM"),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    let grouped = group
+        .reserve(
+            &key("grouped"),
+            q.id,
+            &qty("0.0012345", "KGM"),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    for answer in [&direct, &grouped] {
+        assert_eq!(
+            answer.reservation().map(|r| r.quantity),
+            Some(dec("1.2345")),
+            "{answer:?}"
+        );
+    }
+    // Each replayed through the other path answers as the first time.
+    let direct_again = group
+        .reserve(
+            &key("direct"),
+            q.id,
+            &qty("0.0012345", "KGM"),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    let grouped_again = f
+        .ledger
+        .reserve(
+            &key("grouped"),
+            q.id,
+            &qty("0.0012345", "KGM"),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    assert_eq!((direct_again, grouped_again), (direct, grouped));
+    group.shutdown().await;
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("2.469"));
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_fraction_of_a_specimen_is_refused_naming_the_quantity);
+async fn a_fraction_of_a_specimen_is_refused_naming_the_quantity(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "live", Some("10"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    let direct = f
+        .ledger
+        .reserve(&key("half"), q.id, &qty("2.5", ""), None, &actor("po"))
+        .await;
+    let grouped = group
+        .reserve(&key("half-g"), q.id, &qty("0.5", "NAR"), None, &actor("po"))
+        .await;
+    let r = f
+        .ledger
+        .reserve(&key("two"), q.id, &qty("2", "NAR"), None, &actor("po"))
+        .await
+        .unwrap();
+    let id = r.reservation().unwrap().id;
+    let commit = f
+        .ledger
+        .commit(&key("c"), id, Some(&qty("1.5", "")), None, &actor("po"))
+        .await;
+    for refused in [direct, grouped, commit] {
+        let e = refused.expect_err("a fraction of a specimen");
+        assert_eq!(e.field(), Some("quantity"), "{e}");
+        assert!(e.to_string().contains("whole number"), "{e}");
+    }
+    f.ledger
+        .commit(&key("c1"), id, None, None, &actor("po"))
+        .await
+        .unwrap();
+    let export = f
+        .ledger
+        .record_export(&key("e"), id, &qty("0.5", ""), &actor("customs"))
+        .await
+        .expect_err("a fraction of a specimen");
+    assert_eq!(export.field(), Some("quantity"), "{export}");
+    group.shutdown().await;
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().committed, dec("2"));
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(text_the_audit_cannot_record_is_refused_and_fails_no_one_else_in_a_batch);
+async fn text_the_audit_cannot_record_is_refused_and_fails_no_one_else_in_a_batch(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "text", Some("100"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let group = group.clone();
+        let reason = if i == 3 { "a\0b" } else { "approved" };
+        let actor = quota::Actor {
+            name: "po".into(),
+            reason: Some(reason.into()),
+        };
+        tasks.push(tokio::spawn(async move {
+            group
+                .reserve(&key(&format!("t{i}")), q.id, &qty("1", ""), None, &actor)
+                .await
+        }));
+    }
+    let mut done = 0;
+    for (i, t) in tasks.into_iter().enumerate() {
+        match t.await.unwrap() {
+            Ok(Outcome::Done { .. }) => done += 1,
+            Err(e) if i == 3 => assert_eq!(e.field(), Some("reason"), "{e}"),
+            other => panic!("request {i}: {other:?}"),
+        }
+    }
+    assert_eq!(done, 7, "the others are reserved");
+    let nameless = quota::Actor {
+        name: " ".into(),
+        reason: None,
+    };
+    let e = f
+        .ledger
+        .reserve(&key("nameless"), q.id, &qty("1", ""), None, &nameless)
+        .await
+        .expect_err("no one to record");
+    assert_eq!(e.field(), Some("actor"), "{e}");
+    let two_lines = quota::Actor {
+        name: "po".into(),
+        reason: Some("line one\nline two".into()),
+    };
+    let e = f
+        .ledger
+        .reserve(&key("two-lines"), q.id, &qty("1", ""), None, &two_lines)
+        .await
+        .expect_err("a reason on two lines");
+    assert_eq!(e.field(), Some("reason"), "{e}");
+    let mut with_nul = spec(Period::calendar_year(2026));
+    with_nul.notes = Some("skins\0only".into());
+    let e = f
+        .ledger
+        .declare(&key("nul-notes"), &with_nul, &actor("sa"))
+        .await
+        .expect_err("PostgreSQL cannot store NUL");
+    assert_eq!(e.field(), Some("notes"), "{e}");
+    group.shutdown().await;
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("7"));
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(every_refusal_for_lack_of_quota_shows_less_available_than_requested);
+async fn every_refusal_for_lack_of_quota_shows_less_available_than_requested(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "churn", Some("5"), "").await;
+    let ledger = Arc::new(f.ledger.clone());
+    let mut tasks = Vec::new();
+    for t in 0..8 {
+        let ledger = ledger.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut refusals = Vec::new();
+            for i in 0..40 {
+                let n = 1 + (t + i) % 3;
+                let out = ledger
+                    .reserve(
+                        &key(&format!("c-{t}-{i}")),
+                        q.id,
+                        &qty(&n.to_string(), ""),
+                        None,
+                        &actor("po"),
+                    )
+                    .await
+                    .unwrap();
+                match out {
+                    Outcome::Done { reservation, .. } => {
+                        ledger
+                            .release(&key(&format!("x-{t}-{i}")), reservation.id, &actor("po"))
+                            .await
+                            .unwrap();
+                    }
+                    Outcome::Refused { refusal, .. } => refusals.push(refusal),
+                }
+            }
+            refusals
+        }));
+    }
+    for t in tasks {
+        for refusal in t.await.unwrap() {
+            let Refusal::QuotaExhausted {
+                requested,
+                available,
+            } = refusal
+            else {
+                panic!("{refusal:?}");
+            };
+            assert!(
+                available < requested,
+                "a refusal must show why: {requested} requested, {available} available"
+            );
+        }
+    }
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
