@@ -585,11 +585,15 @@ async fn run_cell(
     }
 }
 
-/// A quota of `limit_units` declared through the engine.
+/// A quota of `limit_units` declared through the engine, on a taxon of its own (a national
+/// quota is declared once per exporter, taxon, unit, restrictions and period).
 async fn declare(ledger: &Ledger, key: &str, limit_units: i64) -> i64 {
+    let taxon = key
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     let spec = QuotaSpec {
         exporter: CountryCode::parse("NA").unwrap(),
-        taxon_id: TaxonId::new(4521),
+        taxon_id: TaxonId::new(1_000_000 + taxon % 1_000_000_000),
         period: Period::calendar_year(2026),
         limit: Some(units(limit_units)),
         unit: UnitCode::parse("NAR").unwrap(),

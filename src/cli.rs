@@ -540,7 +540,7 @@ fn spawn_sweeper(
         loop {
             tokio::select! {
                 _ = tick.tick() => {
-                    match ledger.sweep(&actor).await {
+                    match ledger.sweep_due(&actor).await {
                         Ok(r) if r.expired + r.closed > 0 => tracing::info!(expired = r.expired, closed = r.closed, "quota sweep"),
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "quota sweep failed"),

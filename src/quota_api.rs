@@ -5,14 +5,15 @@
 //! `"outcome": "refused"` and its reason: it is an answer, not a failure.
 
 use axum::Json;
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode};
 use quota::{Actor, ClientKey, QuotaSpec};
 use rust_decimal::Decimal;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::keys::Role;
@@ -28,16 +29,50 @@ pub struct AppJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for AppJson<T>
 where
-    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    T: DeserializeOwned,
     S: Send + Sync,
 {
     type Rejection = ApiError;
 
+    /// A value of the wrong type names its field by its path in the body (`limit`,
+    /// `documents.ndf_reference`), found by `serde_path_to_error`; what is not JSON at all, or
+    /// not an object, is the `body`'s fault.
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(AppJson(v)),
-            Err(rejection) => Err(ApiError::invalid("body", rejection.body_text())),
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|m| {
+                let m = m.trim();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            });
+        if !json {
+            return Err(ApiError::invalid(
+                "body",
+                "send the body as JSON, with Content-Type: application/json",
+            ));
         }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|r| ApiError::invalid("body", r.body_text()))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if inner.is_syntax() || inner.is_eof() || path == "." {
+                ApiError::invalid(
+                    "body",
+                    format!("the body is not the JSON object expected: {inner}"),
+                )
+            } else {
+                ApiError::invalid(path.clone(), format!("invalid {path}: {inner}"))
+            }
+        })?;
+        de.end().map_err(|e| {
+            ApiError::invalid("body", format!("the body is not one JSON object: {e}"))
+        })?;
+        Ok(AppJson(value))
     }
 }
 
@@ -50,7 +85,10 @@ impl From<quota::Error> for ApiError {
             quota::Error::KeyConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
             }
-            quota::Error::Invalid { field, .. } => ApiError::invalid(field, e.to_string()),
+            quota::Error::QuotaExists { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "quota_exists", e.to_string())
+            }
+            quota::Error::Invalid { field, .. } => ApiError::invalid(*field, e.to_string()),
             quota::Error::Stopped => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", e.to_string())
             }

@@ -400,7 +400,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
         }
         QuotaCommand::Sweep => {
             let r = ledger
-                .sweep(&Actor {
+                .sweep_due(&Actor {
                     name: "cli".into(),
                     reason: Some("sweep".into()),
                 })

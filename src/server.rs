@@ -125,7 +125,7 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
-    field: Option<&'static str>,
+    field: Option<std::borrow::Cow<'static, str>>,
 }
 
 impl ApiError {
@@ -138,12 +138,15 @@ impl ApiError {
         }
     }
 
-    pub fn invalid(field: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn invalid(
+        field: impl Into<std::borrow::Cow<'static, str>>,
+        message: impl Into<String>,
+    ) -> ApiError {
         ApiError {
             status: StatusCode::UNPROCESSABLE_ENTITY,
             code: "invalid_input",
             message: message.into(),
-            field: Some(field),
+            field: Some(field.into()),
         }
     }
 

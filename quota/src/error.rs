@@ -12,6 +12,10 @@ pub enum Error {
         "client key {key:?} was first used for a different request ({first}); a key identifies one request: use a new key"
     )]
     KeyConflict { key: String, first: String },
+    #[error(
+        "quota {existing} already covers {scope}: a national quota is declared once for an exporter, taxon, unit and restrictions over a period; use quota {existing}"
+    )]
+    QuotaExists { existing: i64, scope: String },
     #[error("invalid {field}: {message}")]
     Invalid {
         field: &'static str,

@@ -258,6 +258,27 @@ impl Ledger {
             tx.rollback().await?;
             return Ok(stored);
         }
+        if spec.speciesplus_id.is_none()
+            && let Some(existing) = overlapping_quota(&mut tx, spec).await?
+        {
+            return Err(Error::QuotaExists {
+                existing,
+                scope: format!(
+                    "{} {} in {} from {} to {}{}{}{}",
+                    spec.exporter,
+                    spec.taxon_id,
+                    spec.unit.code(),
+                    spec.period.start,
+                    spec.period.end.pred_opt().unwrap_or(spec.period.end),
+                    spec.term
+                        .map_or(String::new(), |t| format!(", term {}", t.code())),
+                    spec.source
+                        .map_or(String::new(), |x| format!(", source {}", x.code())),
+                    spec.purpose
+                        .map_or(String::new(), |x| format!(", purpose {}", x.code())),
+                ),
+            });
+        }
         let row: QuotaRow = with_tx!(&mut tx, c => sqlx::query_as(concat!(
             "INSERT INTO export_quotas (exporter, taxon_id, period_start, period_end, unit, \
              limit_micro, term, source, purpose, origin, speciesplus_id, notes, created_at, \
@@ -777,6 +798,23 @@ impl Ledger {
     /// returning their quantities. Never touches anything before its time.
     pub async fn sweep(&self, actor: &Actor) -> Result<SweepReport> {
         retry(|| self.sweep_once(actor)).await
+    }
+
+    /// [`Ledger::sweep`] again while one sweep found as many as it handles at most, so that a
+    /// backlog (a service down for a while, a burst of holds falling due at once) is cleared in
+    /// one call rather than [`SWEEP_BATCH_MAX`] per minute, each transaction staying that small.
+    pub async fn sweep_due(&self, actor: &Actor) -> Result<SweepReport> {
+        let mut total = SweepReport::default();
+        loop {
+            let r = self.sweep(actor).await?;
+            total.expired += r.expired;
+            total.closed += r.closed;
+            let full =
+                i64::try_from(r.expired.max(r.closed)).unwrap_or(i64::MAX) >= SWEEP_BATCH_MAX;
+            if !full {
+                return Ok(total);
+            }
+        }
     }
 
     async fn sweep_once(&self, actor: &Actor) -> Result<SweepReport> {
@@ -1959,6 +1997,40 @@ pub(crate) fn is_transient(e: &Error) -> bool {
         sqlx::Error::PoolTimedOut => true,
         _ => false,
     }
+}
+
+/// A quota of the same exporter, taxon, unit, term, source and purpose whose period overlaps
+/// `spec`'s: a second national quota there would split one allowance in two, and a permit check
+/// could not tell which applies. Two declarations racing each other are serialised first (on
+/// PostgreSQL by a transaction-level advisory lock on the exporter and taxon; SQLite's
+/// `BEGIN IMMEDIATE` already is), so that one of them sees the other.
+async fn overlapping_quota(tx: &mut Tx, spec: &QuotaSpec) -> Result<Option<i64>> {
+    if let Tx::Postgres(c) = tx {
+        let lock = i64::from_be_bytes(
+            Sha256::digest(format!("declare|{}|{}", spec.exporter, spec.taxon_id).as_bytes())[..8]
+                .try_into()
+                .unwrap_or_default(),
+        );
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(lock)
+            .execute(&mut **c)
+            .await?;
+    }
+    let id: Option<i64> = with_tx!(tx, c => sqlx::query_scalar(
+        "SELECT id FROM export_quotas WHERE exporter = $1 AND taxon_id = $2 AND unit = $3 \
+         AND term IS NOT DISTINCT FROM $4 AND source IS NOT DISTINCT FROM $5 \
+         AND purpose IS NOT DISTINCT FROM $6 AND period_start < $8 AND period_end > $7 \
+         ORDER BY id LIMIT 1")
+        .bind(spec.exporter.as_str())
+        .bind(i64::from(spec.taxon_id.get()))
+        .bind(spec.unit.code())
+        .bind(spec.term.map(|t| t.code()))
+        .bind(spec.source.map(|x| x.code()))
+        .bind(spec.purpose.map(|x| x.code()))
+        .bind(spec.period.start)
+        .bind(spec.period.end)
+        .fetch_optional(c).await)?;
+    Ok(id)
 }
 
 /// Claims `key` for this request. `Some(outcome)` when the key was used before with the same

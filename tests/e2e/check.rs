@@ -251,7 +251,7 @@ async fn bad_applications_get_a_422_naming_the_field_never_a_panic() {
             "date_trade",
         ),
         ("unknown country", json!({"importer": "ZZZ"}), "importer"),
-        ("unknown field", json!({"colour": "green"}), "body"),
+        ("unknown field", json!({"colour": "green"}), "colour"),
     ];
     for (what, change, field) in cases {
         let mut body = hummingbird_export("1");

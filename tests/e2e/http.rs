@@ -403,11 +403,11 @@ async fn the_role_is_checked_before_the_body_is_read(backend: Backend) {
         let (s, body) = post(path, None).await;
         assert_eq!(s, 401, "no key, POST {path}: {body}");
     }
-    // A role that may: then the body is read, and refused.
+    // A role that may: then the body is read, and refused at its first fault.
     let (s, body) = post("/v1/quotas/1/reservations", Some(Role::PermitOfficer)).await;
     assert_eq!(
         (s, body["error"]["field"].as_str()),
-        (422, Some("body")),
+        (422, Some("quantity")),
         "{body}"
     );
     let (s, body) = post("/v1/permit-checks", Some(Role::Enforcement)).await;

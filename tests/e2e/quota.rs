@@ -882,7 +882,7 @@ async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend)
             "quota",
             "set",
             "--exporter",
-            "NA",
+            "BW",
             "--taxon",
             "4521",
             "--year",
@@ -911,4 +911,74 @@ async fn sqlite_a_quantity_sent_without_a_unit_is_in_the_quota_s_unit() {
 #[tokio::test]
 async fn postgres_a_quantity_sent_without_a_unit_is_in_the_quota_s_unit() {
     a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(Backend::Postgres).await;
+}
+
+async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let base = json!({"client_key": "d", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10", "unit": ""});
+    let with = |field: &str, value: Value| {
+        let mut b = base.clone();
+        b[field] = value;
+        b
+    };
+    for (body, field) in [
+        (with("limit", json!(5)), "limit"),
+        (with("taxon_id", json!("8")), "taxon_id"),
+        (with("year", json!("next")), "year"),
+        (json!([]), "body"),
+    ] {
+        let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body).await;
+        assert_eq!(
+            (s, answer["error"]["field"].as_str()),
+            (422, Some(field)),
+            "{answer}"
+        );
+    }
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .body("{\"client_key\": \"d\"")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(answer["error"]["field"], "body", "{answer}");
+    let (s, first) = post(&app, "/v1/quotas", Role::ScientificAuthority, base.clone()).await;
+    assert_eq!(s, 201, "{first}");
+    let (s, second) = post(
+        &app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        with("client_key", json!("d-again")),
+    )
+    .await;
+    assert_eq!(
+        (s, second["error"]["code"].as_str()),
+        (409, Some("quota_exists")),
+        "{second}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict()
+ {
+    a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict(
+        Backend::Sqlite,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict()
+ {
+    a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict(
+        Backend::Postgres,
+    )
+    .await;
 }

@@ -348,6 +348,45 @@ async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fe
     f.t.drop_db().await.unwrap();
 }
 
+on_both_backends!(a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction);
+async fn a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction(backend: Backend) {
+    const HOLDS: usize = 2_005;
+    let f = fixture(backend).await;
+    let q = declare(&f, "backlog", Some("5000"), "").await;
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    let mut tasks = Vec::new();
+    for lane in 0..8 {
+        let group = group.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in (lane..HOLDS).step_by(8) {
+                let expiry = t0() + chrono::Duration::minutes(1);
+                group
+                    .reserve(
+                        &key(&format!("h{i}")),
+                        q.id,
+                        &qty("1", ""),
+                        Some(expiry),
+                        &actor("po"),
+                    )
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    f.clock.set(t0() + chrono::Duration::hours(1));
+    let report = f.ledger.sweep_due(&actor("sweeper")).await.unwrap();
+    assert_eq!(report.expired, HOLDS as u64);
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().held, dec("0"));
+    let nothing = f.ledger.sweep_due(&actor("sweeper")).await.unwrap();
+    assert_eq!((nothing.expired, nothing.closed), (0, 0));
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    group.shutdown().await;
+    f.t.drop_db().await.unwrap();
+}
+
 on_both_backends!(an_unexported_permit_returns_its_quantity_when_its_validity_ends);
 async fn an_unexported_permit_returns_its_quantity_when_its_validity_ends(backend: Backend) {
     let f = fixture(backend).await;

@@ -490,3 +490,77 @@ async fn every_refusal_for_lack_of_quota_shows_less_available_than_requested(bac
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_requests);
+async fn a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_requests(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let first = f
+        .ledger
+        .declare(
+            &key("y2026"),
+            &spec(Period::calendar_year(2026)),
+            &actor("sa"),
+        )
+        .await
+        .unwrap();
+    let fiscal = Period::from_inclusive(day(2026, 4, 1), day(2027, 3, 31)).unwrap();
+    for (k, s) in [
+        ("again", spec(Period::calendar_year(2026))),
+        ("fiscal", spec(fiscal)),
+    ] {
+        let e = f
+            .ledger
+            .declare(&key(k), &s, &actor("sa"))
+            .await
+            .expect_err("an overlapping quota of the same scope");
+        assert!(
+            matches!(e, Error::QuotaExists { existing, .. } if existing == first.id),
+            "{e}"
+        );
+    }
+    // Another term, another unit or another year is another quota.
+    let mut skins = spec(Period::calendar_year(2026));
+    skins.term = Some(domain::TermCode::parse("SKI").unwrap());
+    let mut kilograms = spec(Period::calendar_year(2026));
+    kilograms.unit = UnitCode::parse("KGM").unwrap();
+    kilograms.limit = Some(qty("10", "KGM"));
+    for (k, s) in [
+        ("skins", skins),
+        ("kilograms", kilograms),
+        ("y2027", spec(Period::calendar_year(2027))),
+    ] {
+        f.ledger.declare(&key(k), &s, &actor("sa")).await.unwrap();
+    }
+    // Eight declarations of one new scope at once: one is declared, the others told so.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let ledger = f.ledger.clone();
+        tasks.push(tokio::spawn(async move {
+            ledger
+                .declare(
+                    &key(&format!("race-{i}")),
+                    &spec(Period::calendar_year(2028)),
+                    &actor("sa"),
+                )
+                .await
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(Error::QuotaExists { .. }))),
+        "{results:?}"
+    );
+    f.t.drop_db().await.unwrap();
+}

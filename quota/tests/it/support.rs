@@ -67,7 +67,16 @@ pub fn dec(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-/// A 2026 calendar-year quota of `limit` `unit` for NA, taxon 4521.
+/// A taxon of its own for each quota name (the same for the same name): a national quota is
+/// declared once for an exporter, taxon, unit and restrictions over a period.
+pub fn taxon_for(name: &str) -> TaxonId {
+    let h = name
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    TaxonId::new(1_000_000 + h % 1_000_000_000)
+}
+
+/// A 2026 calendar-year quota of `limit` `unit` for NA, its taxon [`taxon_for`] `name`.
 pub async fn declare(f: &Fixture, name: &str, limit: Option<&str>, unit: &str) -> QuotaView {
     declare_on(&f.ledger, name, limit, unit).await
 }
@@ -76,7 +85,7 @@ pub async fn declare_on(ledger: &Ledger, name: &str, limit: Option<&str>, unit: 
     let unit_code = UnitCode::parse(unit).unwrap();
     let spec = QuotaSpec {
         exporter: CountryCode::parse("NA").unwrap(),
-        taxon_id: TaxonId::new(4521),
+        taxon_id: taxon_for(name),
         period: Period::calendar_year(2026),
         limit: limit.map(|l| qty(l, unit)),
         unit: unit_code,
