@@ -271,9 +271,22 @@ pub enum QuotaCommand {
         #[command(flatten)]
         who: Who,
     },
+    /// Revise a quota's limit (a national quota amended; never below what is already held,
+    /// committed and exported).
+    Revise {
+        id: i64,
+        /// The new limit, an exact decimal; omit for "in preparation" again.
+        #[arg(long)]
+        limit: Option<String>,
+        /// The limit's unit (default: the quota's).
+        #[arg(long, requires = "limit")]
+        unit: Option<String>,
+        #[command(flatten)]
+        who: Who,
+    },
     /// Import the current Species+ quotas of the catalogue into the ledger (idempotent). A
-    /// quota whose Species+ value changed since it was imported is not applied (revising an
-    /// imported quota is not supported yet): named, counted, and the exit status is 3.
+    /// quota whose Species+ value changed since it was imported is revised; one whose country,
+    /// taxon, unit or year changed is not applied: named, counted, and the exit status is 3.
     Import {
         #[command(flatten)]
         who: Who,

@@ -190,6 +190,12 @@ pub fn document() -> Value {
                 param("after", "query", false, "the next_after of the previous page (default 0: from the start)", json!({"type": "integer", "minimum": 0})),
                 param("limit", "query", false, "entries per page (default 1000)", json!({"type": "integer", "minimum": 1, "maximum": 10000}))]),
                 "ledger entries and next_after (null on the last page)", true, Some("no such quota"))},
+            "/v1/quotas/{id}/revisions": {"post": body_op("Revise a quota's limit (scientific-authority, admin): a national quota amended, or null for in preparation again; refused (422, field limit) below what is already held, committed and exported; idempotent on client_key",
+                json!({"type": "object", "required": ["client_key", "limit"], "additionalProperties": false, "properties": {
+                    "client_key": {"type": "string"},
+                    "limit": {"type": ["string", "null"], "description": "exact decimal; null = in preparation"},
+                    "unit": {"type": "string", "description": "default: the quota's"}, "reason": {"type": "string"}}}),
+                "the quota as revised", Some("no such quota"))},
             "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
                 json!({"type": "object", "required": ["client_key", "quantity"], "additionalProperties": false, "properties": {
                     "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},

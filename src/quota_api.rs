@@ -312,6 +312,51 @@ pub struct DeclareBody {
     reason: Option<String>,
 }
 
+/// `POST /v1/quotas/{id}/revisions`: the quota's limit anew. `limit` must be present, as null
+/// for "in preparation": an absent limit is a mistake, not a request to withdraw the quota.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviseBody {
+    client_key: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    limit: Option<Option<String>>,
+    unit: Option<String>,
+    reason: Option<String>,
+}
+
+/// `Some(value)` for a field that is present, even as null.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+pub async fn revise_quota(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    AppJson(b): AppJson<ReviseBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = parse_id("id", &id)?;
+    let key = client_key(b.client_key.as_deref())?;
+    let limit = b.limit.ok_or_else(|| {
+        ApiError::invalid(
+            "limit",
+            "limit is required: an exact decimal such as \"12.5\", or null for in preparation",
+        )
+    })?;
+    let limit = match limit {
+        Some(l) => {
+            let unit = unit_or(b.unit.as_deref(), state.ledger.quota_unit(id)).await?;
+            Some(quantity("limit", Some(&l), Some(&unit))?)
+        }
+        None => None,
+    };
+    let q = state
+        .ledger
+        .revise(&key, id, limit.as_ref(), &actor(&caller, b.reason))
+        .await?;
+    Ok(Json(json!({ "quota": q })))
+}
+
 pub async fn declare_quota(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,

@@ -168,14 +168,44 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                 q.period_end
             );
         }
+        QuotaCommand::Revise {
+            id,
+            limit,
+            unit,
+            who,
+        } => {
+            let limit = match limit {
+                Some(l) => {
+                    let unit = match unit {
+                        Some(u) => u,
+                        None => ledger.quota_unit(id).await?.code().to_owned(),
+                    };
+                    Some(quantity("limit", &l, &unit)?)
+                }
+                None => None,
+            };
+            let q = ledger
+                .revise(&who.key()?, id, limit.as_ref(), &who.actor())
+                .await?;
+            println!(
+                "quota {} revised: limit {} {}, available {}",
+                q.id,
+                q.limit
+                    .map(|l| l.to_string())
+                    .unwrap_or_else(|| "in preparation".into()),
+                q.unit,
+                q.available
+            );
+        }
         QuotaCommand::Import { who } => {
             let report = import_speciesplus(&db, &ledger, &who.actor()).await?;
-            for n in &report.not_applied {
+            for n in report.revised.iter().chain(&report.not_applied) {
                 println!("{n}");
             }
             println!(
-                "Species+ quotas: {} imported, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
+                "Species+ quotas: {} imported, {} revised, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
                 report.imported,
+                report.revised.len(),
                 report.unchanged,
                 report.not_applied.len(),
                 report.skipped
@@ -418,8 +448,12 @@ pub struct ImportReport {
     pub imported: u64,
     /// Imported before, with the same values: nothing to do.
     pub unchanged: u64,
+    /// Imported before, whose Species+ value changed (published after "in preparation", or
+    /// revised): the ledger's limit was revised, each with a line saying from what to what.
+    pub revised: Vec<String>,
     /// Rows the ledger did not take, each with a line saying which and why (a quota whose
-    /// Species+ values changed since it was imported, until revising one is supported).
+    /// country, taxon, unit or year changed since it was imported; a new value below what is
+    /// already used).
     pub not_applied: Vec<String>,
     /// Rows that cannot be a quota: no taxon or publication date, unknown unit or country.
     pub skipped: u64,
@@ -508,12 +542,48 @@ pub async fn import_speciesplus(
         match ledger.declare(&key, &spec, actor).await {
             Ok(_) if before.contains_key(&r.id) => report.unchanged += 1,
             Ok(_) => report.imported += 1,
-            // The key holds the values first imported: these differ.
-            Err(quota::Error::KeyConflict { .. }) => {
-                report
+            // The key holds the values first imported: these differ. A new value for the same
+            // quota is a revision; anything else is another quota, not applied.
+            Err(quota::Error::KeyConflict { .. }) => match before.get(&r.id) {
+                Some(q) if same_quota(q, &spec) => {
+                    let value = spec.limit.as_ref().map(|l| l.amount().normalize());
+                    if q.limit.map(|l| l.normalize()) == value {
+                        report.unchanged += 1;
+                        continue;
+                    }
+                    let shown = |l: Option<Decimal>| {
+                        l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string())
+                    };
+                    // A key of its own per revision: the value may come back to an earlier one.
+                    let key = ClientKey::parse(&format!(
+                        "speciesplus-{}-revised-{}",
+                        r.id,
+                        ledger.clock().now().timestamp_micros()
+                    ))?;
+                    match ledger.revise(&key, q.id, spec.limit.as_ref(), actor).await {
+                        Ok(_) => report.revised.push(format!(
+                            "revised: Species+ quota {} (quota {}): value {} -> {}",
+                            r.id,
+                            q.id,
+                            shown(q.limit),
+                            shown(value)
+                        )),
+                        Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
+                            report.not_applied.push(format!(
+                                "not applied: Species+ quota {} (quota {}): value {} -> {}: {e}",
+                                r.id,
+                                q.id,
+                                shown(q.limit),
+                                shown(value)
+                            ))
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                other => report
                     .not_applied
-                    .push(changed_since_import(r.id, &spec, before.get(&r.id)))
-            }
+                    .push(changed_since_import(r.id, &spec, other)),
+            },
             Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
                 report.not_applied.push(format!(
                     "not applied: Species+ quota {} ({}, taxon {}, {}): {e}",
@@ -524,6 +594,15 @@ pub async fn import_speciesplus(
         }
     }
     Ok(report)
+}
+
+/// Whether `spec` is still the quota `q` (country, taxon, unit, period): then only its value
+/// may have changed, which a revision applies.
+fn same_quota(q: &QuotaView, spec: &QuotaSpec) -> bool {
+    q.exporter == spec.exporter.as_str()
+        && q.taxon_id == i64::from(spec.taxon_id.get())
+        && q.unit == spec.unit.code()
+        && (q.period_start, q.period_end) == (spec.period.start, spec.period.end)
 }
 
 /// The line for a Species+ quota whose values changed since `first` imported it.
@@ -566,7 +645,7 @@ fn changed_since_import(speciesplus_id: i64, now: &QuotaSpec, first: Option<&Quo
     }
     format!(
         "not applied: Species+ quota {speciesplus_id} changed since it was imported{quota} ({}); \
-         revising an imported quota is not supported yet, so the ledger keeps the first values",
+         only its value can be revised, so the ledger keeps the first values",
         changes.join(", ")
     )
 }

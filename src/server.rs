@@ -66,7 +66,7 @@ impl AppState {
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
-pub const ROUTES: [(&str, &str, &[Role]); 19] = [
+pub const ROUTES: [(&str, &str, &[Role]); 20] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -79,6 +79,7 @@ pub const ROUTES: [(&str, &str, &[Role]); 19] = [
     ("POST", "/v1/quotas", DECLARE_ROLES),
     ("GET", "/v1/quotas/{id}", &Role::ALL),
     ("GET", "/v1/quotas/{id}/history", &Role::ALL),
+    ("POST", "/v1/quotas/{id}/revisions", DECLARE_ROLES),
     ("POST", "/v1/quotas/{id}/reservations", PERMIT_ROLES),
     ("GET", "/v1/reservations/{id}", &Role::ALL),
     ("POST", "/v1/reservations/{id}/commit", PERMIT_ROLES),
@@ -105,6 +106,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/quotas", get(q::list_quotas).post(q::declare_quota))
         .route("/v1/quotas/{id}", get(q::get_quota))
         .route("/v1/quotas/{id}/history", get(q::quota_history))
+        .route("/v1/quotas/{id}/revisions", post(q::revise_quota))
         .route("/v1/quotas/{id}/reservations", post(q::reserve))
         .route("/v1/reservations/{id}", get(q::get_reservation))
         .route("/v1/reservations/{id}/commit", post(q::commit))

@@ -13,7 +13,7 @@ pub enum Error {
     )]
     KeyConflict { key: String, first: String },
     #[error(
-        "quota {existing} already covers {scope}: a national quota is declared once for an exporter, taxon, unit and restrictions over a period; use quota {existing}"
+        "quota {existing} already covers {scope}: a national quota is declared once for an exporter, taxon, unit and restrictions over a period; revise quota {existing} instead"
     )]
     QuotaExists { existing: i64, scope: String },
     #[error("invalid {field}: {message}")]

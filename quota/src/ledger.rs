@@ -42,7 +42,8 @@ pub const HISTORY_PAGE_MAX: u32 = 10_000;
 pub const HISTORY_PAGE_DEFAULT: u32 = 1_000;
 /// Due holds, and due permits, one sweep handles at most (each), in one transaction.
 const SWEEP_BATCH_MAX: i64 = 1_000;
-/// Audit entries per INSERT of a sweep (10 parameters each, under SQLite's 32,766).
+/// Audit entries per INSERT of a sweep (10 parameters each: 5,000, under the 32,766 bound
+/// parameters of the SQLite this links, which is bundled; see [`SQLITE_ROWS_PER_INSERT`]).
 const SWEEP_ENTRIES_PER_INSERT: usize = 500;
 
 macro_rules! quota_columns {
@@ -306,6 +307,81 @@ impl Ledger {
             "declare",
             (0, 0, 0),
             row.limit_micro,
+            actor,
+            now,
+        )
+        .await?;
+        let view = row.view();
+        store_outcome(&mut tx, key, &view).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Sets a quota's limit anew: a Species+ quota published after "in preparation" or revised,
+    /// or a national quota amended (`None`: in preparation again). Audited as a declaration
+    /// with the new limit (the counters do not move); refused, with nothing written, when the
+    /// new limit is below what the quota already holds, has committed and has exported.
+    /// Idempotent on `key`.
+    pub async fn revise(
+        &self,
+        key: &ClientKey,
+        quota_id: i64,
+        limit: Option<&Quantity>,
+        actor: &Actor,
+    ) -> Result<QuotaView> {
+        actor.check()?;
+        let unit = self.quota_unit(quota_id).await?;
+        let limit_micro = match limit {
+            Some(q) => Some(to_micro("limit", q.convert_to(unit)?.amount())?),
+            None => None,
+        };
+        let params = format!("revise|{quota_id}|{limit_micro:?}");
+        retry(|| self.revise_once(key, &params, quota_id, limit_micro, actor)).await
+    }
+
+    async fn revise_once(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        quota_id: i64,
+        limit_micro: Option<i64>,
+        actor: &Actor,
+    ) -> Result<QuotaView> {
+        let now = self.clock.now();
+        let mut tx = self.db.begin().await?;
+        if let Some(stored) =
+            claim_key(&mut tx, key, params, now, parse_stored::<QuotaView>).await?
+        {
+            tx.rollback().await?;
+            return Ok(stored);
+        }
+        let quota = lock_quota(&mut tx, quota_id).await?;
+        let used = quota.held_micro + quota.committed_micro + quota.exported_micro;
+        if used > limit_micro.unwrap_or(0) {
+            // Dropping the transaction rolls the key's claim back: nothing is written.
+            return Err(Error::Invalid {
+                field: "limit",
+                message: format!(
+                    "{} is below what the quota already holds, has committed and has exported ({} {}); accepted at least that",
+                    limit_micro.map_or_else(
+                        || "in preparation".to_owned(),
+                        |l| from_micro(l).to_string()
+                    ),
+                    from_micro(used),
+                    quota.unit
+                ),
+            });
+        }
+        let row: QuotaRow = with_tx!(&mut tx, c => sqlx::query_as(concat!(
+            "UPDATE export_quotas SET limit_micro = $2 WHERE id = $1 RETURNING ", quota_columns!()))
+            .bind(quota_id).bind(limit_micro).fetch_one(c).await)?;
+        append(
+            &mut tx,
+            quota_id,
+            None,
+            "declare",
+            (0, 0, 0),
+            limit_micro,
             actor,
             now,
         )
@@ -909,6 +985,8 @@ impl Ledger {
         taxon_id: Option<i64>,
         year: Option<i32>,
     ) -> Result<Vec<QuotaView>> {
+        // Country codes are stored upper-case (`CountryCode`); `na` finds NA's quotas.
+        let exporter = exporter.map(|e| e.trim().to_ascii_uppercase());
         let (from, to) = match year {
             Some(y) => (
                 NaiveDate::from_ymd_opt(y, 1, 1).unwrap_or(NaiveDate::MIN),
@@ -924,7 +1002,7 @@ impl Ledger {
             "SELECT ", quota_columns!(), " FROM export_quotas \
              WHERE ($1 IS NULL OR exporter = $1) AND ($2 IS NULL OR taxon_id = $2) \
              AND period_start < $4 AND period_end > $3 ORDER BY id"))
-            .bind(exporter).bind(taxon_id).bind(from).bind(to).fetch_all(pool).await)?;
+            .bind(&exporter).bind(taxon_id).bind(from).bind(to).fetch_all(pool).await)?;
         Ok(rows.iter().map(QuotaRow::view).collect())
     }
 
@@ -1991,8 +2069,9 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     }
     match sqlx_error {
         sqlx::Error::Database(d) => d.code().is_some_and(|code| {
-            // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT, LOCKED.
-            ["40001", "40P01", "5", "517", "6", "261"].contains(&code.as_ref())
+            // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT,
+            // BUSY_RECOVERY, LOCKED and LOCKED_SHAREDCACHE (an in-memory database's).
+            ["40001", "40P01", "5", "517", "261", "6", "262"].contains(&code.as_ref())
         }),
         sqlx::Error::PoolTimedOut => true,
         _ => false,
@@ -2807,7 +2886,9 @@ struct NewReservation<'a> {
     created_by: &'a str,
 }
 
-/// Rows per multi-row INSERT on SQLite (999 bound parameters at most in old builds).
+/// Rows per multi-row INSERT of a group-commit batch on SQLite: 90 rows of at most 11
+/// parameters stay under the 999 of SQLite builds before 3.32, though the bundled one takes
+/// 32,766; batches are at most [`crate::GROUP_BATCH_MAX`] anyway.
 const SQLITE_ROWS_PER_INSERT: usize = 90;
 
 /// Adds the INSERTs of a batch's reservations to `writes` (SQLite); their ids ascend in the
@@ -2945,13 +3026,15 @@ async fn write_batch_postgres(
         counters.held.push(b.held_micro);
         counters.committed.push(b.committed_micro);
         counters.exported.push(b.exported_micro);
+        counters.limit.push(b.limit_micro);
     }
     let ids: Vec<(i64, i64)> = sqlx::query_as(concat!(
         "WITH cnt AS (UPDATE export_quotas q SET held_micro = q.held_micro + d.delta \
-         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $19::BIGINT[], $20::BIGINT[], $21::BIGINT[]) \
-         AS d (id, delta, held, committed, exported) WHERE q.id = d.id \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $19::BIGINT[], $20::BIGINT[], $21::BIGINT[], \
+         $22::BIGINT[]) AS d (id, delta, held, committed, exported, lim) WHERE q.id = d.id \
          AND q.held_micro = d.held AND q.committed_micro = d.committed \
-         AND q.exported_micro = d.exported RETURNING q.id), \
+         AND q.exported_micro = d.exported AND q.limit_micro IS NOT DISTINCT FROM d.lim \
+         RETURNING q.id), \
          input AS (SELECT * FROM UNNEST($3::BIGINT[], $4::TEXT[], $5::BIGINT[], \
          $6::TIMESTAMPTZ[], $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], \
          $12::BIGINT[], $13::BIGINT[], $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::TEXT[]) \
@@ -3001,6 +3084,7 @@ async fn write_batch_postgres(
     .bind(&counters.held)
     .bind(&counters.committed)
     .bind(&counters.exported)
+    .bind(&counters.limit)
     .fetch_all(&mut *conn)
     .await?;
     let mut out = HashMap::with_capacity(ids.len());
@@ -3020,7 +3104,8 @@ async fn write_batch_postgres(
     Ok(out)
 }
 
-/// The quotas of a PostgreSQL batch write: each one's hold delta and the counters it expects.
+/// The quotas of a PostgreSQL batch write: each one's hold delta and the counters and limit
+/// it expects (a revised limit, like moved counters, sends the batch to the locked path).
 #[derive(Default)]
 struct CounterColumns {
     id: Vec<i64>,
@@ -3028,6 +3113,7 @@ struct CounterColumns {
     held: Vec<i64>,
     committed: Vec<i64>,
     exported: Vec<i64>,
+    limit: Vec<Option<i64>>,
 }
 
 /// The columns of a PostgreSQL batch write, one array each.

@@ -446,5 +446,9 @@ fn openapi_names_the_resource_each_404_did_not_find() {
         };
         assert_eq!(said, expected, "{method} {path}");
     }
-    assert_eq!(seen, 10, "every route on an id has its 404");
+    let on_an_id = cites::server::ROUTES
+        .iter()
+        .filter(|(_, path, _)| path.contains("{id}"))
+        .count();
+    assert_eq!(seen, on_an_id, "every route on an id has its 404");
 }

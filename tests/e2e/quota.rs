@@ -187,7 +187,9 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
     let again = cites(&t.url, &["quota", "import"]);
     assert!(again.status.success(), "{}", stderr(&again));
     assert!(
-        stdout(&again).contains(&format!("0 imported, {imported} unchanged, 0 not applied")),
+        stdout(&again).contains(&format!(
+            "0 imported, 0 revised, {imported} unchanged, 0 not applied"
+        )),
         "a second import changes nothing: {}",
         stdout(&again)
     );
@@ -744,24 +746,36 @@ async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_other
     let (rc, out, err) = quota(&t.url, &["import"]);
     assert_eq!(rc, Some(0), "{out} {err}");
     let imported = imported_count(&out);
-    // The first quota imported (lowest Species+ id) changes its value in the catalogue, and a
-    // new one appears after it.
+    // In the catalogue, the first quota imported (lowest Species+ id) gets a new value, the
+    // second another unit (another quota, which the ledger does not apply), and a new one
+    // appears after them.
     let (_, list, _) = quota(&t.url, &["list", "--json"]);
     let list: Value = serde_json::from_str(&list).unwrap();
-    let first = list
+    let mut imported_rows: Vec<Value> = list
         .as_array()
         .unwrap()
         .iter()
         .filter(|q| q["speciesplus_id"].is_i64())
-        .min_by_key(|q| q["speciesplus_id"].as_i64())
-        .unwrap()
-        .clone();
+        .cloned()
+        .collect();
+    imported_rows.sort_by_key(|q| q["speciesplus_id"].as_i64());
+    let (first, second) = (imported_rows[0].clone(), imported_rows[1].clone());
     let sid = first["speciesplus_id"].as_i64().unwrap();
+    let other = second["speciesplus_id"].as_i64().unwrap();
     let old: rust_decimal::Decimal = first["limit"].as_str().unwrap_or("0").parse().unwrap();
     let new = old + rust_decimal::Decimal::from(7);
+    let old_shown = first["limit"]
+        .as_str()
+        .unwrap_or("in preparation")
+        .to_owned();
     let added = sid + 1_000_000_000;
     db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
         .bind(new.to_string()).bind(sid).execute(pool).await.map(|_| ()))
+    .unwrap();
+    db::with_db!(&t.db, pool => sqlx::query(
+        "UPDATE quotas SET unit_code = CASE WHEN unit_code = 'KGM' THEN 'GRM' ELSE 'KGM' END \
+         WHERE id = $1")
+        .bind(other).execute(pool).await.map(|_| ()))
     .unwrap();
     db::with_db!(&t.db, pool => sqlx::query(
         "INSERT INTO quotas (id, taxon_concept_id, quota, unit_code, unit_name, country, \
@@ -772,19 +786,32 @@ async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_other
     .unwrap();
     for run in ["after the change", "again"] {
         let (rc, out, err) = quota(&t.url, &["import"]);
-        assert_eq!(rc, Some(3), "{run}: {out} {err}");
-        let line = out
-            .lines()
-            .find(|l| l.contains(&format!("Species+ quota {sid} ")))
-            .unwrap_or_else(|| panic!("{run}: no line names Species+ quota {sid}: {out}"));
+        assert_eq!(rc, Some(3), "{run}: one quota not applied: {out} {err}");
+        let line_of = |id: i64| {
+            out.lines()
+                .find(|l| l.contains(&format!("Species+ quota {id} ")))
+                .map(str::to_owned)
+        };
+        let not_applied = line_of(other)
+            .unwrap_or_else(|| panic!("{run}: no line names Species+ quota {other}: {out}"));
         assert!(
-            line.contains(&format!("value {old} -> {new}")) && line.contains("not supported yet"),
-            "{run}: {line}"
+            not_applied.starts_with("not applied") && not_applied.contains("unit"),
+            "{run}: {not_applied}"
         );
         let summary = if run == "again" {
-            format!("0 imported, {imported} unchanged, 1 not applied")
+            format!("0 imported, 0 revised, {imported} unchanged, 1 not applied")
         } else {
-            format!("1 imported, {} unchanged, 1 not applied", imported - 1)
+            let revised = line_of(sid)
+                .unwrap_or_else(|| panic!("{run}: no line names Species+ quota {sid}: {out}"));
+            assert!(
+                revised.starts_with("revised")
+                    && revised.contains(&format!("value {old_shown} -> {new}")),
+                "{run}: {revised}"
+            );
+            format!(
+                "1 imported, 1 revised, {} unchanged, 1 not applied",
+                imported - 2
+            )
         };
         assert!(out.contains(&summary), "{run}: {summary}: {out}");
     }
@@ -796,16 +823,35 @@ async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_other
             .iter()
             .find(|q| q["speciesplus_id"] == id)
             .cloned()
+            .unwrap()
     };
     assert_eq!(
-        by_sid(sid).unwrap()["limit"],
-        first["limit"],
+        by_sid(sid)["limit"],
+        new.to_string(),
+        "the new value applies"
+    );
+    assert_eq!(
+        by_sid(other)["unit"],
+        second["unit"],
         "the first values stay"
     );
     assert_eq!(
-        by_sid(added).unwrap()["limit"],
+        by_sid(added)["limit"],
         "5",
-        "the row after it was imported"
+        "the row after them was imported"
+    );
+    let id = by_sid(sid)["id"].as_i64().unwrap().to_string();
+    let (_, history, _) = quota(&t.url, &["history", &id, "--json"]);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let declared = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "declare")
+        .count();
+    assert_eq!(
+        declared, 2,
+        "the import and the revision, audited: {history}"
     );
     t.drop_db().await.unwrap();
 }
@@ -981,4 +1027,100 @@ async fn postgres_a_malformed_body_names_the_field_at_fault_and_a_second_quota_o
         Backend::Postgres,
     )
     .await;
+}
+
+async fn a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let declare = json!({"client_key": "d", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10", "unit": ""});
+    let (s, body) = post(&app, "/v1/quotas", Role::ScientificAuthority, declare).await;
+    assert_eq!(s, 201, "{body}");
+    let id = body["quota"]["id"].as_i64().unwrap();
+    let (s, r) = post(
+        &app,
+        &format!("/v1/quotas/{id}/reservations"),
+        Role::PermitOfficer,
+        json!({"client_key": "r", "quantity": "4"}),
+    )
+    .await;
+    assert_eq!((s, r["outcome"].as_str()), (200, Some("done")), "{r}");
+    let path = format!("/v1/quotas/{id}/revisions");
+    let (s, body) = post(
+        &app,
+        &path,
+        Role::PermitOfficer,
+        json!({"client_key": "v0", "limit": "6"}),
+    )
+    .await;
+    assert_eq!(s, 403, "a permit officer may not revise: {body}");
+    for (body, why) in [
+        (json!({"client_key": "v1"}), "no limit"),
+        (
+            json!({"client_key": "v2", "limit": "3"}),
+            "below the 4 held",
+        ),
+        (
+            json!({"client_key": "v3", "limit": null}),
+            "in preparation while 4 are held",
+        ),
+    ] {
+        let (s, answer) = post(&app, &path, Role::ScientificAuthority, body).await;
+        assert_eq!(
+            (s, answer["error"]["field"].as_str()),
+            (422, Some("limit")),
+            "{why}: {answer}"
+        );
+    }
+    let (s, body) = post(
+        &app,
+        &path,
+        Role::ScientificAuthority,
+        json!({"client_key": "v4", "limit": "6", "reason": "NDF revised"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(
+        (&body["quota"]["limit"], &body["quota"]["available"]),
+        (&json!("6"), &json!("2"))
+    );
+    let (s, body) = post(
+        &app,
+        &path,
+        Role::ScientificAuthority,
+        json!({"client_key": "v4", "limit": "7"}),
+    )
+    .await;
+    assert_eq!(s, 409, "the key was used for 6: {body}");
+    // A second declaration of the scope is pointed to the revision.
+    let (s, body) = post(
+        &app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        json!({"client_key": "d2", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "12", "unit": ""}),
+    )
+    .await;
+    assert_eq!(s, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(&format!("revise quota {id}"))),
+        "{body}"
+    );
+    // The command line, on the same database.
+    let (rc, out, err) = quota(
+        &app.t.url,
+        &["revise", &id.to_string(), "--limit", "8", "--key", "cli-v"],
+    );
+    assert_eq!(rc, Some(0), "{out} {err}");
+    assert!(out.contains("limit 8 NAR, available 4"), "{out}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used() {
+    a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used() {
+    a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(Backend::Postgres).await;
 }

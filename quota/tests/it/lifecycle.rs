@@ -1052,3 +1052,29 @@ async fn a_commit_in_another_unit_or_beyond_the_hold_gets_the_same_answer_on_eve
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(quotas_are_listed_by_exporter_whatever_the_case_of_its_code);
+async fn quotas_are_listed_by_exporter_whatever_the_case_of_its_code(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "listed", Some("5"), "").await;
+    for exporter in ["NA", "na", " Na "] {
+        let found = f
+            .ledger
+            .quotas(Some(exporter), None, Some(2026))
+            .await
+            .unwrap();
+        assert_eq!(
+            found.iter().map(|v| v.id).collect::<Vec<_>>(),
+            vec![q.id],
+            "{exporter:?}"
+        );
+    }
+    assert!(
+        f.ledger
+            .quotas(Some("BW"), None, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    f.t.drop_db().await.unwrap();
+}

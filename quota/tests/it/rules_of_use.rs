@@ -564,3 +564,92 @@ async fn a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_r
     );
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used);
+async fn a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "published-later", None, "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    let reserve = |k: &'static str, n: &'static str| {
+        let group = group.clone();
+        async move {
+            group
+                .reserve(&key(k), q.id, &qty(n, ""), None, &actor("po"))
+                .await
+                .unwrap()
+        }
+    };
+    let refused = reserve("before", "1").await;
+    assert!(
+        matches!(
+            refused,
+            Outcome::Refused {
+                refusal: Refusal::QuotaInPreparation,
+                ..
+            }
+        ),
+        "{refused:?}"
+    );
+    // Published: 5.
+    let five = f
+        .ledger
+        .revise(&key("rev-5"), q.id, Some(&qty("5", "")), &actor("sa"))
+        .await
+        .unwrap();
+    assert_eq!(five.limit, Some(dec("5")));
+    assert!(matches!(reserve("r1", "3").await, Outcome::Done { .. }));
+    // Lowered to what is held and one more: the group writer, which knew the quota at 5,
+    // must not grant 2 more on what it knew.
+    f.ledger
+        .revise(&key("rev-4"), q.id, Some(&qty("4", "")), &actor("sa"))
+        .await
+        .unwrap();
+    let over = reserve("r2", "2").await;
+    assert!(
+        matches!(
+            &over,
+            Outcome::Refused { refusal: Refusal::QuotaExhausted { available, .. }, .. }
+                if *available == dec("1")
+        ),
+        "{over:?}"
+    );
+    assert!(matches!(reserve("r3", "1").await, Outcome::Done { .. }));
+    // Raised: granted at once.
+    f.ledger
+        .revise(&key("rev-10"), q.id, Some(&qty("10", "")), &actor("sa"))
+        .await
+        .unwrap();
+    assert!(matches!(reserve("r4", "6").await, Outcome::Done { .. }));
+    // Below what is used (10 held): refused, nothing written; a retry answers the first time.
+    let e = f
+        .ledger
+        .revise(&key("rev-9"), q.id, Some(&qty("9", "")), &actor("sa"))
+        .await
+        .expect_err("below what is held");
+    assert_eq!(e.field(), Some("limit"), "{e}");
+    let again = f
+        .ledger
+        .revise(&key("rev-10"), q.id, Some(&qty("10", "")), &actor("sa"))
+        .await
+        .unwrap();
+    assert_eq!(again.limit, Some(dec("10")));
+    let limits: Vec<Option<Decimal>> = f
+        .ledger
+        .history(q.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "declare")
+        .map(|e| e.limit)
+        .collect();
+    assert_eq!(
+        limits,
+        vec![None, Some(dec("5")), Some(dec("4")), Some(dec("10"))],
+        "each revision audited once, with its limit"
+    );
+    group.shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
