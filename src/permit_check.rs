@@ -117,6 +117,13 @@ pub enum CheckError {
     )]
     KeyRequired,
     #[error(
+        "date_issue: {date_issue} is not today ({today}, UTC); a check that reserves is made when the permit is issued, and the permit counts against the quota of that day"
+    )]
+    IssueNotToday {
+        date_issue: chrono::NaiveDate,
+        today: chrono::NaiveDate,
+    },
+    #[error(
         "client_key {0} was first used for another application; a retry must send the same one"
     )]
     KeyConflict(String),
@@ -150,6 +157,7 @@ impl CheckError {
             CheckError::Taxon(_) => Some("taxon"),
             CheckError::TaxonId(_) => Some("taxon_id"),
             CheckError::KeyRequired => Some("client_key"),
+            CheckError::IssueNotToday { .. } => Some("date_issue"),
             _ => None,
         }
     }
@@ -209,6 +217,14 @@ impl Checker {
             && let Some(answer) = self.recorded(key, &submitted).await?
         {
             return Ok(answer);
+        }
+        // The ledger reserves against the quota open today: the rules must decide on the same.
+        let today = self.clock.now().date_naive();
+        if key.is_some() && app.date_issue() != today {
+            return Err(CheckError::IssueNotToday {
+                date_issue: app.date_issue(),
+                today,
+            });
         }
         let (mut facts, taxon) = self.gather(&app).await?;
         // A retry after a crash between the reservation and the record: the check's own

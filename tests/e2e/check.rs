@@ -119,6 +119,23 @@ async fn a_check_explains_its_decision_and_reserves_only_what_it_allows(backend:
     );
     assert!(refused["reservation"].is_null(), "{refused}");
 
+    // A check that reserves is made when the permit is issued: a date of issue other than
+    // today (the service's clock says 2026-11-27) would count against another year's quota.
+    let mut back_dated = hummingbird_export("1");
+    back_dated["reserve"] = json!(true);
+    back_dated["client_key"] = json!("app-3");
+    back_dated["date_issue"] = json!("2026-11-20");
+    let (s, body) = post(&app, Role::PermitOfficer, &back_dated).await;
+    assert_eq!(
+        (s, body["error"]["field"].as_str()),
+        (422, Some("date_issue")),
+        "{body}"
+    );
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(quota["quota"]["held"], "2", "nothing more held: {quota}");
+
     // Appendix I for commercial purposes, with no import permit: refused, with the legal basis.
     let tiger = json!({
         "transaction": "export", "taxon": "Panthera tigris", "exporter": "IN", "importer": "US",

@@ -72,7 +72,8 @@ pub fn dec(s: &str) -> Decimal {
 pub fn taxon_for(name: &str) -> TaxonId {
     let h = name
         .bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        .wrapping_mul(2_654_435_761);
     TaxonId::new(1_000_000 + h % 1_000_000_000)
 }
 

@@ -555,7 +555,7 @@ fn quota_applies(ctx: &Ctx<'_>, quota: &QuotaFact) -> bool {
     let taxon = &ctx.facts.taxon;
     (quota.taxon_id == taxon.id || taxon.ancestor_ids.contains(&quota.taxon_id))
         && quota.exporter == app.exporter()
-        && quota.period.contains(app.date_trade())
+        && quota.period.contains(app.date_issue())
         && (quota.terms.is_empty() || quota.terms.contains(&app.term()))
         && (quota.sources.is_empty() || quota.sources.contains(&app.source()))
         && (quota.purposes.is_empty() || quota.purposes.contains(&app.purpose()))

@@ -1479,6 +1479,19 @@ fn quotas() -> Vec<Case> {
             codes: &[],
         },
         Case {
+            // Issued on 30 December, used on 10 January: it counts against the year of issue
+            // (cites-domain 5.1), so the 2024 quota's zero refuses it.
+            name: "a_permit_counts_against_the_quota_of_the_year_it_is_issued_in",
+            input: |a| {
+                a.date_issue = s("2024-12-30");
+                a.date_trade = s("2025-01-10");
+                a.documents.valid_until = None;
+            },
+            facts: |f| quota_limit(f, Some(Decimal::ZERO)),
+            decision: Refuse,
+            codes: &[ZeroQuota],
+        },
+        Case {
             name: "a_quota_of_another_year_does_not_apply",
             input: no_change,
             facts: |f| {
