@@ -273,11 +273,15 @@ pub enum QuotaCommand {
     },
     /// Revise a quota's limit (a national quota amended; never below what is already held,
     /// committed and exported).
+    #[command(group(clap::ArgGroup::new("new_limit").required(true).args(["limit", "in_preparation"])))]
     Revise {
         id: i64,
-        /// The new limit, an exact decimal; omit for "in preparation" again.
+        /// The new limit, an exact decimal.
         #[arg(long)]
         limit: Option<String>,
+        /// No limit yet: "in preparation" again (only while nothing is used).
+        #[arg(long)]
+        in_preparation: bool,
         /// The limit's unit (default: the quota's).
         #[arg(long, requires = "limit")]
         unit: Option<String>,

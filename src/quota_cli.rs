@@ -171,6 +171,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
         QuotaCommand::Revise {
             id,
             limit,
+            in_preparation: _,
             unit,
             who,
         } => {
@@ -538,52 +539,57 @@ pub async fn import_speciesplus(
             notes: r.notes,
             speciesplus_id: Some(r.id),
         };
+        // Imported before: compared with the quota as it stands now (revised since, perhaps),
+        // not with its first import, so that a value coming back to an earlier one applies.
+        if let Some(q) = before.get(&r.id) {
+            if !same_quota(q, &spec) {
+                report
+                    .not_applied
+                    .push(changed_since_import(r.id, &spec, Some(q)));
+                continue;
+            }
+            let value = spec.limit.as_ref().map(|l| l.amount().normalize());
+            if q.limit.map(|l| l.normalize()) == value {
+                report.unchanged += 1;
+                continue;
+            }
+            let shown = |l: Option<Decimal>| {
+                l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string())
+            };
+            // A key of its own per revision: the value may come back to an earlier one.
+            let key = ClientKey::parse(&format!(
+                "speciesplus-{}-revised-{}",
+                r.id,
+                ledger.clock().now().timestamp_micros()
+            ))?;
+            match ledger.revise(&key, q.id, spec.limit.as_ref(), actor).await {
+                Ok(_) => report.revised.push(format!(
+                    "revised: Species+ quota {} (quota {}): value {} -> {}",
+                    r.id,
+                    q.id,
+                    shown(q.limit),
+                    shown(value)
+                )),
+                Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
+                    report.not_applied.push(format!(
+                        "not applied: Species+ quota {} (quota {}): value {} -> {}: {e}",
+                        r.id,
+                        q.id,
+                        shown(q.limit),
+                        shown(value)
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+            continue;
+        }
         let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
         match ledger.declare(&key, &spec, actor).await {
-            Ok(_) if before.contains_key(&r.id) => report.unchanged += 1,
             Ok(_) => report.imported += 1,
-            // The key holds the values first imported: these differ. A new value for the same
-            // quota is a revision; anything else is another quota, not applied.
-            Err(quota::Error::KeyConflict { .. }) => match before.get(&r.id) {
-                Some(q) if same_quota(q, &spec) => {
-                    let value = spec.limit.as_ref().map(|l| l.amount().normalize());
-                    if q.limit.map(|l| l.normalize()) == value {
-                        report.unchanged += 1;
-                        continue;
-                    }
-                    let shown = |l: Option<Decimal>| {
-                        l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string())
-                    };
-                    // A key of its own per revision: the value may come back to an earlier one.
-                    let key = ClientKey::parse(&format!(
-                        "speciesplus-{}-revised-{}",
-                        r.id,
-                        ledger.clock().now().timestamp_micros()
-                    ))?;
-                    match ledger.revise(&key, q.id, spec.limit.as_ref(), actor).await {
-                        Ok(_) => report.revised.push(format!(
-                            "revised: Species+ quota {} (quota {}): value {} -> {}",
-                            r.id,
-                            q.id,
-                            shown(q.limit),
-                            shown(value)
-                        )),
-                        Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
-                            report.not_applied.push(format!(
-                                "not applied: Species+ quota {} (quota {}): value {} -> {}: {e}",
-                                r.id,
-                                q.id,
-                                shown(q.limit),
-                                shown(value)
-                            ))
-                        }
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                other => report
-                    .not_applied
-                    .push(changed_since_import(r.id, &spec, other)),
-            },
+            // Declared meanwhile (another import) with other values: not this run's to settle.
+            Err(quota::Error::KeyConflict { .. }) => report
+                .not_applied
+                .push(changed_since_import(r.id, &spec, None)),
             Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
                 report.not_applied.push(format!(
                     "not applied: Species+ quota {} ({}, taxon {}, {}): {e}",

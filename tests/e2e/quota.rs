@@ -853,6 +853,20 @@ async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_other
         declared, 2,
         "the import and the revision, audited: {history}"
     );
+    // The value comes back to the first one imported: that is a revision too.
+    db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
+        .bind(first["limit"].as_str()).bind(sid).execute(pool).await.map(|_| ()))
+    .unwrap();
+    let (_, out, _) = quota(&t.url, &["import"]);
+    assert!(
+        out.contains(&format!(
+            "Species+ quota {sid} (quota {id}): value {new} -> {old_shown}"
+        )),
+        "{out}"
+    );
+    let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["limit"], first["limit"], "{shown}");
     t.drop_db().await.unwrap();
 }
 
@@ -1112,6 +1126,12 @@ async fn a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(b
     );
     assert_eq!(rc, Some(0), "{out} {err}");
     assert!(out.contains("limit 8 NAR, available 4"), "{out}");
+    let (rc, _, err) = quota(&app.t.url, &["revise", &id.to_string()]);
+    assert_eq!(
+        rc,
+        Some(2),
+        "a limit or --in-preparation is required: {err}"
+    );
     app.stop().await;
 }
 
