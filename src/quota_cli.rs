@@ -14,6 +14,17 @@ use rust_decimal::Decimal;
 
 use crate::cli::{Ending, QuotaCommand};
 
+/// The unit given, or else the quota's (`default`, read only then).
+async fn unit_or(
+    given: Option<String>,
+    default: impl Future<Output = quota::Result<UnitCode>>,
+) -> anyhow::Result<String> {
+    Ok(match given {
+        Some(u) => u,
+        None => default.await?.code().to_owned(),
+    })
+}
+
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
     let a = Decimal::from_str(amount.trim()).with_context(|| {
         format!("invalid {field} {amount:?}: accepted an exact decimal such as 12.5")
@@ -177,10 +188,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
         } => {
             let limit = match limit {
                 Some(l) => {
-                    let unit = match unit {
-                        Some(u) => u,
-                        None => ledger.quota_unit(id).await?.code().to_owned(),
-                    };
+                    let unit = unit_or(unit, ledger.quota_unit(id)).await?;
                     Some(quantity("limit", &l, &unit)?)
                 }
                 None => None,
@@ -355,10 +363,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             unit,
             who,
         } => {
-            let unit = match unit {
-                Some(u) => u,
-                None => ledger.quota_unit(quota).await?.code().to_owned(),
-            };
+            let unit = unit_or(unit, ledger.quota_unit(quota)).await?;
             let o = ledger
                 .reserve(
                     &who.key()?,
@@ -378,14 +383,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
         } => {
             let q = match q {
                 Some(q) => {
-                    let unit = match unit {
-                        Some(u) => u,
-                        None => ledger
-                            .reservation_unit(reservation)
-                            .await?
-                            .code()
-                            .to_owned(),
-                    };
+                    let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
                     Some(quantity("quantity", &q, &unit)?)
                 }
                 None => None,
@@ -407,14 +405,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             unit,
             who,
         } => {
-            let unit = match unit {
-                Some(u) => u,
-                None => ledger
-                    .reservation_unit(reservation)
-                    .await?
-                    .code()
-                    .to_owned(),
-            };
+            let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
             let o = ledger
                 .record_export(
                     &who.key()?,

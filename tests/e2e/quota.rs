@@ -377,11 +377,16 @@ fn imported_count(out: &str) -> usize {
 
 /// Declares a national quota of `limit` specimens over HTTP; its id.
 async fn declare(app: &TestApp, key: &str, limit: &str) -> i64 {
+    declare_in(app, key, limit, "").await
+}
+
+/// NA's 2026 quota for taxon 4521 of `limit` `unit`, declared over HTTP; its id.
+async fn declare_in(app: &TestApp, key: &str, limit: &str, unit: &str) -> i64 {
     let (s, body) = post(
         app,
         "/v1/quotas",
         Role::ScientificAuthority,
-        json!({"client_key": key, "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": limit, "unit": ""}),
+        json!({"client_key": key, "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": limit, "unit": unit}),
     )
     .await;
     assert_eq!(s, 201, "{body}");
@@ -890,10 +895,7 @@ async fn postgres_a_species_plus_quota_changed_since_its_import_is_reported_and_
 
 async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let declare = json!({"client_key": "kg", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10", "unit": "KGM"});
-    let (s, body) = post(&app, "/v1/quotas", Role::ScientificAuthority, declare).await;
-    assert_eq!(s, 201, "{body}");
-    let id = body["quota"]["id"].as_i64().unwrap();
+    let id = declare_in(&app, "kg", "10", "KGM").await;
     let path = format!("/v1/quotas/{id}/reservations");
     let (s, r) = post(
         &app,
@@ -1045,10 +1047,7 @@ async fn postgres_a_malformed_body_names_the_field_at_fault_and_a_second_quota_o
 
 async fn a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let declare = json!({"client_key": "d", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10", "unit": ""});
-    let (s, body) = post(&app, "/v1/quotas", Role::ScientificAuthority, declare).await;
-    assert_eq!(s, 201, "{body}");
-    let id = body["quota"]["id"].as_i64().unwrap();
+    let id = declare(&app, "d", "10").await;
     let (s, r) = post(
         &app,
         &format!("/v1/quotas/{id}/reservations"),
