@@ -4,7 +4,7 @@ use cites::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, cites, stderr, stdout};
+use crate::support::{TestApp, cites, on_both_backends, stderr, stdout};
 
 async fn post(app: &TestApp, path: &str, role: Role, body: Value) -> (u16, Value) {
     let res = app
@@ -167,15 +167,7 @@ async fn quotas_are_declared_reserved_committed_and_exported_over_http(backend: 
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sqlite_quotas_are_declared_reserved_committed_and_exported_over_http() {
-    quotas_are_declared_reserved_committed_and_exported_over_http(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_quotas_are_declared_reserved_committed_and_exported_over_http() {
-    quotas_are_declared_reserved_committed_and_exported_over_http(Backend::Postgres).await;
-}
+on_both_backends!(quotas_are_declared_reserved_committed_and_exported_over_http);
 
 #[tokio::test]
 async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line() {
@@ -442,15 +434,7 @@ async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sqlite_empty_query_parameters_are_taken_as_absent() {
-    empty_query_parameters_are_taken_as_absent(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_empty_query_parameters_are_taken_as_absent() {
-    empty_query_parameters_are_taken_as_absent(Backend::Postgres).await;
-}
+on_both_backends!(empty_query_parameters_are_taken_as_absent);
 
 async fn reservation(app: &TestApp, id: i64) -> Value {
     let path = format!("/v1/reservations/{id}");
@@ -568,15 +552,7 @@ async fn each_reservation_route_takes_only_the_fields_it_uses(backend: Backend) 
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sqlite_each_reservation_route_takes_only_the_fields_it_uses() {
-    each_reservation_route_takes_only_the_fields_it_uses(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_each_reservation_route_takes_only_the_fields_it_uses() {
-    each_reservation_route_takes_only_the_fields_it_uses(Backend::Postgres).await;
-}
+on_both_backends!(each_reservation_route_takes_only_the_fields_it_uses);
 
 /// Declares a national quota of `limit` specimens for this year (the binary runs on the
 /// system clock, and a quota takes reservations during its period) from the command line; its
@@ -649,15 +625,7 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
     t.drop_db().await.unwrap();
 }
 
-#[tokio::test]
-async fn sqlite_a_refused_quota_operation_exits_with_3_and_an_error_with_1() {
-    a_refused_quota_operation_exits_with_3_and_an_error_with_1(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_a_refused_quota_operation_exits_with_3_and_an_error_with_1() {
-    a_refused_quota_operation_exits_with_3_and_an_error_with_1(Backend::Postgres).await;
-}
+on_both_backends!(a_refused_quota_operation_exits_with_3_and_an_error_with_1);
 
 async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
     let t = db::TestDb::create(backend).await.unwrap();
@@ -687,15 +655,7 @@ async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
     t.drop_db().await.unwrap();
 }
 
-#[tokio::test]
-async fn sqlite_the_command_line_prints_what_each_operation_moved() {
-    the_command_line_prints_what_each_operation_moved(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_the_command_line_prints_what_each_operation_moved() {
-    the_command_line_prints_what_each_operation_moved(Backend::Postgres).await;
-}
+on_both_backends!(the_command_line_prints_what_each_operation_moved);
 
 async fn the_history_of_an_unknown_quota_prints_only_the_error(backend: Backend) {
     let t = db::TestDb::create(backend).await.unwrap();
@@ -708,15 +668,7 @@ async fn the_history_of_an_unknown_quota_prints_only_the_error(backend: Backend)
     t.drop_db().await.unwrap();
 }
 
-#[tokio::test]
-async fn sqlite_the_history_of_an_unknown_quota_prints_only_the_error() {
-    the_history_of_an_unknown_quota_prints_only_the_error(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_the_history_of_an_unknown_quota_prints_only_the_error() {
-    the_history_of_an_unknown_quota_prints_only_the_error(Backend::Postgres).await;
-}
+on_both_backends!(the_history_of_an_unknown_quota_prints_only_the_error);
 
 async fn importing_from_an_empty_catalogue_says_how_to_fill_it(backend: Backend) {
     let t = db::TestDb::create(backend).await.unwrap();
@@ -734,15 +686,7 @@ async fn importing_from_an_empty_catalogue_says_how_to_fill_it(backend: Backend)
     t.drop_db().await.unwrap();
 }
 
-#[tokio::test]
-async fn sqlite_importing_from_an_empty_catalogue_says_how_to_fill_it() {
-    importing_from_an_empty_catalogue_says_how_to_fill_it(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_importing_from_an_empty_catalogue_says_how_to_fill_it() {
-    importing_from_an_empty_catalogue_says_how_to_fill_it(Backend::Postgres).await;
-}
+on_both_backends!(importing_from_an_empty_catalogue_says_how_to_fill_it);
 
 async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import(
     backend: Backend,
@@ -875,23 +819,9 @@ async fn a_species_plus_quota_changed_since_its_import_is_reported_and_the_other
     t.drop_db().await.unwrap();
 }
 
-#[tokio::test]
-async fn sqlite_a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import()
- {
-    a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import(
-        Backend::Sqlite,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn postgres_a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import()
- {
-    a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import(
-        Backend::Postgres,
-    )
-    .await;
-}
+on_both_backends!(
+    a_species_plus_quota_changed_since_its_import_is_reported_and_the_others_still_import
+);
 
 async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -965,15 +895,7 @@ async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend)
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sqlite_a_quantity_sent_without_a_unit_is_in_the_quota_s_unit() {
-    a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_a_quantity_sent_without_a_unit_is_in_the_quota_s_unit() {
-    a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(Backend::Postgres).await;
-}
+on_both_backends!(a_quantity_sent_without_a_unit_is_in_the_quota_s_unit);
 
 async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict(
     backend: Backend,
@@ -1027,23 +949,9 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sqlite_a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict()
- {
-    a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict(
-        Backend::Sqlite,
-    )
-    .await;
-}
-
-#[tokio::test]
-async fn postgres_a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict()
- {
-    a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict(
-        Backend::Postgres,
-    )
-    .await;
-}
+on_both_backends!(
+    a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope_is_a_conflict
+);
 
 async fn a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -1134,12 +1042,4 @@ async fn a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(b
     app.stop().await;
 }
 
-#[tokio::test]
-async fn sqlite_a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used() {
-    a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn postgres_a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used() {
-    a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used(Backend::Postgres).await;
-}
+on_both_backends!(a_quota_is_revised_by_a_scientific_authority_never_below_what_is_used);
