@@ -394,12 +394,14 @@ impl Who {
         }
     }
 
+    /// The request's key, in the namespace of the actor it is recorded under (as the HTTP
+    /// service scopes a key to its caller): two users who pick the same key make two requests.
     pub fn key(&self) -> anyhow::Result<quota::ClientKey> {
         let k = self
             .key
             .clone()
             .unwrap_or_else(|| format!("cli-{:032x}", rand::random::<u128>()));
-        Ok(quota::ClientKey::parse(&k)?)
+        Ok(quota::ClientKey::of_caller(&self.actor().name, &k)?)
     }
 }
 

@@ -50,7 +50,7 @@ fn body_op(summary: &str, schema: Value, ok: &str, not_found: Option<&str>) -> V
             json!({"type": "integer", "minimum": 1})
         )]);
     }
-    o["responses"]["409"] = json!({"description": "the client_key was first used with other parameters", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    o["responses"]["409"] = json!({"description": "this API key first used the client_key with other parameters (client keys are per API key: another key's same client_key is another request)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     o["responses"]["503"] = json!({"description": "the database stayed out of reach through the server's retries; send the request again with the same client_key (it takes effect at most once)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     o["requestBody"] =
         json!({"required": true, "content": {"application/json": {"schema": schema}}});
@@ -107,7 +107,7 @@ fn check_body() -> Value {
             "ndf_reference": s, "laf_reference": s, "lawful_disposal_reference": s,
             "valid_until": {"type": "string", "format": "date"}, "security_stamp": s}},
         "reserve": {"type": "boolean", "description": "reserve the quota when the decision is ALLOW (permit officers and admins; needs client_key)"},
-        "client_key": s}})
+        "client_key": {"type": "string", "description": "this API key's own: another key's check under the same client_key is another check"}}})
 }
 
 /// The document.

@@ -199,8 +199,9 @@ pub struct Checker {
 
 impl Checker {
     /// Checks one application, reserving when it asks; records it and answers with the
-    /// [`CheckAnswer`] as JSON. A check that reserves carries a client key: its retry returns
-    /// the recorded answer (the same key for another application is a conflict).
+    /// [`CheckAnswer`] as JSON. A check that reserves carries a client key, `actor`'s own (another
+    /// caller's check under the same key is another check): its retry returns the recorded
+    /// answer (the same key for another application is a conflict).
     pub async fn check(
         &self,
         input: ApplicationInput,
@@ -211,7 +212,8 @@ impl Checker {
         let key = match (app.reserve(), app.client_key()) {
             (false, _) => None,
             (true, None) => return Err(CheckError::KeyRequired),
-            (true, Some(k)) => Some(ClientKey::parse(k)?),
+            // The caller's own key, for the record and the reservation alike.
+            (true, Some(k)) => Some(ClientKey::of_caller(&actor.name, k)?),
         };
         if let Some(key) = &key
             && let Some(answer) = self.recorded(key, &submitted).await?
@@ -321,7 +323,7 @@ impl Checker {
                 Some(key) => self
                     .recorded(key, &submitted)
                     .await?
-                    .ok_or_else(|| CheckError::KeyConflict(key.as_str().to_owned())),
+                    .ok_or_else(|| CheckError::KeyConflict(key.client_part().to_owned())),
                 None => Err(CheckError::Store(sqlx::Error::Database(d))),
             },
             Err(e) => Err(e.into()),
@@ -341,7 +343,7 @@ impl Checker {
             return Ok(None);
         };
         if application != submitted {
-            return Err(CheckError::KeyConflict(key.as_str().to_owned()));
+            return Err(CheckError::KeyConflict(key.client_part().to_owned()));
         }
         let mut answer: serde_json::Value = serde_json::from_str(&explanation)?;
         answer["check_id"] = serde_json::json!(id);

@@ -131,14 +131,16 @@ fn actor(caller: &crate::keys::Caller, reason: Option<String>) -> Actor {
     }
 }
 
-fn client_key(k: Option<&str>) -> Result<ClientKey, ApiError> {
+/// The request's key, in its caller's namespace: two API keys that happen to send the same
+/// client_key make two requests (key names are unique, so the caller's name tells them apart).
+fn client_key(caller: &crate::keys::Caller, k: Option<&str>) -> Result<ClientKey, ApiError> {
     let k = k.ok_or_else(|| {
         ApiError::invalid(
             "client_key",
             "client_key is required: a unique key per request, reused only to retry it",
         )
     })?;
-    Ok(ClientKey::parse(k)?)
+    Ok(ClientKey::of_caller(&caller.name, k)?)
 }
 
 /// The unit a request gave, or the one its quota counts in when it gave none (read only then).
@@ -336,7 +338,7 @@ pub async fn revise_quota(
     AppJson(b): AppJson<ReviseBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let limit = b.limit.ok_or_else(|| {
         ApiError::invalid(
             "limit",
@@ -362,7 +364,7 @@ pub async fn declare_quota(
     Authenticated(caller): Authenticated,
     AppJson(b): AppJson<DeclareBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let exporter = CountryCode::parse(b.exporter.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::invalid("exporter", e.for_field("exporter").to_string()))?;
     let taxon_id = TaxonId::new(b.taxon_id.ok_or_else(|| {
@@ -436,7 +438,7 @@ pub async fn reserve(
     AppJson(b): AppJson<ReserveBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let unit = unit_or(b.unit.as_deref(), state.ledger.quota_unit(id)).await?;
     let q = quantity("quantity", b.quantity.as_deref(), Some(&unit))?;
     let o = state
@@ -492,7 +494,7 @@ pub async fn commit(
     AppJson(b): AppJson<CommitBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let q = match (b.quantity.as_deref(), b.unit.as_deref()) {
         (Some(q), unit) => {
             let unit = unit_or(unit, state.ledger.reservation_unit(id)).await?;
@@ -527,7 +529,7 @@ pub async fn release(
     AppJson(b): AppJson<WholeBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let o = state
         .ledger
         .release(&key, id, &actor(&caller, b.reason))
@@ -542,7 +544,7 @@ pub async fn record_export(
     AppJson(b): AppJson<ExportBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let unit = unit_or(b.unit.as_deref(), state.ledger.reservation_unit(id)).await?;
     let q = quantity("quantity", b.quantity.as_deref(), Some(&unit))?;
     let o = state
@@ -559,7 +561,7 @@ pub async fn close(
     AppJson(b): AppJson<WholeBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
-    let key = client_key(b.client_key.as_deref())?;
+    let key = client_key(&caller, b.client_key.as_deref())?;
     let o = state
         .ledger
         .close(&key, id, &actor(&caller, b.reason))

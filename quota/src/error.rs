@@ -11,7 +11,12 @@ pub enum Error {
     #[error(
         "client key {key:?} was first used for a different request ({first}); a key identifies one request: use a new key"
     )]
-    KeyConflict { key: String, first: String },
+    KeyConflict {
+        /// As the client sent it ([`crate::ClientKey::client_part`]): never the stored form,
+        /// which holds the caller's name.
+        key: String,
+        first: String,
+    },
     #[error(
         "quota {existing} already covers {scope}: a national quota is declared once for an exporter, taxon, unit and restrictions over a period; revise quota {existing} instead"
     )]

@@ -1078,7 +1078,7 @@ impl Ledger {
         };
         if first_hash != hash {
             return Err(Error::KeyConflict {
-                key: key.as_str().to_owned(),
+                key: key.client_part().to_owned(),
                 first: operation,
             });
         }
@@ -2142,7 +2142,7 @@ async fn claim_key<T>(
         .bind(key.as_str()).fetch_one(c).await)?;
     if first_hash != hash {
         return Err(Error::KeyConflict {
-            key: key.as_str().to_owned(),
+            key: key.client_part().to_owned(),
             first: first_op,
         });
     }
@@ -2716,7 +2716,7 @@ fn decide(
         if let Some(k) = used.get(item.key.as_str()) {
             decided.push(if k.hash != hash {
                 Decided::Failed(Error::KeyConflict {
-                    key: item.key.as_str().to_owned(),
+                    key: item.key.client_part().to_owned(),
                     first: k.operation.clone(),
                 })
             } else {
@@ -2733,7 +2733,7 @@ fn decide(
         if let Some((first, first_hash)) = first_in_batch.get(item.key.as_str()) {
             decided.push(if *first_hash != hash {
                 Decided::Failed(Error::KeyConflict {
-                    key: item.key.as_str().to_owned(),
+                    key: item.key.client_part().to_owned(),
                     first: "reserve".into(),
                 })
             } else {

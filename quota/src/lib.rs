@@ -12,7 +12,8 @@
 //! every change is one conditional UPDATE of the quota row (READ COMMITTED on PostgreSQL, which
 //! re-checks the condition after waiting for the row lock; `BEGIN IMMEDIATE` on SQLite), and a
 //! CHECK constraint says the same. Every request carries a client key: a repeated key returns the
-//! first outcome and changes nothing.
+//! first outcome and changes nothing. A key is its caller's own ([`ClientKey::of_caller`]): the
+//! ledger compares stored keys only for equality, and a scoped key holds its caller's name.
 //!
 //! Owns the `export_quotas`, `quota_reservations`, `quota_ledger` and `quota_requests` tables.
 //! Architecture invariant: depends on `domain` and `db` only; knows nothing of HTTP, the CLI or

@@ -24,19 +24,7 @@ impl Actor {
     /// it. Control characters would break the history's lines, and PostgreSQL refuses NUL
     /// (SQLite would store it: the backends would answer differently).
     pub fn check(&self) -> crate::Result<()> {
-        let name = self.name.trim();
-        if name.is_empty()
-            || name.chars().count() > ACTOR_NAME_CHARS_MAX
-            || name.chars().any(char::is_control)
-        {
-            return Err(crate::Error::Invalid {
-                field: "actor",
-                message: format!(
-                    "{:?} is not a name to record: accepted 1 to {ACTOR_NAME_CHARS_MAX} printable characters",
-                    self.name
-                ),
-            });
-        }
+        check_actor_name(&self.name)?;
         if let Some(reason) = &self.reason
             && (reason.chars().count() > REASON_CHARS_MAX || reason.chars().any(char::is_control))
         {
@@ -49,6 +37,24 @@ impl Actor {
         }
         Ok(())
     }
+}
+
+/// Checks an actor's name: 1 to [`ACTOR_NAME_CHARS_MAX`] characters once trimmed, none of them a
+/// control character.
+fn check_actor_name(name: &str) -> crate::Result<()> {
+    let trimmed = name.trim();
+    if trimmed.is_empty()
+        || trimmed.chars().count() > ACTOR_NAME_CHARS_MAX
+        || trimmed.chars().any(char::is_control)
+    {
+        return Err(crate::Error::Invalid {
+            field: "actor",
+            message: format!(
+                "{name:?} is not a name to record: accepted 1 to {ACTOR_NAME_CHARS_MAX} printable characters"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Checks a quota's notes: any text but NUL, which PostgreSQL cannot store.
@@ -81,13 +87,29 @@ pub(crate) fn check_whole(field: &'static str, quantity: &domain::Quantity) -> c
 }
 
 /// A client's idempotency key: the same key is the same request.
+///
+/// A key a caller sends is the caller's own ([`ClientKey::of_caller`]): two callers that happen
+/// to pick the same key make two requests. The ledger stores it as the caller's name, a unit
+/// separator (U+001F) and the key; neither part can hold that character (both refuse control
+/// characters), so a scoped key never equals another caller's, nor an unscoped one
+/// ([`ClientKey::parse`]), which the system's own requests use (an import is the same request
+/// whoever runs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientKey(String);
+pub struct ClientKey {
+    /// As the ledger stores it.
+    stored: String,
+    /// Where the key as the client sent it starts in `stored`.
+    client_start: usize,
+}
 
-/// Longest client key accepted.
+/// Longest client key accepted (the client's part of it: a caller's name comes on top).
 pub const CLIENT_KEY_CHARS_MAX: usize = 200;
 
+/// Between a caller's name and its key in a scoped key.
+const CALLER_SEPARATOR: char = '\u{1f}';
+
 impl ClientKey {
+    /// A key of no caller's: for the system's own requests (the importer's).
     pub fn parse(text: &str) -> crate::Result<ClientKey> {
         let t = text.trim();
         if t.is_empty()
@@ -101,11 +123,35 @@ impl ClientKey {
                 ),
             });
         }
-        Ok(ClientKey(t.to_owned()))
+        Ok(ClientKey {
+            stored: t.to_owned(),
+            client_start: 0,
+        })
     }
 
+    /// `key` as `caller` sent it, in `caller`'s own namespace: checked as [`ClientKey::parse`]
+    /// checks it; `caller` (an API key's name, or the actor the command line records) as the
+    /// audit ledger checks an actor's name. The caller's name is trimmed as the key is, which
+    /// bounds the stored key (U+001F is no whitespace: trimming never takes it off a name).
+    pub fn of_caller(caller: &str, key: &str) -> crate::Result<ClientKey> {
+        let key = ClientKey::parse(key)?;
+        check_actor_name(caller)?;
+        let stored = format!("{}{CALLER_SEPARATOR}{}", caller.trim(), key.stored);
+        Ok(ClientKey {
+            client_start: stored.len() - key.stored.len(),
+            stored,
+        })
+    }
+
+    /// The key as the ledger stores it (scoped to its caller, if it has one).
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.stored
+    }
+
+    /// The key as the client sent it, for answers and messages: a caller is never shown the
+    /// stored form.
+    pub fn client_part(&self) -> &str {
+        &self.stored[self.client_start..]
     }
 }
 
@@ -390,5 +436,91 @@ mod decimal_str_or_null {
         Option::<String>::deserialize(d)?
             .map(|text| text.parse::<Decimal>().map_err(D::Error::custom))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_s_key_is_refused_as_parse_refuses_it_with_the_same_message() {
+        let too_long = "k".repeat(CLIENT_KEY_CHARS_MAX + 1);
+        for bad in [
+            "",
+            "   ",
+            "a\u{1f}b",
+            "line\nbreak",
+            "nul\0",
+            too_long.as_str(),
+        ] {
+            let parsed = ClientKey::parse(bad).unwrap_err();
+            let scoped = ClientKey::of_caller("north", bad).unwrap_err();
+            assert_eq!(scoped.field(), Some("client_key"), "{bad:?}");
+            assert_eq!(scoped.to_string(), parsed.to_string(), "{bad:?}");
+        }
+        let longest = "k".repeat(CLIENT_KEY_CHARS_MAX);
+        let key = ClientKey::of_caller("north", &longest).unwrap();
+        assert_eq!(key.client_part(), longest);
+    }
+
+    #[test]
+    fn a_caller_whose_name_could_not_be_recorded_is_refused() {
+        let too_long = "n".repeat(ACTOR_NAME_CHARS_MAX + 1);
+        for bad in [
+            "",
+            " ",
+            "nor\u{1f}th",
+            "north\u{1f}",
+            "\u{1f}north",
+            "no\nrth",
+            too_long.as_str(),
+        ] {
+            let e = ClientKey::of_caller(bad, "k").unwrap_err();
+            assert_eq!(e.field(), Some("actor"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn two_callers_keys_differ_and_each_shows_the_key_as_sent() {
+        let north = ClientKey::of_caller("north", " permit-2026-0001 ").unwrap();
+        let south = ClientKey::of_caller("south", "permit-2026-0001").unwrap();
+        assert_ne!(north, south);
+        assert_ne!(north.as_str(), south.as_str());
+        assert_eq!(north.client_part(), "permit-2026-0001");
+        assert_eq!(south.client_part(), "permit-2026-0001");
+        assert_eq!(
+            ClientKey::of_caller("north", "permit-2026-0001").unwrap(),
+            north
+        );
+        assert_eq!(
+            ClientKey::of_caller(" north ", "permit-2026-0001").unwrap(),
+            north,
+            "a name is trimmed as a key is"
+        );
+        // Where the caller ends and the key begins is never ambiguous.
+        assert_ne!(
+            ClientKey::of_caller("a b", "c").unwrap().as_str(),
+            ClientKey::of_caller("a", "b c").unwrap().as_str()
+        );
+    }
+
+    #[test]
+    fn a_scoped_key_never_equals_an_unscoped_one() {
+        let unscoped = ClientKey::parse("speciesplus-42").unwrap();
+        assert_eq!(unscoped.client_part(), unscoped.as_str());
+        for (caller, key) in [
+            ("speciesplus", "42"),
+            ("speciesplus-", "42"),
+            ("s", "peciesplus-42"),
+        ] {
+            let scoped = ClientKey::of_caller(caller, key).unwrap();
+            assert_ne!(scoped.as_str(), unscoped.as_str(), "{caller:?} {key:?}");
+            // Nor any key parse accepts: the stored form holds a character parse refuses.
+            assert!(
+                ClientKey::parse(scoped.as_str()).is_err(),
+                "{caller:?} {key:?}"
+            );
+        }
     }
 }

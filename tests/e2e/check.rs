@@ -6,13 +6,18 @@ use cites::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, cites, stderr, stdout};
+use crate::support::{TestApp, cites, on_both_backends, stderr, stdout};
 
 pub(crate) async fn post(app: &TestApp, role: Role, body: &Value) -> (u16, Value) {
+    post_with(app, app.key(role), body).await
+}
+
+/// A check sent with the API key `key`: for a caller other than the one key per role.
+async fn post_with(app: &TestApp, key: &str, body: &Value) -> (u16, Value) {
     let res = app
         .http
         .post(format!("{}/v1/permit-checks", app.base))
-        .bearer_auth(app.key(role))
+        .bearer_auth(key)
         .json(body)
         .send()
         .await
@@ -338,3 +343,60 @@ fn the_command_line_checks_an_application_from_flags_or_json() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("quantity"), "{}", stderr(&o));
 }
+
+async fn checks_that_reserve_from_two_callers_under_one_key_are_two_records_and_two_reservations(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let quota_id = declare_quota(&app, "5").await;
+    let north = app.key(Role::PermitOfficer).to_owned();
+    let south = app
+        .add_key("south permit-officer", Role::PermitOfficer)
+        .await;
+    let mut check = hummingbird_export("2");
+    check["reserve"] = json!(true);
+    check["client_key"] = json!("permit-2026-0001");
+    let (s, a) = post_with(&app, &north, &check).await;
+    assert_eq!((s, a["decision"].as_str()), (200, Some("ALLOW")), "{a}");
+    let (s, b) = post_with(&app, &south, &check).await;
+    assert_eq!((s, b["decision"].as_str()), (200, Some("ALLOW")), "{b}");
+    assert_eq!(b["reservation"]["outcome"], "done", "{b}");
+    assert_ne!(a["check_id"], b["check_id"], "two records: {a} {b}");
+    assert_ne!(
+        a["reservation"]["reservation"]["id"], b["reservation"]["reservation"]["id"],
+        "two reservations: {a} {b}"
+    );
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(quota["quota"]["held"], "4", "{quota}");
+    // Each caller's retry is its own recorded answer.
+    for (caller, first) in [(&north, &a), (&south, &b)] {
+        let (s, again) = post_with(&app, caller, &check).await;
+        assert_eq!(s, 200, "{again}");
+        assert_eq!(again["check_id"], first["check_id"], "{again}");
+    }
+    // The key for another application is a conflict naming the key as the caller sent it.
+    let mut other = check.clone();
+    other["quantity"] = json!("1");
+    let (s, conflict) = post_with(&app, &south, &other).await;
+    assert_eq!(s, 409, "{conflict}");
+    let message = conflict["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("client_key permit-2026-0001 "),
+        "{message}"
+    );
+    assert!(
+        !message.contains("south") && !message.contains('\u{1f}'),
+        "{message}"
+    );
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(quota["quota"]["held"], "4", "nothing more: {quota}");
+    app.stop().await;
+}
+
+on_both_backends!(
+    checks_that_reserve_from_two_callers_under_one_key_are_two_records_and_two_reservations
+);

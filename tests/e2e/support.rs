@@ -110,6 +110,15 @@ impl TestApp {
         &self.keys.iter().find(|(r, _)| *r == role).unwrap().1
     }
 
+    /// Creates one more key of `role` named `name` (names are unique), beside the one per role
+    /// the service starts with: another caller of the same role. Returns the key.
+    pub async fn add_key(&self, name: &str, role: Role) -> String {
+        keys::create(&self.t.db, name, role, clock().now())
+            .await
+            .unwrap()
+            .0
+    }
+
     /// GET with the key of `role` (or no key); returns status and JSON body.
     pub async fn get(&self, path: &str, role: Option<Role>) -> (u16, serde_json::Value) {
         let mut req = self.http.get(format!("{}{path}", self.base));
