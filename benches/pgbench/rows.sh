@@ -10,6 +10,11 @@
 #   engine  and the key's request record: the engine's whole statement (`reserve_fast`)
 #   -fk     the engine's statement on copies of its three tables without their foreign keys
 #   late    the engine's statement inserting the reservation before it locks the quota's row
+#   elr     early lock release: the engine's statement committed without waiting for its WAL
+#           flush (so the quota's row lock is released before the fsync), then a second
+#           transaction that writes one WAL record and commits synchronously, flushing the WAL
+#           through the first one's commit before the caller would be answered: as durable as
+#           the engine, one more round trip and commit
 #
 # Usage: benches/pgbench/rows.sh [clients...]   (default: 1 16)
 # Env:   PGHOST/PGPORT/PGUSER (default 127.0.0.1/5432/postgres), ROUNDS (3), SECS (4 per cell).
@@ -31,7 +36,9 @@ cleanup() {
 trap cleanup EXIT
 
 psql -qX -d postgres -c "CREATE DATABASE $db" >/dev/null
-psql -qX -v ON_ERROR_STOP=1 -d "$db" -f "$here/../../migrations/postgres/0003_quota_ledger.sql" >/dev/null
+for m in 0003_quota_ledger 0005_permit_validity_index; do
+    psql -qX -v ON_ERROR_STOP=1 -d "$db" -f "$here/../../migrations/postgres/$m.sql" >/dev/null
+done
 psql -qX -v ON_ERROR_STOP=1 -d "$db" >/dev/null <<'SQL'
 INSERT INTO export_quotas (exporter, taxon_id, period_start, period_end, unit, limit_micro,
     origin, created_at, created_by)
@@ -80,7 +87,13 @@ reject_reason, created_at, created_by) VALUES (1, 'held', 1, now() + interval '1
 now(), 'bench') RETURNING id)"
 late_update="${update/AND NOT EXISTS/AND EXISTS (SELECT 1 FROM res) AND NOT EXISTS}"
 printf '%s\n' "$key" "WITH $late_res, upd AS ($late_update), $audit, $request $select;" >"$work/late.sql"
-variants=(e1 cte +res +audit engine -fk late)
+# set_config(..., true) is SET LOCAL: this transaction alone commits asynchronously. A commit
+# record alone is not flushed unless the transaction wrote WAL before it, hence the transactional
+# logical message (which needs no privilege and no wal_level=logical) rather than txid_current().
+printf '%s\n' "$key" "WITH cfg AS (SELECT set_config('synchronous_commit', 'off', true) AS v), \
+upd AS ($update), $res, $audit, $request $select, cfg;" \
+    "SELECT pg_logical_emit_message(true, 'cites', '');" >"$work/elr.sql"
+variants=(e1 cte +res +audit engine -fk late elr)
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
