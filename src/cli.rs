@@ -376,7 +376,8 @@ pub enum QuotaCommand {
 /// Who asks, why, and the request's idempotency key.
 #[derive(Args, Debug)]
 pub struct Who {
-    /// The idempotency key of this request (default: a new random one).
+    /// The idempotency key of this request (default: a new random one). Repeating a command
+    /// with its key returns the first answer, whoever runs it.
     #[arg(long)]
     pub key: Option<String>,
     /// Recorded in the audit ledger.
@@ -394,14 +395,17 @@ impl Who {
         }
     }
 
-    /// The request's key, in the namespace of the actor it is recorded under (as the HTTP
-    /// service scopes a key to its caller): two users who pick the same key make two requests.
+    /// The request's key. The command line is the database's own operator, not a caller of
+    /// the service: its keys are one namespace whoever runs it, so that a command retried under
+    /// another account (`sudo`, cron, a colleague re-running a script whose outcome was unknown;
+    /// `--actor` defaults to `$USER`) finds its first answer instead of acting twice. They never
+    /// meet an HTTP caller's keys, which are scoped to an API key ([`quota::ClientKey::of_caller`]).
     pub fn key(&self) -> anyhow::Result<quota::ClientKey> {
         let k = self
             .key
             .clone()
             .unwrap_or_else(|| format!("cli-{:032x}", rand::random::<u128>()));
-        Ok(quota::ClientKey::of_caller(&self.actor().name, &k)?)
+        Ok(quota::ClientKey::parse(&k)?)
     }
 }
 
@@ -965,7 +969,8 @@ async fn check_command(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow
         name: args.actor.clone(),
         reason: None,
     };
-    let answer = checker.check(input, &actor).await?;
+    // The command line's keys are unscoped, as `Who::key` explains.
+    let answer = checker.check(input, &actor, None).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());

@@ -89,7 +89,9 @@ pub struct Caller {
 pub enum KeyError {
     #[error("invalid key name for field \"name\": {0}")]
     InvalidName(&'static str),
-    #[error("a key named {0:?} already exists; pick another name or revoke it first")]
+    #[error(
+        "a key named {0:?} already exists; pick another name (names are never reused, a revoked key's included: the audit ledger and its client keys refer to it)"
+    )]
     NameTaken(String),
     #[error("no key named {0:?}")]
     UnknownName(String),

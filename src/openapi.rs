@@ -51,7 +51,7 @@ fn body_op(summary: &str, schema: Value, ok: &str, not_found: Option<&str>) -> V
         )]);
     }
     o["responses"]["409"] = json!({"description": "this API key first used the client_key with other parameters (client keys are per API key: another key's same client_key is another request)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    o["responses"]["503"] = json!({"description": "the database stayed out of reach through the server's retries; send the request again with the same client_key (it takes effect at most once)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    o["responses"]["503"] = json!({"description": "the database stayed out of reach through the server's retries; send the request again with the same client_key and the same API key (it takes effect at most once)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     o["requestBody"] =
         json!({"required": true, "content": {"application/json": {"schema": schema}}});
     o

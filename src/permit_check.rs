@@ -199,13 +199,15 @@ pub struct Checker {
 
 impl Checker {
     /// Checks one application, reserving when it asks; records it and answers with the
-    /// [`CheckAnswer`] as JSON. A check that reserves carries a client key, `actor`'s own (another
-    /// caller's check under the same key is another check): its retry returns the recorded
+    /// [`CheckAnswer`] as JSON. A check that reserves carries a client key, in `key_owner`'s
+    /// namespace when there is one (an API key's name: another caller's check under the same
+    /// key is another check; the command line's keys have none): its retry returns the recorded
     /// answer (the same key for another application is a conflict).
     pub async fn check(
         &self,
         input: ApplicationInput,
         actor: &Actor,
+        key_owner: Option<&str>,
     ) -> Result<serde_json::Value, CheckError> {
         let submitted = serde_json::to_string(&input)?;
         let app = Application::parse(input)?;
@@ -213,7 +215,10 @@ impl Checker {
             (false, _) => None,
             (true, None) => return Err(CheckError::KeyRequired),
             // The caller's own key, for the record and the reservation alike.
-            (true, Some(k)) => Some(ClientKey::of_caller(&actor.name, k)?),
+            (true, Some(k)) => Some(match key_owner {
+                Some(owner) => ClientKey::of_caller(owner, k)?,
+                None => ClientKey::parse(k)?,
+            }),
         };
         if let Some(key) = &key
             && let Some(answer) = self.recorded(key, &submitted).await?

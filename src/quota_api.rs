@@ -104,7 +104,7 @@ impl From<quota::Error> for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the quota ledger could not be reached in time; send the request again with \
-                     the same client_key: it takes effect at most once",
+                     the same client_key and the same API key: it takes effect at most once",
                 )
             }
             quota::Error::Sqlx(s) if crate::server::database_unavailable(s) => {

@@ -588,7 +588,13 @@ async fn permit_check(
         name: caller.name.clone(),
         reason: None,
     };
-    Ok(Json(state.checker().check(input, &actor).await?))
+    // A client_key is the caller's own: scoped to its API key.
+    Ok(Json(
+        state
+            .checker()
+            .check(input, &actor, Some(&caller.name))
+            .await?,
+    ))
 }
 
 impl From<crate::permit_check::CheckError> for ApiError {
@@ -613,7 +619,7 @@ impl From<crate::permit_check::CheckError> for ApiError {
                     "outcome_unknown",
                     "the database connection broke while the check was being recorded: it may \
                      or may not have been; a check sent with a client_key can be sent again \
-                     safely, one without may then be recorded twice",
+                     safely with the same API key, one without may then be recorded twice",
                 )
             }
             (None, e) => ApiError::internal("permit check", &e),

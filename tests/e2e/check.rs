@@ -400,3 +400,71 @@ async fn checks_that_reserve_from_two_callers_under_one_key_are_two_records_and_
 on_both_backends!(
     checks_that_reserve_from_two_callers_under_one_key_are_two_records_and_two_reservations
 );
+
+/// The command line is the database's own operator: a reserving check retried under another
+/// account (`--actor`, `$USER` by default) is the same request and gets the recorded answer.
+#[test]
+fn a_command_line_check_that_reserves_is_the_same_request_whoever_retries_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let sample = crate::support::repo_path("fixtures/sample/catalogue.ndjson");
+    let o = cites(&url, &["sync", "--from-dump", sample.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Reserving checks are issued today, against the quota of this year.
+    let today = domain::Clock::today(&domain::SystemClock);
+    let year = chrono::Datelike::year(&today).to_string();
+    let o = cites(
+        &url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "BR",
+            "--taxon",
+            "3210",
+            "--year",
+            &year,
+            "--limit",
+            "5",
+            "--key",
+            "q-amazilia",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let quota_id = stdout(&o).split_whitespace().nth(1).unwrap().to_owned();
+    let mut app = hummingbird_export("2");
+    app["date_issue"] = json!(today.to_string());
+    app["date_trade"] = json!(today.to_string());
+    let input = dir.path().join("app.json");
+    std::fs::write(&input, app.to_string()).unwrap();
+    let check = |actor: &str| {
+        let o = cites(
+            &url,
+            &[
+                "check",
+                "--json",
+                "--input",
+                input.to_str().unwrap(),
+                "--reserve",
+                "--client-key",
+                "check-0001",
+                "--actor",
+                actor,
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        serde_json::from_str::<Value>(&stdout(&o)).unwrap()
+    };
+    let first = check("alice");
+    assert_eq!(first["decision"], "ALLOW", "{first}");
+    assert_eq!(first["reservation"]["outcome"], "done", "{first}");
+    let again = check("root");
+    assert_eq!(
+        again["check_id"], first["check_id"],
+        "the recorded answer: {again}"
+    );
+    let o = cites(&url, &["quota", "show", &quota_id, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(shown["held"], "2", "one reservation: {shown}");
+}
