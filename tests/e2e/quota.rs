@@ -1066,6 +1066,50 @@ async fn quota_counter(app: &TestApp, id: i64, counter: &str) -> Value {
     q["quota"][counter].clone()
 }
 
+/// What [`two_callers_reserve_under_one_key`] leaves: the quota, its reservations path, the two
+/// callers' API keys and their first answers.
+struct SharedKey {
+    id: i64,
+    path: String,
+    north: String,
+    south: String,
+    north_hold: Value,
+    south_hold: Value,
+}
+
+/// A reservation of `quantity` under the key both provinces happen to use.
+fn shared_key_reservation(quantity: &str) -> Value {
+    json!({"client_key": "permit-2026-0001", "quantity": quantity})
+}
+
+/// Two provinces' permit officers reserve 2 and 3 units of a new quota under the same client
+/// key, each getting a hold of its own.
+async fn two_callers_reserve_under_one_key(app: &TestApp) -> SharedKey {
+    let id = declare(app, "d1", "10").await;
+    let (north, south) = two_permit_officers(app).await;
+    let path = format!("/v1/quotas/{id}/reservations");
+    let (s, north_hold) = post_with(app, &north, &path, shared_key_reservation("2")).await;
+    assert_eq!(
+        (s, north_hold["outcome"].as_str()),
+        (200, Some("done")),
+        "{north_hold}"
+    );
+    let (s, south_hold) = post_with(app, &south, &path, shared_key_reservation("3")).await;
+    assert_eq!(
+        (s, south_hold["outcome"].as_str()),
+        (200, Some("done")),
+        "{south_hold}"
+    );
+    SharedKey {
+        id,
+        path,
+        north,
+        south,
+        north_hold,
+        south_hold,
+    }
+}
+
 async fn two_callers_using_the_same_client_key_each_get_their_own_reservation(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let id = declare(&app, "d1", "10").await;
@@ -1101,17 +1145,17 @@ async fn a_caller_retrying_with_its_key_gets_its_first_answer_whoever_else_used_
     backend: Backend,
 ) {
     let app = TestApp::spawn(backend).await;
-    let id = declare(&app, "d1", "10").await;
-    let (north, south) = two_permit_officers(&app).await;
-    let path = format!("/v1/quotas/{id}/reservations");
-    let reserve = |q: &str| json!({"client_key": "permit-2026-0001", "quantity": q});
-    let (s, a) = post_with(&app, &north, &path, reserve("2")).await;
-    assert_eq!((s, a["outcome"].as_str()), (200, Some("done")), "{a}");
-    let (s, b) = post_with(&app, &south, &path, reserve("3")).await;
-    assert_eq!((s, b["outcome"].as_str()), (200, Some("done")), "{b}");
+    let SharedKey {
+        id,
+        path,
+        north,
+        south,
+        north_hold: a,
+        south_hold: b,
+    } = two_callers_reserve_under_one_key(&app).await;
     for (caller, first) in [(&north, &a), (&south, &b)] {
         let q = first["reservation"]["quantity"].as_str().unwrap();
-        let (s, again) = post_with(&app, caller, &path, reserve(q)).await;
+        let (s, again) = post_with(&app, caller, &path, shared_key_reservation(q)).await;
         assert_eq!(s, 200, "{again}");
         assert_eq!(&again, first, "the first answer, as it was");
     }
@@ -1137,15 +1181,14 @@ async fn a_caller_reusing_its_key_with_other_parameters_gets_409_naming_the_key_
     backend: Backend,
 ) {
     let app = TestApp::spawn(backend).await;
-    let id = declare(&app, "d1", "10").await;
-    let (north, south) = two_permit_officers(&app).await;
-    let path = format!("/v1/quotas/{id}/reservations");
-    let reserve = |q: &str| json!({"client_key": "permit-2026-0001", "quantity": q});
-    let (s, a) = post_with(&app, &north, &path, reserve("2")).await;
-    assert_eq!(s, 200, "{a}");
-    let (s, b) = post_with(&app, &south, &path, reserve("3")).await;
-    assert_eq!((s, b["outcome"].as_str()), (200, Some("done")), "{b}");
-    let (s, conflict) = post_with(&app, &south, &path, reserve("4")).await;
+    let SharedKey {
+        id,
+        path,
+        south,
+        south_hold: b,
+        ..
+    } = two_callers_reserve_under_one_key(&app).await;
+    let (s, conflict) = post_with(&app, &south, &path, shared_key_reservation("4")).await;
     assert_eq!(s, 409, "{conflict}");
     assert_names_key_as_sent(&conflict, "permit-2026-0001", "south");
     // A transition's key the same way.
