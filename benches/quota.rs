@@ -33,7 +33,7 @@
 //! within one run, not absolute figures across runs. Every error is counted and printed.
 //!
 //! Run: `cargo bench --bench quota` (`CITES_BENCH_SECS=10` seconds measured per cell after a
-//! 5 s warm-up (`CITES_BENCH_WARMUP_SECS`), as quota-notes 5.4 asks; 96 cells: about 25
+//! 5 s warm-up (`CITES_BENCH_WARMUP_SECS`), as quota-notes 5.4 asks; 128 cells: about 35
 //! minutes; `CITES_BENCH_BACKENDS=sqlite|postgres` runs one; `CITES_BENCH_VARIANTS=d,f,e1`,
 //! `CITES_BENCH_CLIENTS=16,64` and `CITES_BENCH_QUOTAS=1` run a subset of the cells;
 //! `CITES_BENCH_RUNS=3` runs them all three times and gives the medians in the ratio table;
