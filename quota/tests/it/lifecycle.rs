@@ -281,33 +281,34 @@ async fn a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_a
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due);
-async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due(
-    backend: Backend,
-) {
-    const HOLDS: i64 = 1_003;
-    let f = fixture(backend).await;
-    let q = declare(&f, "burst", Some("5000"), "").await;
-    let group = quota::GroupCommit::start(f.ledger.clone());
+/// `holds` holds of 1 unit on `quota_id` through group commit, from 8 concurrent lanes (so that
+/// batches form), the `i`th under key `{prefix}{i}` expiring at `expiry(i)`; each hold's expiry
+/// and reservation id, in no particular order.
+async fn hold_through_group_commit(
+    group: &quota::GroupCommit,
+    quota_id: i64,
+    holds: i64,
+    prefix: &'static str,
+    expiry: fn(i64) -> chrono::DateTime<chrono::Utc>,
+) -> Vec<(chrono::DateTime<chrono::Utc>, i64)> {
     let mut tasks = Vec::new();
     for lane in 0..8 {
         let group = group.clone();
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
-            for i in (lane..HOLDS).step_by(8) {
-                // Later keys fall due earlier, so expiry order is not reservation order.
-                let expiry = t0() + chrono::Duration::seconds(10 + HOLDS - i);
+            for i in (lane..holds).step_by(8) {
+                let expires_at = expiry(i);
                 let r = group
                     .reserve(
-                        &key(&format!("b{i}")),
-                        q.id,
+                        &key(&format!("{prefix}{i}")),
+                        quota_id,
                         &qty("1", ""),
-                        Some(expiry),
+                        Some(expires_at),
                         &actor("po"),
                     )
                     .await
                     .unwrap();
-                ids.push((expiry, r.reservation().unwrap().id));
+                ids.push((expires_at, r.reservation().unwrap().id));
             }
             ids
         }));
@@ -316,6 +317,22 @@ async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fe
     for t in tasks {
         held.extend(t.await.unwrap());
     }
+    held
+}
+
+on_both_backends!(a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due);
+async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due(
+    backend: Backend,
+) {
+    const HOLDS: i64 = 1_003;
+    let f = fixture(backend).await;
+    let q = declare(&f, "burst", Some("5000"), "").await;
+    let group = quota::GroupCommit::start(f.ledger.clone());
+    // Later keys fall due earlier, so expiry order is not reservation order.
+    let mut held = hold_through_group_commit(&group, q.id, HOLDS, "b", |i| {
+        t0() + chrono::Duration::seconds(10 + HOLDS - i)
+    })
+    .await;
     held.sort();
     // A commit takes one of them out of the burst first.
     let (_, committed) = held.remove(500);
@@ -350,32 +367,14 @@ async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fe
 
 on_both_backends!(a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction);
 async fn a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction(backend: Backend) {
-    const HOLDS: usize = 2_005;
+    const HOLDS: i64 = 2_005;
     let f = fixture(backend).await;
     let q = declare(&f, "backlog", Some("5000"), "").await;
     let group = quota::GroupCommit::start(f.ledger.clone());
-    let mut tasks = Vec::new();
-    for lane in 0..8 {
-        let group = group.clone();
-        tasks.push(tokio::spawn(async move {
-            for i in (lane..HOLDS).step_by(8) {
-                let expiry = t0() + chrono::Duration::minutes(1);
-                group
-                    .reserve(
-                        &key(&format!("h{i}")),
-                        q.id,
-                        &qty("1", ""),
-                        Some(expiry),
-                        &actor("po"),
-                    )
-                    .await
-                    .unwrap();
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
+    hold_through_group_commit(&group, q.id, HOLDS, "h", |_| {
+        t0() + chrono::Duration::minutes(1)
+    })
+    .await;
     f.clock.set(t0() + chrono::Duration::hours(1));
     let report = f.ledger.sweep_due(&actor("sweeper")).await.unwrap();
     assert_eq!(report.expired, HOLDS as u64);
