@@ -112,7 +112,26 @@ pub(crate) struct QuotaRow {
     pub(crate) notes: Option<String>,
 }
 
+/// Why nothing can be reserved or issued against a quota of this period at `now` (the day, in
+/// UTC, outside it): a permit counts against the quota of the 12 months it is issued in
+/// (cites-domain 5.1).
+fn period_refusal(
+    period_start: NaiveDate,
+    period_end: NaiveDate,
+    now: DateTime<Utc>,
+) -> Option<Refusal> {
+    let today = now.date_naive();
+    (today < period_start || today >= period_end).then(|| Refusal::OutsidePeriod {
+        period_start,
+        period_last_day: period_end.pred_opt().unwrap_or(period_end),
+    })
+}
+
 impl QuotaRow {
+    pub(crate) fn outside_period(&self, now: DateTime<Utc>) -> Option<Refusal> {
+        period_refusal(self.period_start, self.period_end, now)
+    }
+
     pub(crate) fn available_micro(&self) -> i64 {
         self.limit_micro.unwrap_or(0) - self.held_micro - self.committed_micro - self.exported_micro
     }
@@ -494,15 +513,10 @@ impl Ledger {
         quota_id: i64,
         now: DateTime<Utc>,
     ) -> Result<Option<Refusal>> {
-        let today = now.date_naive();
         Ok(self
             .fixed(quota_id)
             .await?
-            .filter(|f| today < f.period_start || today >= f.period_end)
-            .map(|f| Refusal::OutsidePeriod {
-                period_start: f.period_start,
-                period_last_day: f.period_end.pred_opt().unwrap_or(f.period_end),
-            }))
+            .and_then(|f| period_refusal(f.period_start, f.period_end, now)))
     }
 
     /// Refuses a reservation for `refusal`, found before anything was written, and records
@@ -730,6 +744,10 @@ impl Ledger {
                             &r,
                             &quota,
                         )
+                    } else if let Some(refusal) = quota.outside_period(now) {
+                        // A permit counts against the quota of the 12 months it is issued in:
+                        // a hold from last year's quota cannot become this year's permit.
+                        refuse(refusal, &r, &quota)
                     } else if c > r.quantity_micro {
                         refuse(
                             Refusal::ExceedsReservation {
@@ -1546,8 +1564,8 @@ impl StoredTransition {
 /// the rest returning to the quota), the quota's counters move, the audit entry and the key's
 /// record are written, and the quota's row lock is held for the commit alone. `None` when it
 /// does not apply (the reservation is not held or has expired, the quantity is in another
-/// unit, zero or more than held, the permit's validity is not in the future, the key was used
-/// before or at the same moment); nothing was written and the general path answers, with its
+/// unit, zero or more than held, the permit's validity is not in the future, the day is
+/// outside the quota's period, the key was used before or at the same moment); nothing was written and the general path answers, with its
 /// refusals and errors. Locks the reservation, then the quota, as the general path and the
 /// sweeper do.
 #[allow(clippy::too_many_arguments)]
@@ -1587,7 +1605,8 @@ async fn commit_fast(
          committed_micro = COALESCE($2, x.quantity_micro), permit_expires_at = $3 \
          WHERE x.id = $1 AND x.state = 'held' AND x.expires_at > $4 \
          AND COALESCE($2, x.quantity_micro) <= x.quantity_micro \
-         AND ($5::TEXT IS NULL OR $5 = (SELECT unit FROM export_quotas WHERE id = x.quota_id)) \
+         AND EXISTS (SELECT 1 FROM export_quotas q WHERE q.id = x.quota_id \
+         AND ($5::TEXT IS NULL OR q.unit = $5) AND q.period_start <= $10 AND q.period_end > $10) \
          AND NOT EXISTS (SELECT 1 FROM quota_requests WHERE client_key = $6) \
          RETURNING x.id, x.quota_id, x.quantity_micro, x.committed_micro, x.expires_at), \
          upd AS (UPDATE export_quotas SET held_micro = held_micro - (SELECT quantity_micro FROM r), \
@@ -1616,6 +1635,7 @@ async fn commit_fast(
     .bind(&actor.name)
     .bind(&actor.reason)
     .bind(params_hash(params))
+    .bind(now.date_naive())
     .fetch_optional(pool)
     .await;
     fast_answer(written.map(|w| {

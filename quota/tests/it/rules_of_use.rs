@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, TimeZone, Utc};
 use db::Backend;
 use domain::{CountryCode, Period, TaxonId, UnitCode};
-use quota::{Error, GroupCommit, Outcome, QuotaSpec, Refusal};
+use quota::{Error, GroupCommit, Outcome, QuotaSpec, Refusal, ReservationState};
 use rust_decimal::Decimal;
 
 use crate::support::*;
@@ -138,6 +138,108 @@ async fn a_reservation_outside_the_quota_period_is_refused_on_every_path_and_sta
         f.ledger.history(q.id).await.unwrap().len() == 2,
         "declare and one reserve"
     );
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_released);
+async fn a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_released(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "issued-late", Some("10"), "").await;
+    f.clock.set(
+        Utc.with_ymd_and_hms(2026, 12, 30, 12, 0, 0)
+            .single()
+            .unwrap(),
+    );
+    let mut ids = Vec::new();
+    for (k, n) in [("r-all", "2"), ("r-part", "3"), ("r-in-time", "1")] {
+        let r = f
+            .ledger
+            .reserve(&key(k), q.id, &qty(n, ""), None, &actor("po"))
+            .await
+            .unwrap();
+        ids.push(r.reservation().unwrap().id);
+    }
+    // Issued on the period's last day: it counts against this quota, and a retry on the next
+    // day still gets that answer.
+    f.clock.set(
+        Utc.with_ymd_and_hms(2026, 12, 31, 23, 59, 0)
+            .single()
+            .unwrap(),
+    );
+    let in_time = f
+        .ledger
+        .commit(&key("c-in-time"), ids[2], None, None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(in_time, Outcome::Done { .. }), "{in_time:?}");
+    // The first minute of 2027: a permit issued now counts against the 2027 quota, so the 2026
+    // holds cannot become permits, whether all of the hold is asked for or part of it.
+    f.clock
+        .set(Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).single().unwrap());
+    let all = f
+        .ledger
+        .commit(&key("c-all"), ids[0], None, None, &actor("po"))
+        .await
+        .unwrap();
+    let part = f
+        .ledger
+        .commit(
+            &key("c-part"),
+            ids[1],
+            Some(&qty("1", "")),
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    for answer in [&all, &part] {
+        let Outcome::Refused {
+            refusal,
+            reservation,
+            quota,
+        } = answer
+        else {
+            panic!("{answer:?}");
+        };
+        assert_eq!(
+            *refusal,
+            Refusal::OutsidePeriod {
+                period_start: day(2026, 1, 1),
+                period_last_day: day(2026, 12, 31)
+            }
+        );
+        assert_eq!(
+            reservation.as_ref().map(|r| r.state),
+            Some(ReservationState::Held),
+            "the hold stays until it is released or expires"
+        );
+        assert_eq!((quota.held, quota.committed), (dec("5"), dec("1")));
+    }
+    // Each key keeps its answer: the refusal stays a refusal, the commit made in time replays.
+    let again = f
+        .ledger
+        .commit(&key("c-all"), ids[0], None, None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(again, all);
+    let replayed = f
+        .ledger
+        .commit(&key("c-in-time"), ids[2], None, None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(replayed, in_time);
+    // The hold is given back at once rather than at its expiry.
+    let released = f
+        .ledger
+        .release(&key("rel"), ids[0], &actor("po"))
+        .await
+        .unwrap();
+    assert!(matches!(released, Outcome::Done { .. }), "{released:?}");
+    let after = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!((after.held, after.committed), (dec("3"), dec("1")));
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
 
