@@ -177,7 +177,7 @@ pub fn document() -> Value {
                 ]), "quotas", true, None),
                 "post": body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",
                     json!({"type": "object", "required": ["client_key", "exporter", "taxon_id", "unit"], "additionalProperties": false, "properties": {
-                        "client_key": {"type": "string"}, "exporter": {"type": "string"}, "taxon_id": {"type": "integer"},
+                        "client_key": {"type": "string"}, "exporter": {"type": "string"}, "taxon_id": {"type": "integer", "description": "Species+ id of an accepted taxon in the catalogue (422 otherwise: a synonym's answer names its accepted taxon)"},
                         "year": {"type": "integer"}, "period_start": {"type": "string", "format": "date"},
                         "period_last_day": {"type": "string", "format": "date"},
                         "limit": {"type": ["string", "null"], "description": "exact decimal; null = in preparation"},

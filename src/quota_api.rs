@@ -9,6 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use chrono::{DateTime, NaiveDate, Utc};
+use db::Db;
 use domain::{CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode};
 use quota::{Actor, ClientKey, QuotaSpec};
 use rust_decimal::Decimal;
@@ -359,6 +360,37 @@ pub async fn revise_quota(
     Ok(Json(json!({ "quota": q })))
 }
 
+/// Why no quota can be declared for `taxon_id`, or `None` when one can. A permit check finds
+/// quotas through the accepted taxon a name resolves to and that taxon's ancestors, so a quota
+/// on an id the catalogue does not hold, or on a synonym's id, would never count a permit: it
+/// is refused rather than kept where no permit would see it.
+pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Option<String>> {
+    let id = i64::from(taxon_id.get());
+    Ok(match sync::store::taxon(db, id).await? {
+        Some(t) if t.name_status == "A" => None,
+        Some(t) => {
+            let accepted = sync::store::accepted_of(db, id).await?;
+            let accepted: Vec<String> = accepted.iter().map(i64::to_string).collect();
+            Some(format!(
+                "taxon {id} ({}) is a synonym: declare the quota against its accepted taxon ({})",
+                t.full_name,
+                if accepted.is_empty() {
+                    "none recorded".to_owned()
+                } else {
+                    accepted.join(" or ")
+                }
+            ))
+        }
+        None if sync::store::counts(db).await?.taxa == 0 => Some(format!(
+            "no taxon {id}: the catalogue is empty; synchronise it first (`cites sync`)"
+        )),
+        None => Some(format!(
+            "no taxon {id} in the catalogue: accepted the Species+ id of an accepted taxon in it \
+             (`cites listing NAME` or GET /v1/taxa?name=NAME shows it)"
+        )),
+    })
+}
+
 pub async fn declare_quota(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -414,6 +446,9 @@ pub async fn declare_quota(
         notes: b.notes,
         speciesplus_id: None,
     };
+    if let Some(why) = undeclarable_taxon(&state.db, taxon_id).await? {
+        return Err(ApiError::invalid("taxon_id", why));
+    }
     let q = state
         .ledger
         .declare(&key, &spec, &actor(&caller, b.reason))

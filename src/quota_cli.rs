@@ -166,6 +166,9 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                 notes,
                 speciesplus_id: None,
             };
+            if let Some(why) = crate::quota_api::undeclarable_taxon(&db, spec.taxon_id).await? {
+                anyhow::bail!("invalid taxon for field \"taxon\": {why}");
+            }
             let q = ledger.declare(&who.key()?, &spec, &who.actor()).await?;
             println!(
                 "quota {} declared: {} {} of taxon {} for {}..{}",

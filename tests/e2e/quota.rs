@@ -4,7 +4,7 @@ use cites::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, cites, on_both_backends, stderr, stdout};
+use crate::support::{TestApp, cites, on_both_backends, sample_db, stderr, stdout};
 
 async fn post(app: &TestApp, path: &str, role: Role, body: Value) -> (u16, Value) {
     post_with(app, app.key(role), path, body).await
@@ -295,7 +295,7 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
 
 #[tokio::test]
 async fn a_national_quota_may_run_over_any_12_month_period_from_the_command_line() {
-    let t = db::TestDb::create(Backend::Sqlite).await.unwrap();
+    let t = sample_db(Backend::Sqlite).await;
     let out = cites(
         &t.url,
         &[
@@ -592,7 +592,7 @@ fn quota(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
 }
 
 async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Backend) {
-    let t = db::TestDb::create(backend).await.unwrap();
+    let t = sample_db(backend).await;
     let id = set_quota(&t.url, "5");
     let (rc, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "1000"]);
     assert_eq!(rc, Some(3), "{out}");
@@ -633,7 +633,7 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
 on_both_backends!(a_refused_quota_operation_exits_with_3_and_an_error_with_1);
 
 async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
-    let t = db::TestDb::create(backend).await.unwrap();
+    let t = sample_db(backend).await;
     let id = set_quota(&t.url, "10");
     let (_, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
     assert!(out.contains("is held (2 NAR held)"), "{out}");
@@ -663,7 +663,7 @@ async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
 on_both_backends!(the_command_line_prints_what_each_operation_moved);
 
 async fn the_history_of_an_unknown_quota_prints_only_the_error(backend: Backend) {
-    let t = db::TestDb::create(backend).await.unwrap();
+    let t = sample_db(backend).await;
     for args in [&["history", "999"][..], &["history", "999", "--json"]] {
         let (rc, out, err) = quota(&t.url, args);
         assert_eq!(rc, Some(1), "{args:?}");
@@ -1219,7 +1219,7 @@ async fn a_caller_reusing_its_key_with_other_parameters_gets_409_naming_the_key_
 on_both_backends!(a_caller_reusing_its_key_with_other_parameters_gets_409_naming_the_key_as_sent);
 
 async fn a_command_line_key_is_the_same_request_whoever_runs_the_command(backend: Backend) {
-    let t = db::TestDb::create(backend).await.unwrap();
+    let t = sample_db(backend).await;
     let id = set_quota(&t.url, "10");
     let reserve = |actor: &str, q: &str| {
         quota(
@@ -1254,3 +1254,94 @@ async fn a_command_line_key_is_the_same_request_whoever_runs_the_command(backend
 }
 
 on_both_backends!(a_command_line_key_is_the_same_request_whoever_runs_the_command);
+
+async fn a_quota_is_declared_only_against_an_accepted_taxon_of_the_catalogue(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let body = |taxon: u32| json!({"client_key": format!("d-{taxon}"), "exporter": "NA", "taxon_id": taxon, "year": 2026, "limit": "10", "unit": ""});
+    // A permit check would never find these: an id the catalogue lacks, and a synonym's id
+    // (the sample's Carcharias obscurus, whose accepted name is Carcharhinus obscurus).
+    for (taxon, says) in [
+        (99_999_999, "no taxon 99999999 in the catalogue"),
+        (
+            900_004,
+            "taxon 900004 (Carcharias obscurus) is a synonym: declare the quota against its accepted taxon (900002)",
+        ),
+    ] {
+        let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body(taxon)).await;
+        assert_eq!(
+            (s, answer["error"]["field"].as_str()),
+            (422, Some("taxon_id")),
+            "{answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{answer}");
+        let (rc, out, err) = quota(
+            &app.t.url,
+            &[
+                "set",
+                "--exporter",
+                "NA",
+                "--taxon",
+                &taxon.to_string(),
+                "--year",
+                "2026",
+                "--limit",
+                "10",
+                "--unit",
+                "",
+            ],
+        );
+        assert_eq!(rc, Some(1), "{out}");
+        assert!(
+            err.contains("field \"taxon\"") && err.contains(says),
+            "{err}"
+        );
+    }
+    let (s, listed) = app
+        .get("/v1/quotas?exporter=NA", Some(Role::PermitOfficer))
+        .await;
+    assert_eq!(
+        (s, listed["quotas"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "{listed}"
+    );
+    // The accepted name is declared.
+    let (s, declared) = post(&app, "/v1/quotas", Role::ScientificAuthority, body(900_002)).await;
+    assert_eq!(s, 201, "{declared}");
+    app.stop().await;
+}
+
+on_both_backends!(a_quota_is_declared_only_against_an_accepted_taxon_of_the_catalogue);
+
+async fn a_quota_cannot_be_declared_before_the_catalogue_is_synchronised(backend: Backend) {
+    let t = db::TestDb::create(backend).await.unwrap();
+    let (rc, out, err) = quota(
+        &t.url,
+        &[
+            "set",
+            "--exporter",
+            "NA",
+            "--taxon",
+            "4521",
+            "--year",
+            "2026",
+            "--limit",
+            "10",
+        ],
+    );
+    assert_eq!(rc, Some(1), "{out}");
+    assert!(
+        err.contains("no taxon 4521: the catalogue is empty; synchronise it first (`cites sync`)"),
+        "{err}"
+    );
+    let (rc, out, _) = quota(&t.url, &["list", "--json"]);
+    assert_eq!(rc, Some(0), "{out}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap(),
+        json!([]),
+        "{out}"
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_quota_cannot_be_declared_before_the_catalogue_is_synchronised);

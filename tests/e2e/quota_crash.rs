@@ -550,7 +550,7 @@ async fn quota_invariants_hold_after_killing_the_server_under_load(backend: Back
     let started = Instant::now();
     let kills = kills();
     let budget = BUDGET_PER_KILL * u32::try_from(kills).unwrap_or(u32::MAX);
-    let t = db::TestDb::create(backend).await.unwrap();
+    let t = crate::support::sample_db(backend).await;
     let officer = new_key(&t.url, "permit-officer");
     let authority = new_key(&t.url, "scientific-authority");
     let logs = tempfile::tempdir().unwrap();
@@ -563,7 +563,7 @@ async fn quota_invariants_hold_after_killing_the_server_under_load(backend: Back
     let mut server = Server::start(&t.url, &log).await;
     let quotas = [
         declare(&http, &server.base, &authority, 4521, CONTENDED_LIMIT).await,
-        declare(&http, &server.base, &authority, 4522, ROOMY_LIMIT).await,
+        declare(&http, &server.base, &authority, 3057, ROOMY_LIMIT).await,
     ];
     let mut rng = StdRng::seed_from_u64(SEED ^ backend as u64);
     let mut seen: BTreeMap<i64, Seen> = BTreeMap::new();
