@@ -239,6 +239,7 @@ pub enum QuotaCommand {
     Set {
         #[arg(long)]
         exporter: String,
+        /// Species+ id of an accepted, active taxon in the catalogue.
         #[arg(long)]
         taxon: String,
         /// Calendar year of the quota.

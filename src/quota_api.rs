@@ -360,14 +360,24 @@ pub async fn revise_quota(
     Ok(Json(json!({ "quota": q })))
 }
 
+/// How to fill an empty catalogue, for answers that need one.
+pub const FILL_THE_CATALOGUE: &str = "`cites sync --latest-dump` (the weekly Species+ dump; needs \
+     CITES_SPECIESPLUS_TOKEN), `cites sync --from-dump FILE`, or `cites serve`, which loads the \
+     built-in sample catalogue into an empty database (not for permit decisions)";
+
 /// Why no quota can be declared for `taxon_id`, or `None` when one can. A permit check finds
 /// quotas through the accepted taxon a name resolves to and that taxon's ancestors, so a quota
-/// on an id the catalogue does not hold, or on a synonym's id, would never count a permit: it
-/// is refused rather than kept where no permit would see it.
+/// on an id the catalogue does not hold, on a synonym's id or on a concept Species+ no longer
+/// keeps active would never count a permit: it is refused rather than kept where no permit
+/// would see it.
 pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Option<String>> {
     let id = i64::from(taxon_id.get());
     Ok(match sync::store::taxon(db, id).await? {
-        Some(t) if t.name_status == "A" => None,
+        Some(t) if t.name_status == "A" && t.active => None,
+        Some(t) if t.name_status == "A" => Some(format!(
+            "taxon {id} ({}) is no longer active in Species+: declare the quota against the taxon that replaced it",
+            t.full_name
+        )),
         Some(t) => {
             let accepted = sync::store::accepted_of(db, id).await?;
             let accepted: Vec<String> = accepted.iter().map(i64::to_string).collect();
@@ -382,7 +392,7 @@ pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Opti
             ))
         }
         None if sync::store::counts(db).await?.taxa == 0 => Some(format!(
-            "no taxon {id}: the catalogue is empty; synchronise it first (`cites sync`)"
+            "no taxon {id}: the catalogue is empty; fill it first: {FILL_THE_CATALOGUE}"
         )),
         None => Some(format!(
             "no taxon {id} in the catalogue: accepted the Species+ id of an accepted taxon in it \
@@ -446,7 +456,10 @@ pub async fn declare_quota(
         notes: b.notes,
         speciesplus_id: None,
     };
-    if let Some(why) = undeclarable_taxon(&state.db, taxon_id).await? {
+    // A retry gets its first answer even if a synchronisation has changed the taxon since.
+    if !state.ledger.key_used(&key).await?
+        && let Some(why) = undeclarable_taxon(&state.db, taxon_id).await?
+    {
         return Err(ApiError::invalid("taxon_id", why));
     }
     let q = state

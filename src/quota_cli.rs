@@ -166,10 +166,15 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                 notes,
                 speciesplus_id: None,
             };
-            if let Some(why) = crate::quota_api::undeclarable_taxon(&db, spec.taxon_id).await? {
-                anyhow::bail!("invalid taxon for field \"taxon\": {why}");
+            let key = who.key()?;
+            // A retry gets its first answer even if a synchronisation has changed the taxon
+            // since.
+            if !ledger.key_used(&key).await?
+                && let Some(why) = crate::quota_api::undeclarable_taxon(&db, spec.taxon_id).await?
+            {
+                anyhow::bail!("invalid taxon {} for field \"taxon\": {why}", spec.taxon_id);
             }
-            let q = ledger.declare(&who.key()?, &spec, &who.actor()).await?;
+            let q = ledger.declare(&key, &spec, &who.actor()).await?;
             println!(
                 "quota {} declared: {} {} of taxon {} for {}..{}",
                 q.id,
@@ -477,10 +482,8 @@ pub async fn import_speciesplus(
     }
     if sync::store::counts(db).await?.taxa == 0 {
         anyhow::bail!(
-            "the catalogue is empty: there are no Species+ quotas to import. Fill it first: \
-             `cites sync --latest-dump` (the weekly Species+ dump; needs CITES_SPECIESPLUS_TOKEN), \
-             `cites sync --from-dump FILE`, or `cites serve`, which loads the built-in sample \
-             catalogue into an empty database (not for permit decisions)"
+            "the catalogue is empty: there are no Species+ quotas to import. Fill it first: {}",
+            crate::quota_api::FILL_THE_CATALOGUE
         );
     }
     let rows: Vec<Row> = db::with_db!(db, pool => sqlx::query_as::<_, Row>(
@@ -578,6 +581,15 @@ pub async fn import_speciesplus(
             continue;
         }
         let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
+        if !ledger.key_used(&key).await?
+            && let Some(why) = crate::quota_api::undeclarable_taxon(db, spec.taxon_id).await?
+        {
+            report.not_applied.push(format!(
+                "not applied: Species+ quota {} ({}, taxon {}, {}): {why}",
+                r.id, spec.exporter, spec.taxon_id, spec.period.start
+            ));
+            continue;
+        }
         match ledger.declare(&key, &spec, actor).await {
             Ok(_) => report.imported += 1,
             // Declared meanwhile (another import) with other values: not this run's to settle.

@@ -1069,6 +1069,16 @@ impl Ledger {
         Ok(rows.iter().map(QuotaRow::view).collect())
     }
 
+    /// Whether a request was made under `key` (its first answer is kept): the service then
+    /// lets the ledger answer it, as the first time, rather than refusing it for what changed
+    /// since.
+    pub async fn key_used(&self, key: &ClientKey) -> Result<bool> {
+        let used: Option<i32> = read_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT 1 FROM quota_requests WHERE client_key = $1")
+            .bind(key.as_str()).fetch_optional(pool).await)?;
+        Ok(used.is_some())
+    }
+
     /// The first outcome of a reservation made under `key`, if there was one.
     pub async fn reserved_under(&self, key: &ClientKey) -> Result<Option<Outcome>> {
         let stored: Option<String> = read_db!(&self.db, pool => sqlx::query_scalar(

@@ -585,6 +585,24 @@ fn set_quota(url: &str, limit: &str) -> String {
     stdout(&out).split_whitespace().nth(1).unwrap().to_owned()
 }
 
+/// Runs `cites quota set` for NA's 2026 quota of 10 specimens of `taxon`.
+fn set_2026_quota_of(url: &str, taxon: &str) -> (Option<i32>, String, String) {
+    quota(
+        url,
+        &[
+            "set",
+            "--exporter",
+            "NA",
+            "--taxon",
+            taxon,
+            "--year",
+            "2026",
+            "--limit",
+            "10",
+        ],
+    )
+}
+
 /// Runs `cites quota <args>`; its exit code and stdout.
 fn quota(url: &str, args: &[&str]) -> (Option<i32>, String, String) {
     let out = cites(url, &[&["quota"], args].concat());
@@ -1275,22 +1293,7 @@ async fn a_quota_is_declared_only_against_an_accepted_taxon_of_the_catalogue(bac
         );
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(says), "{answer}");
-        let (rc, out, err) = quota(
-            &app.t.url,
-            &[
-                "set",
-                "--exporter",
-                "NA",
-                "--taxon",
-                &taxon.to_string(),
-                "--year",
-                "2026",
-                "--limit",
-                "10",
-                "--unit",
-                "",
-            ],
-        );
+        let (rc, out, err) = set_2026_quota_of(&app.t.url, &taxon.to_string());
         assert_eq!(rc, Some(1), "{out}");
         assert!(
             err.contains("field \"taxon\"") && err.contains(says),
@@ -1315,23 +1318,12 @@ on_both_backends!(a_quota_is_declared_only_against_an_accepted_taxon_of_the_cata
 
 async fn a_quota_cannot_be_declared_before_the_catalogue_is_synchronised(backend: Backend) {
     let t = db::TestDb::create(backend).await.unwrap();
-    let (rc, out, err) = quota(
-        &t.url,
-        &[
-            "set",
-            "--exporter",
-            "NA",
-            "--taxon",
-            "4521",
-            "--year",
-            "2026",
-            "--limit",
-            "10",
-        ],
-    );
+    let (rc, out, err) = set_2026_quota_of(&t.url, "4521");
     assert_eq!(rc, Some(1), "{out}");
     assert!(
-        err.contains("no taxon 4521: the catalogue is empty; synchronise it first (`cites sync`)"),
+        err.contains(
+            "no taxon 4521: the catalogue is empty; fill it first: `cites sync --latest-dump`"
+        ),
         "{err}"
     );
     let (rc, out, _) = quota(&t.url, &["list", "--json"]);
@@ -1345,3 +1337,92 @@ async fn a_quota_cannot_be_declared_before_the_catalogue_is_synchronised(backend
 }
 
 on_both_backends!(a_quota_cannot_be_declared_before_the_catalogue_is_synchronised);
+
+async fn a_retried_declaration_gets_its_first_answer_after_its_taxon_left_the_catalogue(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let body = |key: &str| json!({"client_key": key, "exporter": "NA", "taxon_id": 3057, "year": 2026, "limit": "10", "unit": ""});
+    let (s, first) = post(&app, "/v1/quotas", Role::ScientificAuthority, body("d")).await;
+    assert_eq!(s, 201, "{first}");
+    // A later synchronisation finds the concept no longer active in Species+.
+    db::with_db!(&app.t.db, pool => sqlx::query("UPDATE taxa SET active = $1 WHERE id = $2")
+        .bind(false).bind(3057_i64).execute(pool).await.map(|_| ()))
+    .unwrap();
+    let (s, again) = post(&app, "/v1/quotas", Role::ScientificAuthority, body("d")).await;
+    assert_eq!(
+        (s, &again["quota"]["id"]),
+        (201, &first["quota"]["id"]),
+        "{again}"
+    );
+    let (s, refused) = post(&app, "/v1/quotas", Role::ScientificAuthority, body("d-new")).await;
+    assert_eq!(
+        (s, refused["error"]["field"].as_str()),
+        (422, Some("taxon_id")),
+        "{refused}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(
+            "taxon 3057 (Ailuropoda melanoleuca) is no longer active in Species+: declare the quota against the taxon that replaced it"
+        ),
+        "{refused}"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(a_retried_declaration_gets_its_first_answer_after_its_taxon_left_the_catalogue);
+
+async fn a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_imported(
+    backend: Backend,
+) {
+    let t = sample_db(backend).await;
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let imported = imported_count(&out);
+    // Two more Species+ rows, copies of one already imported: one on a synonym's id, one on
+    // an id the catalogue lacks.
+    let sid: i64 = db::with_db!(&t.db, pool => sqlx::query_scalar(
+        "SELECT MIN(id) FROM quotas WHERE is_current = $1 AND publication_date IS NOT NULL")
+        .bind(true).fetch_one(pool).await)
+    .unwrap();
+    for (added, taxon) in [
+        (sid + 1_000_000_000, 900_004_i64),
+        (sid + 1_000_000_001, 99_999_999),
+    ] {
+        db::with_db!(&t.db, pool => sqlx::query(
+            "INSERT INTO quotas (id, taxon_concept_id, quota, unit_code, unit_name, country, \
+             country_name, publication_date, notes, url, public_display, is_current) \
+             SELECT $1, $2, '5', unit_code, unit_name, country, country_name, \
+             publication_date, notes, url, public_display, is_current FROM quotas WHERE id = $3")
+            .bind(added).bind(taxon).bind(sid).execute(pool).await.map(|_| ()))
+        .unwrap();
+    }
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(3), "two quotas not applied: {out} {err}");
+    for (added, says) in [
+        (
+            sid + 1_000_000_000,
+            "taxon 900004 (Carcharias obscurus) is a synonym",
+        ),
+        (sid + 1_000_000_001, "no taxon 99999999 in the catalogue"),
+    ] {
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!("Species+ quota {added} ")))
+            .unwrap_or_else(|| panic!("no line names Species+ quota {added}: {out}"));
+        assert!(
+            line.starts_with("not applied") && line.contains(says),
+            "{line}"
+        );
+    }
+    assert!(
+        out.contains(&format!(
+            "0 imported, 0 revised, {imported} unchanged, 2 not applied"
+        )),
+        "{out}"
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_imported);

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use chrono::{NaiveDate, TimeZone, Utc};
 use db::Backend;
 use domain::{CountryCode, Period, TaxonId, UnitCode};
-use quota::{Error, GroupCommit, Outcome, QuotaSpec, Refusal, ReservationState};
+use quota::{
+    Error, GroupCommit, Outcome, QuotaSpec, QuotaView, Refusal, ReservationState, ReservationView,
+};
 use rust_decimal::Decimal;
 
 use crate::support::*;
@@ -28,6 +30,27 @@ fn spec(period: Period) -> QuotaSpec {
         notes: None,
         speciesplus_id: None,
     }
+}
+
+/// What a refusal for a day outside the 2026 calendar-year quota left: the reservation (none
+/// for a reservation refused) and the quota.
+fn outside_2026(answer: &Outcome) -> (Option<&ReservationView>, &QuotaView) {
+    let Outcome::Refused {
+        refusal,
+        reservation,
+        quota,
+    } = answer
+    else {
+        panic!("{answer:?}");
+    };
+    assert_eq!(
+        *refusal,
+        Refusal::OutsidePeriod {
+            period_start: day(2026, 1, 1),
+            period_last_day: day(2026, 12, 31)
+        }
+    );
+    (reservation.as_ref(), quota)
 }
 
 fn field_of(e: &Error) -> Option<&'static str> {
@@ -56,21 +79,7 @@ async fn a_reservation_outside_the_quota_period_is_refused_on_every_path_and_sta
         .await
         .unwrap();
     for answer in [&direct, &grouped] {
-        let Outcome::Refused {
-            refusal,
-            reservation,
-            quota,
-        } = answer
-        else {
-            panic!("{answer:?}");
-        };
-        assert_eq!(
-            *refusal,
-            Refusal::OutsidePeriod {
-                period_start: day(2026, 1, 1),
-                period_last_day: day(2026, 12, 31)
-            }
-        );
+        let (reservation, quota) = outside_2026(answer);
         assert!(reservation.is_none(), "nothing is held");
         assert_eq!(quota.available, dec("10"));
     }
@@ -195,23 +204,9 @@ async fn a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_r
         .await
         .unwrap();
     for answer in [&all, &part] {
-        let Outcome::Refused {
-            refusal,
-            reservation,
-            quota,
-        } = answer
-        else {
-            panic!("{answer:?}");
-        };
+        let (reservation, quota) = outside_2026(answer);
         assert_eq!(
-            *refusal,
-            Refusal::OutsidePeriod {
-                period_start: day(2026, 1, 1),
-                period_last_day: day(2026, 12, 31)
-            }
-        );
-        assert_eq!(
-            reservation.as_ref().map(|r| r.state),
+            reservation.map(|r| r.state),
             Some(ReservationState::Held),
             "the hold stays until it is released or expires"
         );
