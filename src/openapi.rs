@@ -199,7 +199,7 @@ pub fn document() -> Value {
             "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
                 json!({"type": "object", "required": ["client_key", "quantity"], "additionalProperties": false, "properties": {
                     "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},
-                    "expires_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}}}),
+                    "expires_at": {"type": "string", "format": "date-time", "description": "end of the hold (default now + 14 days, at most 180 days); never after the quota's period ends"}, "reason": {"type": "string"}}}),
                 "outcome done or refused", Some("no such quota"))},
             "/v1/reservations/{id}": {"get": op("One reservation", json!([qid.clone()]), "the reservation", true, Some("no such reservation"))},
             "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", commit_body(), "outcome", Some("no such reservation"))},

@@ -95,6 +95,7 @@ impl GroupCommit {
                 .refuse_reservation(key, &params, quota_id, refusal)
                 .await;
         }
+        let expires_at = self.ledger.within_period(quota_id, expires_at).await?;
         let (reply, answer) = oneshot::channel();
         let request = Request {
             key: key.clone(),

@@ -412,7 +412,8 @@ impl Ledger {
     }
 
     /// Holds `quantity` (in the quota's unit or one convertible to it) until `expires_at`
-    /// (default now + [`HOLD_DEFAULT`]). Refused, as data, when the quota cannot cover it.
+    /// (default now + [`HOLD_DEFAULT`]), or until the end of the quota's period if that comes
+    /// first. Refused, as data, when the quota cannot cover it.
     pub async fn reserve(
         &self,
         key: &ClientKey,
@@ -442,6 +443,7 @@ impl Ledger {
                 .refuse_reservation(key, &params, quota_id, refusal)
                 .await;
         }
+        let expires_at = self.within_period(quota_id, expires_at).await?;
         retry(|| async {
             let now = self.clock.now();
             let fast = reserve_fast(
@@ -517,6 +519,21 @@ impl Ledger {
             .fixed(quota_id)
             .await?
             .and_then(|f| period_refusal(f.period_start, f.period_end, now)))
+    }
+
+    /// A hold's expiry brought back to the end of its quota's period (midnight UTC after the
+    /// last day) if it asked for later: no permit can be issued against the quota after that
+    /// (a commit is refused), so a longer hold would only keep the quantity from the Scientific
+    /// Authority's figures until it expired.
+    pub(crate) async fn within_period(
+        &self,
+        quota_id: i64,
+        expires_at: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>> {
+        Ok(match self.fixed(quota_id).await? {
+            Some(f) => expires_at.min(f.period_end.and_time(chrono::NaiveTime::MIN).and_utc()),
+            None => expires_at,
+        })
     }
 
     /// Refuses a reservation for `refusal`, found before anything was written, and records
@@ -736,7 +753,13 @@ impl Ledger {
                         });
                     }
                     let permit_expires_at = permit_until(now, permit_expires_at)?;
-                    if r.expires_at <= now {
+                    // A permit counts against the quota of the 12 months it is issued in: a
+                    // hold from last year's quota cannot become this year's permit. Said first:
+                    // such a hold has also expired (holds end with their period), but the
+                    // period is why.
+                    if let Some(refusal) = quota.outside_period(now) {
+                        refuse(refusal, &r, &quota)
+                    } else if r.expires_at <= now {
                         refuse(
                             Refusal::ReservationExpired {
                                 expired_at: r.expires_at,
@@ -744,10 +767,6 @@ impl Ledger {
                             &r,
                             &quota,
                         )
-                    } else if let Some(refusal) = quota.outside_period(now) {
-                        // A permit counts against the quota of the 12 months it is issued in:
-                        // a hold from last year's quota cannot become this year's permit.
-                        refuse(refusal, &r, &quota)
                     } else if c > r.quantity_micro {
                         refuse(
                             Refusal::ExceedsReservation {

@@ -238,6 +238,65 @@ async fn a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_r
     f.t.drop_db().await.unwrap();
 }
 
+on_both_backends!(a_hold_ends_with_its_quota_period_on_every_path_and_is_then_swept);
+async fn a_hold_ends_with_its_quota_period_on_every_path_and_is_then_swept(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "year-end", Some("10"), "").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    f.clock.set(
+        Utc.with_ymd_and_hms(2026, 12, 30, 12, 0, 0)
+            .single()
+            .unwrap(),
+    );
+    let period_end = Utc.with_ymd_and_hms(2027, 1, 1, 0, 0, 0).single().unwrap();
+    let asked_early = Utc
+        .with_ymd_and_hms(2026, 12, 31, 12, 0, 0)
+        .single()
+        .unwrap();
+    let asked_late = Utc.with_ymd_and_hms(2027, 1, 5, 0, 0, 0).single().unwrap();
+    let mut held = Vec::new();
+    for (k, asked, grouped, until) in [
+        ("default", None, false, period_end),
+        ("default-g", None, true, period_end),
+        ("late", Some(asked_late), false, period_end),
+        ("late-g", Some(asked_late), true, period_end),
+        ("early", Some(asked_early), false, asked_early),
+        ("early-g", Some(asked_early), true, asked_early),
+    ] {
+        let answer = if grouped {
+            group
+                .reserve(&key(k), q.id, &qty("1", ""), asked, &actor("po"))
+                .await
+        } else {
+            f.ledger
+                .reserve(&key(k), q.id, &qty("1", ""), asked, &actor("po"))
+                .await
+        }
+        .unwrap();
+        let r = answer.reservation().unwrap_or_else(|| panic!("{answer:?}"));
+        assert_eq!((k, r.expires_at), (k, until), "{answer:?}");
+        held.push((k, asked, answer.clone()));
+    }
+    // A retry replays the answer, with the expiry it gave.
+    for (k, asked, first) in &held {
+        let again = f
+            .ledger
+            .reserve(&key(k), q.id, &qty("1", ""), *asked, &actor("po"))
+            .await
+            .unwrap();
+        assert_eq!(&again, first);
+    }
+    // The period over, the sweep gives every hold back to last year's quota.
+    f.clock.set(period_end);
+    let swept = f.ledger.sweep(&actor("sweeper")).await.unwrap();
+    assert_eq!(swept.expired, 6);
+    let after = f.ledger.quota(q.id).await.unwrap();
+    assert_eq!((after.held, after.available), (dec("0"), dec("10")));
+    group.shutdown().await;
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
 on_both_backends!(a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years);
 async fn a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years(
     backend: Backend,
