@@ -1297,7 +1297,8 @@ impl Ledger {
 
     /// Checks the invariants of one quota; returns the violations (empty when all hold):
     /// the counters within the limit, the counters equal to the replayed ledger, and equal to
-    /// the sums over its reservations.
+    /// the sums over its reservations; every reservation and commit dated within the quota's
+    /// period, and no hold outliving it.
     pub async fn verify(&self, quota_id: i64) -> Result<Vec<String>> {
         let q = self.quota(quota_id).await?;
         let mut violations = Vec::new();
@@ -1323,6 +1324,27 @@ impl Ledger {
             violations.push(format!(
                 "quota {quota_id}: ledger replay gives {replay:?}, counters are {:?}",
                 (q.held, q.committed, q.exported)
+            ));
+        }
+        // A permit counts against the quota of the period it is issued in, and nothing is held
+        // against a quota outside its period.
+        let period_end = q.period_end.and_time(chrono::NaiveTime::MIN).and_utc();
+        for e in history.iter().filter(|e| {
+            matches!(e.event.as_str(), "reserve" | "commit")
+                && period_refusal(q.period_start, q.period_end, e.at).is_some()
+        }) {
+            violations.push(format!(
+                "quota {quota_id}: entry {} ({}) is dated {}, outside the period {} to {}",
+                e.seq, e.event, e.at, q.period_start, q.period_end
+            ));
+        }
+        let outliving: Vec<i64> = read_db!(&self.db, pool => sqlx::query_scalar(
+            "SELECT id FROM quota_reservations WHERE quota_id = $1 AND state = 'held' \
+             AND expires_at > $2 ORDER BY id")
+            .bind(quota_id).bind(period_end).fetch_all(pool).await)?;
+        if !outliving.is_empty() {
+            violations.push(format!(
+                "quota {quota_id}: holds {outliving:?} outlive the period ending {period_end}"
             ));
         }
         let sums: (i64, i64, i64) = read_db!(&self.db, pool => sqlx::query_as(

@@ -1,5 +1,6 @@
 //! One reservation through its life, idempotency, units, expiry, audit.
 
+use chrono::{TimeZone, Utc};
 use db::Backend;
 use quota::{Error, Outcome, Refusal, ReservationState};
 
@@ -1075,5 +1076,53 @@ async fn quotas_are_listed_by_exporter_whatever_the_case_of_its_code(backend: Ba
             .unwrap()
             .is_empty()
     );
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(verify_names_every_broken_invariant_of_a_quota);
+async fn verify_names_every_broken_invariant_of_a_quota(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "tampered", Some("10"), "").await;
+    f.ledger
+        .reserve(&key("r"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    // What no path of the engine writes: a counter moved without an entry or a reservation, a
+    // hold outliving the 2026 period, and a reservation entry dated in 2027.
+    let at = |y, m, d| Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).single().unwrap();
+    for (sql, when) in [
+        (
+            "UPDATE export_quotas SET held_micro = held_micro + 1000000 WHERE id = $1 AND $2 IS NOT NULL",
+            at(2026, 3, 1),
+        ),
+        (
+            "UPDATE quota_reservations SET expires_at = $2 WHERE quota_id = $1",
+            at(2027, 2, 1),
+        ),
+        (
+            "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+             delta_committed, delta_exported, limit_micro, actor, reason, at) \
+             VALUES ($1, NULL, 'reserve', 0, 0, 0, 10000000, 'po', NULL, $2)",
+            at(2027, 1, 5),
+        ),
+    ] {
+        db::with_db!(f.ledger.db(), pool => sqlx::query(sql).bind(q.id).bind(when)
+            .execute(pool).await.map(|_| ()))
+        .unwrap();
+    }
+    let broken = f.ledger.verify(q.id).await.unwrap();
+    for says in [
+        "ledger replay gives",
+        "reservations sum to",
+        "outlive the period",
+        "(reserve) is dated 2027-01-05",
+    ] {
+        assert!(
+            broken.iter().filter(|v| v.contains(says)).count() == 1,
+            "{says}: {broken:?}"
+        );
+    }
+    assert_eq!(broken.len(), 4, "{broken:?}");
     f.t.drop_db().await.unwrap();
 }
