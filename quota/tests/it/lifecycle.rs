@@ -1126,3 +1126,42 @@ async fn verify_names_every_broken_invariant_of_a_quota(backend: Backend) {
     assert_eq!(broken.len(), 4, "{broken:?}");
     f.t.drop_db().await.unwrap();
 }
+
+on_both_backends!(the_database_refuses_to_change_or_delete_an_audit_entry);
+async fn the_database_refuses_to_change_or_delete_an_audit_entry(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "audited", Some("10"), "").await;
+    f.ledger
+        .reserve(&key("r"), q.id, &qty("2", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    let before = f.ledger.history(q.id).await.unwrap();
+    assert_eq!(before.len(), 2, "declare and reserve");
+    let mut statements = vec![
+        "UPDATE quota_ledger SET delta_held = 0 WHERE quota_id = $1",
+        "UPDATE quota_ledger SET actor = 'someone else' WHERE quota_id = $1",
+        "DELETE FROM quota_ledger WHERE quota_id = $1",
+    ];
+    if backend == Backend::Postgres {
+        statements.push("TRUNCATE quota_ledger CASCADE");
+    }
+    for sql in statements {
+        let refused = if sql.starts_with("TRUNCATE") {
+            db::with_db!(f.ledger.db(), pool => sqlx::query(sql).execute(pool).await.map(|_| ()))
+        } else {
+            db::with_db!(f.ledger.db(), pool => sqlx::query(sql).bind(q.id)
+                .execute(pool).await.map(|_| ()))
+        };
+        let e = refused.expect_err(sql).to_string();
+        assert!(e.contains("quota_ledger is append-only"), "{sql}: {e}");
+    }
+    assert_eq!(f.ledger.history(q.id).await.unwrap(), before);
+    // Appending is what the ledger does, and still works.
+    f.ledger
+        .reserve(&key("r2"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    assert_eq!(f.ledger.history(q.id).await.unwrap().len(), 3);
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
