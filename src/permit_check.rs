@@ -401,8 +401,15 @@ impl Checker {
         let ancestor_ids: Vec<i64> = c.ancestors.iter().map(|a| a.id).collect();
         let exporter = app.exporter();
 
+        // The quotas that limit this export: the taxon's, its ancestors', and those declared
+        // against a concept Species+ has since made a synonym of it (lumped into it), which
+        // still count its exports rather than silently stop applying.
+        let merged = sync::store::synonyms_of(&self.db, t.id)
+            .await
+            .map_err(CheckError::Catalogue)?;
         let lineage: Vec<i64> = std::iter::once(t.id)
             .chain(ancestor_ids.iter().copied())
+            .chain(merged.iter().copied())
             .collect();
         // Independent reads, each on its own pooled connection: the check waits for the
         // slowest, not for their sum.
@@ -473,6 +480,7 @@ impl Checker {
                 rank: t.rank.clone(),
                 ancestor_ids: ancestor_ids.iter().copied().map(self::taxon_id).collect(),
                 ancestor_names: c.ancestors.iter().map(|a| a.full_name.clone()).collect(),
+                merged_ids: merged.iter().copied().map(self::taxon_id).collect(),
                 is_hybrid: t.full_name.contains(" x ") || t.full_name.contains('×'),
                 excluded_form: None,
             },

@@ -90,6 +90,10 @@ pub struct TaxonFacts {
     /// a genus or family.
     #[serde(default)]
     pub ancestor_names: Vec<String>,
+    /// Concepts Species+ has since merged into this one (synonyms pointing to it): a national
+    /// quota declared against one still limits this taxon's exports.
+    #[serde(default)]
+    pub merged_ids: Vec<TaxonId>,
     /// Whether the specimen is a hybrid; its listing is the stricter of its listed parents'
     /// (Res. Conf. 10.17), which the application resolves.
     #[serde(default)]

@@ -208,6 +208,13 @@ pub async fn accepted_of(db: &Db, synonym_id: i64) -> Result<Vec<i64>> {
         .bind(synonym_id).fetch_all(pool).await)?)
 }
 
+/// The synonyms pointing to an accepted taxon: concepts Species+ has merged into it among them.
+pub async fn synonyms_of(db: &Db, accepted_id: i64) -> Result<Vec<i64>> {
+    Ok(read_db!(db, pool => sqlx::query_scalar(
+        "SELECT synonym_id FROM synonym_accepted WHERE accepted_id = $1 ORDER BY synonym_id")
+        .bind(accepted_id).fetch_all(pool).await)?)
+}
+
 /// Accepted, active higher taxa whose name is one of `names` (a taxon's genus, family, ...),
 /// in one query.
 pub async fn higher_taxa_named(db: &Db, names: &[&str]) -> Result<Vec<TaxonSummary>> {

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::support::{TestApp, cites, on_both_backends, sample_db, stderr, stdout};
 
-async fn post(app: &TestApp, path: &str, role: Role, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, path: &str, role: Role, body: Value) -> (u16, Value) {
     post_with(app, app.key(role), path, body).await
 }
 

@@ -18,6 +18,7 @@ fn taxon(name: &str, ancestors: &[&str]) -> TaxonFacts {
         kingdom: Kingdom::Plantae,
         rank: "SPECIES".to_owned(),
         ancestor_ids: Vec::new(),
+        merged_ids: Vec::new(),
         ancestor_names: ancestors.iter().map(|a| (*a).to_owned()).collect(),
         is_hybrid: false,
         excluded_form: None,

@@ -553,7 +553,9 @@ fn quota_reference(quota: &QuotaFact) -> &'static str {
 fn quota_applies(ctx: &Ctx<'_>, quota: &QuotaFact) -> bool {
     let app = ctx.app;
     let taxon = &ctx.facts.taxon;
-    (quota.taxon_id == taxon.id || taxon.ancestor_ids.contains(&quota.taxon_id))
+    (quota.taxon_id == taxon.id
+        || taxon.ancestor_ids.contains(&quota.taxon_id)
+        || taxon.merged_ids.contains(&quota.taxon_id))
         && quota.exporter == app.exporter()
         && quota.period.contains(app.date_issue())
         && (quota.terms.is_empty() || quota.terms.contains(&app.term()))

@@ -52,6 +52,8 @@ pub fn unit(code: &str) -> UnitCode {
 pub const PYTHON_REGIUS: u32 = 4521;
 pub const PYTHONIDAE: u32 = 4500;
 pub const SERPENTES: u32 = 4000;
+/// A concept lumped into Python regius, for quotas declared before the lump.
+pub const MERGED: u32 = 990_001;
 
 /// The base application (see the module docs).
 pub fn base_input() -> ApplicationInput {
@@ -114,6 +116,7 @@ pub fn base_facts(date_issue: Date, date_trade: Date) -> Facts {
                 "Pythonidae".to_owned(),
                 "Serpentes".to_owned(),
             ],
+            merged_ids: Vec::new(),
             is_hybrid: false,
             excluded_form: None,
         },

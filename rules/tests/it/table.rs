@@ -15,8 +15,8 @@ use rules::{
 use rust_decimal::Decimal;
 
 use crate::support::{
-    Case, PYTHON_REGIUS, Row, SERPENTES, apply_timeline, c, d, dec, import_permit, prior, purpose,
-    s, set_appendix, set_hash, set_taxon, source, suspension, term, unit,
+    Case, MERGED, PYTHON_REGIUS, Row, SERPENTES, apply_timeline, c, d, dec, import_permit, prior,
+    purpose, s, set_appendix, set_hash, set_taxon, source, suspension, term, unit,
 };
 
 fn no_change<T>(_: &mut T) {}
@@ -1496,6 +1496,28 @@ fn quotas() -> Vec<Case> {
             input: no_change,
             facts: |f| {
                 f.quotas[0].period = Period::calendar_year(2023);
+                quota_limit(f, Some(Decimal::ZERO));
+            },
+            decision: Allow,
+            codes: &[],
+        },
+        Case {
+            // Declared against a concept Species+ has since lumped into this one.
+            name: "a_quota_on_a_concept_merged_into_the_taxon_still_applies",
+            input: no_change,
+            facts: |f| {
+                f.quotas[0].taxon_id = TaxonId::new(MERGED);
+                f.taxon.merged_ids = vec![TaxonId::new(MERGED)];
+                quota_limit(f, Some(Decimal::ZERO));
+            },
+            decision: Refuse,
+            codes: &[ZeroQuota],
+        },
+        Case {
+            name: "a_quota_on_an_unrelated_concept_does_not_apply",
+            input: no_change,
+            facts: |f| {
+                f.quotas[0].taxon_id = TaxonId::new(MERGED);
                 quota_limit(f, Some(Decimal::ZERO));
             },
             decision: Allow,
