@@ -57,6 +57,20 @@ fn body_op(summary: &str, schema: Value, ok: &str, not_found: Option<&str>) -> V
     o
 }
 
+/// Declaring answers 201 (a retry with its client key too), and 409 for a second quota of one
+/// scope as well as for a reused key.
+fn declare_op(mut o: Value) -> Value {
+    if let Some(responses) = o["responses"].as_object_mut()
+        && let Some(ok) = responses.remove("200")
+    {
+        responses.insert("201".into(), ok);
+    }
+    o["responses"]["409"]["description"] = json!(
+        "quota_exists: a national quota of this exporter, taxon, unit and restrictions already covers part of the period (revise it); or key_conflict: this API key first used the client_key with other parameters"
+    );
+    o
+}
+
 /// What the commit takes: all of the hold, or `quantity` of it (`unit` only with `quantity`).
 fn commit_body() -> Value {
     json!({"type": "object", "required": ["client_key"], "additionalProperties": false,
@@ -175,15 +189,15 @@ pub fn document() -> Value {
                     param("taxon", "query", false, "Species+ taxon id", json!({"type": "integer"})),
                     param("year", "query", false, "quotas in force during part of this year", json!({"type": "integer"}))
                 ]), "quotas", true, None),
-                "post": body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",
-                    json!({"type": "object", "required": ["client_key", "exporter", "taxon_id", "unit"], "additionalProperties": false, "properties": {
-                        "client_key": {"type": "string"}, "exporter": {"type": "string"}, "taxon_id": {"type": "integer", "description": "Species+ id of an accepted taxon in the catalogue (422 otherwise: a synonym's answer names its accepted taxon)"},
+                "post": declare_op(body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",
+                    json!({"type": "object", "required": ["client_key", "exporter", "taxon_id"], "additionalProperties": false, "properties": {
+                        "client_key": {"type": "string"}, "exporter": {"type": "string"}, "taxon_id": {"type": "integer", "description": "Species+ id of an accepted, active taxon in the catalogue (422 otherwise, and on an empty catalogue: a synonym's answer names its accepted taxon)"},
                         "year": {"type": "integer"}, "period_start": {"type": "string", "format": "date"},
                         "period_last_day": {"type": "string", "format": "date"},
                         "limit": {"type": ["string", "null"], "description": "exact decimal; null = in preparation"},
-                        "unit": {"type": "string"}, "term": {"type": "string"}, "source": {"type": "string"},
+                        "unit": {"type": "string", "description": "default blank: a count of specimens (NAR), whose limit is whole"}, "term": {"type": "string"}, "source": {"type": "string"},
                         "purpose": {"type": "string"}, "notes": {"type": "string"}, "reason": {"type": "string"}}}),
-                    "the quota", None)
+                    "the quota", None))
             },
             "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported)", json!([qid.clone()]), "the quota", true, Some("no such quota"))},
             "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it", json!([qid.clone(),
@@ -199,7 +213,7 @@ pub fn document() -> Value {
             "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
                 json!({"type": "object", "required": ["client_key", "quantity"], "additionalProperties": false, "properties": {
                     "client_key": {"type": "string"}, "quantity": {"type": "string"}, "unit": {"type": "string"},
-                    "expires_at": {"type": "string", "format": "date-time", "description": "end of the hold (default now + 14 days, at most 180 days); never after the quota's period ends"}, "reason": {"type": "string"}}}),
+                    "expires_at": {"type": "string", "format": "date-time", "description": "end of the hold (default now + 14 days, at most 180 days); a later one than the end of the quota's period is brought back to it, as the answer's expires_at shows"}, "reason": {"type": "string"}}}),
                 "outcome done or refused", Some("no such quota"))},
             "/v1/reservations/{id}": {"get": op("One reservation", json!([qid.clone()]), "the reservation", true, Some("no such reservation"))},
             "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", commit_body(), "outcome", Some("no such reservation"))},

@@ -93,9 +93,15 @@ impl From<quota::Error> for ApiError {
             quota::Error::Stopped => {
                 ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", e.to_string())
             }
-            quota::Error::Domain(d) => {
-                ApiError::invalid(d.field().unwrap_or("input"), d.to_string())
-            }
+            // A conversion names no field of its own: a unit that cannot measure against the
+            // quota's is the unit's fault, an amount that cannot be converted the quantity's.
+            quota::Error::Domain(d) => ApiError::invalid(
+                d.field().unwrap_or(match d {
+                    domain::Error::IncompatibleUnits { .. } => "unit",
+                    _ => "quantity",
+                }),
+                d.to_string(),
+            ),
             // The database stayed busy or out of reach through every retry. Whether the
             // request took effect is for a retry with the same key to tell; the cause is
             // logged, not sent.
@@ -395,7 +401,7 @@ pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Opti
             "no taxon {id}: the catalogue is empty; fill it first: {FILL_THE_CATALOGUE}"
         )),
         None => Some(format!(
-            "no taxon {id} in the catalogue: accepted the Species+ id of an accepted taxon in it \
+            "no taxon {id} in the catalogue: give the Species+ id of an accepted taxon in it \
              (`cites listing NAME` or GET /v1/taxa?name=NAME shows it)"
         )),
     })

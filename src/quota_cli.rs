@@ -176,15 +176,14 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             }
             let q = ledger.declare(&key, &spec, &who.actor()).await?;
             println!(
-                "quota {} declared: {} {} of taxon {} for {}..{}",
+                "quota {} declared: {} {} of taxon {} for {}",
                 q.id,
                 q.limit
                     .map(|l| l.to_string())
                     .unwrap_or_else(|| "in preparation".into()),
                 q.unit,
                 q.taxon_id,
-                q.period_start,
-                q.period_end
+                shown_period(q.period_start, q.period_end)
             );
         }
         QuotaCommand::Revise {
@@ -243,12 +242,11 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             } else {
                 for q in list {
                     println!(
-                        "{:>5}  {} taxon {:<8} {}..{}  limit {:>10} {:<3} held {} committed {} exported {} available {}",
+                        "{:>5}  {} taxon {:<8} {}  limit {:>10} {:<3} held {} committed {} exported {} available {}",
                         q.id,
                         q.exporter,
                         q.taxon_id,
-                        q.period_start,
-                        q.period_end,
+                        shown_period(q.period_start, q.period_end),
                         q.limit
                             .map(|l| l.to_string())
                             .unwrap_or_else(|| "in prep.".into()),
@@ -267,8 +265,11 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                 println!("{}", serde_json::to_string_pretty(&q)?);
             } else {
                 println!(
-                    "quota {}: {} exports of taxon {} for {}..{}",
-                    q.id, q.exporter, q.taxon_id, q.period_start, q.period_end
+                    "quota {}: {} exports of taxon {} for {}",
+                    q.id,
+                    q.exporter,
+                    q.taxon_id,
+                    shown_period(q.period_start, q.period_end)
                 );
                 println!(
                     "  limit      {} {}",
@@ -640,8 +641,9 @@ fn changed_since_import(speciesplus_id: i64, now: &QuotaSpec, first: Option<&Quo
         }
         if (q.period_start, q.period_end) != (now.period.start, now.period.end) {
             changes.push(format!(
-                "period {}..{} -> {}..{}",
-                q.period_start, q.period_end, now.period.start, now.period.end
+                "period {} -> {}",
+                shown_period(q.period_start, q.period_end),
+                shown_period(now.period.start, now.period.end)
             ));
         }
     }
@@ -660,4 +662,10 @@ fn changed_since_import(speciesplus_id: i64, now: &QuotaSpec, first: Option<&Quo
          only its value can be revised, so the ledger keeps the first values",
         changes.join(", ")
     )
+}
+
+/// A quota's period as people read it: its first and last days (the stored end is the day
+/// after, which "2026-01-01..2027-01-01" would make look included).
+fn shown_period(start: chrono::NaiveDate, end: chrono::NaiveDate) -> String {
+    format!("{start} to {}", end.pred_opt().unwrap_or(end))
 }

@@ -18,7 +18,7 @@ pub enum Error {
         first: String,
     },
     #[error(
-        "quota {existing} already covers {scope}: a national quota is declared once for an exporter, taxon, unit and restrictions over a period; revise quota {existing} instead"
+        "quota {existing} already covers {scope}: a national quota is declared once for an exporter, taxon, unit and restrictions over a period; revise quota {existing} instead, or declare a period that does not overlap it"
     )]
     QuotaExists { existing: i64, scope: String },
     #[error("invalid {field}: {message}")]

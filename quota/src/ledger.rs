@@ -243,7 +243,7 @@ impl Ledger {
         check_notes(spec.notes.as_deref())?;
         check_period(&spec.period)?;
         let limit_micro = match &spec.limit {
-            Some(q) => Some(to_micro("limit", q.convert_to(spec.unit)?.amount())?),
+            Some(q) => Some(whole_limit_micro(q, spec.unit)?),
             None => None,
         };
         let params = format!(
@@ -279,17 +279,27 @@ impl Ledger {
             return Ok(stored);
         }
         if spec.speciesplus_id.is_none()
-            && let Some(existing) = overlapping_quota(&mut tx, spec).await?
+            && let Some((existing, start, end)) = overlapping_quota(&mut tx, spec).await?
         {
+            let last_day = |end: NaiveDate| end.pred_opt().unwrap_or(end);
+            let asked = if (start, end) == (spec.period.start, spec.period.end) {
+                String::new()
+            } else {
+                format!(
+                    " (overlapping the period asked, {} to {})",
+                    spec.period.start,
+                    last_day(spec.period.end)
+                )
+            };
             return Err(Error::QuotaExists {
                 existing,
                 scope: format!(
-                    "{} {} in {} from {} to {}{}{}{}",
+                    "{} {} in {} from {} to {}{asked}{}{}{}",
                     spec.exporter,
                     spec.taxon_id,
                     spec.unit.code(),
-                    spec.period.start,
-                    spec.period.end.pred_opt().unwrap_or(spec.period.end),
+                    start,
+                    last_day(end),
                     spec.term
                         .map_or(String::new(), |t| format!(", term {}", t.code())),
                     spec.source
@@ -351,7 +361,7 @@ impl Ledger {
         actor.check()?;
         let unit = self.quota_unit(quota_id).await?;
         let limit_micro = match limit {
-            Some(q) => Some(to_micro("limit", q.convert_to(unit)?.amount())?),
+            Some(q) => Some(whole_limit_micro(q, unit)?),
             None => None,
         };
         let params = format!("revise|{quota_id}|{limit_micro:?}");
@@ -1990,6 +2000,14 @@ pub(crate) fn reserve_params(
     )
 }
 
+/// A limit in millionths of the quota's `unit`: a count quota's limit is whole specimens, as
+/// everything reserved against it is (half a specimen of limit could never be used).
+fn whole_limit_micro(limit: &Quantity, unit: UnitCode) -> Result<i64> {
+    let limit = limit.convert_to(unit)?;
+    check_whole("limit", &limit)?;
+    to_micro("limit", limit.amount())
+}
+
 /// Checks a requested hold expiry, defaulting it.
 pub(crate) fn hold_until(
     now: DateTime<Utc>,
@@ -2154,7 +2172,10 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 /// could not tell which applies. Two declarations racing each other are serialised first (on
 /// PostgreSQL by a transaction-level advisory lock on the exporter and taxon; SQLite's
 /// `BEGIN IMMEDIATE` already is), so that one of them sees the other.
-async fn overlapping_quota(tx: &mut Tx, spec: &QuotaSpec) -> Result<Option<i64>> {
+async fn overlapping_quota(
+    tx: &mut Tx,
+    spec: &QuotaSpec,
+) -> Result<Option<(i64, NaiveDate, NaiveDate)>> {
     if let Tx::Postgres(c) = tx {
         let lock = i64::from_be_bytes(
             Sha256::digest(format!("declare|{}|{}", spec.exporter, spec.taxon_id).as_bytes())[..8]
@@ -2166,8 +2187,9 @@ async fn overlapping_quota(tx: &mut Tx, spec: &QuotaSpec) -> Result<Option<i64>>
             .execute(&mut **c)
             .await?;
     }
-    let id: Option<i64> = with_tx!(tx, c => sqlx::query_scalar(
-        "SELECT id FROM export_quotas WHERE exporter = $1 AND taxon_id = $2 AND unit = $3 \
+    let found: Option<(i64, NaiveDate, NaiveDate)> = with_tx!(tx, c => sqlx::query_as(
+        "SELECT id, period_start, period_end FROM export_quotas WHERE exporter = $1 \
+         AND taxon_id = $2 AND unit = $3 \
          AND term IS NOT DISTINCT FROM $4 AND source IS NOT DISTINCT FROM $5 \
          AND purpose IS NOT DISTINCT FROM $6 AND period_start < $8 AND period_end > $7 \
          ORDER BY id LIMIT 1")
@@ -2180,7 +2202,7 @@ async fn overlapping_quota(tx: &mut Tx, spec: &QuotaSpec) -> Result<Option<i64>>
         .bind(spec.period.start)
         .bind(spec.period.end)
         .fetch_optional(c).await)?;
-    Ok(id)
+    Ok(found)
 }
 
 /// Claims `key` for this request. `Some(outcome)` when the key was used before with the same

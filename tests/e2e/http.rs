@@ -452,3 +452,38 @@ fn openapi_names_the_resource_each_404_did_not_find() {
         .count();
     assert_eq!(seen, on_an_id, "every route on an id has its 404");
 }
+
+#[tokio::test]
+async fn the_openapi_document_gives_the_statuses_a_declaration_answers_and_what_it_requires() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let (_, doc) = app.get("/v1/openapi.json", None).await;
+    let declare = &doc["paths"]["/v1/quotas"]["post"];
+    // Sent without a unit (a count, the default), as the document allows.
+    let body = serde_json::json!({"client_key": "d", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10"});
+    let required = declare["requestBody"]["content"]["application/json"]["schema"]["required"]
+        .as_array()
+        .unwrap();
+    for field in required {
+        assert!(body.get(field.as_str().unwrap()).is_some(), "{field}");
+    }
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16().to_string();
+    assert_eq!(status, "201");
+    assert!(declare["responses"][&status].is_object(), "{declare}");
+    assert!(declare["responses"]["200"].is_null(), "{declare}");
+    let conflict = declare["responses"]["409"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        conflict.contains("quota_exists") && conflict.contains("key_conflict"),
+        "{conflict}"
+    );
+    app.stop().await;
+}

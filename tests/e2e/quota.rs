@@ -318,6 +318,14 @@ async fn a_national_quota_may_run_over_any_12_month_period_from_the_command_line
         ],
     );
     assert!(out.status.success(), "{}", stderr(&out));
+    // People read the first and last days; the JSON keeps the exclusive end.
+    assert!(
+        stdout(&out).contains("for 2026-04-01 to 2027-03-31"),
+        "{}",
+        stdout(&out)
+    );
+    let listed = stdout(&cites(&t.url, &["quota", "list", "--year", "2027"]));
+    assert!(listed.contains(" 2026-04-01 to 2027-03-31 "), "{listed}");
     let out = cites(&t.url, &["quota", "list", "--year", "2027", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(list[0]["period_start"], "2026-04-01");
@@ -1426,3 +1434,27 @@ async fn a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_i
 }
 
 on_both_backends!(a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_imported);
+
+async fn a_quantity_in_a_unit_that_cannot_measure_against_the_quota_names_the_unit(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let id = declare(&app, "d", "10").await;
+    let (s, answer) = post(
+        &app,
+        &format!("/v1/quotas/{id}/reservations"),
+        Role::PermitOfficer,
+        json!({"client_key": "kg", "quantity": "2", "unit": "KGM"}),
+    )
+    .await;
+    assert_eq!(
+        (s, answer["error"]["field"].as_str()),
+        (422, Some("unit")),
+        "{answer}"
+    );
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("cannot convert KGM"), "{answer}");
+    app.stop().await;
+}
+
+on_both_backends!(a_quantity_in_a_unit_that_cannot_measure_against_the_quota_names_the_unit);

@@ -527,6 +527,30 @@ async fn a_fraction_of_a_specimen_is_refused_naming_the_quantity(backend: Backen
     assert_eq!(export.field(), Some("quantity"), "{export}");
     group.shutdown().await;
     assert_eq!(f.ledger.quota(q.id).await.unwrap().committed, dec("2"));
+    // Nor can a count quota's limit hold half a specimen, declared or revised: nothing could
+    // ever be reserved against the half.
+    let mut half_limit = spec(Period::calendar_year(2027));
+    half_limit.limit = Some(qty("2.5", ""));
+    let declared = f
+        .ledger
+        .declare(&key("d-half"), &half_limit, &actor("sa"))
+        .await;
+    let revised = f
+        .ledger
+        .revise(
+            &key("r-half"),
+            q.id,
+            Some(&qty("10.5", "NAR")),
+            &actor("sa"),
+        )
+        .await;
+    for refused in [declared.map(|_| ()), revised.map(|_| ())] {
+        let e = refused.expect_err("a fraction of a specimen");
+        assert_eq!(e.field(), Some("limit"), "{e}");
+        assert!(e.to_string().contains("whole number"), "{e}");
+    }
+    assert_eq!(f.ledger.quota(q.id).await.unwrap().limit, Some(dec("10")));
+    assert_eq!(f.ledger.quotas(None, None, None).await.unwrap().len(), 1);
     f.t.drop_db().await.unwrap();
 }
 
@@ -674,6 +698,14 @@ async fn a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_r
         assert!(
             matches!(e, Error::QuotaExists { existing, .. } if existing == first.id),
             "{e}"
+        );
+        // The answer gives the existing quota's period, and the one asked when it differs.
+        let message = e.to_string();
+        assert!(
+            message.contains("from 2026-01-01 to 2026-12-31")
+                && (k == "again")
+                    != message.contains("(overlapping the period asked, 2026-04-01 to 2027-03-31)"),
+            "{message}"
         );
     }
     // Another term, another unit or another year is another quota.
