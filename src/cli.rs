@@ -333,6 +333,10 @@ pub enum QuotaCommand {
         /// The quantity's unit (default: the quota's).
         #[arg(long)]
         unit: Option<String>,
+        /// End of the hold, an RFC 3339 instant (default: 14 days from now; at most 180 days;
+        /// brought back to the end of the quota's period if later).
+        #[arg(long)]
+        expires_at: Option<String>,
         #[command(flatten)]
         who: Who,
     },
@@ -344,6 +348,10 @@ pub enum QuotaCommand {
         /// The quantity's unit (default: the quota's).
         #[arg(long, requires = "quantity")]
         unit: Option<String>,
+        /// End of the permit's validity, an RFC 3339 instant (default, and at most: six
+        /// calendar months from issue).
+        #[arg(long)]
+        permit_expires_at: Option<String>,
         #[command(flatten)]
         who: Who,
     },

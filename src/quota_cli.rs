@@ -63,12 +63,24 @@ fn print_outcome(operation: Operation, o: &Outcome) -> Ending {
                 }
             };
             let moved = match operation {
-                Operation::Reserve => format!("{} {} held", r.quantity, r.unit),
+                Operation::Reserve => format!(
+                    "{} {} held until {}",
+                    r.quantity,
+                    r.unit,
+                    r.expires_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                ),
                 Operation::Commit => format!(
-                    "{} {} committed{}",
+                    "{} {} committed{}{}",
                     r.committed,
                     r.unit,
-                    returned(r.quantity - r.committed)
+                    returned(r.quantity - r.committed),
+                    r.permit_expires_at
+                        .map(|at| format!(
+                            ", permit valid until {}",
+                            at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                        ))
+                        .unwrap_or_default()
                 ),
                 Operation::Release => format!("{} {} returned to the quota", r.quantity, r.unit),
                 Operation::Export => {
@@ -294,7 +306,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             let print = |e: &quota::LedgerEntry| {
                 println!(
                     "#{:<6} {} {:<8} res {:<6} held {:+} committed {:+} exported {:+}  \
-                     -> {} / {} / {}  by {}{}",
+                     -> {} / {} / {} of {}  by {}{}",
                     e.seq,
                     e.at.format("%Y-%m-%d %H:%M:%S"),
                     e.event,
@@ -307,6 +319,9 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     e.held_after,
                     e.committed_after,
                     e.exported_after,
+                    // The limit as the entry left it: a revision's shows what it changed.
+                    e.limit
+                        .map_or_else(|| "in preparation".to_owned(), |l| l.to_string()),
                     e.actor,
                     e.reason
                         .as_ref()
@@ -370,15 +385,19 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             quota,
             quantity: q,
             unit,
+            expires_at,
             who,
         } => {
             let unit = unit_or(unit, ledger.quota_unit(quota)).await?;
+            let expires_at = expires_at
+                .map(|at| instant("expires-at", &at))
+                .transpose()?;
             let o = ledger
                 .reserve(
                     &who.key()?,
                     quota,
                     &quantity("quantity", &q, &unit)?,
-                    None,
+                    expires_at,
                     &who.actor(),
                 )
                 .await?;
@@ -388,8 +407,12 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             reservation,
             quantity: q,
             unit,
+            permit_expires_at,
             who,
         } => {
+            let permit_expires_at = permit_expires_at
+                .map(|at| instant("permit-expires-at", &at))
+                .transpose()?;
             let q = match q {
                 Some(q) => {
                     let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
@@ -398,7 +421,13 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                 None => None,
             };
             let o = ledger
-                .commit(&who.key()?, reservation, q.as_ref(), None, &who.actor())
+                .commit(
+                    &who.key()?,
+                    reservation,
+                    q.as_ref(),
+                    permit_expires_at,
+                    &who.actor(),
+                )
                 .await?;
             return Ok(print_outcome(Operation::Commit, &o));
         }
@@ -668,4 +697,15 @@ fn changed_since_import(speciesplus_id: i64, now: &QuotaSpec, first: Option<&Quo
 /// after, which "2026-01-01..2027-01-01" would make look included).
 fn shown_period(start: chrono::NaiveDate, end: chrono::NaiveDate) -> String {
     format!("{start} to {}", end.pred_opt().unwrap_or(end))
+}
+
+/// An instant given on the command line (`--{option}`), in RFC 3339.
+fn instant(option: &str, value: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(value)
+        .map(|at| at.with_timezone(&chrono::Utc))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "invalid --{option} {value:?} ({e}): accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
+            )
+        })
 }

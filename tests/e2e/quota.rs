@@ -263,8 +263,20 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
         stdout(&out),
         stderr(&out)
     );
+    let out = cites(
+        &t.url,
+        &["quota", "revise", &id, "--limit", "12", "--key", "rev"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let out = cites(&t.url, &["quota", "history", &id]);
-    assert!(stdout(&out).contains("reserve"), "{}", stdout(&out));
+    let history = stdout(&out);
+    assert!(history.contains("reserve"), "{history}");
+    // Each entry shows the limit it left: the revision's is the new one.
+    let last = history.lines().last().unwrap_or_default();
+    assert!(
+        last.contains("declare") && last.contains("-> 1 / 0 / 0 of 12 "),
+        "{history}"
+    );
     let out = cites(&t.url, &["quota", "history", &id, "--limit", "1"]);
     let page = stdout(&out);
     assert!(
@@ -661,13 +673,67 @@ on_both_backends!(a_refused_quota_operation_exits_with_3_and_an_error_with_1);
 async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
     let t = sample_db(backend).await;
     let id = set_quota(&t.url, "10");
-    let (_, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
-    assert!(out.contains("is held (2 NAR held)"), "{out}");
-    let rid = out.split_whitespace().nth(2).unwrap().to_owned();
-    let (_, out, err) = quota(&t.url, &["commit", &rid, "--quantity", "1"]);
+    let shown =
+        |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let now = domain::Clock::now(&domain::SystemClock);
+    let asked = now + chrono::Duration::days(1);
+    let asked = asked - chrono::Duration::nanoseconds(asked.timestamp_subsec_nanos().into());
+    // The real clock: a hold asked past the end of this year's quota ends with it.
+    let year_end = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&now) + 1, 1, 1)
+        .unwrap()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
+    let (_, out, err) = quota(
+        &t.url,
+        &[
+            "reserve",
+            &id,
+            "--quantity",
+            "2",
+            "--expires-at",
+            &shown(asked),
+        ],
+    );
     assert!(
         out.contains(&format!(
-            "reservation {rid} is committed (1 NAR committed, 1 returned to the quota)"
+            "is held (2 NAR held until {})",
+            shown(asked.min(year_end))
+        )),
+        "{out} {err}"
+    );
+    let rid = out.split_whitespace().nth(2).unwrap().to_owned();
+    let (rc, _, err) = quota(
+        &t.url,
+        &[
+            "reserve",
+            &id,
+            "--quantity",
+            "1",
+            "--expires-at",
+            "tomorrow",
+        ],
+    );
+    assert_eq!(rc, Some(1), "{err}");
+    assert!(
+        err.contains("--expires-at \"tomorrow\"") && err.contains("RFC 3339"),
+        "{err}"
+    );
+    let valid_until = asked + chrono::Duration::days(30);
+    let (_, out, err) = quota(
+        &t.url,
+        &[
+            "commit",
+            &rid,
+            "--quantity",
+            "1",
+            "--permit-expires-at",
+            &shown(valid_until),
+        ],
+    );
+    assert!(
+        out.contains(&format!(
+            "reservation {rid} is committed (1 NAR committed, 1 returned to the quota, permit valid until {})",
+            shown(valid_until)
         )),
         "{out} {err}"
     );
@@ -922,7 +988,7 @@ async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend)
     let cli_id = stdout(&out).split_whitespace().nth(1).unwrap().to_owned();
     let (rc, out, err) = quota(&app.t.url, &["reserve", &cli_id, "--quantity", "0.25"]);
     assert_eq!(rc, Some(0), "{out} {err}");
-    assert!(out.contains("(0.25 KGM held)"), "{out}");
+    assert!(out.contains("(0.25 KGM held until "), "{out}");
     app.stop().await;
 }
 
