@@ -237,6 +237,7 @@ pub struct AmendmentsArgs {
 pub enum QuotaCommand {
     /// Declare a national export quota.
     Set {
+        /// Exporting country, ISO 3166-1 alpha-2 (e.g. NA).
         #[arg(long)]
         exporter: String,
         /// Species+ id of an accepted, active taxon in the catalogue.
@@ -258,15 +259,19 @@ pub enum QuotaCommand {
         /// The limit, an exact decimal; omit for "in preparation".
         #[arg(long)]
         limit: Option<String>,
-        /// Unit code (blank or NAR: number of specimens).
+        /// Unit code (blank or NAR: number of specimens, whose limit is whole).
         #[arg(long, default_value = "")]
         unit: String,
+        /// Only specimens of this CITES term code (e.g. SKI); default: every term.
         #[arg(long)]
         term: Option<String>,
+        /// Only specimens of this CITES source code (e.g. W); default: every source.
         #[arg(long)]
         source: Option<String>,
+        /// Only trade for this CITES purpose code (e.g. H); default: every purpose.
         #[arg(long)]
         purpose: Option<String>,
+        /// Free text kept with the quota (its basis, conditions).
         #[arg(long)]
         notes: Option<String>,
         #[command(flatten)]
@@ -291,10 +296,12 @@ pub enum QuotaCommand {
     },
     /// Import the current Species+ quotas of the catalogue into the ledger (idempotent). A
     /// quota whose Species+ value changed since it was imported is revised; one whose country,
-    /// taxon, unit or year changed is not applied: named, counted, and the exit status is 3.
+    /// taxon, unit or year changed, whose taxon is not an accepted, active one of the
+    /// catalogue, or whose value no quota can have, is not applied: named, counted, and the
+    /// exit status is 3. The others are imported all the same.
     Import {
         #[command(flatten)]
-        who: Who,
+        who: Importer,
     },
     /// List quotas.
     List {
@@ -392,8 +399,30 @@ pub struct Who {
     /// Recorded in the audit ledger.
     #[arg(long, env = "USER", default_value = "cli")]
     pub actor: String,
+    /// Why, recorded in the audit ledger (one line).
     #[arg(long)]
     pub reason: Option<String>,
+}
+
+/// Who runs an import: no `--key`, since an import keys each Species+ quota by its own id (a
+/// second import is the same requests again).
+#[derive(Args, Debug)]
+pub struct Importer {
+    /// Recorded in the audit ledger.
+    #[arg(long, env = "USER", default_value = "cli")]
+    pub actor: String,
+    /// Why, recorded in the audit ledger (one line).
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+impl Importer {
+    pub fn actor(&self) -> quota::Actor {
+        quota::Actor {
+            name: self.actor.clone(),
+            reason: self.reason.clone(),
+        }
+    }
 }
 
 impl Who {

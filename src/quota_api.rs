@@ -67,7 +67,7 @@ where
                     format!("the body is not the JSON object expected: {inner}"),
                 )
             } else {
-                ApiError::invalid(path.clone(), format!("invalid {path}: {inner}"))
+                ApiError::invalid(path.clone(), explain(&path, &inner.to_string()))
             }
         })?;
         de.end().map_err(|e| {
@@ -75,6 +75,26 @@ where
         })?;
         Ok(AppJson(value))
     }
+}
+
+/// A field's decoding error as a caller reads it: serde's Rust type names in plain words, and
+/// what is accepted where the decoder does not say (the formats of instants and dates).
+fn explain(path: &str, serde_says: &str) -> String {
+    let mut said = serde_says.to_owned();
+    for int in ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"] {
+        said = said.replace(&format!("expected {int}"), "expected a whole number");
+    }
+    let field = path.rsplit('.').next().unwrap_or(path);
+    let accepted = if field.ends_with("_at") {
+        "; accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
+    } else if field.starts_with("date_") || field.starts_with("period_") {
+        "; accepted a date, YYYY-MM-DD"
+    } else if said.contains("expected a string") {
+        "; accepted a JSON string (quantities are exact decimals written as strings, e.g. \"5\")"
+    } else {
+        ""
+    };
+    format!("invalid {path}: {said}{accepted}")
 }
 
 impl From<quota::Error> for ApiError {

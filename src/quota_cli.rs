@@ -546,12 +546,20 @@ pub async fn import_speciesplus(
             continue;
         };
         let limit = match r.quota.as_deref() {
-            Some(v) => Some(
-                Decimal::from_str(v)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|d| Ok(Quantity::new(d, unit)?))
-                    .with_context(|| format!("Species+ quota {}: its value {v:?}", r.id))?,
-            ),
+            Some(v) => match Decimal::from_str(v)
+                .map_err(anyhow::Error::from)
+                .and_then(|d| Ok(Quantity::new(d, unit)?))
+            {
+                Ok(limit) => Some(limit),
+                // One malformed value is that quota's problem, not the others'.
+                Err(e) => {
+                    report.not_applied.push(format!(
+                        "not applied: Species+ quota {} ({exporter}, taxon {taxon}): its value {v:?}: {e}",
+                        r.id
+                    ));
+                    continue;
+                }
+            },
             None => None,
         };
         let spec = QuotaSpec {

@@ -769,6 +769,9 @@ on_both_backends!(the_history_of_an_unknown_quota_prints_only_the_error);
 
 async fn importing_from_an_empty_catalogue_says_how_to_fill_it(backend: Backend) {
     let t = db::TestDb::create(backend).await.unwrap();
+    // An import keys each Species+ quota by its own id: a key of the command's would be ignored.
+    let (rc, _, err) = quota(&t.url, &["import", "--key", "k"]);
+    assert_eq!(rc, Some(2), "{err}");
     let (rc, out, err) = quota(&t.url, &["import"]);
     assert_eq!(rc, Some(1), "{out} {err}");
     assert!(!out.contains("imported"), "{out}");
@@ -1004,16 +1007,39 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
         b[field] = value;
         b
     };
-    for (body, field) in [
-        (with("limit", json!(5)), "limit"),
-        (with("taxon_id", json!("8")), "taxon_id"),
-        (with("year", json!("next")), "year"),
-        (json!([]), "body"),
+    for (body, field, says) in [
+        (
+            with("limit", json!(5)),
+            "limit",
+            "accepted a JSON string (quantities are exact decimals written as strings, e.g. \"5\")",
+        ),
+        (
+            with("taxon_id", json!("8")),
+            "taxon_id",
+            "expected a whole number",
+        ),
+        (
+            with("year", json!("next")),
+            "year",
+            "expected a whole number",
+        ),
+        (
+            with("period_start", json!("1 April")),
+            "period_start",
+            "accepted a date, YYYY-MM-DD",
+        ),
+        (json!([]), "body", "not the JSON object expected"),
     ] {
         let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body).await;
         assert_eq!(
             (s, answer["error"]["field"].as_str()),
             (422, Some(field)),
+            "{answer}"
+        );
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(says), "{answer}");
+        assert!(
+            !message.contains(" u32") && !message.contains(" i32"),
             "{answer}"
         );
     }
@@ -1460,26 +1486,32 @@ async fn a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_i
         "SELECT MIN(id) FROM quotas WHERE is_current = $1 AND publication_date IS NOT NULL")
         .bind(true).fetch_one(pool).await)
     .unwrap();
-    for (added, taxon) in [
-        (sid + 1_000_000_000, 900_004_i64),
-        (sid + 1_000_000_001, 99_999_999),
+    let taxon: i64 = db::with_db!(&t.db, pool => sqlx::query_scalar(
+        "SELECT taxon_concept_id FROM quotas WHERE id = $1").bind(sid).fetch_one(pool).await)
+    .unwrap();
+    for (added, taxon, value) in [
+        (sid + 1_000_000_000, 900_004_i64, "5"),
+        (sid + 1_000_000_001, 99_999_999, "5"),
+        // And one whose value no quota can have: that row alone is not applied.
+        (sid + 1_000_000_002, taxon, "-1"),
     ] {
         db::with_db!(&t.db, pool => sqlx::query(
             "INSERT INTO quotas (id, taxon_concept_id, quota, unit_code, unit_name, country, \
              country_name, publication_date, notes, url, public_display, is_current) \
-             SELECT $1, $2, '5', unit_code, unit_name, country, country_name, \
+             SELECT $1, $2, $4, unit_code, unit_name, country, country_name, \
              publication_date, notes, url, public_display, is_current FROM quotas WHERE id = $3")
-            .bind(added).bind(taxon).bind(sid).execute(pool).await.map(|_| ()))
+            .bind(added).bind(taxon).bind(sid).bind(value).execute(pool).await.map(|_| ()))
         .unwrap();
     }
     let (rc, out, err) = quota(&t.url, &["import"]);
-    assert_eq!(rc, Some(3), "two quotas not applied: {out} {err}");
+    assert_eq!(rc, Some(3), "three quotas not applied: {out} {err}");
     for (added, says) in [
         (
             sid + 1_000_000_000,
             "taxon 900004 (Carcharias obscurus) is a synonym",
         ),
         (sid + 1_000_000_001, "no taxon 99999999 in the catalogue"),
+        (sid + 1_000_000_002, "its value \"-1\""),
     ] {
         let line = out
             .lines()
@@ -1492,7 +1524,7 @@ async fn a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_i
     }
     assert!(
         out.contains(&format!(
-            "0 imported, 0 revised, {imported} unchanged, 2 not applied"
+            "0 imported, 0 revised, {imported} unchanged, 3 not applied"
         )),
         "{out}"
     );
@@ -1524,3 +1556,28 @@ async fn a_quantity_in_a_unit_that_cannot_measure_against_the_quota_names_the_un
 }
 
 on_both_backends!(a_quantity_in_a_unit_that_cannot_measure_against_the_quota_names_the_unit);
+
+async fn a_hold_end_that_is_not_an_instant_is_refused_naming_the_format(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let id = declare(&app, "d", "10").await;
+    let (s, answer) = post(
+        &app,
+        &format!("/v1/quotas/{id}/reservations"),
+        Role::PermitOfficer,
+        json!({"client_key": "day", "quantity": "2", "expires_at": "2026-12-05"}),
+    )
+    .await;
+    assert_eq!(
+        (s, answer["error"]["field"].as_str()),
+        (422, Some("expires_at")),
+        "{answer}"
+    );
+    let message = answer["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"),
+        "{answer}"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(a_hold_end_that_is_not_an_instant_is_refused_naming_the_format);
