@@ -144,9 +144,16 @@ impl Db {
 
     /// Applies the migrations that have not been applied yet.
     pub async fn migrate(&self) -> Result<()> {
-        match self {
-            Db::Sqlite(pool) => SQLITE_MIGRATOR.run(pool).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATOR.run(pool).await?,
+        self.migrate_to(None).await
+    }
+
+    /// Applies the migrations not applied yet, up to `version` included (`None`: all).
+    pub async fn migrate_to(&self, version: Option<i64>) -> Result<()> {
+        match (self, version) {
+            (Db::Sqlite(pool), None) => SQLITE_MIGRATOR.run(pool).await?,
+            (Db::Postgres(pool), None) => POSTGRES_MIGRATOR.run(pool).await?,
+            (Db::Sqlite(pool), Some(v)) => SQLITE_MIGRATOR.run_to(v, pool).await?,
+            (Db::Postgres(pool), Some(v)) => POSTGRES_MIGRATOR.run_to(v, pool).await?,
         }
         Ok(())
     }

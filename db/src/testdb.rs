@@ -68,6 +68,17 @@ impl TestDb {
     /// Creates and migrates a fresh database on `backend`. PostgreSQL must be reachable: an
     /// unreachable server is an error, never a skipped test.
     pub async fn create(backend: Backend) -> Result<TestDb> {
+        TestDb::create_migrated_to(backend, None).await
+    }
+
+    /// A fresh database whose schema stops at migration `version` (`None`: all of them), to
+    /// test an upgrade over data written before it ([`Db::migrate`] then applies the rest).
+    pub async fn create_migrated_to(backend: Backend, version: Option<i64>) -> Result<TestDb> {
+        let connect = |url: String| async move {
+            let db = Db::connect_without_migrating(&url).await?;
+            db.migrate_to(version).await?;
+            Ok::<_, Error>((db, url))
+        };
         match backend {
             Backend::Sqlite => {
                 let temp = std::env::temp_dir();
@@ -82,8 +93,8 @@ impl TestDb {
                 }
                 let dir = temp.join(new_name());
                 std::fs::create_dir_all(&dir).map_err(|e| Error::Sqlx(sqlx::Error::Io(e)))?;
-                let url = format!("sqlite://{}", dir.join("cites.db").display());
-                let db = Db::connect(&url).await?;
+                let (db, url) =
+                    connect(format!("sqlite://{}", dir.join("cites.db").display())).await?;
                 Ok(TestDb {
                     db,
                     url,
@@ -121,8 +132,7 @@ impl TestDb {
                         .await?;
                 }
                 admin.close().await;
-                let url = replace_db_name(&admin_url, &name);
-                let db = Db::connect(&url).await?;
+                let (db, url) = connect(replace_db_name(&admin_url, &name)).await?;
                 Ok(TestDb {
                     db,
                     url,

@@ -408,7 +408,7 @@ impl Ledger {
             &mut tx,
             quota_id,
             None,
-            "declare",
+            "revise",
             (0, 0, 0),
             limit_micro,
             actor,

@@ -1,8 +1,11 @@
 //! One reservation through its life, idempotency, units, expiry, audit.
 
+use std::sync::Arc;
+
 use chrono::{TimeZone, Utc};
 use db::Backend;
-use quota::{Error, Outcome, Refusal, ReservationState};
+use domain::ManualClock;
+use quota::{Error, Ledger, Outcome, Refusal, ReservationState};
 
 use crate::support::*;
 
@@ -1162,6 +1165,64 @@ async fn the_database_refuses_to_change_or_delete_an_audit_entry(backend: Backen
         .await
         .unwrap();
     assert_eq!(f.ledger.history(q.id).await.unwrap().len(), 3);
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_its_guard);
+async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_its_guard(
+    backend: Backend,
+) {
+    // A database as migration 0006 left it, with a history written then.
+    let t = db::TestDb::create_migrated_to(backend, Some(6))
+        .await
+        .unwrap();
+    let clock = Arc::new(ManualClock::new(t0()));
+    let f = Fixture {
+        ledger: Ledger::new(t.db.clone(), clock.clone()),
+        clock,
+        t,
+    };
+    let q = declare(&f, "upgraded", Some("10"), "").await;
+    let r = f
+        .ledger
+        .reserve(&key("r"), q.id, &qty("3", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    f.ledger
+        .commit(
+            &key("c"),
+            r.reservation().unwrap().id,
+            None,
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    let before = f.ledger.history(q.id).await.unwrap();
+    assert_eq!(before.len(), 3);
+    f.t.db.migrate().await.unwrap();
+    assert_eq!(f.ledger.history(q.id).await.unwrap(), before);
+    // Numbers go on after the last one, a revision is audited as one, and the ledger is still
+    // append-only.
+    f.ledger
+        .revise(&key("rev"), q.id, Some(&qty("12", "")), &actor("sa"))
+        .await
+        .unwrap();
+    let after = f.ledger.history(q.id).await.unwrap();
+    let last = after.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.seq > before[2].seq, last.limit),
+        ("revise", true, Some(dec("12")))
+    );
+    let refused = db::with_db!(f.ledger.db(), pool => sqlx::query(
+        "DELETE FROM quota_ledger WHERE quota_id = $1").bind(q.id).execute(pool).await.map(|_| ()));
+    assert!(
+        refused
+            .expect_err("append-only")
+            .to_string()
+            .contains("append-only")
+    );
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }

@@ -823,19 +823,24 @@ async fn a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_u
         .await
         .unwrap();
     assert_eq!(again.limit, Some(dec("10")));
-    let limits: Vec<Option<Decimal>> = f
+    let limits: Vec<(String, Option<Decimal>)> = f
         .ledger
         .history(q.id)
         .await
         .unwrap()
         .into_iter()
-        .filter(|e| e.event == "declare")
-        .map(|e| e.limit)
+        .filter(|e| e.event == "declare" || e.event == "revise")
+        .map(|e| (e.event, e.limit))
         .collect();
     assert_eq!(
         limits,
-        vec![None, Some(dec("5")), Some(dec("4")), Some(dec("10"))],
-        "each revision audited once, with its limit"
+        vec![
+            ("declare".to_owned(), None),
+            ("revise".to_owned(), Some(dec("5"))),
+            ("revise".to_owned(), Some(dec("4"))),
+            ("revise".to_owned(), Some(dec("10")))
+        ],
+        "each revision audited once, as a revision, with its limit"
     );
     group.shutdown().await;
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());

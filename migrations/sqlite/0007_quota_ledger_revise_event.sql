@@ -1,0 +1,34 @@
+-- A revised limit is its own event in the audit ledger ('revise'), rather than a second
+-- 'declare': an auditor reads how a quota's limit changed without inferring it from the order
+-- of declarations. SQLite cannot alter a CHECK constraint, so the table is rebuilt with every
+-- entry and sequence number kept; the append-only triggers of 0006 are set again on it.
+DROP TRIGGER quota_ledger_no_update;
+DROP TRIGGER quota_ledger_no_delete;
+CREATE TABLE quota_ledger_rebuilt (
+    seq              INTEGER PRIMARY KEY AUTOINCREMENT,
+    quota_id         INTEGER NOT NULL REFERENCES export_quotas (id),
+    reservation_id   INTEGER REFERENCES quota_reservations (id),
+    event            TEXT    NOT NULL CONSTRAINT quota_ledger_event_valid CHECK (event IN ('declare', 'revise', 'reserve', 'reject', 'commit', 'release', 'expire', 'export', 'close')),
+    delta_held       INTEGER NOT NULL,
+    delta_committed  INTEGER NOT NULL,
+    delta_exported   INTEGER NOT NULL,
+    limit_micro      INTEGER,
+    actor            TEXT    NOT NULL,
+    reason           TEXT,
+    at               TEXT    NOT NULL
+);
+INSERT INTO quota_ledger_rebuilt (seq, quota_id, reservation_id, event, delta_held,
+    delta_committed, delta_exported, limit_micro, actor, reason, at)
+SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, delta_exported,
+    limit_micro, actor, reason, at FROM quota_ledger ORDER BY seq;
+DROP TABLE quota_ledger;
+ALTER TABLE quota_ledger_rebuilt RENAME TO quota_ledger;
+CREATE INDEX quota_ledger_quota ON quota_ledger (quota_id, seq);
+CREATE TRIGGER quota_ledger_no_update BEFORE UPDATE ON quota_ledger
+BEGIN
+    SELECT RAISE(ABORT, 'quota_ledger is append-only: an entry is never changed');
+END;
+CREATE TRIGGER quota_ledger_no_delete BEFORE DELETE ON quota_ledger
+BEGIN
+    SELECT RAISE(ABORT, 'quota_ledger is append-only: an entry is never deleted');
+END;
