@@ -1032,13 +1032,8 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
         (json!([]), "body", "not the JSON object expected"),
     ] {
         let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body).await;
-        assert_eq!(
-            (s, answer["error"]["field"].as_str()),
-            (422, Some(field)),
-            "{answer}"
-        );
+        assert_invalid(s, &answer, field, says);
         let message = answer["error"]["message"].as_str().unwrap_or_default();
-        assert!(message.contains(says), "{answer}");
         assert!(
             !message.contains(" u32") && !message.contains(" i32"),
             "{answer}"
@@ -1387,13 +1382,7 @@ async fn a_quota_is_declared_only_against_an_accepted_taxon_of_the_catalogue(bac
         ),
     ] {
         let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body(taxon)).await;
-        assert_eq!(
-            (s, answer["error"]["field"].as_str()),
-            (422, Some("taxon_id")),
-            "{answer}"
-        );
-        let message = answer["error"]["message"].as_str().unwrap_or_default();
-        assert!(message.contains(says), "{answer}");
+        assert_invalid(s, &answer, "taxon_id", says);
         let (rc, out, err) = set_2026_quota_of(&app.t.url, &taxon.to_string());
         assert_eq!(rc, Some(1), "{out}");
         assert!(
@@ -1457,17 +1446,11 @@ async fn a_retried_declaration_gets_its_first_answer_after_its_taxon_left_the_ca
         "{again}"
     );
     let (s, refused) = post(&app, "/v1/quotas", Role::ScientificAuthority, body("d-new")).await;
-    assert_eq!(
-        (s, refused["error"]["field"].as_str()),
-        (422, Some("taxon_id")),
-        "{refused}"
-    );
-    let message = refused["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains(
-            "taxon 3057 (Ailuropoda melanoleuca) is no longer active in Species+: declare the quota against the taxon that replaced it"
-        ),
-        "{refused}"
+    assert_invalid(
+        s,
+        &refused,
+        "taxon_id",
+        "taxon 3057 (Ailuropoda melanoleuca) is no longer active in Species+: declare the quota against the taxon that replaced it",
     );
     app.stop().await;
 }
@@ -1534,51 +1517,46 @@ async fn a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_i
 
 on_both_backends!(a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_imported);
 
-async fn a_quantity_in_a_unit_that_cannot_measure_against_the_quota_names_the_unit(
+async fn a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_field_and_what_is_accepted(
     backend: Backend,
 ) {
     let app = TestApp::spawn(backend).await;
     let id = declare(&app, "d", "10").await;
-    let (s, answer) = post(
-        &app,
-        &format!("/v1/quotas/{id}/reservations"),
-        Role::PermitOfficer,
-        json!({"client_key": "kg", "quantity": "2", "unit": "KGM"}),
-    )
-    .await;
-    assert_eq!(
-        (s, answer["error"]["field"].as_str()),
-        (422, Some("unit")),
-        "{answer}"
-    );
-    let message = answer["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("cannot convert KGM"), "{answer}");
+    for (body, field, says) in [
+        (
+            json!({"client_key": "kg", "quantity": "2", "unit": "KGM"}),
+            "unit",
+            "cannot convert KGM",
+        ),
+        (
+            json!({"client_key": "day", "quantity": "2", "expires_at": "2026-12-05"}),
+            "expires_at",
+            "accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z",
+        ),
+    ] {
+        let (s, answer) = post(
+            &app,
+            &format!("/v1/quotas/{id}/reservations"),
+            Role::PermitOfficer,
+            body,
+        )
+        .await;
+        assert_invalid(s, &answer, field, says);
+    }
     app.stop().await;
 }
 
-on_both_backends!(a_quantity_in_a_unit_that_cannot_measure_against_the_quota_names_the_unit);
+on_both_backends!(
+    a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_field_and_what_is_accepted
+);
 
-async fn a_hold_end_that_is_not_an_instant_is_refused_naming_the_format(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let id = declare(&app, "d", "10").await;
-    let (s, answer) = post(
-        &app,
-        &format!("/v1/quotas/{id}/reservations"),
-        Role::PermitOfficer,
-        json!({"client_key": "day", "quantity": "2", "expires_at": "2026-12-05"}),
-    )
-    .await;
+/// A 422 naming `field`, whose message says `says`.
+fn assert_invalid(status: u16, answer: &Value, field: &str, says: &str) {
     assert_eq!(
-        (s, answer["error"]["field"].as_str()),
-        (422, Some("expires_at")),
+        (status, answer["error"]["field"].as_str()),
+        (422, Some(field)),
         "{answer}"
     );
     let message = answer["error"]["message"].as_str().unwrap_or_default();
-    assert!(
-        message.contains("accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"),
-        "{answer}"
-    );
-    app.stop().await;
+    assert!(message.contains(says), "{answer}");
 }
-
-on_both_backends!(a_hold_end_that_is_not_an_instant_is_refused_naming_the_format);
