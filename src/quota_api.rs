@@ -78,19 +78,39 @@ where
 }
 
 /// A field's decoding error as a caller reads it: serde's Rust type names in plain words, and
-/// what is accepted where the decoder does not say (the formats of instants and dates).
+/// what is accepted where the decoder does not say (the formats of instants and dates, and
+/// that a quota's quantities are strings).
 fn explain(path: &str, serde_says: &str) -> String {
+    // serde names an unknown field together with the fields accepted: nothing to add.
+    if serde_says.starts_with("unknown field") {
+        return format!("invalid {path}: {serde_says}");
+    }
     let mut said = serde_says.to_owned();
-    for int in ["u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64"] {
+    for int in ["u8", "u16", "u32", "u64"] {
+        said = said.replace(
+            &format!("expected {int}"),
+            "expected a whole number, 0 or more",
+        );
+    }
+    for int in ["i8", "i16", "i32", "i64"] {
         said = said.replace(&format!("expected {int}"), "expected a whole number");
+    }
+    if let Some(at) = said.find("expected struct ") {
+        said.truncate(at);
+        said.push_str("expected a JSON object");
     }
     let field = path.rsplit('.').next().unwrap_or(path);
     let accepted = if field.ends_with("_at") {
         "; accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
-    } else if field.starts_with("date_") || field.starts_with("period_") {
+    } else if field.starts_with("date_")
+        || field.starts_with("period_")
+        || field.ends_with("_date")
+        || field.ends_with("_on")
+        || field == "valid_until"
+    {
         "; accepted a date, YYYY-MM-DD"
-    } else if said.contains("expected a string") {
-        "; accepted a JSON string (quantities are exact decimals written as strings, e.g. \"5\")"
+    } else if (field == "quantity" || field == "limit") && said.contains("expected a string") {
+        "; accepted an exact decimal written as a JSON string, e.g. \"5\""
     } else {
         ""
     };
@@ -391,11 +411,12 @@ pub const FILL_THE_CATALOGUE: &str = "`cites sync --latest-dump` (the weekly Spe
      CITES_SPECIESPLUS_TOKEN), `cites sync --from-dump FILE`, or `cites serve`, which loads the \
      built-in sample catalogue into an empty database (not for permit decisions)";
 
-/// Why no quota can be declared for `taxon_id`, or `None` when one can. A permit check finds
-/// quotas through the accepted taxon a name resolves to and that taxon's ancestors, so a quota
-/// on an id the catalogue does not hold, on a synonym's id or on a concept Species+ no longer
-/// keeps active would never count a permit: it is refused rather than kept where no permit
-/// would see it.
+/// Why no quota can be declared for `taxon_id`, or `None` when one can. A permit check
+/// resolves a name to its accepted taxon and finds the quotas of that taxon and its ancestors,
+/// so a quota on an id the catalogue does not hold, or on a concept Species+ no longer keeps
+/// active, would never count a permit; one on a synonym belongs on the accepted taxon, which
+/// the answer names. (A quota declared before Species+ merged its taxon into another still
+/// counts: the check also reads the quotas of the synonyms pointing to the taxon.)
 pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Option<String>> {
     let id = i64::from(taxon_id.get());
     Ok(match sync::store::taxon(db, id).await? {

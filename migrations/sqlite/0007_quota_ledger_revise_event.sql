@@ -21,6 +21,13 @@ INSERT INTO quota_ledger_rebuilt (seq, quota_id, reservation_id, event, delta_he
     delta_committed, delta_exported, limit_micro, actor, reason, at)
 SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, delta_exported,
     limit_micro, actor, reason, at FROM quota_ledger ORDER BY seq;
+-- Numbers are never reused: the rebuilt table goes on from the old one's counter, which may be
+-- past its last entry.
+UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'quota_ledger'))
+WHERE name = 'quota_ledger_rebuilt' AND EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'quota_ledger');
+INSERT INTO sqlite_sequence (name, seq)
+SELECT 'quota_ledger_rebuilt', seq FROM sqlite_sequence WHERE name = 'quota_ledger'
+AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'quota_ledger_rebuilt');
 DROP TABLE quota_ledger;
 ALTER TABLE quota_ledger_rebuilt RENAME TO quota_ledger;
 CREATE INDEX quota_ledger_quota ON quota_ledger (quota_id, seq);

@@ -2003,7 +2003,15 @@ pub(crate) fn reserve_params(
 /// A limit in millionths of the quota's `unit`: a count quota's limit is whole specimens, as
 /// everything reserved against it is (half a specimen of limit could never be used).
 fn whole_limit_micro(limit: &Quantity, unit: UnitCode) -> Result<i64> {
-    let limit = limit.convert_to(unit)?;
+    let limit = limit.convert_to(unit).map_err(|e| match e {
+        // The unit's fault, which the answer names.
+        domain::Error::IncompatibleUnits { .. } => Error::Domain(e),
+        // Inexact or too large once converted: the limit's.
+        _ => Error::Invalid {
+            field: "limit",
+            message: e.to_string(),
+        },
+    })?;
     check_whole("limit", &limit)?;
     to_micro("limit", limit.amount())
 }

@@ -1012,7 +1012,7 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
         (
             with("limit", json!(5)),
             "limit",
-            "accepted a JSON string (quantities are exact decimals written as strings, e.g. \"5\")",
+            "accepted an exact decimal written as a JSON string, e.g. \"5\"",
         ),
         (
             with("taxon_id", json!("8")),
@@ -1029,6 +1029,11 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
             "period_start",
             "accepted a date, YYYY-MM-DD",
         ),
+        (
+            with("taxon_id", json!(-1)),
+            "taxon_id",
+            "expected a whole number, 0 or more",
+        ),
         (json!([]), "body", "not the JSON object expected"),
     ] {
         let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body).await;
@@ -1039,6 +1044,27 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
             "{answer}"
         );
     }
+    // A field the body does not take is named with those it does, and given no format.
+    let (s, answer) = post(
+        &app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        with("period_end", json!("2026-12-31")),
+    )
+    .await;
+    assert_invalid(
+        s,
+        &answer,
+        "period_end",
+        "unknown field `period_end`, expected one of",
+    );
+    assert!(
+        !answer["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("accepted a date"),
+        "{answer}"
+    );
     let res = app
         .http
         .post(format!("{}/v1/quotas", app.base))
