@@ -401,16 +401,6 @@ impl Checker {
         let ancestor_ids: Vec<i64> = c.ancestors.iter().map(|a| a.id).collect();
         let exporter = app.exporter();
 
-        // The quotas that limit this export: the taxon's, its ancestors', and those declared
-        // against a concept Species+ has since made a synonym of it (lumped into it), which
-        // still count its exports rather than silently stop applying.
-        let merged = sync::store::synonyms_of(&self.db, t.id)
-            .await
-            .map_err(CheckError::Catalogue)?;
-        let lineage: Vec<i64> = std::iter::once(t.id)
-            .chain(ancestor_ids.iter().copied())
-            .chain(merged.iter().copied())
-            .collect();
         // Independent reads, each on its own pooled connection: the check waits for the
         // slowest, not for their sum.
         let refused_count = async {
@@ -419,13 +409,23 @@ impl Checker {
                 .bind(exporter.as_str()).fetch_one(pool).await)?;
             Ok::<i64, CheckError>(n)
         };
-        let (quota_views, issued, refused) = tokio::try_join!(
+        let ((merged, quota_views), issued, refused) = tokio::try_join!(
             async {
-                Ok::<_, CheckError>(
-                    self.ledger
-                        .quotas_of_taxa(exporter.as_str(), &lineage)
-                        .await?,
-                )
+                // The quotas that limit this export: the taxon's, its ancestors', and those
+                // declared against a concept Species+ has since made a synonym of it (lumped
+                // into it), which still count its exports rather than silently stop applying.
+                let merged = sync::store::synonyms_of(&self.db, t.id)
+                    .await
+                    .map_err(CheckError::Catalogue)?;
+                let lineage: Vec<i64> = std::iter::once(t.id)
+                    .chain(ancestor_ids.iter().copied())
+                    .chain(merged.iter().copied())
+                    .collect();
+                let quotas = self
+                    .ledger
+                    .quotas_of_taxa(exporter.as_str(), &lineage)
+                    .await?;
+                Ok::<_, CheckError>((merged, quotas))
             },
             async {
                 Ok::<_, CheckError>(

@@ -85,17 +85,19 @@ impl GroupCommit {
             }
         };
         // Decided before the batch, which never sees it: nothing is held.
-        if let Some(refusal) = self
+        let expires_at = match self
             .ledger
-            .outside_period(quota_id, self.ledger.clock().now())
+            .hold_in_period(quota_id, self.ledger.clock().now(), expires_at)
             .await?
         {
-            return self
-                .ledger
-                .refuse_reservation(key, &params, quota_id, refusal)
-                .await;
-        }
-        let expires_at = self.ledger.within_period(quota_id, expires_at).await?;
+            Ok(at) => at,
+            Err(refusal) => {
+                return self
+                    .ledger
+                    .refuse_reservation(key, &params, quota_id, refusal)
+                    .await;
+            }
+        };
         let (reply, answer) = oneshot::channel();
         let request = Request {
             key: key.clone(),

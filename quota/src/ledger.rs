@@ -127,6 +127,11 @@ fn period_refusal(
     })
 }
 
+/// Midnight UTC at the start of `day`: where a period whose end (exclusive) is `day` ends.
+fn start_of_day(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
 impl QuotaRow {
     pub(crate) fn outside_period(&self, now: DateTime<Utc>) -> Option<Refusal> {
         period_refusal(self.period_start, self.period_end, now)
@@ -448,12 +453,17 @@ impl Ledger {
                     .ok_or(invalid);
             }
         };
-        if let Some(refusal) = self.outside_period(quota_id, self.clock.now()).await? {
-            return self
-                .refuse_reservation(key, &params, quota_id, refusal)
-                .await;
-        }
-        let expires_at = self.within_period(quota_id, expires_at).await?;
+        let expires_at = match self
+            .hold_in_period(quota_id, self.clock.now(), expires_at)
+            .await?
+        {
+            Ok(at) => at,
+            Err(refusal) => {
+                return self
+                    .refuse_reservation(key, &params, quota_id, refusal)
+                    .await;
+            }
+        };
         retry(|| async {
             let now = self.clock.now();
             let fast = reserve_fast(
@@ -517,32 +527,24 @@ impl Ledger {
             .await
     }
 
-    /// Why a reservation asked at `now` cannot be made against the quota because of its period
-    /// (the day, in UTC, outside it); `None` when the period allows it or there is no such
-    /// quota (which the reservation path then answers).
-    pub(crate) async fn outside_period(
+    /// A reservation asked at `now` against the quota's period, read once: refused when the
+    /// day (UTC) is outside it; otherwise its hold's end, brought back to the end of the period
+    /// (midnight UTC after the last day) if it asked for later. No permit can be issued against
+    /// the quota after that (a commit is refused), so a longer hold would only keep the quantity
+    /// from the Scientific Authority's figures until it expired. No such quota: the hold as
+    /// asked (the reservation path then answers).
+    pub(crate) async fn hold_in_period(
         &self,
         quota_id: i64,
         now: DateTime<Utc>,
-    ) -> Result<Option<Refusal>> {
-        Ok(self
-            .fixed(quota_id)
-            .await?
-            .and_then(|f| period_refusal(f.period_start, f.period_end, now)))
-    }
-
-    /// A hold's expiry brought back to the end of its quota's period (midnight UTC after the
-    /// last day) if it asked for later: no permit can be issued against the quota after that
-    /// (a commit is refused), so a longer hold would only keep the quantity from the Scientific
-    /// Authority's figures until it expired.
-    pub(crate) async fn within_period(
-        &self,
-        quota_id: i64,
         expires_at: DateTime<Utc>,
-    ) -> Result<DateTime<Utc>> {
+    ) -> Result<std::result::Result<DateTime<Utc>, Refusal>> {
         Ok(match self.fixed(quota_id).await? {
-            Some(f) => expires_at.min(f.period_end.and_time(chrono::NaiveTime::MIN).and_utc()),
-            None => expires_at,
+            None => Ok(expires_at),
+            Some(f) => match period_refusal(f.period_start, f.period_end, now) {
+                Some(refusal) => Err(refusal),
+                None => Ok(expires_at.min(start_of_day(f.period_end))),
+            },
         })
     }
 
@@ -1338,7 +1340,7 @@ impl Ledger {
         }
         // A permit counts against the quota of the period it is issued in, and nothing is held
         // against a quota outside its period.
-        let period_end = q.period_end.and_time(chrono::NaiveTime::MIN).and_utc();
+        let period_end = start_of_day(q.period_end);
         for e in history.iter().filter(|e| {
             matches!(e.event.as_str(), "reserve" | "commit")
                 && period_refusal(q.period_start, q.period_end, e.at).is_some()
