@@ -307,8 +307,10 @@ pub enum QuotaCommand {
     List {
         #[arg(long)]
         exporter: Option<String>,
+        /// A Species+ taxon id: its quotas, those on concepts Species+ has merged into it, and
+        /// for a synonym those of its accepted taxon (the quotas a permit check applies).
         #[arg(long)]
-        taxon: Option<i64>,
+        taxon: Option<String>,
         #[arg(long)]
         year: Option<i32>,
         #[arg(long)]
@@ -389,7 +391,7 @@ pub enum QuotaCommand {
     Sweep,
 }
 
-/// Who asks, why, and the request's idempotency key.
+/// Who asks, why, the request's idempotency key, and the form of the answer.
 #[derive(Args, Debug)]
 pub struct Who {
     /// The idempotency key of this request (default: a new random one). Repeating a command
@@ -402,6 +404,9 @@ pub struct Who {
     /// Why, recorded in the audit ledger (one line).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Print the answer as JSON, the body the HTTP route answers (the exit status is the same).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Who runs an import: no `--key`, since an import keys each Species+ quota by its own id (a
@@ -414,6 +419,9 @@ pub struct Importer {
     /// Why, recorded in the audit ledger (one line).
     #[arg(long)]
     pub reason: Option<String>,
+    /// Print the report as JSON (the exit status is the same).
+    #[arg(long)]
+    pub json: bool,
 }
 
 impl Importer {

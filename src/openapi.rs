@@ -186,7 +186,7 @@ pub fn document() -> Value {
             "/v1/quotas": {
                 "get": op("Export quotas, with held / committed / exported / available and the box-11a figure", json!([
                     param("exporter", "query", false, "ISO 3166-1 alpha-2 exporting country", json!({"type": "string"})),
-                    param("taxon", "query", false, "Species+ taxon id", json!({"type": "integer"})),
+                    param("taxon", "query", false, "Species+ taxon id: its quotas, those on concepts Species+ has merged into it, and for a synonym those of its accepted taxon, as a permit check applies them (the answer's taxon_ids lists the ids searched)", json!({"type": "integer"})),
                     param("year", "query", false, "quotas in force during part of this year", json!({"type": "integer"}))
                 ]), "quotas", true, None),
                 "post": declare_op(body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",
@@ -200,7 +200,7 @@ pub fn document() -> Value {
                     "the quota", None))
             },
             "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported)", json!([qid.clone()]), "the quota", true, Some("no such quota"))},
-            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it", json!([qid.clone(),
+            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it, and a reject entry the quantity asked (requested) and why it was refused (refusal)", json!([qid.clone(),
                 param("after", "query", false, "the next_after of the previous page (default 0: from the start)", json!({"type": "integer", "minimum": 0})),
                 param("limit", "query", false, "entries per page (default 1000)", json!({"type": "integer", "minimum": 1, "maximum": 10000}))]),
                 "ledger entries and next_after (null on the last page)", true, Some("no such quota"))},

@@ -224,7 +224,8 @@ fn quantity(
         .map_err(|e| ApiError::invalid(field, e.for_field(field).to_string()))
 }
 
-fn outcome_json(o: &quota::Outcome) -> Value {
+/// A ledger outcome as the quota routes answer it: the outcome, and a refusal's message.
+pub(crate) fn outcome_json(o: &quota::Outcome) -> Value {
     let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
     if let quota::Outcome::Refused { refusal, .. } = o {
         v["message"] = json!(refusal.message());
@@ -267,15 +268,19 @@ pub async fn list_quotas(
                 })
         })
         .transpose()?;
+    let taxa = match taxon {
+        Some(t) => Some(taxa_governing(&state.db, t).await?),
+        None => None,
+    };
     let quotas = state
         .ledger
-        .quotas(
-            exporter.as_ref().map(|c| c.as_str()),
-            taxon.map(|t| i64::from(t.get())),
-            year,
-        )
+        .quotas(exporter.as_ref().map(|c| c.as_str()), taxa.as_deref(), year)
         .await?;
-    Ok(Json(json!({ "quotas": quotas })))
+    Ok(Json(match taxa {
+        // Which taxa were searched: a quota on a merged concept carries that concept's id.
+        Some(taxa) => json!({ "quotas": quotas, "taxon_ids": taxa }),
+        None => json!({ "quotas": quotas }),
+    }))
 }
 
 pub async fn get_quota(
@@ -448,6 +453,37 @@ pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Opti
     })
 }
 
+/// The concepts Species+ has merged into the accepted taxon `taxon_id` (the synonyms pointing
+/// to it): a quota still declared on one of them limits the taxon's exports, so a new one of
+/// the same scope on the taxon would be a second allowance for the same specimens.
+pub async fn merged_into(db: &Db, taxon_id: TaxonId) -> sync::Result<Vec<TaxonId>> {
+    let ids = sync::store::synonyms_of(db, i64::from(taxon_id.get())).await?;
+    Ok(ids
+        .into_iter()
+        .filter_map(|id| u32::try_from(id).ok().map(TaxonId::new))
+        .collect())
+}
+
+/// The taxa whose quotas govern exports of `taxon_id`, as a permit check finds them: the
+/// taxon and the concepts merged into it; for a synonym, each accepted taxon it points to and
+/// the concepts merged into those. An id the catalogue does not know stands for itself.
+pub async fn taxa_governing(db: &Db, taxon_id: TaxonId) -> sync::Result<Vec<i64>> {
+    let id = i64::from(taxon_id.get());
+    let accepted = sync::store::accepted_of(db, id).await?;
+    let roots = if accepted.is_empty() {
+        vec![id]
+    } else {
+        accepted
+    };
+    let mut ids = roots.clone();
+    for root in roots {
+        ids.extend(sync::store::synonyms_of(db, root).await?);
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
 pub async fn declare_quota(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
@@ -504,14 +540,17 @@ pub async fn declare_quota(
         speciesplus_id: None,
     };
     // A retry gets its first answer even if a synchronisation has changed the taxon since.
-    if !state.ledger.key_used(&key).await?
-        && let Some(why) = undeclarable_taxon(&state.db, taxon_id).await?
-    {
-        return Err(ApiError::invalid("taxon_id", why));
-    }
+    let merged = if state.ledger.key_used(&key).await? {
+        Vec::new()
+    } else {
+        if let Some(why) = undeclarable_taxon(&state.db, taxon_id).await? {
+            return Err(ApiError::invalid("taxon_id", why));
+        }
+        merged_into(&state.db, taxon_id).await?
+    };
     let q = state
         .ledger
-        .declare(&key, &spec, &actor(&caller, b.reason))
+        .declare_with_merged(&key, &spec, &merged, &actor(&caller, b.reason))
         .await?;
     Ok((StatusCode::CREATED, Json(json!({ "quota": q }))))
 }

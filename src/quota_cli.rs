@@ -49,7 +49,14 @@ enum Operation {
 /// committed and what returned to the quota, not the hold); for a refusal, why. A refusal
 /// ends the command with [`crate::cli::EXIT_REFUSED`].
 #[allow(clippy::print_stdout)]
-fn print_outcome(operation: Operation, o: &Outcome) -> Ending {
+fn print_outcome(operation: Operation, o: &Outcome, json: bool) -> Ending {
+    if json {
+        println!("{:#}", crate::quota_api::outcome_json(o));
+        return match o {
+            Outcome::Done { .. } => Ending::Done,
+            Outcome::Refused { .. } => Ending::Refused,
+        };
+    }
     match o {
         Outcome::Done {
             reservation: r,
@@ -125,8 +132,38 @@ fn print_outcome(operation: Operation, o: &Outcome) -> Ending {
 
 /// Runs `cites quota …`; [`Ending::Refused`] when the ledger refused the operation or an
 /// import left quotas not applied (printed).
-#[allow(clippy::print_stdout)]
 pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow::Result<Ending> {
+    run_command(db, clock, command)
+        .await
+        .map_err(named_as_option)
+}
+
+/// The ledger names its input fields as the HTTP routes do (`expires_at`); on the command line
+/// the same input is an option (`--expires-at`), and an error must name what the user typed.
+fn named_as_option(e: anyhow::Error) -> anyhow::Error {
+    let option = match e.downcast_ref::<quota::Error>() {
+        Some(quota::Error::Invalid { field, message }) => match *field {
+            "client_key" => Some(("key", message)),
+            "expires_at" | "permit_expires_at" | "quantity" | "limit" | "reason" | "actor"
+            | "notes" | "after" => Some((*field, message)),
+            _ => None,
+        },
+        _ => None,
+    };
+    match option {
+        Some((field, message)) => {
+            anyhow::anyhow!("invalid --{}: {message}", field.replace('_', "-"))
+        }
+        None => e,
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn run_command(
+    db: Db,
+    clock: Arc<dyn Clock>,
+    command: QuotaCommand,
+) -> anyhow::Result<Ending> {
     let ledger = Ledger::new(db.clone(), clock);
     match command {
         QuotaCommand::Set {
@@ -181,12 +218,21 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             let key = who.key()?;
             // A retry gets its first answer even if a synchronisation has changed the taxon
             // since.
-            if !ledger.key_used(&key).await?
-                && let Some(why) = crate::quota_api::undeclarable_taxon(&db, spec.taxon_id).await?
-            {
-                anyhow::bail!("invalid taxon {} for field \"taxon\": {why}", spec.taxon_id);
+            let merged = if ledger.key_used(&key).await? {
+                Vec::new()
+            } else {
+                if let Some(why) = crate::quota_api::undeclarable_taxon(&db, spec.taxon_id).await? {
+                    anyhow::bail!("invalid taxon {} for field \"taxon\": {why}", spec.taxon_id);
+                }
+                crate::quota_api::merged_into(&db, spec.taxon_id).await?
+            };
+            let q = ledger
+                .declare_with_merged(&key, &spec, &merged, &who.actor())
+                .await?;
+            if who.json {
+                println!("{:#}", serde_json::json!({ "quota": q }));
+                return Ok(Ending::Done);
             }
-            let q = ledger.declare(&key, &spec, &who.actor()).await?;
             println!(
                 "quota {} declared: {} {} of taxon {} for {}",
                 q.id,
@@ -215,6 +261,10 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             let q = ledger
                 .revise(&who.key()?, id, limit.as_ref(), &who.actor())
                 .await?;
+            if who.json {
+                println!("{:#}", serde_json::json!({ "quota": q }));
+                return Ok(Ending::Done);
+            }
             println!(
                 "quota {} revised: limit {} {}, available {}",
                 q.id,
@@ -227,17 +277,21 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
         }
         QuotaCommand::Import { who } => {
             let report = import_speciesplus(&db, &ledger, &who.actor()).await?;
-            for n in report.revised.iter().chain(&report.not_applied) {
-                println!("{n}");
+            if who.json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for n in report.revised.iter().chain(&report.not_applied) {
+                    println!("{n}");
+                }
+                println!(
+                    "Species+ quotas: {} imported, {} revised, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
+                    report.imported,
+                    report.revised.len(),
+                    report.unchanged,
+                    report.not_applied.len(),
+                    report.skipped
+                );
             }
-            println!(
-                "Species+ quotas: {} imported, {} revised, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
-                report.imported,
-                report.revised.len(),
-                report.unchanged,
-                report.not_applied.len(),
-                report.skipped
-            );
             if !report.not_applied.is_empty() {
                 return Ok(Ending::Refused);
             }
@@ -248,7 +302,20 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             year,
             json,
         } => {
-            let list = ledger.quotas(exporter.as_deref(), taxon, year).await?;
+            // As the HTTP list: a taxon's quotas include those on concepts merged into it.
+            let taxa = match taxon {
+                Some(t) => Some(
+                    crate::quota_api::taxa_governing(
+                        &db,
+                        TaxonId::parse(&t).map_err(|e| e.for_field("taxon"))?,
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            let list = ledger
+                .quotas(exporter.as_deref(), taxa.as_deref(), year)
+                .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
@@ -306,7 +373,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
             let print = |e: &quota::LedgerEntry| {
                 println!(
                     "#{:<6} {} {:<8} res {:<6} held {:+} committed {:+} exported {:+}  \
-                     -> {} / {} / {} of {}  by {}{}",
+                     -> {} / {} / {} of {}  by {}{}{}",
                     e.seq,
                     e.at.format("%Y-%m-%d %H:%M:%S"),
                     e.event,
@@ -326,7 +393,13 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     e.reason
                         .as_ref()
                         .map(|r| format!(" ({r})"))
-                        .unwrap_or_default()
+                        .unwrap_or_default(),
+                    // A refusal moves no counter: say what was asked and why it was refused.
+                    match (&e.requested, &e.refusal) {
+                        (Some(q), Some(why)) => format!("  refused {q} asked: {why}"),
+                        (Some(q), None) => format!("  refused {q} asked"),
+                        _ => String::new(),
+                    }
                 );
             };
             if let Some(limit) = limit {
@@ -401,7 +474,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     &who.actor(),
                 )
                 .await?;
-            return Ok(print_outcome(Operation::Reserve, &o));
+            return Ok(print_outcome(Operation::Reserve, &o, who.json));
         }
         QuotaCommand::Commit {
             reservation,
@@ -429,13 +502,13 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     &who.actor(),
                 )
                 .await?;
-            return Ok(print_outcome(Operation::Commit, &o));
+            return Ok(print_outcome(Operation::Commit, &o, who.json));
         }
         QuotaCommand::Release { reservation, who } => {
             let o = ledger
                 .release(&who.key()?, reservation, &who.actor())
                 .await?;
-            return Ok(print_outcome(Operation::Release, &o));
+            return Ok(print_outcome(Operation::Release, &o, who.json));
         }
         QuotaCommand::Export {
             reservation,
@@ -452,11 +525,11 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
                     &who.actor(),
                 )
                 .await?;
-            return Ok(print_outcome(Operation::Export, &o));
+            return Ok(print_outcome(Operation::Export, &o, who.json));
         }
         QuotaCommand::Close { reservation, who } => {
             let o = ledger.close(&who.key()?, reservation, &who.actor()).await?;
-            return Ok(print_outcome(Operation::Close, &o));
+            return Ok(print_outcome(Operation::Close, &o, who.json));
         }
         QuotaCommand::Sweep => {
             let r = ledger
@@ -472,7 +545,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
 }
 
 /// What an import of the catalogue's Species+ quotas did.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {
     /// Declared in the ledger by this import.
     pub imported: u64,

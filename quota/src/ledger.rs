@@ -7,7 +7,7 @@ use std::sync::Arc;
 use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use db::{Db, Tx, read_db, with_tx};
-use domain::{Clock, Period, Quantity, UnitCode};
+use domain::{Clock, Period, Quantity, TaxonId, UnitCode};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -244,6 +244,20 @@ impl Ledger {
         spec: &QuotaSpec,
         actor: &Actor,
     ) -> Result<QuotaView> {
+        self.declare_with_merged(key, spec, &[], actor).await
+    }
+
+    /// [`Ledger::declare`] for a taxon into which the concepts `merged` have been merged (the
+    /// synonyms pointing to it, which the caller reads from the catalogue: the ledger does
+    /// not). A quota still declared on one of them limits the taxon's exports (a permit check
+    /// reads both), so it counts as an existing quota of the same scope.
+    pub async fn declare_with_merged(
+        &self,
+        key: &ClientKey,
+        spec: &QuotaSpec,
+        merged: &[TaxonId],
+        actor: &Actor,
+    ) -> Result<QuotaView> {
         actor.check()?;
         check_notes(spec.notes.as_deref())?;
         check_period(&spec.period)?;
@@ -264,7 +278,7 @@ impl Ledger {
             spec.purpose.map(|p| p.code()),
             spec.speciesplus_id
         );
-        retry(|| self.declare_once(key, &params, spec, limit_micro, actor)).await
+        retry(|| self.declare_once(key, &params, spec, merged, limit_micro, actor)).await
     }
 
     async fn declare_once(
@@ -272,6 +286,7 @@ impl Ledger {
         key: &ClientKey,
         params: &str,
         spec: &QuotaSpec,
+        merged: &[TaxonId],
         limit_micro: Option<i64>,
         actor: &Actor,
     ) -> Result<QuotaView> {
@@ -284,7 +299,8 @@ impl Ledger {
             return Ok(stored);
         }
         if spec.speciesplus_id.is_none()
-            && let Some((existing, start, end)) = overlapping_quota(&mut tx, spec).await?
+            && let Some((existing, on_taxon, start, end)) =
+                overlapping_quota(&mut tx, spec, merged).await?
         {
             let last_day = |end: NaiveDate| end.pred_opt().unwrap_or(end);
             let asked = if (start, end) == (spec.period.start, spec.period.end) {
@@ -296,10 +312,15 @@ impl Ledger {
                     last_day(spec.period.end)
                 )
             };
+            let through = if on_taxon == i64::from(spec.taxon_id.get()) {
+                String::new()
+            } else {
+                format!(" (declared on taxon {on_taxon}, which Species+ has merged into it)")
+            };
             return Err(Error::QuotaExists {
                 existing,
                 scope: format!(
-                    "{} {} in {} from {} to {}{asked}{}{}{}",
+                    "{} {}{through} in {} from {} to {}{asked}{}{}{}",
                     spec.exporter,
                     spec.taxon_id,
                     spec.unit.code(),
@@ -1027,11 +1048,12 @@ impl Ledger {
         row.ok_or(Error::QuotaNotFound(id))
     }
 
-    /// Quotas, optionally of one exporter, one taxon, or in force during part of one year.
+    /// Quotas, optionally of one exporter, of some taxa (none when `taxon_ids` is empty), or
+    /// in force during part of one year.
     pub async fn quotas(
         &self,
         exporter: Option<&str>,
-        taxon_id: Option<i64>,
+        taxon_ids: Option<&[i64]>,
         year: Option<i32>,
     ) -> Result<Vec<QuotaView>> {
         // Country codes are stored upper-case (`CountryCode`); `na` finds NA's quotas.
@@ -1047,11 +1069,30 @@ impl Ledger {
                 NaiveDate::from_ymd_opt(9999, 12, 31).unwrap_or(NaiveDate::MAX),
             ),
         };
-        let rows: Vec<QuotaRow> = read_db!(&self.db, pool => sqlx::query_as(concat!(
-            "SELECT ", quota_columns!(), " FROM export_quotas \
-             WHERE ($1 IS NULL OR exporter = $1) AND ($2 IS NULL OR taxon_id = $2) \
-             AND period_start < $4 AND period_end > $3 ORDER BY id"))
-            .bind(&exporter).bind(taxon_id).bind(from).bind(to).fetch_all(pool).await)?;
+        if taxon_ids.is_some_and(<[i64]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<QuotaRow> = read_db!(&self.db, pool => {
+            let mut qb = sqlx::QueryBuilder::new(concat!(
+                "SELECT ", quota_columns!(), " FROM export_quotas WHERE period_start < "));
+            qb.push_bind(to);
+            qb.push(" AND period_end > ");
+            qb.push_bind(from);
+            if let Some(exporter) = &exporter {
+                qb.push(" AND exporter = ");
+                qb.push_bind(exporter.as_str());
+            }
+            if let Some(ids) = taxon_ids {
+                qb.push(" AND taxon_id IN (");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                qb.push(")");
+            }
+            qb.push(" ORDER BY id");
+            qb.build_query_as::<QuotaRow>().fetch_all(pool).await
+        })?;
         Ok(rows.iter().map(QuotaRow::view).collect())
     }
 
@@ -1082,22 +1123,7 @@ impl Ledger {
         exporter: &str,
         taxon_ids: &[i64],
     ) -> Result<Vec<QuotaView>> {
-        if taxon_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<QuotaRow> = read_db!(&self.db, pool => {
-            let mut qb = sqlx::QueryBuilder::new(concat!(
-                "SELECT ", quota_columns!(), " FROM export_quotas WHERE exporter = "));
-            qb.push_bind(exporter);
-            qb.push(" AND taxon_id IN (");
-            let mut list = qb.separated(", ");
-            for id in taxon_ids {
-                list.push_bind(*id);
-            }
-            qb.push(") ORDER BY id");
-            qb.build_query_as::<QuotaRow>().fetch_all(pool).await
-        })?;
-        Ok(rows.iter().map(QuotaRow::view).collect())
+        self.quotas(Some(exporter), Some(taxon_ids), None).await
     }
 
     /// Whether a request was made under `key` (its first answer is kept): the service then
@@ -1241,6 +1267,8 @@ impl Ledger {
             actor: String,
             reason: Option<String>,
             at: DateTime<Utc>,
+            requested_micro: Option<i64>,
+            refusal: Option<String>,
         }
         if after > 0 {
             let entry: Option<i64> = read_db!(&self.db, pool => sqlx::query_scalar(
@@ -1262,9 +1290,12 @@ impl Ledger {
         };
         // One more than asked for tells whether another page follows.
         let mut rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
-            "SELECT seq, quota_id, reservation_id, event, delta_held, delta_committed, \
-             delta_exported, limit_micro, actor, reason, at FROM quota_ledger \
-             WHERE quota_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            "SELECT l.seq, l.quota_id, l.reservation_id, l.event, l.delta_held, \
+             l.delta_committed, l.delta_exported, l.limit_micro, l.actor, l.reason, l.at, \
+             r.quantity_micro AS requested_micro, r.reject_reason AS refusal \
+             FROM quota_ledger l LEFT JOIN quota_reservations r \
+             ON l.event = 'reject' AND r.id = l.reservation_id \
+             WHERE l.quota_id = $1 AND l.seq > $2 ORDER BY l.seq LIMIT $3")
             .bind(quota_id).bind(after).bind(i64::from(limit) + 1).fetch_all(pool).await)?;
         let more = rows.len() > limit as usize;
         rows.truncate(limit as usize);
@@ -1289,6 +1320,8 @@ impl Ledger {
                     held_after: from_micro(held),
                     committed_after: from_micro(committed),
                     exported_after: from_micro(exported),
+                    requested: r.requested_micro.map(from_micro),
+                    refusal: r.refusal,
                 }
             })
             .collect();
@@ -2177,15 +2210,17 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     }
 }
 
-/// A quota of the same exporter, taxon, unit, term, source and purpose whose period overlaps
-/// `spec`'s: a second national quota there would split one allowance in two, and a permit check
-/// could not tell which applies. Two declarations racing each other are serialised first (on
-/// PostgreSQL by a transaction-level advisory lock on the exporter and taxon; SQLite's
-/// `BEGIN IMMEDIATE` already is), so that one of them sees the other.
+/// A quota of the same exporter, taxon (or a concept `merged` into it), unit, term, source and
+/// purpose whose period overlaps `spec`'s: a second national quota there would split one
+/// allowance in two, and a permit check could not tell which applies. Answers its id, taxon
+/// and period. Two declarations racing each other are serialised first (on PostgreSQL by a
+/// transaction-level advisory lock on the exporter and taxon; SQLite's `BEGIN IMMEDIATE`
+/// already is), so that one of them sees the other.
 async fn overlapping_quota(
     tx: &mut Tx,
     spec: &QuotaSpec,
-) -> Result<Option<(i64, NaiveDate, NaiveDate)>> {
+    merged: &[TaxonId],
+) -> Result<Option<(i64, i64, NaiveDate, NaiveDate)>> {
     if let Tx::Postgres(c) = tx {
         let lock = i64::from_be_bytes(
             Sha256::digest(format!("declare|{}|{}", spec.exporter, spec.taxon_id).as_bytes())[..8]
@@ -2197,21 +2232,33 @@ async fn overlapping_quota(
             .execute(&mut **c)
             .await?;
     }
-    let found: Option<(i64, NaiveDate, NaiveDate)> = with_tx!(tx, c => sqlx::query_as(
-        "SELECT id, period_start, period_end FROM export_quotas WHERE exporter = $1 \
-         AND taxon_id = $2 AND unit = $3 \
-         AND term IS NOT DISTINCT FROM $4 AND source IS NOT DISTINCT FROM $5 \
-         AND purpose IS NOT DISTINCT FROM $6 AND period_start < $8 AND period_end > $7 \
-         ORDER BY id LIMIT 1")
-        .bind(spec.exporter.as_str())
-        .bind(i64::from(spec.taxon_id.get()))
-        .bind(spec.unit.code())
-        .bind(spec.term.map(|t| t.code()))
-        .bind(spec.source.map(|x| x.code()))
-        .bind(spec.purpose.map(|x| x.code()))
-        .bind(spec.period.start)
-        .bind(spec.period.end)
-        .fetch_optional(c).await)?;
+    let found: Option<(i64, i64, NaiveDate, NaiveDate)> = with_tx!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT id, taxon_id, period_start, period_end FROM export_quotas WHERE exporter = ");
+        qb.push_bind(spec.exporter.as_str());
+        qb.push(" AND unit = ");
+        qb.push_bind(spec.unit.code());
+        qb.push(" AND term IS NOT DISTINCT FROM ");
+        qb.push_bind(spec.term.map(|t| t.code()));
+        qb.push(" AND source IS NOT DISTINCT FROM ");
+        qb.push_bind(spec.source.map(|x| x.code()));
+        qb.push(" AND purpose IS NOT DISTINCT FROM ");
+        qb.push_bind(spec.purpose.map(|x| x.code()));
+        qb.push(" AND period_start < ");
+        qb.push_bind(spec.period.end);
+        qb.push(" AND period_end > ");
+        qb.push_bind(spec.period.start);
+        qb.push(" AND taxon_id IN (");
+        let mut list = qb.separated(", ");
+        for id in std::iter::once(spec.taxon_id).chain(merged.iter().copied()) {
+            list.push_bind(i64::from(id.get()));
+        }
+        // The taxon's own quota first: the one to revise.
+        qb.push(") ORDER BY taxon_id <> ");
+        qb.push_bind(i64::from(spec.taxon_id.get()));
+        qb.push(", id LIMIT 1");
+        qb.build_query_as().fetch_optional(c).await
+    })?;
     Ok(found)
 }
 

@@ -396,6 +396,12 @@ pub struct LedgerEntry {
     pub committed_after: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
     pub exported_after: Decimal,
+    /// For a `reject` entry, the quantity asked (in the quota's unit) and why it was refused:
+    /// a refused reservation changes no counter, but a Scientific Authority reviewing a
+    /// quota's use needs to see the demand it turned away.
+    #[serde(with = "decimal_str_or_null")]
+    pub requested: Option<Decimal>,
+    pub refusal: Option<String>,
 }
 
 /// One page of a quota's audit ledger, in sequence order.

@@ -473,30 +473,7 @@ async fn a_quota_on_a_concept_since_lumped_into_the_taxon_still_limits_its_expor
     backend: Backend,
 ) {
     let app = TestApp::spawn(backend).await;
-    // A concept of its own when the quota was declared ...
-    db::with_db!(&app.t.db, pool => sqlx::query(
-        "INSERT INTO taxa (id, full_name, rank, name_status, active, kingdom, class, family, \
-         genus, updated_at, content_hash) SELECT 990001, 'Amazilia lumpedii', rank, 'A', active, \
-         kingdom, class, family, genus, updated_at, 'test' FROM taxa WHERE id = $1")
-        .bind(3210_i64).execute(pool).await.map(|_| ()))
-    .unwrap();
-    let (s, declared) = crate::quota::post(
-        &app,
-        "/v1/quotas",
-        Role::ScientificAuthority,
-        json!({"client_key": "q-lumped", "exporter": "BR", "taxon_id": 990001, "year": 2026, "limit": "5", "unit": ""}),
-    )
-    .await;
-    assert_eq!(s, 201, "{declared}");
-    let quota_id = declared["quota"]["id"].as_i64().unwrap();
-    // ... then lumped by Species+ into Amazilia versicolor: now a synonym of it.
-    for sql in [
-        "UPDATE taxa SET name_status = 'S' WHERE id = 990001",
-        "INSERT INTO synonym_accepted (synonym_id, accepted_id, full_name) \
-         VALUES (990001, 3210, 'Amazilia versicolor')",
-    ] {
-        db::with_db!(&app.t.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
-    }
+    let quota_id = crate::quota::quota_on_a_concept_since_lumped_into_3210(&app).await;
     let (s, within) = post(&app, Role::Enforcement, &hummingbird_export("2")).await;
     assert_eq!(s, 200, "{within}");
     assert_eq!(within["decision"], "ALLOW", "{within}");

@@ -190,6 +190,18 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
         "a second import changes nothing: {}",
         stdout(&again)
     );
+    let again = cites(&t.url, &["quota", "import", "--json"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    let report: Value = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(
+        (
+            &report["imported"],
+            &report["unchanged"],
+            &report["not_applied"]
+        ),
+        (&json!(0), &json!(imported), &json!([])),
+        "{report}"
+    );
     let out = cites(&t.url, &["quota", "list", "--taxon", "4521", "--json"]);
     let list: Value = serde_json::from_slice(&out.stdout).unwrap();
     let list = list.as_array().unwrap();
@@ -295,7 +307,11 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
     assert_eq!(rest[0]["event"], "reserve", "{rest}");
     let out = cites(&t.url, &["quota", "history", &id, "--limit", "0"]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("limit"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("invalid --limit: 0 entries per page"),
+        "{}",
+        stderr(&out)
+    );
     let out = cites(
         &t.url,
         &["quota", "reserve", &id, "--quantity", "abc", "--key", "k2"],
@@ -635,6 +651,16 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
     let (rc, out, _) = quota(&t.url, &["reserve", &id, "--quantity", "1000"]);
     assert_eq!(rc, Some(3), "{out}");
     assert!(out.starts_with("refused: not enough quota"), "{out}");
+    // The history keeps what was turned away, though no counter moved.
+    let (rc, history, _) = quota(&t.url, &["history", &id]);
+    assert_eq!(rc, Some(0), "{history}");
+    let refusal = history.lines().last().unwrap_or_default();
+    assert!(
+        refusal.contains(" reject ")
+            && refusal
+                .contains("refused 1000 asked: not enough quota: 1000 requested, 5 available"),
+        "{history}"
+    );
     let (rc, out, err) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
     assert_eq!(rc, Some(0), "{out} {err}");
     let rid = out.split_whitespace().nth(2).unwrap().to_owned();
@@ -718,6 +744,37 @@ async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
         err.contains("--expires-at \"tomorrow\"") && err.contains("RFC 3339"),
         "{err}"
     );
+    // What the ledger refuses names the option typed, not the HTTP field.
+    for (args, says) in [
+        (
+            vec![
+                "reserve",
+                &id,
+                "--quantity",
+                "1",
+                "--expires-at",
+                "2020-01-01T00:00:00Z",
+            ],
+            "invalid --expires-at: 2020-01-01 00:00:00 UTC is not in the future",
+        ),
+        (
+            vec![
+                "commit",
+                &rid,
+                "--permit-expires-at",
+                "2099-01-01T00:00:00Z",
+            ],
+            "invalid --permit-expires-at: 2099-01-01 00:00:00 UTC is not in the future or is later than",
+        ),
+        (
+            vec!["reserve", &id, "--quantity", "1", "--reason", "two\nlines"],
+            "invalid --reason: accepted up to",
+        ),
+    ] {
+        let (rc, out, err) = quota(&t.url, &args);
+        assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
     let valid_until = asked + chrono::Duration::days(30);
     let (_, out, err) = quota(
         &t.url,
@@ -1586,3 +1643,195 @@ fn assert_invalid(status: u16, answer: &Value, field: &str, says: &str) {
     let message = answer["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains(says), "{answer}");
 }
+
+/// BR's 2026 quota of 5 specimens declared on a concept of its own (990001, made for the test),
+/// which Species+ then lumped into Amazilia versicolor (3210): the concept is now a synonym
+/// pointing to it. Answers the quota's id.
+pub(crate) async fn quota_on_a_concept_since_lumped_into_3210(app: &TestApp) -> i64 {
+    db::with_db!(&app.t.db, pool => sqlx::query(
+        "INSERT INTO taxa (id, full_name, rank, name_status, active, kingdom, class, family, \
+         genus, updated_at, content_hash) SELECT 990001, 'Amazilia lumpedii', rank, 'A', active, \
+         kingdom, class, family, genus, updated_at, 'test' FROM taxa WHERE id = $1")
+        .bind(3210_i64).execute(pool).await.map(|_| ()))
+    .unwrap();
+    let (s, declared) = post(
+        app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        json!({"client_key": "q-lumped", "exporter": "BR", "taxon_id": 990001, "year": 2026, "limit": "5", "unit": ""}),
+    )
+    .await;
+    assert_eq!(s, 201, "{declared}");
+    for sql in [
+        "UPDATE taxa SET name_status = 'S' WHERE id = 990001",
+        "INSERT INTO synonym_accepted (synonym_id, accepted_id, full_name) \
+         VALUES (990001, 3210, 'Amazilia versicolor')",
+    ] {
+        db::with_db!(&app.t.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+    }
+    declared["quota"]["id"].as_i64().unwrap()
+}
+
+async fn a_quota_on_a_concept_since_lumped_is_listed_with_the_taxon_and_not_declared_twice(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let lumped = quota_on_a_concept_since_lumped_into_3210(&app).await;
+    // Listed under the accepted taxon, and under the old concept's id as well.
+    for taxon in ["3210", "990001"] {
+        let (s, listed) = app
+            .get(
+                &format!("/v1/quotas?taxon={taxon}"),
+                Some(Role::Enforcement),
+            )
+            .await;
+        assert_eq!(s, 200, "{listed}");
+        let ids: Vec<i64> = (listed["quotas"].as_array().unwrap().iter())
+            .map(|q| q["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, vec![lumped], "taxon {taxon}: {listed}");
+        assert_eq!(listed["taxon_ids"], json!([3210, 990001]), "{listed}");
+        let out = cites(&app.t.url, &["quota", "list", "--taxon", taxon, "--json"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let listed: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(listed[0]["id"], lumped, "{listed}");
+    }
+    // A second allowance for the same specimens is refused, naming the quota to revise ...
+    let body = |key: &str, year: i32| json!({"client_key": key, "exporter": "BR", "taxon_id": 3210, "year": year, "limit": "7", "unit": ""});
+    let (s, refused) = post(
+        &app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        body("again", 2026),
+    )
+    .await;
+    assert_eq!(
+        (s, refused["error"]["code"].as_str()),
+        (409, Some("quota_exists")),
+        "{refused}"
+    );
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("quota {lumped} already covers BR 3210 (declared on taxon 990001, which Species+ has merged into it)")),
+        "{refused}"
+    );
+    let (rc, _, err) = quota(
+        &app.t.url,
+        &[
+            "set",
+            "--exporter",
+            "BR",
+            "--taxon",
+            "3210",
+            "--year",
+            "2026",
+            "--limit",
+            "7",
+            "--unit",
+            "",
+            "--key",
+            "again-cli",
+            "--actor",
+            "sa",
+        ],
+    );
+    assert_eq!(rc, Some(1), "{err}");
+    assert!(err.contains("declared on taxon 990001"), "{err}");
+    // ... and the next year's quota is declared on the accepted taxon.
+    let (s, next) = post(
+        &app,
+        "/v1/quotas",
+        Role::ScientificAuthority,
+        body("next-year", 2027),
+    )
+    .await;
+    assert_eq!(s, 201, "{next}");
+    assert_eq!(next["quota"]["taxon_id"], 3210, "{next}");
+    app.stop().await;
+}
+
+on_both_backends!(
+    a_quota_on_a_concept_since_lumped_is_listed_with_the_taxon_and_not_declared_twice
+);
+
+async fn every_quota_command_answers_in_json_when_asked_with_the_same_exit_status(
+    backend: Backend,
+) {
+    let t = sample_db(backend).await;
+    let run = |args: &[&str]| -> (Option<i32>, Value) {
+        let (rc, out, err) = quota(&t.url, &[args, &["--json"]].concat());
+        let answer = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}): {out} {err}"));
+        (rc, answer)
+    };
+    let (rc, declared) = run(&[
+        "set",
+        "--exporter",
+        "NA",
+        "--taxon",
+        "4521",
+        "--year",
+        "2026",
+        "--limit",
+        "10",
+    ]);
+    assert_eq!(
+        (rc, &declared["quota"]["limit"]),
+        (Some(0), &json!("10")),
+        "{declared}"
+    );
+    let id = declared["quota"]["id"].to_string();
+    let (rc, revised) = run(&["revise", &id, "--limit", "12"]);
+    assert_eq!(
+        (rc, &revised["quota"]["available"]),
+        (Some(0), &json!("12")),
+        "{revised}"
+    );
+    // The bodies the HTTP routes answer: the outcome, the reservation and the quota after it.
+    let (rc, held) = run(&["reserve", &id, "--quantity", "3"]);
+    assert_eq!((rc, &held["outcome"]), (Some(0), &json!("done")), "{held}");
+    assert_eq!(held["quota"]["held"], "3", "{held}");
+    let rid = held["reservation"]["id"].to_string();
+    let (rc, refused) = run(&["reserve", &id, "--quantity", "100"]);
+    assert_eq!(
+        (rc, &refused["outcome"]),
+        (Some(3), &json!("refused")),
+        "{refused}"
+    );
+    assert_eq!(refused["refusal"]["code"], "quota_exhausted", "{refused}");
+    assert_eq!(
+        refused["message"], "not enough quota: 100 requested, 9 available",
+        "{refused}"
+    );
+    let (rc, committed) = run(&["commit", &rid, "--quantity", "2"]);
+    assert_eq!(
+        (
+            rc,
+            &committed["reservation"]["state"],
+            &committed["quota"]["available"]
+        ),
+        (Some(0), &json!("committed"), &json!("10")),
+        "{committed}"
+    );
+    let (rc, exported) = run(&["export", &rid, "--quantity", "2"]);
+    assert_eq!(
+        (rc, &exported["quota"]["exported"]),
+        (Some(0), &json!("2")),
+        "{exported}"
+    );
+    let (rc, closed) = run(&["close", &rid]);
+    assert_eq!(
+        (rc, &closed["reservation"]["state"]),
+        (Some(0), &json!("closed")),
+        "{closed}"
+    );
+    let (rc, again) = run(&["release", &rid]);
+    assert_eq!(
+        (rc, &again["outcome"]),
+        (Some(3), &json!("refused")),
+        "{again}"
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(every_quota_command_answers_in_json_when_asked_with_the_same_exit_status);

@@ -243,3 +243,55 @@ async fn a_history_read_page_by_page_is_the_whole_history_with_the_counters_afte
 on_both_backends!(
     a_history_read_page_by_page_is_the_whole_history_with_the_counters_after_each_entry
 );
+
+on_both_backends!(a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why);
+async fn a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why(backend: Backend) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "refusals-shown", Some("2"), "KGM").await;
+    let group = GroupCommit::start(f.ledger.clone());
+    // One refusal on each path a reservation takes: alone, and in a group-commit batch.
+    let alone = f
+        .ledger
+        .reserve(&key("alone"), q.id, &qty("2500", "GRM"), None, &actor("po"))
+        .await
+        .unwrap();
+    let batched = group
+        .reserve(&key("batched"), q.id, &qty("3", "KGM"), None, &actor("po"))
+        .await
+        .unwrap();
+    let granted = group
+        .reserve(&key("granted"), q.id, &qty("1", "KGM"), None, &actor("po"))
+        .await
+        .unwrap();
+    group.shutdown().await;
+    assert!(matches!(alone, Outcome::Refused { .. }), "{alone:?}");
+    assert!(matches!(batched, Outcome::Refused { .. }), "{batched:?}");
+    assert!(matches!(granted, Outcome::Done { .. }), "{granted:?}");
+    let history = f.ledger.history(q.id).await.unwrap();
+    let shown: Vec<(&str, Option<String>, bool)> = history
+        .iter()
+        .map(|e| {
+            let why = e.refusal.as_deref().unwrap_or_default();
+            (
+                e.event.as_str(),
+                e.requested.map(|r| r.normalize().to_string()),
+                why.contains("available"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("declare", None, false),
+            // Asked in grams, kept in the quota's unit.
+            ("reject", Some("2.5".to_owned()), true),
+            ("reject", Some("3".to_owned()), true),
+            ("reserve", None, false),
+        ]
+    );
+    // The entries still move no counter, and the page a client reads carries the same.
+    assert!(history[1..3].iter().all(|e| e.delta_held.is_zero()));
+    let page = f.ledger.history_page(q.id, 0, 10).await.unwrap();
+    assert_eq!(page.entries, history);
+    f.t.drop_db().await.unwrap();
+}
