@@ -161,7 +161,8 @@ pub struct CheckArgs {
     pub purpose: Option<String>,
     #[arg(long)]
     pub term: Option<String>,
-    /// Decimal; a negative value reaches the check, which says why it is refused.
+    /// An exact decimal above zero (a whole number for a count of specimens); anything else
+    /// is an input error naming `quantity`.
     #[arg(long, allow_hyphen_values = true)]
     pub quantity: Option<String>,
     /// Unit code (default: number of specimens).
@@ -295,7 +296,8 @@ pub enum QuotaCommand {
         who: Who,
     },
     /// Import the current Species+ quotas of the catalogue into the ledger (idempotent). A
-    /// quota whose Species+ value changed since it was imported is revised; one whose country,
+    /// quota whose Species+ value changed since it was imported is revised, unless it was
+    /// revised nationally since (that limit stands; the new value is reported, once); one whose country,
     /// taxon, unit or year changed, whose taxon is not an accepted, active one of the
     /// catalogue, or whose value no quota can have, is not applied: named, counted, and the
     /// exit status is 3. The others are imported all the same.
@@ -307,8 +309,8 @@ pub enum QuotaCommand {
     List {
         #[arg(long)]
         exporter: Option<String>,
-        /// A Species+ taxon id: its quotas, those on concepts Species+ has merged into it, and
-        /// for a synonym those of its accepted taxon (the quotas a permit check applies).
+        /// A Species+ taxon id: the quotas declared on it, on concepts Species+ has merged into
+        /// it and, for a synonym, on its accepted taxon (not its ancestors').
         #[arg(long)]
         taxon: Option<String>,
         #[arg(long)]

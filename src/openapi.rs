@@ -186,7 +186,7 @@ pub fn document() -> Value {
             "/v1/quotas": {
                 "get": op("Export quotas, with held / committed / exported / available and the box-11a figure", json!([
                     param("exporter", "query", false, "ISO 3166-1 alpha-2 exporting country", json!({"type": "string"})),
-                    param("taxon", "query", false, "Species+ taxon id: its quotas, those on concepts Species+ has merged into it, and for a synonym those of its accepted taxon, as a permit check applies them (the answer's taxon_ids lists the ids searched)", json!({"type": "integer"})),
+                    param("taxon", "query", false, "Species+ taxon id: the quotas declared on it, on concepts Species+ has merged into it and, for a synonym, on its accepted taxon (the answer's taxon_ids lists the ids searched; a permit check also applies its ancestors' quotas)", json!({"type": "integer"})),
                     param("year", "query", false, "quotas in force during part of this year", json!({"type": "integer"}))
                 ]), "quotas", true, None),
                 "post": declare_op(body_op("Declare a national quota (scientific-authority, admin); idempotent on client_key",

@@ -409,7 +409,7 @@ impl Checker {
                 .bind(exporter.as_str()).fetch_one(pool).await)?;
             Ok::<i64, CheckError>(n)
         };
-        let ((merged, quota_views), issued, refused) = tokio::try_join!(
+        let ((merged, quota_views, issued), refused) = tokio::try_join!(
             async {
                 // The quotas that limit this export: the taxon's, its ancestors', and those
                 // declared against a concept Species+ has since made a synonym of it (lumped
@@ -417,22 +417,21 @@ impl Checker {
                 let merged = sync::store::synonyms_of(&self.db, t.id)
                     .await
                     .map_err(CheckError::Catalogue)?;
-                let lineage: Vec<i64> = std::iter::once(t.id)
-                    .chain(ancestor_ids.iter().copied())
+                let own: Vec<i64> = std::iter::once(t.id)
                     .chain(merged.iter().copied())
                     .collect();
-                let quotas = self
-                    .ledger
-                    .quotas_of_taxa(exporter.as_str(), &lineage)
-                    .await?;
-                Ok::<_, CheckError>((merged, quotas))
-            },
-            async {
-                Ok::<_, CheckError>(
-                    self.ledger
-                        .issued_quantities(exporter.as_str(), t.id)
-                        .await?,
-                )
+                let lineage: Vec<i64> = own
+                    .iter()
+                    .copied()
+                    .chain(ancestor_ids.iter().copied())
+                    .collect();
+                // The exporter's permits for the taxon, those issued through a merged concept's
+                // quota included: the history a new application is compared with.
+                let (quotas, issued) = tokio::try_join!(
+                    self.ledger.quotas_of_taxa(exporter.as_str(), &lineage),
+                    self.ledger.issued_quantities(exporter.as_str(), &own),
+                )?;
+                Ok::<_, CheckError>((merged, quotas, issued))
             },
             refused_count,
         )?;

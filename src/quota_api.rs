@@ -464,9 +464,10 @@ pub async fn merged_into(db: &Db, taxon_id: TaxonId) -> sync::Result<Vec<TaxonId
         .collect())
 }
 
-/// The taxa whose quotas govern exports of `taxon_id`, as a permit check finds them: the
-/// taxon and the concepts merged into it; for a synonym, each accepted taxon it points to and
-/// the concepts merged into those. An id the catalogue does not know stands for itself.
+/// The taxa whose own quotas govern exports of `taxon_id` (a permit check adds its
+/// ancestors'): the taxon and the concepts merged into it; for a synonym, each accepted taxon
+/// it points to and the concepts merged into those. An id the catalogue does not know stands
+/// for itself.
 pub async fn taxa_governing(db: &Db, taxon_id: TaxonId) -> sync::Result<Vec<i64>> {
     let id = i64::from(taxon_id.get());
     let accepted = sync::store::accepted_of(db, id).await?;

@@ -313,15 +313,29 @@ async fn run_command(
                 ),
                 None => None,
             };
+            // Checked as the HTTP list checks them: a typo is an error, not an empty list.
+            let exporter = exporter
+                .as_deref()
+                .map(|e| CountryCode::parse(e).map_err(|e| e.for_field("exporter")))
+                .transpose()?;
+            if let Some(y) = year
+                && !quota::QUOTA_YEARS.contains(&y)
+            {
+                anyhow::bail!(
+                    "invalid --year {y}: accepted {} to {}",
+                    quota::QUOTA_YEARS.start(),
+                    quota::QUOTA_YEARS.end()
+                );
+            }
             let list = ledger
-                .quotas(exporter.as_deref(), taxa.as_deref(), year)
+                .quotas(exporter.as_ref().map(|c| c.as_str()), taxa.as_deref(), year)
                 .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {
                 for q in list {
                     println!(
-                        "{:>5}  {} taxon {:<8} {}  limit {:>10} {:<3} held {} committed {} exported {} available {}",
+                        "{:>5}  {} taxon {:<8} {}  limit {:>10} {:<3} held {} committed {} exported {} available {}  {}{}",
                         q.id,
                         q.exporter,
                         q.taxon_id,
@@ -333,7 +347,9 @@ async fn run_command(
                         q.held,
                         q.committed,
                         q.exported,
-                        q.available
+                        q.available,
+                        q.origin,
+                        restrictions(&q)
                     );
                 }
             }
@@ -362,6 +378,20 @@ async fn run_command(
                     q.held, q.committed, q.exported, q.available
                 );
                 println!("  box 11a    {} used against the quota", q.box_11a_used);
+                println!(
+                    "  scope      {}{}",
+                    match q.speciesplus_id {
+                        Some(id) => format!("Species+ quota {id}"),
+                        None => "national".to_owned(),
+                    },
+                    match restrictions(&q).as_str() {
+                        "" => ", every term, source and purpose".to_owned(),
+                        only => format!(",{only}"),
+                    }
+                );
+                if let Some(notes) = &q.notes {
+                    println!("  notes      {notes}");
+                }
             }
         }
         QuotaCommand::History {
@@ -544,6 +574,92 @@ async fn run_command(
     Ok(Ending::Done)
 }
 
+/// A quota's term, source and purpose restrictions as " term SKI, source W" (empty: none):
+/// two quotas of one taxon differ by them.
+fn restrictions(q: &QuotaView) -> String {
+    [
+        ("term", &q.term),
+        ("source", &q.source),
+        ("purpose", &q.purpose),
+    ]
+    .iter()
+    .filter_map(|(name, code)| code.as_ref().map(|c| format!(" {name} {c}")))
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+/// What an import did with the value Species+ publishes now for a quota it imported before.
+enum Followed {
+    Unchanged,
+    Revised(String),
+    NotApplied(String),
+}
+
+/// Brings the imported quota `q` to the value Species+ publishes now (`value`), if Species+
+/// changed it since the last import (`imported`). A quota revised nationally since keeps its
+/// limit: a Scientific Authority's revision stands until Species+ itself changes its value,
+/// and then the import reports the new value (once) instead of overriding the revision. A
+/// value coming back to an earlier one applies, as any change does.
+async fn follow_speciesplus(
+    ledger: &Ledger,
+    speciesplus_id: i64,
+    q: &QuotaView,
+    imported: Option<Decimal>,
+    value: Option<&Quantity>,
+    actor: &Actor,
+) -> anyhow::Result<Followed> {
+    let normal = |v: Option<Decimal>| v.map(|d| d.normalize());
+    let now = normal(value.map(|l| l.amount()));
+    let shown =
+        |l: Option<Decimal>| l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string());
+    if now == normal(imported) {
+        return Ok(Followed::Unchanged);
+    }
+    if normal(q.limit) == now {
+        // Revised nationally to what Species+ now publishes: nothing to change.
+        ledger.note_speciesplus_value(q.id, value).await?;
+        return Ok(Followed::Unchanged);
+    }
+    let revised_nationally = |limit: Option<Decimal>| {
+        format!(
+            "not applied: Species+ quota {speciesplus_id} (quota {}): Species+ now publishes {} (imported: {}), but the quota was revised nationally to {} and keeps it; revise it if it must follow (cites quota revise {} --limit ...)",
+            q.id,
+            shown(now),
+            shown(imported),
+            shown(limit),
+            q.id
+        )
+    };
+    if normal(q.limit) != normal(imported) {
+        ledger.note_speciesplus_value(q.id, value).await?;
+        return Ok(Followed::NotApplied(revised_nationally(q.limit)));
+    }
+    // A key of its own per revision: the value may come back to an earlier one.
+    let key = ClientKey::parse(&format!(
+        "speciesplus-{speciesplus_id}-revised-{}",
+        ledger.clock().now().timestamp_micros()
+    ))?;
+    Ok(
+        match ledger.revise_to_speciesplus(&key, q.id, value, actor).await {
+            Ok(_) => Followed::Revised(format!(
+                "revised: Species+ quota {speciesplus_id} (quota {}): value {} -> {}",
+                q.id,
+                shown(q.limit),
+                shown(now)
+            )),
+            Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
+                Followed::NotApplied(format!(
+                    "not applied: Species+ quota {speciesplus_id} (quota {}): value {} -> {}: {e}",
+                    q.id,
+                    shown(q.limit),
+                    shown(now)
+                ))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    )
+}
+
 /// What an import of the catalogue's Species+ quotas did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {
@@ -593,13 +709,13 @@ pub async fn import_speciesplus(
         "SELECT id, taxon_concept_id, quota, unit_code, country, publication_date, notes \
          FROM quotas WHERE is_current = $1 ORDER BY id")
         .bind(true).fetch_all(pool).await)?;
-    // What earlier imports declared, by Species+ id: to tell "unchanged" from "imported" and
-    // to show what a changed quota was.
-    let before: HashMap<i64, QuotaView> = ledger
-        .quotas(None, None, None)
+    // What earlier imports declared, by Species+ id, with the value Species+ published then:
+    // to tell "unchanged" from "imported" and to show what a changed quota was.
+    let before: HashMap<i64, (QuotaView, Option<Decimal>)> = ledger
+        .imported_quotas()
         .await?
         .into_iter()
-        .filter_map(|q| q.speciesplus_id.map(|id| (id, q)))
+        .filter_map(|(q, value)| q.speciesplus_id.map(|id| (id, (q, value))))
         .collect();
     let mut report = ImportReport::default();
     for r in rows {
@@ -647,47 +763,18 @@ pub async fn import_speciesplus(
             notes: r.notes,
             speciesplus_id: Some(r.id),
         };
-        // Imported before: compared with the quota as it stands now (revised since, perhaps),
-        // not with its first import, so that a value coming back to an earlier one applies.
-        if let Some(q) = before.get(&r.id) {
+        if let Some((q, imported)) = before.get(&r.id) {
             if !same_quota(q, &spec) {
                 report
                     .not_applied
                     .push(changed_since_import(r.id, &spec, Some(q)));
                 continue;
             }
-            let value = spec.limit.as_ref().map(|l| l.amount().normalize());
-            if q.limit.map(|l| l.normalize()) == value {
-                report.unchanged += 1;
-                continue;
-            }
-            let shown = |l: Option<Decimal>| {
-                l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string())
-            };
-            // A key of its own per revision: the value may come back to an earlier one.
-            let key = ClientKey::parse(&format!(
-                "speciesplus-{}-revised-{}",
-                r.id,
-                ledger.clock().now().timestamp_micros()
-            ))?;
-            match ledger.revise(&key, q.id, spec.limit.as_ref(), actor).await {
-                Ok(_) => report.revised.push(format!(
-                    "revised: Species+ quota {} (quota {}): value {} -> {}",
-                    r.id,
-                    q.id,
-                    shown(q.limit),
-                    shown(value)
-                )),
-                Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
-                    report.not_applied.push(format!(
-                        "not applied: Species+ quota {} (quota {}): value {} -> {}: {e}",
-                        r.id,
-                        q.id,
-                        shown(q.limit),
-                        shown(value)
-                    ))
-                }
-                Err(e) => return Err(e.into()),
+            match follow_speciesplus(ledger, r.id, q, *imported, spec.limit.as_ref(), actor).await?
+            {
+                Followed::Unchanged => report.unchanged += 1,
+                Followed::Revised(line) => report.revised.push(line),
+                Followed::NotApplied(line) => report.not_applied.push(line),
             }
             continue;
         }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Datelike;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
-use db::{Db, Tx, read_db, with_tx};
+use db::{Db, Tx, read_db, with_db, with_tx};
 use domain::{Clock, Period, Quantity, TaxonId, UnitCode};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -338,8 +338,8 @@ impl Ledger {
         let row: QuotaRow = with_tx!(&mut tx, c => sqlx::query_as(concat!(
             "INSERT INTO export_quotas (exporter, taxon_id, period_start, period_end, unit, \
              limit_micro, term, source, purpose, origin, speciesplus_id, notes, created_at, \
-             created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             RETURNING ", quota_columns!()))
+             created_by, speciesplus_value_micro) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+             $10, $11, $12, $13, $14, $15) RETURNING ", quota_columns!()))
             .bind(spec.exporter.as_str())
             .bind(i64::from(spec.taxon_id.get()))
             .bind(spec.period.start)
@@ -354,6 +354,8 @@ impl Ledger {
             .bind(&spec.notes)
             .bind(now)
             .bind(&actor.name)
+            // An import records the value Species+ published, which the limit starts from.
+            .bind(spec.speciesplus_id.and(limit_micro))
             .fetch_one(c).await)?;
         append(
             &mut tx,
@@ -391,15 +393,81 @@ impl Ledger {
             None => None,
         };
         let params = format!("revise|{quota_id}|{limit_micro:?}");
-        retry(|| self.revise_once(key, &params, quota_id, limit_micro, actor)).await
+        retry(|| self.revise_once(key, &params, quota_id, limit_micro, false, actor)).await
     }
 
+    /// The quotas imported from Species+, each with the value Species+ published when it was
+    /// last imported (`None`: in preparation). The limit differs from it once the quota has
+    /// been revised nationally.
+    pub async fn imported_quotas(&self) -> Result<Vec<(QuotaView, Option<Decimal>)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            quota: QuotaRow,
+            speciesplus_value_micro: Option<i64>,
+        }
+        let rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(concat!(
+            "SELECT ", quota_columns!(), ", speciesplus_value_micro FROM export_quotas \
+             WHERE speciesplus_id IS NOT NULL ORDER BY id"))
+            .fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.quota.view(), r.speciesplus_value_micro.map(from_micro)))
+            .collect())
+    }
+
+    /// [`Ledger::revise`] to a value Species+ now publishes for an imported quota, recorded as
+    /// the value last imported. Only while the quota's limit is still the value imported
+    /// before (checked under the quota's lock): one revised nationally meanwhile keeps its
+    /// limit, and this is refused as `limit`, with nothing written.
+    pub async fn revise_to_speciesplus(
+        &self,
+        key: &ClientKey,
+        quota_id: i64,
+        limit: Option<&Quantity>,
+        actor: &Actor,
+    ) -> Result<QuotaView> {
+        actor.check()?;
+        let unit = self.quota_unit(quota_id).await?;
+        let limit_micro = match limit {
+            Some(q) => Some(whole_limit_micro(q, unit)?),
+            None => None,
+        };
+        let params = format!("revise-speciesplus|{quota_id}|{limit_micro:?}");
+        retry(|| self.revise_once(key, &params, quota_id, limit_micro, true, actor)).await
+    }
+
+    /// Records `value` as what Species+ publishes for the imported quota `quota_id` without
+    /// changing its limit: the import has reported a value the quota, revised nationally, does
+    /// not follow, and need not report it again. Not a change of the quota (not audited).
+    pub async fn note_speciesplus_value(
+        &self,
+        quota_id: i64,
+        value: Option<&Quantity>,
+    ) -> Result<()> {
+        let unit = self.quota_unit(quota_id).await?;
+        let value_micro = match value {
+            Some(q) => Some(whole_limit_micro(q, unit)?),
+            None => None,
+        };
+        retry(|| async {
+            with_db!(&self.db, pool => sqlx::query(
+                "UPDATE export_quotas SET speciesplus_value_micro = $2 \
+                 WHERE id = $1 AND speciesplus_id IS NOT NULL")
+                .bind(quota_id).bind(value_micro).execute(pool).await.map(|_| ()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
     async fn revise_once(
         &self,
         key: &ClientKey,
         params: &str,
         quota_id: i64,
         limit_micro: Option<i64>,
+        to_speciesplus: bool,
         actor: &Actor,
     ) -> Result<QuotaView> {
         let now = self.clock.now();
@@ -411,6 +479,23 @@ impl Ledger {
             return Ok(stored);
         }
         let quota = lock_quota(&mut tx, quota_id).await?;
+        if to_speciesplus {
+            let imported: Option<i64> = with_tx!(&mut tx, c => sqlx::query_scalar(
+                "SELECT speciesplus_value_micro FROM export_quotas WHERE id = $1")
+                .bind(quota_id).fetch_one(c).await)?;
+            if quota.limit_micro != imported {
+                return Err(Error::Invalid {
+                    field: "limit",
+                    message: format!(
+                        "quota {quota_id} was revised nationally (limit {}) since Species+'s value was imported: it keeps its limit",
+                        quota.limit_micro.map_or_else(
+                            || "in preparation".to_owned(),
+                            |l| from_micro(l).to_string()
+                        )
+                    ),
+                });
+            }
+        }
         let used = quota.held_micro + quota.committed_micro + quota.exported_micro;
         if used > limit_micro.unwrap_or(0) {
             // Dropping the transaction rolls the key's claim back: nothing is written.
@@ -428,8 +513,9 @@ impl Ledger {
             });
         }
         let row: QuotaRow = with_tx!(&mut tx, c => sqlx::query_as(concat!(
-            "UPDATE export_quotas SET limit_micro = $2 WHERE id = $1 RETURNING ", quota_columns!()))
-            .bind(quota_id).bind(limit_micro).fetch_one(c).await)?;
+            "UPDATE export_quotas SET limit_micro = $2, speciesplus_value_micro = CASE WHEN $3 \
+             THEN $2 ELSE speciesplus_value_micro END WHERE id = $1 RETURNING ", quota_columns!()))
+            .bind(quota_id).bind(limit_micro).bind(to_speciesplus).fetch_one(c).await)?;
         append(
             &mut tx,
             quota_id,
@@ -1097,27 +1183,40 @@ impl Ledger {
     }
 
     /// The quantities of the latest permits issued (committed, then possibly exported and
-    /// closed) against `exporter`'s quotas for `taxon_id`, newest first, each with its quota's
-    /// unit: the exporter's history a permit check compares a new application with.
+    /// closed) against `exporter`'s quotas for any of `taxon_ids` (a taxon and the concepts
+    /// merged into it), newest first, each with its quota's unit: the exporter's history a
+    /// permit check compares a new application with.
     pub async fn issued_quantities(
         &self,
         exporter: &str,
-        taxon_id: i64,
+        taxon_ids: &[i64],
     ) -> Result<Vec<(Decimal, String)>> {
-        let rows: Vec<(i64, String)> = read_db!(&self.db, pool => sqlx::query_as(
-            "SELECT r.committed_micro, q.unit FROM quota_reservations r \
-             JOIN export_quotas q ON q.id = r.quota_id \
-             WHERE q.exporter = $1 AND q.taxon_id = $2 AND r.state IN ('committed', 'closed') \
-             ORDER BY r.id DESC LIMIT $3")
-            .bind(exporter).bind(taxon_id).bind(ISSUED_HISTORY_MAX).fetch_all(pool).await)?;
+        if taxon_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String)> = read_db!(&self.db, pool => {
+            let mut qb = sqlx::QueryBuilder::new(
+                "SELECT r.committed_micro, q.unit FROM quota_reservations r \
+                 JOIN export_quotas q ON q.id = r.quota_id \
+                 WHERE r.state IN ('committed', 'closed') AND q.exporter = ");
+            qb.push_bind(exporter);
+            qb.push(" AND q.taxon_id IN (");
+            let mut list = qb.separated(", ");
+            for id in taxon_ids {
+                list.push_bind(*id);
+            }
+            qb.push(") ORDER BY r.id DESC LIMIT ");
+            qb.push_bind(ISSUED_HISTORY_MAX);
+            qb.build_query_as().fetch_all(pool).await
+        })?;
         Ok(rows
             .into_iter()
             .map(|(micro, unit)| (from_micro(micro), unit))
             .collect())
     }
 
-    /// The quotas of `exporter` for any of `taxon_ids` (a taxon and its ancestors), in one
-    /// query.
+    /// The quotas of `exporter` for any of `taxon_ids` (a taxon, its ancestors and the concepts
+    /// merged into it), in one query.
     pub async fn quotas_of_taxa(
         &self,
         exporter: &str,
@@ -2214,8 +2313,9 @@ pub(crate) fn is_transient(e: &Error) -> bool {
 /// purpose whose period overlaps `spec`'s: a second national quota there would split one
 /// allowance in two, and a permit check could not tell which applies. Answers its id, taxon
 /// and period. Two declarations racing each other are serialised first (on PostgreSQL by a
-/// transaction-level advisory lock on the exporter and taxon; SQLite's `BEGIN IMMEDIATE`
-/// already is), so that one of them sees the other.
+/// transaction-level advisory lock on the exporter, not its taxon, since one may come through
+/// a concept merged into the other's; SQLite's `BEGIN IMMEDIATE` already is), so that one of
+/// them sees the other. Declarations are rare: one exporter's wait on each other is no cost.
 async fn overlapping_quota(
     tx: &mut Tx,
     spec: &QuotaSpec,
@@ -2223,7 +2323,7 @@ async fn overlapping_quota(
 ) -> Result<Option<(i64, i64, NaiveDate, NaiveDate)>> {
     if let Tx::Postgres(c) = tx {
         let lock = i64::from_be_bytes(
-            Sha256::digest(format!("declare|{}|{}", spec.exporter, spec.taxon_id).as_bytes())[..8]
+            Sha256::digest(format!("declare|{}", spec.exporter).as_bytes())[..8]
                 .try_into()
                 .unwrap_or_default(),
         );

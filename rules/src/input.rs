@@ -334,6 +334,15 @@ impl Application {
         let unit = unit("unit", input.unit)?;
         let amount = quantity_amount("quantity", input.quantity.as_ref(), true)?;
         let quantity = Quantity::new(amount, unit).map_err(|e| Error::domain("quantity", e))?;
+        // Specimens are counted whole: a quota's ledger refuses half a specimen, and so must a
+        // check that would allow it.
+        if unit.is_count() && !amount.fract().is_zero() {
+            return Err(Error::invalid(
+                "quantity",
+                format!("{amount} is not a whole number of specimens"),
+                "a whole number for a count of specimens (unit NAR or none)",
+            ));
+        }
         let date_issue = date("date_issue", input.date_issue)?;
         let date_trade = date("date_trade", input.date_trade)?;
         let documents = Documents::parse(input.documents, date_issue)?;

@@ -485,6 +485,41 @@ async fn a_quota_on_a_concept_since_lumped_into_the_taxon_still_limits_its_expor
         codes(&over).contains(&"QUOTA_EXCEEDED".to_owned()),
         "{over}"
     );
+    // The permits issued through that quota are the exporter's history for the taxon: three
+    // of one specimen, then an application for four is far above them.
+    let (s, raised) = crate::quota::post(
+        &app,
+        &format!("/v1/quotas/{quota_id}/revisions"),
+        Role::ScientificAuthority,
+        json!({"client_key": "raise", "limit": "50"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{raised}");
+    for i in 0..3 {
+        let (s, held) = crate::quota::post(
+            &app,
+            &format!("/v1/quotas/{quota_id}/reservations"),
+            Role::PermitOfficer,
+            json!({"client_key": format!("permit-{i}"), "quantity": "1"}),
+        )
+        .await;
+        assert_eq!((s, &held["outcome"]), (200, &json!("done")), "{held}");
+        let rid = held["reservation"]["id"].as_i64().unwrap();
+        let (s, issued) = crate::quota::post(
+            &app,
+            &format!("/v1/reservations/{rid}/commit"),
+            Role::PermitOfficer,
+            json!({"client_key": format!("issue-{i}")}),
+        )
+        .await;
+        assert_eq!((s, &issued["outcome"]), (200, &json!("done")), "{issued}");
+    }
+    let (s, larger) = post(&app, Role::Enforcement, &hummingbird_export("4")).await;
+    assert_eq!(s, 200, "{larger}");
+    let fired: Vec<&str> = (larger["risk"]["indicators"].as_array().unwrap().iter())
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert!(fired.contains(&"QUANTITY_ABOVE_HISTORY"), "{larger}");
     app.stop().await;
 }
 

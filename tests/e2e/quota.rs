@@ -1835,3 +1835,156 @@ async fn every_quota_command_answers_in_json_when_asked_with_the_same_exit_statu
 }
 
 on_both_backends!(every_quota_command_answers_in_json_when_asked_with_the_same_exit_status);
+
+async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_changes_its_value(
+    backend: Backend,
+) {
+    let t = sample_db(backend).await;
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let (_, list, _) = quota(&t.url, &["list", "--json"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    // An imported quota with a value: the Scientific Authority cuts it nationally.
+    let q = (list.as_array().unwrap().iter())
+        .find(|q| q["speciesplus_id"].is_i64() && q["limit"].is_string())
+        .cloned()
+        .unwrap();
+    let (id, sid) = (q["id"].to_string(), q["speciesplus_id"].as_i64().unwrap());
+    let published: rust_decimal::Decimal = q["limit"].as_str().unwrap().parse().unwrap();
+    let cut = (published / rust_decimal::Decimal::from(2)).floor();
+    let (rc, out, err) = quota(
+        &t.url,
+        &[
+            "revise",
+            &id,
+            "--limit",
+            &cut.to_string(),
+            "--reason",
+            "NDF",
+        ],
+    );
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let limit = || {
+        let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
+        let shown: Value = serde_json::from_str(&shown).unwrap();
+        shown["limit"].as_str().unwrap_or_default().to_owned()
+    };
+    // Species+ has not changed: the import leaves the national limit alone.
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    assert!(!out.contains(&format!("Species+ quota {sid} ")), "{out}");
+    assert_eq!(limit(), cut.to_string());
+    // Species+ publishes a new value: reported once, the national limit kept.
+    let new = published + rust_decimal::Decimal::from(3);
+    db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
+        .bind(new.to_string()).bind(sid).execute(pool).await.map(|_| ()))
+    .unwrap();
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(3), "{out} {err}");
+    assert!(
+        out.contains(&format!(
+            "not applied: Species+ quota {sid} (quota {id}): Species+ now publishes {new} (imported: {published}), but the quota was revised nationally to {cut} and keeps it"
+        )),
+        "{out}"
+    );
+    assert_eq!(limit(), cut.to_string());
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(
+        (rc, out.contains("0 not applied")),
+        (Some(0), true),
+        "{out} {err}"
+    );
+    assert_eq!(limit(), cut.to_string());
+    // The history shows the import and the national revision only.
+    let (_, history, _) = quota(&t.url, &["history", &id, "--json"]);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let events: Vec<(&str, &str)> = (history.as_array().unwrap().iter())
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap_or_default(),
+                e["limit"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let (published, cut) = (published.to_string(), cut.to_string());
+    assert_eq!(
+        events,
+        [("declare", published.as_str()), ("revise", cut.as_str())]
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    a_national_revision_of_an_imported_quota_stands_until_species_plus_changes_its_value
+);
+
+async fn the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter_it_cannot_match(
+    backend: Backend,
+) {
+    let t = sample_db(backend).await;
+    let set = |key: &str, restriction: &[&str]| {
+        let (rc, out, err) = quota(
+            &t.url,
+            &[
+                &[
+                    "set",
+                    "--exporter",
+                    "KE",
+                    "--taxon",
+                    "4521",
+                    "--year",
+                    "2026",
+                    "--limit",
+                    "5",
+                    "--key",
+                    key,
+                ][..],
+                restriction,
+            ]
+            .concat(),
+        );
+        assert_eq!(rc, Some(0), "{out} {err}");
+        out.split_whitespace().nth(1).unwrap().to_owned()
+    };
+    let zoos = set(
+        "zoos",
+        &["--purpose", "Z", "--notes", "zoological exchanges"],
+    );
+    let every = set("every", &[]);
+    // Two quotas of one taxon and exporter, told apart by their scope.
+    let (_, listed, _) = quota(&t.url, &["list", "--exporter", "ke"]);
+    let line = |id: &str| {
+        (listed.lines())
+            .find(|l| l.trim_start().starts_with(&format!("{id} ")))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(line(&zoos).ends_with("national purpose Z"), "{listed}");
+    assert!(line(&every).ends_with("national"), "{listed}");
+    let (_, shown, _) = quota(&t.url, &["show", &zoos]);
+    assert!(shown.contains("scope      national, purpose Z"), "{shown}");
+    assert!(shown.contains("notes      zoological exchanges"), "{shown}");
+    let (_, shown, _) = quota(&t.url, &["show", &every]);
+    assert!(
+        shown.contains("scope      national, every term, source and purpose"),
+        "{shown}"
+    );
+    // A filter no quota could match is a typo: an error, as over HTTP, not an empty list.
+    for (args, says) in [
+        (["list", "--exporter", "QQ"], "exporter"),
+        (
+            ["list", "--year", "1800"],
+            "invalid --year 1800: accepted 1975 to 2200",
+        ),
+        (["list", "--taxon", "abc"], "taxon"),
+    ] {
+        let (rc, out, err) = quota(&t.url, &args);
+        assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter_it_cannot_match
+);

@@ -1173,7 +1173,9 @@ on_both_backends!(upgrading_to_the_revise_event_keeps_every_audit_entry_its_numb
 async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_its_guard(
     backend: Backend,
 ) {
-    // A database as migration 0006 left it, with a history written then.
+    // A database as migration 0006 left it, with a history written then: a national quota
+    // and an imported one, declared as the code of then did (today's writes columns added
+    // since), then a reservation committed.
     let t = db::TestDb::create_migrated_to(backend, Some(6))
         .await
         .unwrap();
@@ -1183,7 +1185,26 @@ async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_it
         clock,
         t,
     };
-    let q = declare(&f, "upgraded", Some("10"), "").await;
+    let mut declared = Vec::new();
+    for (origin, speciesplus_id) in [("national", None), ("speciesplus", Some(27_017_i64))] {
+        let id: i64 = db::with_db!(f.ledger.db(), pool => sqlx::query_scalar(
+            "INSERT INTO export_quotas (exporter, taxon_id, period_start, period_end, unit, \
+             limit_micro, origin, speciesplus_id, created_at, created_by) VALUES ('NA', $1, \
+             $2, $3, 'NAR', 10000000, $4, $5, $6, 'sa') RETURNING id")
+            .bind(4521 + i64::from(speciesplus_id.is_some()))
+            .bind(chrono::NaiveDate::from_ymd_opt(2026, 1, 1))
+            .bind(chrono::NaiveDate::from_ymd_opt(2027, 1, 1))
+            .bind(origin).bind(speciesplus_id).bind(t0()).fetch_one(pool).await)
+        .unwrap();
+        db::with_db!(f.ledger.db(), pool => sqlx::query(
+            "INSERT INTO quota_ledger (quota_id, event, delta_held, delta_committed, \
+             delta_exported, limit_micro, actor, reason, at) VALUES ($1, 'declare', 0, 0, 0, \
+             10000000, 'sa', 'test', $2)")
+            .bind(id).bind(t0()).execute(pool).await.map(|_| ()))
+        .unwrap();
+        declared.push(id);
+    }
+    let q = f.ledger.quota(declared[0]).await.unwrap();
     let r = f
         .ledger
         .reserve(&key("r"), q.id, &qty("3", ""), None, &actor("po"))
@@ -1213,6 +1234,15 @@ async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_it
     .unwrap();
     f.t.db.migrate().await.unwrap();
     assert_eq!(f.ledger.history(q.id).await.unwrap(), before);
+    // The imported quota's limit is taken as the value Species+ published (migration 0008).
+    let imported = f.ledger.imported_quotas().await.unwrap();
+    assert_eq!(
+        imported
+            .iter()
+            .map(|(q, value)| (q.id, *value))
+            .collect::<Vec<_>>(),
+        [(declared[1], Some(dec("10")))]
+    );
     // Numbers go on after the last one, a revision is audited as one, and the ledger is still
     // append-only.
     f.ledger
@@ -1234,5 +1264,83 @@ async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_it
             .contains("append-only")
     );
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plus_published
+);
+async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plus_published(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let mut spec = spec_of("imported", Some("100"), "KGM");
+    spec.speciesplus_id = Some(27_017);
+    let q = f
+        .ledger
+        .declare(&key("speciesplus-27017"), &spec, &actor("import"))
+        .await
+        .unwrap();
+    let imported = || async { f.ledger.imported_quotas().await.unwrap() };
+    assert_eq!(imported().await, vec![(q.clone(), Some(dec("100")))]);
+    // Followed while the limit is the value imported: the new value is recorded with it.
+    let followed = f
+        .ledger
+        .revise_to_speciesplus(
+            &key("sp-1"),
+            q.id,
+            Some(&qty("120", "KGM")),
+            &actor("import"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(followed.limit, Some(dec("120")));
+    assert_eq!(imported().await[0].1, Some(dec("120")));
+    // A national revision: the next value from Species+ is refused, with nothing written.
+    f.ledger
+        .revise(
+            &key("national"),
+            q.id,
+            Some(&qty("60", "KGM")),
+            &actor("sa"),
+        )
+        .await
+        .unwrap();
+    let refused = f
+        .ledger
+        .revise_to_speciesplus(
+            &key("sp-2"),
+            q.id,
+            Some(&qty("150", "KGM")),
+            &actor("import"),
+        )
+        .await;
+    match refused {
+        Err(Error::Invalid { field, message }) => {
+            assert_eq!(field, "limit");
+            assert!(
+                message.contains("revised nationally (limit 60)"),
+                "{message}"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let (now, value) = imported().await.remove(0);
+    assert_eq!((now.limit, value), (Some(dec("60")), Some(dec("120"))));
+    assert!(!f.ledger.key_used(&key("sp-2")).await.unwrap());
+    // Noted without changing the limit, and not audited.
+    f.ledger
+        .note_speciesplus_value(q.id, Some(&qty("150", "KGM")))
+        .await
+        .unwrap();
+    let (now, value) = imported().await.remove(0);
+    assert_eq!((now.limit, value), (Some(dec("60")), Some(dec("150"))));
+    let events: Vec<String> = (f.ledger.history(q.id).await.unwrap().into_iter())
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["declare", "revise", "revise"]);
+    // A national quota has no Species+ value.
+    declare(&f, "national", Some("5"), "KGM").await;
+    assert_eq!(imported().await.len(), 1);
     f.t.drop_db().await.unwrap();
 }

@@ -753,6 +753,76 @@ async fn a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_r
     f.t.drop_db().await.unwrap();
 }
 
+on_both_backends!(a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope);
+async fn a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope(backend: Backend) {
+    let f = fixture(backend).await;
+    // 4521 was declared on before Species+ merged it into 3210 (the caller, which reads the
+    // catalogue, passes the merged concepts).
+    let merged = [TaxonId::new(4521)];
+    let on_taxon = |period: Period| QuotaSpec {
+        taxon_id: TaxonId::new(3210),
+        ..spec(period)
+    };
+    let old = f
+        .ledger
+        .declare(
+            &key("old"),
+            &spec(Period::calendar_year(2026)),
+            &actor("sa"),
+        )
+        .await
+        .unwrap();
+    let e = f
+        .ledger
+        .declare_with_merged(
+            &key("new"),
+            &on_taxon(Period::calendar_year(2026)),
+            &merged,
+            &actor("sa"),
+        )
+        .await
+        .expect_err("a second allowance for the same specimens");
+    assert!(
+        matches!(&e, Error::QuotaExists { existing, .. } if *existing == old.id)
+            && e.to_string()
+                .contains("NA 3210 (declared on taxon 4521, which Species+ has merged into it)"),
+        "{e}"
+    );
+    // Another scope through the merged concept is another quota; without the merged concepts
+    // the taxon's own quota is declared, and is the one named from then on.
+    let mut skins = on_taxon(Period::calendar_year(2026));
+    skins.term = Some(domain::TermCode::parse("SKI").unwrap());
+    f.ledger
+        .declare_with_merged(&key("skins"), &skins, &merged, &actor("sa"))
+        .await
+        .unwrap();
+    let own = f
+        .ledger
+        .declare(
+            &key("own"),
+            &on_taxon(Period::calendar_year(2026)),
+            &actor("sa"),
+        )
+        .await
+        .unwrap();
+    let e = f
+        .ledger
+        .declare_with_merged(
+            &key("third"),
+            &on_taxon(Period::calendar_year(2026)),
+            &merged,
+            &actor("sa"),
+        )
+        .await
+        .expect_err("the taxon's own quota");
+    assert!(
+        matches!(&e, Error::QuotaExists { existing, .. } if *existing == own.id)
+            && !e.to_string().contains("merged"),
+        "{e}"
+    );
+    f.t.drop_db().await.unwrap();
+}
+
 on_both_backends!(a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used);
 async fn a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used(
     backend: Backend,

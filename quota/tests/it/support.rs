@@ -83,21 +83,25 @@ pub async fn declare(f: &Fixture, name: &str, limit: Option<&str>, unit: &str) -
 }
 
 pub async fn declare_on(ledger: &Ledger, name: &str, limit: Option<&str>, unit: &str) -> QuotaView {
-    let unit_code = UnitCode::parse(unit).unwrap();
-    let spec = QuotaSpec {
+    let spec = spec_of(name, limit, unit);
+    ledger
+        .declare(&key(&format!("declare-{name}")), &spec, &actor("sa"))
+        .await
+        .unwrap()
+}
+
+/// The national quota [`declare`] declares for `name`.
+pub fn spec_of(name: &str, limit: Option<&str>, unit: &str) -> QuotaSpec {
+    QuotaSpec {
         exporter: CountryCode::parse("NA").unwrap(),
         taxon_id: taxon_for(name),
         period: Period::calendar_year(2026),
         limit: limit.map(|l| qty(l, unit)),
-        unit: unit_code,
+        unit: UnitCode::parse(unit).unwrap(),
         term: None,
         source: None,
         purpose: None,
         notes: Some(name.to_owned()),
         speciesplus_id: None,
-    };
-    ledger
-        .declare(&key(&format!("declare-{name}")), &spec, &actor("sa"))
-        .await
-        .unwrap()
+    }
 }

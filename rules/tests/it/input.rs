@@ -250,6 +250,29 @@ fn quantities_and_units_accept_what_clients_send() {
 }
 
 #[test]
+fn a_count_of_specimens_is_whole() {
+    for quantity in [json!("1.5"), json!(0.5), json!("2.000001")] {
+        check_rejected(
+            "quantity",
+            quantity,
+            "quantity",
+            "is not a whole number of specimens",
+        );
+    }
+    // "2.0" is two specimens; half a kilogram is a quantity.
+    let input: ApplicationInput =
+        serde_json::from_value(input_with("quantity", json!("2.0"))).unwrap();
+    assert_eq!(
+        Application::parse(input).unwrap().quantity().to_string(),
+        "2 NAR"
+    );
+    let mut json = input_with("quantity", json!("0.5"));
+    json["unit"] = json!("KGM");
+    let input: ApplicationInput = serde_json::from_value(json).unwrap();
+    assert!(Application::parse(input).is_ok());
+}
+
+#[test]
 fn no_value_in_any_field_makes_parsing_panic() {
     let values = [
         json!(null),
