@@ -14,6 +14,12 @@ async fn main() -> std::process::ExitCode {
         .init();
     sync::client::install_tls_provider();
     let cli = cites::cli::Cli::parse();
+    // A command whose output is piped into `head` must end quietly when the reader goes, as
+    // other Unix tools do, not panic on the closed pipe. Not the service: a client that hangs
+    // up must never end it.
+    if !matches!(cli.command, cites::cli::Command::Serve(_)) {
+        sigpipe::reset();
+    }
     match cites::cli::run(cli).await {
         Ok(cites::cli::Ending::Done) => std::process::ExitCode::SUCCESS,
         // The refusal is printed already: it is an answer, not an error.

@@ -453,6 +453,28 @@ pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Opti
     })
 }
 
+/// What the service checks before the ledger declares a quota on `taxon_id` under `key`: the
+/// concepts merged into the taxon, to pass to [`quota::Ledger::declare_with_merged`], or why no
+/// quota can be declared on it. A key already used is answered by the ledger as the first
+/// time, so a retry gets its first answer even after a synchronisation changed the taxon.
+pub async fn declarable<E>(
+    db: &Db,
+    ledger: &quota::Ledger,
+    key: &ClientKey,
+    taxon_id: TaxonId,
+) -> Result<Result<Vec<TaxonId>, String>, E>
+where
+    E: From<quota::Error> + From<sync::Error>,
+{
+    if ledger.key_used(key).await? {
+        return Ok(Ok(Vec::new()));
+    }
+    if let Some(why) = undeclarable_taxon(db, taxon_id).await? {
+        return Ok(Err(why));
+    }
+    Ok(Ok(merged_into(db, taxon_id).await?))
+}
+
 /// The concepts Species+ has merged into the accepted taxon `taxon_id` (the synonyms pointing
 /// to it): a quota still declared on one of them limits the taxon's exports, so a new one of
 /// the same scope on the taxon would be a second allowance for the same specimens.
@@ -540,15 +562,9 @@ pub async fn declare_quota(
         notes: b.notes,
         speciesplus_id: None,
     };
-    // A retry gets its first answer even if a synchronisation has changed the taxon since.
-    let merged = if state.ledger.key_used(&key).await? {
-        Vec::new()
-    } else {
-        if let Some(why) = undeclarable_taxon(&state.db, taxon_id).await? {
-            return Err(ApiError::invalid("taxon_id", why));
-        }
-        merged_into(&state.db, taxon_id).await?
-    };
+    let merged = declarable::<ApiError>(&state.db, &state.ledger, &key, taxon_id)
+        .await?
+        .map_err(|why| ApiError::invalid("taxon_id", why))?;
     let q = state
         .ledger
         .declare_with_merged(&key, &spec, &merged, &actor(&caller, b.reason))

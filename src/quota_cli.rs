@@ -218,14 +218,15 @@ async fn run_command(
             let key = who.key()?;
             // A retry gets its first answer even if a synchronisation has changed the taxon
             // since.
-            let merged = if ledger.key_used(&key).await? {
-                Vec::new()
-            } else {
-                if let Some(why) = crate::quota_api::undeclarable_taxon(&db, spec.taxon_id).await? {
-                    anyhow::bail!("invalid taxon {} for field \"taxon\": {why}", spec.taxon_id);
-                }
-                crate::quota_api::merged_into(&db, spec.taxon_id).await?
-            };
+            let merged =
+                crate::quota_api::declarable::<anyhow::Error>(&db, &ledger, &key, spec.taxon_id)
+                    .await?
+                    .map_err(|why| {
+                        anyhow::anyhow!(
+                            "invalid taxon {} for field \"taxon\": {why}",
+                            spec.taxon_id
+                        )
+                    })?;
             let q = ledger
                 .declare_with_merged(&key, &spec, &merged, &who.actor())
                 .await?;
@@ -258,9 +259,19 @@ async fn run_command(
                 }
                 None => None,
             };
-            let q = ledger
+            let q = match ledger
                 .revise(&who.key()?, id, limit.as_ref(), &who.actor())
-                .await?;
+                .await
+            {
+                // Without --limit the limit asked was --in-preparation's: name what was typed.
+                Err(quota::Error::Invalid {
+                    field: "limit",
+                    message,
+                }) if limit.is_none() => {
+                    anyhow::bail!("invalid --in-preparation: {message}")
+                }
+                answer => answer?,
+            };
             if who.json {
                 println!("{:#}", serde_json::json!({ "quota": q }));
                 return Ok(Ending::Done);
@@ -400,6 +411,9 @@ async fn run_command(
             limit,
             json,
         } => {
+            // The unit a refused reservation's quantity is shown in (the ledger keeps it in the
+            // quota's). An unknown quota ends here, with its error alone.
+            let unit = ledger.quota_unit(id).await?;
             let print = |e: &quota::LedgerEntry| {
                 println!(
                     "#{:<6} {} {:<8} res {:<6} held {:+} committed {:+} exported {:+}  \
@@ -426,8 +440,8 @@ async fn run_command(
                         .unwrap_or_default(),
                     // A refusal moves no counter: say what was asked and why it was refused.
                     match (&e.requested, &e.refusal) {
-                        (Some(q), Some(why)) => format!("  refused {q} asked: {why}"),
-                        (Some(q), None) => format!("  refused {q} asked"),
+                        (Some(q), Some(why)) => format!("  asked {q} {unit}, refused: {why}"),
+                        (Some(q), None) => format!("  asked {q} {unit}, refused"),
                         _ => String::new(),
                     }
                 );

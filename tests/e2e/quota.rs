@@ -658,7 +658,7 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
     assert!(
         refusal.contains(" reject ")
             && refusal
-                .contains("refused 1000 asked: not enough quota: 1000 requested, 5 available"),
+                .contains("asked 1000 NAR, refused: not enough quota: 1000 requested, 5 available"),
         "{history}"
     );
     let (rc, out, err) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
@@ -769,6 +769,10 @@ async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
         (
             vec!["reserve", &id, "--quantity", "1", "--reason", "two\nlines"],
             "invalid --reason: accepted up to",
+        ),
+        (
+            vec!["revise", &id, "--in-preparation"],
+            "invalid --in-preparation: in preparation is below what the quota already holds",
         ),
     ] {
         let (rc, out, err) = quota(&t.url, &args);
@@ -1988,3 +1992,26 @@ async fn the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter
 on_both_backends!(
     the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter_it_cannot_match
 );
+
+#[tokio::test]
+async fn a_listing_piped_into_a_reader_that_stops_early_ends_without_a_panic() {
+    let t = sample_db(Backend::Sqlite).await;
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    // The reader goes before the first line is written, as `cites quota list | head -0`.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cites"))
+        .args(["quota", "list"])
+        .env("DATABASE_URL", &t.url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(!err.contains("panicked"), "{err}");
+    // Ended by SIGPIPE, as other Unix tools are, not by a panic's exit status.
+    assert_ne!(out.status.code(), Some(101), "{err}");
+    t.drop_db().await.unwrap();
+}
