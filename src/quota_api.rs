@@ -61,10 +61,31 @@ where
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() || path == "." {
+            if inner.is_syntax() || inner.is_eof() {
                 ApiError::invalid(
                     "body",
                     format!("the body is not the JSON object expected: {inner}"),
+                )
+            } else if path == "." {
+                // The body is JSON, but not an object: say what it is, not the Rust type it
+                // was to become.
+                let found = inner.to_string();
+                // serde reads an array as the struct's fields in order ("invalid length").
+                let found = found
+                    .strip_prefix("invalid type: ")
+                    .or_else(|| found.strip_prefix("invalid length").map(|_| "sequence"))
+                    .and_then(|t| t.split([',', ' ']).next())
+                    .map_or("something else", |t| match t {
+                        "sequence" => "an array",
+                        "string" => "a string",
+                        "integer" | "floating" => "a number",
+                        "boolean" => "a boolean",
+                        "null" => "null",
+                        _ => "something else",
+                    });
+                ApiError::invalid(
+                    "body",
+                    format!("the body must be one JSON object of this route's fields, not {found}"),
                 )
             } else {
                 ApiError::invalid(path.clone(), explain(&path, &inner.to_string()))
@@ -86,6 +107,10 @@ fn explain(path: &str, serde_says: &str) -> String {
         return format!("invalid {path}: {serde_says}");
     }
     let mut said = serde_says.to_owned();
+    // The path names the field: where it sits in the text adds nothing.
+    if let Some(at) = said.find(" at line ") {
+        said.truncate(at);
+    }
     for int in ["u8", "u16", "u32", "u64"] {
         said = said.replace(
             &format!("expected {int}"),
@@ -108,6 +133,9 @@ fn explain(path: &str, serde_says: &str) -> String {
         || field.ends_with("_on")
         || field == "valid_until"
     {
+        if said == "input is out of range" {
+            said = "no such day".to_owned();
+        }
         "; accepted a date, YYYY-MM-DD"
     } else if (field == "quantity" || field == "limit") && said.contains("expected a string") {
         "; accepted an exact decimal written as a JSON string, e.g. \"5\""
@@ -125,6 +153,7 @@ impl From<quota::Error> for ApiError {
             }
             quota::Error::KeyConflict { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
+                    .on_field("client_key")
             }
             quota::Error::QuotaExists { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "quota_exists", e.to_string())

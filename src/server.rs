@@ -140,6 +140,12 @@ impl ApiError {
         }
     }
 
+    /// The same error, naming the field at fault.
+    pub fn on_field(mut self, field: &'static str) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
     pub fn invalid(
         field: impl Into<std::borrow::Cow<'static, str>>,
         message: impl Into<String>,
@@ -370,8 +376,29 @@ where
     }
 }
 
+/// A query string the route cannot take: an unknown parameter is named as the field at fault,
+/// with the ones accepted; anything else is the query's.
 fn query_rejection(rejection: QueryRejection) -> ApiError {
-    ApiError::invalid("query", rejection.body_text())
+    let text = rejection.body_text();
+    let said = text
+        .strip_prefix("Failed to deserialize query string: ")
+        .unwrap_or(&text);
+    if let Some((_, rest)) = said.split_once("unknown field `")
+        && let Some((name, tail)) = rest.split_once('`')
+    {
+        let accepted = tail
+            .trim_start_matches(", expected ")
+            .trim_start_matches("one of ")
+            .replace('`', "");
+        return ApiError::invalid(
+            name.to_owned(),
+            format!("unknown query parameter {name:?}: accepted {accepted}"),
+        );
+    }
+    ApiError::invalid(
+        "query",
+        format!("the query string could not be read: {said}"),
+    )
 }
 
 async fn not_found() -> ApiError {

@@ -471,7 +471,19 @@ async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
         "{body}"
     );
     let (s, body) = app.get("/v1/quotas?colour=blue&year=", r).await;
-    assert_eq!(s, 422, "{body}");
+    assert_eq!(
+        (
+            s,
+            body["error"]["field"].as_str(),
+            body["error"]["message"].as_str()
+        ),
+        (
+            422,
+            Some("colour"),
+            Some("unknown query parameter \"colour\": accepted exporter, taxon, year")
+        ),
+        "{body}"
+    );
     app.stop().await;
 }
 
@@ -1095,13 +1107,32 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
             "taxon_id",
             "expected a whole number, 0 or more",
         ),
-        (json!([]), "body", "not the JSON object expected"),
+        (
+            json!([]),
+            "body",
+            "the body must be one JSON object of this route's fields, not an array",
+        ),
+        (
+            json!("quota"),
+            "body",
+            "the body must be one JSON object of this route's fields, not a string",
+        ),
+        (
+            with("period_start", json!("2027-02-29")),
+            "period_start",
+            "invalid period_start: no such day; accepted a date, YYYY-MM-DD",
+        ),
     ] {
         let (s, answer) = post(&app, "/v1/quotas", Role::ScientificAuthority, body).await;
         assert_invalid(s, &answer, field, says);
         let message = answer["error"]["message"].as_str().unwrap_or_default();
+        // In the caller's words: no Rust type, no position in the text.
         assert!(
-            !message.contains(" u32") && !message.contains(" i32"),
+            !message.contains(" u32")
+                && !message.contains(" i32")
+                && !message.contains("struct")
+                && !message.contains("Body")
+                && !message.contains(" at line "),
             "{answer}"
         );
     }
@@ -1369,9 +1400,14 @@ on_both_backends!(a_caller_retrying_with_its_key_gets_its_first_answer_whoever_e
 /// A 409's message names the key as the caller sent it: not another caller's name, not the
 /// form the ledger stores it in.
 fn assert_names_key_as_sent(answer: &Value, key: &str, caller_name: &str) {
-    assert_eq!(answer["error"]["code"], "key_conflict", "{answer}");
+    assert_eq!(
+        (&answer["error"]["code"], &answer["error"]["field"]),
+        (&json!("key_conflict"), &json!("client_key")),
+        "{answer}"
+    );
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains(&format!("{key:?}")), "{message}");
+    assert!(message.contains("with other parameters"), "{message}");
     assert!(
         !message.contains(caller_name) && !message.contains('\u{1f}') && !message.contains("u{1f}"),
         "{message}"
