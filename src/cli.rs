@@ -179,8 +179,8 @@ pub struct CheckArgs {
     pub reserve: bool,
     #[arg(long)]
     pub client_key: Option<String>,
-    /// Recorded as who checked.
-    #[arg(long, default_value = "cli")]
+    /// Recorded as who checked (and, with --reserve, in the quota's audit ledger).
+    #[arg(long, env = "USER", default_value = "cli")]
     pub actor: String,
     #[arg(long, env = "CITES_CHECK_CONFIG", value_name = "FILE")]
     pub check_config: Option<PathBuf>,
@@ -307,14 +307,17 @@ pub enum QuotaCommand {
     },
     /// List quotas.
     List {
+        /// Exporting country, ISO 3166-1 alpha-2 (e.g. NA).
         #[arg(long)]
         exporter: Option<String>,
         /// A Species+ taxon id: the quotas declared on it, on concepts Species+ has merged into
         /// it and, for a synonym, on its accepted taxon (not its ancestors').
         #[arg(long)]
         taxon: Option<String>,
+        /// Quotas in force during part of this calendar year (1975 to 2200).
         #[arg(long)]
         year: Option<i32>,
+        /// Print the quotas as a JSON array.
         #[arg(long)]
         json: bool,
     },
@@ -339,6 +342,7 @@ pub enum QuotaCommand {
     /// Reserve a quantity against a quota.
     Reserve {
         quota: i64,
+        /// The quantity to hold, an exact decimal (whole for a count of specimens).
         #[arg(long)]
         quantity: String,
         /// The quantity's unit (default: the quota's).
@@ -354,6 +358,8 @@ pub enum QuotaCommand {
     /// Commit a held reservation (an issued permit), for all of it or less.
     Commit {
         reservation: i64,
+        /// The quantity the permit is issued for, at most what is held (default: all of it);
+        /// the rest returns to the quota.
         #[arg(long)]
         quantity: Option<String>,
         /// The quantity's unit (default: the quota's).
@@ -375,6 +381,8 @@ pub enum QuotaCommand {
     /// Record a quantity exported under a committed permit.
     Export {
         reservation: i64,
+        /// The quantity actually exported (endorsed), at most what is committed and not yet
+        /// exported.
         #[arg(long)]
         quantity: String,
         /// The quantity's unit (default: the quota's).

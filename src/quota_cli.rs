@@ -446,11 +446,13 @@ async fn run_command(
                     }
                 );
             };
+            let header = "#seq    at                  event    reservation  deltas  -> held / committed / exported after";
             if let Some(limit) = limit {
                 let page = ledger.history_page(id, after, limit).await?;
                 if json {
                     println!("{}", serde_json::to_string_pretty(&page)?);
                 } else {
+                    println!("{header}");
                     page.entries.iter().for_each(print);
                     if let Some(next) = page.next_after {
                         println!("more: --after {next}");
@@ -467,9 +469,7 @@ async fn run_command(
             if json {
                 print!("[");
             } else {
-                println!(
-                    "#seq    at                  event    reservation  deltas  -> held / committed / exported after"
-                );
+                println!("{header}");
             }
             let mut first = true;
             loop {

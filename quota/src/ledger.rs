@@ -2158,10 +2158,22 @@ pub(crate) fn hold_until(
     // To the microsecond, as both databases keep it: an answer built from what was written
     // then equals one rebuilt later from what was read back.
     let expires_at = expires_at.unwrap_or(now + HOLD_DEFAULT).trunc_subsecs(6);
-    if expires_at <= now || expires_at > now + HOLD_MAX {
+    if expires_at <= now {
         return Err(Error::Invalid {
             field: "expires_at",
-            message: format!("{expires_at} is not in the future or is more than 180 days away"),
+            message: format!(
+                "{expires_at} is not in the future; accepted an instant after now and at most {} days away",
+                HOLD_MAX.num_days()
+            ),
+        });
+    }
+    if expires_at > now + HOLD_MAX {
+        return Err(Error::Invalid {
+            field: "expires_at",
+            message: format!(
+                "{expires_at} is more than {} days away; accepted an instant after now and at most that",
+                HOLD_MAX.num_days()
+            ),
         });
     }
     Ok(expires_at)

@@ -295,6 +295,10 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
         page.contains("declare") && !page.contains("reserve"),
         "{page}"
     );
+    assert!(
+        page.starts_with("#seq "),
+        "a page has the header too: {page}"
+    );
     let next = page
         .lines()
         .find_map(|l| l.strip_prefix("more: --after "))
