@@ -14,12 +14,7 @@ async fn main() -> std::process::ExitCode {
         .init();
     sync::client::install_tls_provider();
     let cli = cites::cli::Cli::parse();
-    // A command whose output is piped into `head` must end quietly when the reader goes, as
-    // other Unix tools do, not panic on the closed pipe. Not the service: a client that hangs
-    // up must never end it.
-    if !matches!(cli.command, cites::cli::Command::Serve(_)) {
-        sigpipe::reset();
-    }
+    end_quietly_when_the_reader_goes();
     match cites::cli::run(cli).await {
         Ok(cites::cli::Ending::Done) => std::process::ExitCode::SUCCESS,
         // The refusal is printed already: it is an answer, not an error.
@@ -33,4 +28,26 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Exit status of a command ended because its output's reader went away: what a shell shows for
+/// a process ended by SIGPIPE (128 + 13).
+const EXIT_READER_GONE: i32 = 141;
+
+/// A command whose output is piped into `head` must end quietly when the reader goes, as other
+/// Unix tools do, rather than print a panic. Rust ignores SIGPIPE, so `println!` then panics
+/// with "Broken pipe"; that panic, and only that one, ends the process at once and silently.
+/// (Restoring SIGPIPE's default instead would let a database or Species+ connection closed by
+/// its peer kill the process.)
+fn end_quietly_when_the_reader_goes() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = (info.payload().downcast_ref::<String>().map(String::as_str))
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(EXIT_READER_GONE);
+        }
+        default_hook(info);
+    }));
 }
