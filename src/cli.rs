@@ -297,7 +297,8 @@ pub enum QuotaCommand {
     },
     /// Import the current Species+ quotas of the catalogue into the ledger (idempotent). A
     /// quota whose Species+ value changed since it was imported is revised, unless it was
-    /// revised nationally since (that limit stands; the new value is reported, once); one whose country,
+    /// revised nationally since: that limit stands, and the new value is reported (at every
+    /// import while it is below the national limit, once otherwise); one whose country,
     /// taxon, unit or year changed, whose taxon is not an accepted, active one of the
     /// catalogue, or whose value no quota can have, is not applied: named, counted, and the
     /// exit status is 3. The others are imported all the same.

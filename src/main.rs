@@ -45,7 +45,8 @@ fn end_quietly_when_the_reader_goes() {
         let message = (info.payload().downcast_ref::<String>().map(String::as_str))
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+        // EPIPE, whatever the platform's wording.
+        if message.starts_with("failed printing to stdout") && message.contains("os error 32") {
             std::process::exit(EXIT_READER_GONE);
         }
         default_hook(info);

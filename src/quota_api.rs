@@ -102,14 +102,14 @@ where
 /// what is accepted where the decoder does not say (the formats of instants and dates, and
 /// that a quota's quantities are strings).
 fn explain(path: &str, serde_says: &str) -> String {
-    // serde names an unknown field together with the fields accepted: nothing to add.
-    if serde_says.starts_with("unknown field") {
-        return format!("invalid {path}: {serde_says}");
-    }
     let mut said = serde_says.to_owned();
     // The path names the field: where it sits in the text adds nothing.
     if let Some(at) = said.find(" at line ") {
         said.truncate(at);
+    }
+    // serde names an unknown field together with the fields accepted: nothing to add.
+    if said.starts_with("unknown field") {
+        return format!("invalid {path}: {said}");
     }
     for int in ["u8", "u16", "u32", "u64"] {
         said = said.replace(
@@ -317,8 +317,25 @@ pub async fn get_quota(
     _: Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let q = state.ledger.quota(parse_id("id", &id)?).await?;
-    Ok(Json(json!({ "quota": q })))
+    let id = parse_id("id", &id)?;
+    let q = state.ledger.quota(id).await?;
+    Ok(Json(
+        json!({ "quota": with_speciesplus_value(&state.ledger, &q).await? }),
+    ))
+}
+
+/// A quota as one reads it alone: for an imported quota, with the value Species+ published at
+/// its last import (`speciesplus_value`, null while in preparation), which a national revision
+/// may have left behind.
+pub async fn with_speciesplus_value(
+    ledger: &quota::Ledger,
+    q: &quota::QuotaView,
+) -> Result<Value, quota::Error> {
+    let mut v = serde_json::to_value(q).unwrap_or(Value::Null);
+    if let Some(value) = ledger.speciesplus_value(q.id).await? {
+        v["speciesplus_value"] = json!(value.map(|d| d.normalize().to_string()));
+    }
+    Ok(v)
 }
 
 #[derive(Deserialize)]

@@ -237,9 +237,7 @@ async fn run_command(
             println!(
                 "quota {} declared: {} {} of taxon {} for {}",
                 q.id,
-                q.limit
-                    .map(|l| l.to_string())
-                    .unwrap_or_else(|| "in preparation".into()),
+                shown_limit(q.limit),
                 q.unit,
                 q.taxon_id,
                 shown_period(q.period_start, q.period_end)
@@ -279,9 +277,7 @@ async fn run_command(
             println!(
                 "quota {} revised: limit {} {}, available {}",
                 q.id,
-                q.limit
-                    .map(|l| l.to_string())
-                    .unwrap_or_else(|| "in preparation".into()),
+                shown_limit(q.limit),
                 q.unit,
                 q.available
             );
@@ -368,7 +364,8 @@ async fn run_command(
         QuotaCommand::Show { id, json } => {
             let q = ledger.quota(id).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&q)?);
+                let shown = crate::quota_api::with_speciesplus_value(&ledger, &q).await?;
+                println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
                 println!(
                     "quota {}: {} exports of taxon {} for {}",
@@ -377,13 +374,7 @@ async fn run_command(
                     q.taxon_id,
                     shown_period(q.period_start, q.period_end)
                 );
-                println!(
-                    "  limit      {} {}",
-                    q.limit
-                        .map(|l| l.to_string())
-                        .unwrap_or_else(|| "in preparation".into()),
-                    q.unit
-                );
+                println!("  limit      {} {}", shown_limit(q.limit), q.unit);
                 println!(
                     "  held       {}\n  committed  {}\n  exported   {}\n  available  {}",
                     q.held, q.committed, q.exported, q.available
@@ -400,6 +391,9 @@ async fn run_command(
                         only => format!(",{only}"),
                     }
                 );
+                if let Some(published) = ledger.speciesplus_value(q.id).await? {
+                    println!("  Species+   {} at the last import", shown_limit(published));
+                }
                 if let Some(notes) = &q.notes {
                     println!("  notes      {notes}");
                 }
@@ -431,8 +425,7 @@ async fn run_command(
                     e.committed_after,
                     e.exported_after,
                     // The limit as the entry left it: a revision's shows what it changed.
-                    e.limit
-                        .map_or_else(|| "in preparation".to_owned(), |l| l.to_string()),
+                    shown_limit(e.limit),
                     e.actor,
                     e.reason
                         .as_ref()
@@ -609,11 +602,18 @@ enum Followed {
     NotApplied(String),
 }
 
+/// A limit as people read it.
+fn shown_limit(limit: Option<Decimal>) -> String {
+    limit.map_or_else(|| "in preparation".to_owned(), |l| l.to_string())
+}
+
 /// Brings the imported quota `q` to the value Species+ publishes now (`value`), if Species+
 /// changed it since the last import (`imported`). A quota revised nationally since keeps its
-/// limit: a Scientific Authority's revision stands until Species+ itself changes its value,
-/// and then the import reports the new value (once) instead of overriding the revision. A
-/// value coming back to an earlier one applies, as any change does.
+/// limit, since a Scientific Authority's revision stands until Species+ itself changes its
+/// value; the import then reports the new value instead of overriding the revision: at every
+/// import while the national limit is above what Species+ publishes (exports must not go on
+/// above the published quota unseen), once when it is stricter (a stricter national quota is
+/// the Party's to keep). A value coming back to an earlier one applies, as any change does.
 async fn follow_speciesplus(
     ledger: &Ledger,
     speciesplus_id: i64,
@@ -624,29 +624,60 @@ async fn follow_speciesplus(
 ) -> anyhow::Result<Followed> {
     let normal = |v: Option<Decimal>| v.map(|d| d.normalize());
     let now = normal(value.map(|l| l.amount()));
-    let shown =
-        |l: Option<Decimal>| l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string());
+    let not_applied = |why: String| {
+        Followed::NotApplied(format!(
+            "not applied: Species+ quota {speciesplus_id} (quota {}): {why}",
+            q.id
+        ))
+    };
+    // The value may be one no quota can have (half a specimen): that quota's problem only.
+    let note = |seen: Option<Decimal>| async move {
+        match ledger
+            .note_speciesplus_value(q.id, seen, imported, value)
+            .await
+        {
+            Ok(true) => Ok(None),
+            Ok(false) => Ok(Some(not_applied(
+                "the quota changed while it was imported; run the import again".to_owned(),
+            ))),
+            Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => Ok(Some(
+                not_applied(format!("its value {}: {e}", shown_limit(now))),
+            )),
+            Err(e) => Err(anyhow::Error::from(e)),
+        }
+    };
     if now == normal(imported) {
         return Ok(Followed::Unchanged);
     }
     if normal(q.limit) == now {
         // Revised nationally to what Species+ now publishes: nothing to change.
-        ledger.note_speciesplus_value(q.id, value).await?;
-        return Ok(Followed::Unchanged);
+        return Ok(note(q.limit).await?.unwrap_or(Followed::Unchanged));
     }
-    let revised_nationally = |limit: Option<Decimal>| {
-        format!(
-            "not applied: Species+ quota {speciesplus_id} (quota {}): Species+ now publishes {} (imported: {}), but the quota was revised nationally to {} and keeps it; revise it if it must follow (cites quota revise {} --limit ...)",
-            q.id,
-            shown(now),
-            shown(imported),
-            shown(limit),
-            q.id
-        )
-    };
     if normal(q.limit) != normal(imported) {
-        ledger.note_speciesplus_value(q.id, value).await?;
-        return Ok(Followed::NotApplied(revised_nationally(q.limit)));
+        let kept = format!(
+            "Species+ now publishes {} (imported: {}), but the quota was revised nationally to {}",
+            shown_limit(now),
+            shown_limit(imported),
+            shown_limit(q.limit),
+        );
+        let above = match (q.limit, now) {
+            (Some(limit), Some(published)) => limit > published,
+            (None, _) | (_, None) => false,
+        };
+        if above {
+            // Not noted: reported again at every import until the quota is revised.
+            return Ok(not_applied(format!(
+                "{kept}, above it: revise it to at most {} (cites quota revise {} --limit ...)",
+                shown_limit(now),
+                q.id
+            )));
+        }
+        return Ok(note(q.limit).await?.unwrap_or_else(|| {
+            not_applied(format!(
+                "{kept} and keeps it (reported once); revise it if it must follow (cites quota revise {} --limit ...)",
+                q.id
+            ))
+        }));
     }
     // A key of its own per revision: the value may come back to an earlier one.
     let key = ClientKey::parse(&format!(
@@ -658,15 +689,14 @@ async fn follow_speciesplus(
             Ok(_) => Followed::Revised(format!(
                 "revised: Species+ quota {speciesplus_id} (quota {}): value {} -> {}",
                 q.id,
-                shown(q.limit),
-                shown(now)
+                shown_limit(q.limit),
+                shown_limit(now)
             )),
             Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
-                Followed::NotApplied(format!(
-                    "not applied: Species+ quota {speciesplus_id} (quota {}): value {} -> {}: {e}",
-                    q.id,
-                    shown(q.limit),
-                    shown(now)
+                not_applied(format!(
+                    "value {} -> {}: {e}",
+                    shown_limit(q.limit),
+                    shown_limit(now)
                 ))
             }
             Err(e) => return Err(e.into()),
@@ -831,8 +861,7 @@ fn same_quota(q: &QuotaView, spec: &QuotaSpec) -> bool {
 
 /// The line for a Species+ quota whose values changed since `first` imported it.
 fn changed_since_import(speciesplus_id: i64, now: &QuotaSpec, first: Option<&QuotaView>) -> String {
-    let limit =
-        |l: Option<Decimal>| l.map_or_else(|| "in preparation".to_owned(), |l| l.to_string());
+    let limit = shown_limit;
     let mut changes = Vec::new();
     let mut quota = String::new();
     if let Some(q) = first {

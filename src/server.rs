@@ -386,10 +386,13 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
     if let Some((_, rest)) = said.split_once("unknown field `")
         && let Some((name, tail)) = rest.split_once('`')
     {
-        let accepted = tail
-            .trim_start_matches(", expected ")
-            .trim_start_matches("one of ")
-            .replace('`', "");
+        let accepted = match tail.trim_start_matches(", ") {
+            "there are no fields" => "none".to_owned(),
+            expected => expected
+                .trim_start_matches("expected ")
+                .trim_start_matches("one of ")
+                .replace('`', ""),
+        };
         return ApiError::invalid(
             name.to_owned(),
             format!("unknown query parameter {name:?}: accepted {accepted}"),

@@ -9,7 +9,7 @@ pub enum Error {
     #[error("reservation {0} not found")]
     ReservationNotFound(i64),
     #[error(
-        "client key {key:?} was first used for a {first} with other parameters; a key identifies one request (sent again with the same parameters, it gets its first answer): use a new key for a new request"
+        "client key {key:?} was first used for another request ({first}, or the same with other parameters); a key identifies one request (sent again with the same parameters, it gets its first answer): use a new key for a new request"
     )]
     KeyConflict {
         /// As the client sent it ([`crate::ClientKey::client_part`]): never the stored form,

@@ -261,10 +261,9 @@ impl Ledger {
         actor.check()?;
         check_notes(spec.notes.as_deref())?;
         check_period(&spec.period)?;
-        let limit_micro = match &spec.limit {
-            Some(q) => Some(whole_limit_micro(q, spec.unit)?),
-            None => None,
-        };
+        let limit_micro = (spec.limit.as_ref())
+            .map(|q| whole_limit_micro(q, spec.unit))
+            .transpose()?;
         let params = format!(
             "declare|{}|{}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
             spec.exporter,
@@ -388,10 +387,7 @@ impl Ledger {
     ) -> Result<QuotaView> {
         actor.check()?;
         let unit = self.quota_unit(quota_id).await?;
-        let limit_micro = match limit {
-            Some(q) => Some(whole_limit_micro(q, unit)?),
-            None => None,
-        };
+        let limit_micro = limit.map(|q| whole_limit_micro(q, unit)).transpose()?;
         let params = format!("revise|{quota_id}|{limit_micro:?}");
         retry(|| self.revise_once(key, &params, quota_id, limit_micro, false, actor)).await
     }
@@ -429,35 +425,51 @@ impl Ledger {
     ) -> Result<QuotaView> {
         actor.check()?;
         let unit = self.quota_unit(quota_id).await?;
-        let limit_micro = match limit {
-            Some(q) => Some(whole_limit_micro(q, unit)?),
-            None => None,
-        };
+        let limit_micro = limit.map(|q| whole_limit_micro(q, unit)).transpose()?;
         let params = format!("revise-speciesplus|{quota_id}|{limit_micro:?}");
         retry(|| self.revise_once(key, &params, quota_id, limit_micro, true, actor)).await
     }
 
     /// Records `value` as what Species+ publishes for the imported quota `quota_id` without
     /// changing its limit: the import has reported a value the quota, revised nationally, does
-    /// not follow, and need not report it again. Not a change of the quota (not audited).
+    /// not follow. Only if the quota still stands as the import read it (its limit `seen` and
+    /// the value `imported` before): `false`, with nothing written, when either changed since.
+    /// Not a change of the quota's limit or counters (not audited).
     pub async fn note_speciesplus_value(
         &self,
         quota_id: i64,
+        seen: Option<Decimal>,
+        imported: Option<Decimal>,
         value: Option<&Quantity>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let unit = self.quota_unit(quota_id).await?;
-        let value_micro = match value {
-            Some(q) => Some(whole_limit_micro(q, unit)?),
-            None => None,
-        };
+        let value_micro = value.map(|q| whole_limit_micro(q, unit)).transpose()?;
+        let micro = |d: Option<Decimal>| d.map(|d| to_micro("limit", d)).transpose();
+        let (seen, imported) = (micro(seen)?, micro(imported)?);
         retry(|| async {
-            with_db!(&self.db, pool => sqlx::query(
+            let noted = with_db!(&self.db, pool => sqlx::query(
                 "UPDATE export_quotas SET speciesplus_value_micro = $2 \
-                 WHERE id = $1 AND speciesplus_id IS NOT NULL")
-                .bind(quota_id).bind(value_micro).execute(pool).await.map(|_| ()))?;
-            Ok(())
+                 WHERE id = $1 AND speciesplus_id IS NOT NULL \
+                 AND limit_micro IS NOT DISTINCT FROM $3 \
+                 AND speciesplus_value_micro IS NOT DISTINCT FROM $4")
+                .bind(quota_id).bind(value_micro).bind(seen).bind(imported)
+                .execute(pool).await.map(|r| r.rows_affected()))?;
+            Ok(noted == 1)
         })
         .await
+    }
+
+    /// The value Species+ published for `quota_id` when it was last imported: `None` for a
+    /// national quota, `Some(None)` while in preparation.
+    pub async fn speciesplus_value(&self, quota_id: i64) -> Result<Option<Option<Decimal>>> {
+        let row: Option<(Option<i64>, Option<i64>)> = read_db!(&self.db, pool => sqlx::query_as(
+            "SELECT speciesplus_id, speciesplus_value_micro FROM export_quotas WHERE id = $1")
+            .bind(quota_id).fetch_optional(pool).await)?;
+        match row {
+            None => Err(Error::QuotaNotFound(quota_id)),
+            Some((None, _)) => Ok(None),
+            Some((Some(_), value)) => Ok(Some(value.map(from_micro))),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]

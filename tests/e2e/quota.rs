@@ -1411,7 +1411,10 @@ fn assert_names_key_as_sent(answer: &Value, key: &str, caller_name: &str) {
     );
     let message = answer["error"]["message"].as_str().unwrap();
     assert!(message.contains(&format!("{key:?}")), "{message}");
-    assert!(message.contains("with other parameters"), "{message}");
+    assert!(
+        message.contains("or the same with other parameters"),
+        "{message}"
+    );
     assert!(
         !message.contains(caller_name) && !message.contains('\u{1f}') && !message.contains("u{1f}"),
         "{message}"
@@ -1934,12 +1937,47 @@ async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_chan
     assert_eq!(limit(), cut.to_string());
     let (rc, out, err) = quota(&t.url, &["import"]);
     assert_eq!(
-        (rc, out.contains("0 not applied")),
+        (rc, out.contains(", 0 not applied")),
         (Some(0), true),
         "{out} {err}"
     );
     assert_eq!(limit(), cut.to_string());
-    // The history shows the import and the national revision only.
+    let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["speciesplus_value"], new.to_string(), "{shown}");
+    // Species+ publishes a value below the national limit: reported at every import until the
+    // quota is revised to it, which the next import then takes as followed.
+    let lower = cut - rust_decimal::Decimal::ONE;
+    db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
+        .bind(lower.to_string()).bind(sid).execute(pool).await.map(|_| ()))
+    .unwrap();
+    for run in ["first", "again"] {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(rc, Some(3), "{run}: {out} {err}");
+        assert!(
+            out.contains(&format!(
+                "Species+ now publishes {lower} (imported: {new}), but the quota was revised nationally to {cut}, above it: revise it to at most {lower}"
+            )),
+            "{run}: {out}"
+        );
+    }
+    assert_eq!(limit(), cut.to_string());
+    let (rc, out, err) = quota(&t.url, &["revise", &id, "--limit", &lower.to_string()]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    for run in ["first", "again"] {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(
+            (rc, out.contains(", 0 not applied")),
+            (Some(0), true),
+            "{run}: {out} {err}"
+        );
+    }
+    let (_, shown, _) = quota(&t.url, &["show", &id]);
+    assert!(
+        shown.contains(&format!("Species+   {lower} at the last import")),
+        "{shown}"
+    );
+    // The history shows the import and the national revisions only.
     let (_, history, _) = quota(&t.url, &["history", &id, "--json"]);
     let history: Value = serde_json::from_str(&history).unwrap();
     let events: Vec<(&str, &str)> = (history.as_array().unwrap().iter())
@@ -1950,10 +1988,14 @@ async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_chan
             )
         })
         .collect();
-    let (published, cut) = (published.to_string(), cut.to_string());
+    let (published, cut, lower) = (published.to_string(), cut.to_string(), lower.to_string());
     assert_eq!(
         events,
-        [("declare", published.as_str()), ("revise", cut.as_str())]
+        [
+            ("declare", published.as_str()),
+            ("revise", cut.as_str()),
+            ("revise", lower.as_str())
+        ]
     );
     t.drop_db().await.unwrap();
 }

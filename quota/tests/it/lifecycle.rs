@@ -1328,19 +1328,29 @@ async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plu
     let (now, value) = imported().await.remove(0);
     assert_eq!((now.limit, value), (Some(dec("60")), Some(dec("120"))));
     assert!(!f.ledger.key_used(&key("sp-2")).await.unwrap());
-    // Noted without changing the limit, and not audited.
-    f.ledger
-        .note_speciesplus_value(q.id, Some(&qty("150", "KGM")))
-        .await
-        .unwrap();
+    // Noted without changing the limit, and not audited; only while the quota stands as the
+    // import read it.
+    for (seen, noted) in [(dec("70"), false), (dec("60"), true)] {
+        let answer = f
+            .ledger
+            .note_speciesplus_value(q.id, Some(seen), Some(dec("120")), Some(&qty("150", "KGM")))
+            .await
+            .unwrap();
+        assert_eq!(answer, noted, "limit seen {seen}");
+    }
     let (now, value) = imported().await.remove(0);
     assert_eq!((now.limit, value), (Some(dec("60")), Some(dec("150"))));
+    assert_eq!(
+        f.ledger.speciesplus_value(q.id).await.unwrap(),
+        Some(Some(dec("150")))
+    );
     let events: Vec<String> = (f.ledger.history(q.id).await.unwrap().into_iter())
         .map(|e| e.event)
         .collect();
     assert_eq!(events, ["declare", "revise", "revise"]);
     // A national quota has no Species+ value.
-    declare(&f, "national", Some("5"), "KGM").await;
+    let national = declare(&f, "national", Some("5"), "KGM").await;
     assert_eq!(imported().await.len(), 1);
+    assert_eq!(f.ledger.speciesplus_value(national.id).await.unwrap(), None);
     f.t.drop_db().await.unwrap();
 }
