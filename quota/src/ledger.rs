@@ -385,11 +385,29 @@ impl Ledger {
         limit: Option<&Quantity>,
         actor: &Actor,
     ) -> Result<QuotaView> {
+        self.revise_with(key, quota_id, limit, false, actor).await
+    }
+
+    /// [`Ledger::revise`], or [`Ledger::revise_to_speciesplus`] when `to_speciesplus`: the
+    /// request's own fingerprint, so that one key cannot be both.
+    async fn revise_with(
+        &self,
+        key: &ClientKey,
+        quota_id: i64,
+        limit: Option<&Quantity>,
+        to_speciesplus: bool,
+        actor: &Actor,
+    ) -> Result<QuotaView> {
         actor.check()?;
         let unit = self.quota_unit(quota_id).await?;
         let limit_micro = limit.map(|q| whole_limit_micro(q, unit)).transpose()?;
-        let params = format!("revise|{quota_id}|{limit_micro:?}");
-        retry(|| self.revise_once(key, &params, quota_id, limit_micro, false, actor)).await
+        let operation = if to_speciesplus {
+            "revise-speciesplus"
+        } else {
+            "revise"
+        };
+        let params = format!("{operation}|{quota_id}|{limit_micro:?}");
+        retry(|| self.revise_once(key, &params, quota_id, limit_micro, to_speciesplus, actor)).await
     }
 
     /// The quotas imported from Species+, each with the value Species+ published when it was
@@ -423,11 +441,7 @@ impl Ledger {
         limit: Option<&Quantity>,
         actor: &Actor,
     ) -> Result<QuotaView> {
-        actor.check()?;
-        let unit = self.quota_unit(quota_id).await?;
-        let limit_micro = limit.map(|q| whole_limit_micro(q, unit)).transpose()?;
-        let params = format!("revise-speciesplus|{quota_id}|{limit_micro:?}");
-        retry(|| self.revise_once(key, &params, quota_id, limit_micro, true, actor)).await
+        self.revise_with(key, quota_id, limit, true, actor).await
     }
 
     /// Records `value` as what Species+ publishes for the imported quota `quota_id` without

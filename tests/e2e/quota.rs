@@ -1922,25 +1922,38 @@ async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_chan
     assert!(!out.contains(&format!("Species+ quota {sid} ")), "{out}");
     assert_eq!(limit(), cut.to_string());
     // Species+ publishes a new value: reported once, the national limit kept.
+    // Species+'s value for the quota, in the synchronised catalogue.
+    let db = &t.db;
+    let publish = |value: rust_decimal::Decimal| async move {
+        db::with_db!(db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
+            .bind(value.to_string()).bind(sid).execute(pool).await.map(|_| ()))
+        .unwrap();
+    };
+    // An import that leaves every quota as it is.
+    let import_changes_nothing = |run: &str| {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(
+            (rc, out.contains(", 0 not applied")),
+            (Some(0), true),
+            "{run}: {out} {err}"
+        );
+    };
+    // An import that reports the quota not applied, saying `says`.
+    let import_reports = |run: &str, says: &str| {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(rc, Some(3), "{run}: {out} {err}");
+        assert!(out.contains(says), "{run}: {out}");
+    };
     let new = published + rust_decimal::Decimal::from(3);
-    db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
-        .bind(new.to_string()).bind(sid).execute(pool).await.map(|_| ()))
-    .unwrap();
-    let (rc, out, err) = quota(&t.url, &["import"]);
-    assert_eq!(rc, Some(3), "{out} {err}");
-    assert!(
-        out.contains(&format!(
+    publish(new).await;
+    import_reports(
+        "stricter",
+        &format!(
             "not applied: Species+ quota {sid} (quota {id}): Species+ now publishes {new} (imported: {published}), but the quota was revised nationally to {cut} and keeps it"
-        )),
-        "{out}"
+        ),
     );
     assert_eq!(limit(), cut.to_string());
-    let (rc, out, err) = quota(&t.url, &["import"]);
-    assert_eq!(
-        (rc, out.contains(", 0 not applied")),
-        (Some(0), true),
-        "{out} {err}"
-    );
+    import_changes_nothing("reported once");
     assert_eq!(limit(), cut.to_string());
     let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
     let shown: Value = serde_json::from_str(&shown).unwrap();
@@ -1948,29 +1961,20 @@ async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_chan
     // Species+ publishes a value below the national limit: reported at every import until the
     // quota is revised to it, which the next import then takes as followed.
     let lower = cut - rust_decimal::Decimal::ONE;
-    db::with_db!(&t.db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
-        .bind(lower.to_string()).bind(sid).execute(pool).await.map(|_| ()))
-    .unwrap();
-    for run in ["first", "again"] {
-        let (rc, out, err) = quota(&t.url, &["import"]);
-        assert_eq!(rc, Some(3), "{run}: {out} {err}");
-        assert!(
-            out.contains(&format!(
+    publish(lower).await;
+    for run in ["above", "again"] {
+        import_reports(
+            run,
+            &format!(
                 "Species+ now publishes {lower} (imported: {new}), but the quota was revised nationally to {cut}, above it: revise it to at most {lower}"
-            )),
-            "{run}: {out}"
+            ),
         );
     }
     assert_eq!(limit(), cut.to_string());
     let (rc, out, err) = quota(&t.url, &["revise", &id, "--limit", &lower.to_string()]);
     assert_eq!(rc, Some(0), "{out} {err}");
-    for run in ["first", "again"] {
-        let (rc, out, err) = quota(&t.url, &["import"]);
-        assert_eq!(
-            (rc, out.contains(", 0 not applied")),
-            (Some(0), true),
-            "{run}: {out} {err}"
-        );
+    for run in ["followed", "again"] {
+        import_changes_nothing(run);
     }
     let (_, shown, _) = quota(&t.url, &["show", &id]);
     assert!(

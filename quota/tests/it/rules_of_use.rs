@@ -772,14 +772,21 @@ async fn a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope
         )
         .await
         .unwrap();
-    let e = f
-        .ledger
-        .declare_with_merged(
-            &key("new"),
-            &on_taxon(Period::calendar_year(2026)),
-            &merged,
-            &actor("sa"),
-        )
+    // A 2026 quota on the taxon, declared knowing the concept merged into it.
+    let with_merged = |k: &'static str| {
+        let ledger = f.ledger.clone();
+        async move {
+            ledger
+                .declare_with_merged(
+                    &key(k),
+                    &on_taxon(Period::calendar_year(2026)),
+                    &merged,
+                    &actor("sa"),
+                )
+                .await
+        }
+    };
+    let e = with_merged("new")
         .await
         .expect_err("a second allowance for the same specimens");
     assert!(
@@ -805,14 +812,7 @@ async fn a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope
         )
         .await
         .unwrap();
-    let e = f
-        .ledger
-        .declare_with_merged(
-            &key("third"),
-            &on_taxon(Period::calendar_year(2026)),
-            &merged,
-            &actor("sa"),
-        )
+    let e = with_merged("third")
         .await
         .expect_err("the taxon's own quota");
     assert!(
