@@ -66,13 +66,16 @@ where
                     "body",
                     format!("the body is not the JSON object expected: {inner}"),
                 )
-            } else if path == "." {
+            } else if path == "." || path.starts_with('[') {
                 // The body is JSON, but not an object: say what it is, not the Rust type it
                 // was to become.
                 let found = inner.to_string();
-                // serde reads an array as the struct's fields in order ("invalid length").
+                // serde reads an array as the struct's fields in order: "invalid length", or
+                // an error at its first element ("[0]").
                 let found = found
                     .strip_prefix("invalid type: ")
+                    .filter(|_| !path.starts_with('['))
+                    .or_else(|| path.starts_with('[').then_some("sequence"))
                     .or_else(|| found.strip_prefix("invalid length").map(|_| "sequence"))
                     .and_then(|t| t.split([',', ' ']).next())
                     .map_or("something else", |t| match t {
@@ -125,7 +128,19 @@ fn explain(path: &str, serde_says: &str) -> String {
         said.push_str("expected a JSON object");
     }
     let field = path.rsplit('.').next().unwrap_or(path);
+    // chrono's words for a date or an instant it could not read.
+    let chrono_says = |said: &mut String| match said.as_str() {
+        "input is out of range" => *said = "no such day or time".to_owned(),
+        "premature end of input" | "input is not enough for unique date and time" => {
+            *said = "incomplete".to_owned();
+        }
+        "input contains invalid characters" | "trailing input" => {
+            *said = "not in the format accepted".to_owned();
+        }
+        _ => {}
+    };
     let accepted = if field.ends_with("_at") {
+        chrono_says(&mut said);
         "; accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
     } else if field.starts_with("date_")
         || field.starts_with("period_")
@@ -133,7 +148,8 @@ fn explain(path: &str, serde_says: &str) -> String {
         || field.ends_with("_on")
         || field == "valid_until"
     {
-        if said == "input is out of range" {
+        chrono_says(&mut said);
+        if said == "no such day or time" {
             said = "no such day".to_owned();
         }
         "; accepted a date, YYYY-MM-DD"

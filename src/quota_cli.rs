@@ -432,7 +432,7 @@ async fn run_command(
                         .map(|r| format!(" ({r})"))
                         .unwrap_or_default(),
                     // A refusal moves no counter: say what was asked and why it was refused.
-                    match (&e.requested, &e.refusal) {
+                    match (&e.requested, &e.refusal_message) {
                         (Some(q), Some(why)) => format!("  asked {q} {unit}, refused: {why}"),
                         (Some(q), None) => format!("  asked {q} {unit}, refused"),
                         _ => String::new(),
@@ -609,11 +609,12 @@ fn shown_limit(limit: Option<Decimal>) -> String {
 
 /// Brings the imported quota `q` to the value Species+ publishes now (`value`), if Species+
 /// changed it since the last import (`imported`). A quota revised nationally since keeps its
-/// limit, since a Scientific Authority's revision stands until Species+ itself changes its
-/// value; the import then reports the new value instead of overriding the revision: at every
-/// import while the national limit is above what Species+ publishes (exports must not go on
-/// above the published quota unseen), once when it is stricter (a stricter national quota is
-/// the Party's to keep). A value coming back to an earlier one applies, as any change does.
+/// limit, since a Scientific Authority's revision stands (until Species+ itself publishes
+/// that limit: the quota then follows Species+ again); the import records the value Species+
+/// publishes and reports it instead of overriding the revision: at every import while the
+/// national limit is above it (exports must not go on above a published quota unseen), once
+/// when the national limit is stricter (a stricter national quota is the Party's to keep). A
+/// value coming back to an earlier one applies, as any change does.
 async fn follow_speciesplus(
     ledger: &Ledger,
     speciesplus_id: i64,
@@ -630,51 +631,45 @@ async fn follow_speciesplus(
             q.id
         ))
     };
-    // The value may be one no quota can have (half a specimen): that quota's problem only.
-    let note = |seen: Option<Decimal>| async move {
-        match ledger
-            .note_speciesplus_value(q.id, seen, imported, value)
-            .await
-        {
-            Ok(true) => Ok(None),
-            Ok(false) => Ok(Some(not_applied(
-                "the quota changed while it was imported; run the import again".to_owned(),
-            ))),
-            Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => Ok(Some(
-                not_applied(format!("its value {}: {e}", shown_limit(now))),
-            )),
-            Err(e) => Err(anyhow::Error::from(e)),
+    // The national limit above the published quota: said at every import until revised. A
+    // count's limit is whole, so the advice is the whole part of a fractional value.
+    let above = match (q.limit, now) {
+        (Some(limit), Some(published)) if limit > published => {
+            let count = UnitCode::parse(&q.unit).is_ok_and(UnitCode::is_count);
+            let most = if count { published.floor() } else { published };
+            Some(not_applied(format!(
+                "Species+ publishes {}, but the quota was revised nationally to {}, above it: revise it to at most {most} (cites quota revise {} --limit ...)",
+                shown_limit(now),
+                shown_limit(q.limit),
+                q.id
+            )))
         }
+        _ => None,
     };
     if now == normal(imported) {
-        return Ok(Followed::Unchanged);
-    }
-    if normal(q.limit) == now {
-        // Revised nationally to what Species+ now publishes: nothing to change.
-        return Ok(note(q.limit).await?.unwrap_or(Followed::Unchanged));
+        return Ok(above.unwrap_or(Followed::Unchanged));
     }
     if normal(q.limit) != normal(imported) {
-        let kept = format!(
-            "Species+ now publishes {} (imported: {}), but the quota was revised nationally to {}",
-            shown_limit(now),
-            shown_limit(imported),
-            shown_limit(q.limit),
-        );
-        let above = match (q.limit, now) {
-            (Some(limit), Some(published)) => limit > published,
-            (None, _) | (_, None) => false,
-        };
-        if above {
-            // Not noted: reported again at every import until the quota is revised.
-            return Ok(not_applied(format!(
-                "{kept}, above it: revise it to at most {} (cites quota revise {} --limit ...)",
-                shown_limit(now),
-                q.id
-            )));
+        // Revised nationally: the value Species+ publishes is recorded (what `show` gives),
+        // the limit kept. Only if the quota still stands as this import read it.
+        if !ledger
+            .note_speciesplus_value(q.id, q.limit, imported, now)
+            .await?
+        {
+            return Ok(not_applied(
+                "the quota changed while it was imported; run the import again".to_owned(),
+            ));
         }
-        return Ok(note(q.limit).await?.unwrap_or_else(|| {
+        if normal(q.limit) == now {
+            // Species+ now publishes the national limit: followed from now on.
+            return Ok(Followed::Unchanged);
+        }
+        return Ok(above.unwrap_or_else(|| {
             not_applied(format!(
-                "{kept} and keeps it (reported once); revise it if it must follow (cites quota revise {} --limit ...)",
+                "Species+ now publishes {} (imported: {}), but the quota was revised nationally to {} and keeps it (reported once); revise it if it must follow (cites quota revise {} --limit ...)",
+                shown_limit(now),
+                shown_limit(imported),
+                shown_limit(q.limit),
                 q.id
             ))
         }));
@@ -684,8 +679,25 @@ async fn follow_speciesplus(
         "speciesplus-{speciesplus_id}-revised-{}",
         ledger.clock().now().timestamp_micros()
     ))?;
+    // The audit says which import moved the limit, and from what to what.
+    let actor = Actor {
+        name: actor.name.clone(),
+        reason: Some(format!(
+            "Species+ quota {speciesplus_id} published {} (was {}){}",
+            shown_limit(now),
+            shown_limit(imported),
+            actor
+                .reason
+                .as_ref()
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default()
+        )),
+    };
     Ok(
-        match ledger.revise_to_speciesplus(&key, q.id, value, actor).await {
+        match ledger
+            .revise_to_speciesplus(&key, q.id, value, &actor)
+            .await
+        {
             Ok(_) => Followed::Revised(format!(
                 "revised: Species+ quota {speciesplus_id} (quota {}): value {} -> {}",
                 q.id,

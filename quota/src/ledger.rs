@@ -454,12 +454,12 @@ impl Ledger {
         quota_id: i64,
         seen: Option<Decimal>,
         imported: Option<Decimal>,
-        value: Option<&Quantity>,
+        value: Option<Decimal>,
     ) -> Result<bool> {
-        let unit = self.quota_unit(quota_id).await?;
-        let value_micro = value.map(|q| whole_limit_micro(q, unit)).transpose()?;
+        // In the quota's unit, as Species+ publishes it: a value no limit could be (half a
+        // specimen) is still what Species+ says, kept to be shown.
         let micro = |d: Option<Decimal>| d.map(|d| to_micro("limit", d)).transpose();
-        let (seen, imported) = (micro(seen)?, micro(imported)?);
+        let (seen, imported, value_micro) = (micro(seen)?, micro(imported)?, micro(value)?);
         retry(|| async {
             let noted = with_db!(&self.db, pool => sqlx::query(
                 "UPDATE export_quotas SET speciesplus_value_micro = $2 \
@@ -1393,7 +1393,7 @@ impl Ledger {
             reason: Option<String>,
             at: DateTime<Utc>,
             requested_micro: Option<i64>,
-            refusal: Option<String>,
+            refusal_message: Option<String>,
         }
         if after > 0 {
             let entry: Option<i64> = read_db!(&self.db, pool => sqlx::query_scalar(
@@ -1417,7 +1417,7 @@ impl Ledger {
         let mut rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT l.seq, l.quota_id, l.reservation_id, l.event, l.delta_held, \
              l.delta_committed, l.delta_exported, l.limit_micro, l.actor, l.reason, l.at, \
-             r.quantity_micro AS requested_micro, r.reject_reason AS refusal \
+             r.quantity_micro AS requested_micro, r.reject_reason AS refusal_message \
              FROM quota_ledger l LEFT JOIN quota_reservations r \
              ON l.event = 'reject' AND r.id = l.reservation_id \
              WHERE l.quota_id = $1 AND l.seq > $2 ORDER BY l.seq LIMIT $3")
@@ -1446,7 +1446,7 @@ impl Ledger {
                     committed_after: from_micro(committed),
                     exported_after: from_micro(exported),
                     requested: r.requested_micro.map(from_micro),
-                    refusal: r.refusal,
+                    refusal_message: r.refusal_message,
                 }
             })
             .collect();

@@ -401,7 +401,7 @@ pub struct LedgerEntry {
     /// quota's use needs to see the demand it turned away.
     #[serde(with = "decimal_str_or_null")]
     pub requested: Option<Decimal>,
-    pub refusal: Option<String>,
+    pub refusal_message: Option<String>,
 }
 
 /// One page of a quota's audit ledger, in sequence order.

@@ -1661,7 +1661,17 @@ async fn a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_fie
         (
             json!({"client_key": "day", "quantity": "2", "expires_at": "2026-12-05"}),
             "expires_at",
-            "accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z",
+            "invalid expires_at: incomplete; accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z",
+        ),
+        (
+            json!({"client_key": "leap", "quantity": "2", "expires_at": "2027-02-29T00:00:00Z"}),
+            "expires_at",
+            "invalid expires_at: no such day or time; accepted an RFC 3339 instant",
+        ),
+        (
+            json!([1]),
+            "body",
+            "the body must be one JSON object of this route's fields, not an array",
         ),
     ] {
         let (s, answer) = post(
@@ -1966,11 +1976,15 @@ async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_chan
         import_reports(
             run,
             &format!(
-                "Species+ now publishes {lower} (imported: {new}), but the quota was revised nationally to {cut}, above it: revise it to at most {lower}"
+                "Species+ publishes {lower}, but the quota was revised nationally to {cut}, above it: revise it to at most {lower}"
             ),
         );
     }
     assert_eq!(limit(), cut.to_string());
+    // What Species+ publishes is shown, though the quota does not follow it.
+    let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown["speciesplus_value"], lower.to_string(), "{shown}");
     let (rc, out, err) = quota(&t.url, &["revise", &id, "--limit", &lower.to_string()]);
     assert_eq!(rc, Some(0), "{out} {err}");
     for run in ["followed", "again"] {
@@ -2101,3 +2115,81 @@ async fn a_listing_piped_into_a_reader_that_stops_early_ends_without_a_panic() {
     assert_eq!(out.status.code(), Some(141), "{err}");
     t.drop_db().await.unwrap();
 }
+
+async fn an_import_s_revision_says_which_species_plus_value_moved_it_and_a_count_is_advised_whole(
+    backend: Backend,
+) {
+    let t = sample_db(backend).await;
+    let (rc, out, err) = quota(&t.url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let (_, list, _) = quota(&t.url, &["list", "--json"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    // An imported count quota of at least 4 specimens.
+    let q = (list.as_array().unwrap().iter())
+        .find(|q| {
+            q["speciesplus_id"].is_i64()
+                && q["unit"] == "NAR"
+                && q["limit"]
+                    .as_str()
+                    .and_then(|l| l.parse::<rust_decimal::Decimal>().ok())
+                    .is_some_and(|l| l >= rust_decimal::Decimal::from(4))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("no imported count quota of 4 or more in {list}"));
+    let (id, sid) = (q["id"].to_string(), q["speciesplus_id"].as_i64().unwrap());
+    let first: rust_decimal::Decimal = q["limit"].as_str().unwrap().parse().unwrap();
+    let db = &t.db;
+    let publish = |value: &str| {
+        let value = value.to_owned();
+        async move {
+            db::with_db!(db, pool => sqlx::query("UPDATE quotas SET quota = $1 WHERE id = $2")
+                .bind(value).bind(sid).execute(pool).await.map(|_| ()))
+            .unwrap();
+        }
+    };
+    // Followed: the audit entry says which Species+ value moved the limit, and the reason given.
+    let raised = first + rust_decimal::Decimal::from(2);
+    publish(&raised.to_string()).await;
+    let (rc, out, err) = quota(&t.url, &["import", "--reason", "weekly import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let (_, history, _) = quota(&t.url, &["history", &id, "--json"]);
+    let history: Value = serde_json::from_str(&history).unwrap();
+    let last = history.as_array().unwrap().last().cloned().unwrap();
+    assert_eq!(
+        (&last["event"], &last["reason"]),
+        (
+            &json!("revise"),
+            &json!(format!(
+                "Species+ quota {sid} published {raised} (was {first}): weekly import"
+            ))
+        ),
+        "{history}"
+    );
+    // Revised nationally, then Species+ publishes half a specimen less than it: the advice is
+    // a limit a count can have, and the value is shown as Species+ gives it.
+    let (rc, out, err) = quota(&t.url, &["revise", &id, "--limit", "3"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    publish("2.5").await;
+    for run in ["first", "again"] {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(rc, Some(3), "{run}: {out} {err}");
+        assert!(
+            out.contains(&format!(
+                "not applied: Species+ quota {sid} (quota {id}): Species+ publishes 2.5, but the quota was revised nationally to 3, above it: revise it to at most 2 "
+            )),
+            "{run}: {out}"
+        );
+    }
+    let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(
+        (&shown["limit"], &shown["speciesplus_value"]),
+        (&json!("3"), &json!("2.5")),
+        "{shown}"
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    an_import_s_revision_says_which_species_plus_value_moved_it_and_a_count_is_advised_whole
+);

@@ -271,7 +271,7 @@ async fn a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why(
     let shown: Vec<(&str, Option<String>, bool)> = history
         .iter()
         .map(|e| {
-            let why = e.refusal.as_deref().unwrap_or_default();
+            let why = e.refusal_message.as_deref().unwrap_or_default();
             (
                 e.event.as_str(),
                 e.requested.map(|r| r.normalize().to_string()),

@@ -1333,7 +1333,7 @@ async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plu
     for (seen, noted) in [(dec("70"), false), (dec("60"), true)] {
         let answer = f
             .ledger
-            .note_speciesplus_value(q.id, Some(seen), Some(dec("120")), Some(&qty("150", "KGM")))
+            .note_speciesplus_value(q.id, Some(seen), Some(dec("120")), Some(dec("150")))
             .await
             .unwrap();
         assert_eq!(answer, noted, "limit seen {seen}");
