@@ -332,6 +332,7 @@ pub async fn get_quota(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
+    _: AppQuery<crate::server::NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id("id", &id)?;
     let q = state.ledger.quota(id).await?;
@@ -695,6 +696,7 @@ pub async fn get_reservation(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
+    _: AppQuery<crate::server::NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let r = state.ledger.reservation(parse_id("id", &id)?).await?;
     Ok(Json(json!({ "reservation": r })))

@@ -350,6 +350,12 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
 /// README's `?name=` spellings send them so.
 pub struct AppQuery<T>(pub T);
 
+/// The query of a route that takes no parameters: one sent is refused, naming it, rather than
+/// ignored (a caller who adds `?year=2026` to a quota's route believes it filtered something).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoQuery {}
+
 impl<T, S> FromRequestParts<S> for AppQuery<T>
 where
     T: serde::de::DeserializeOwned,
@@ -509,6 +515,7 @@ async fn get_taxon(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
+    _: AppQuery<NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
     let taxon = sync::store::taxon(&state.db, id).await?.ok_or_else(|| {
@@ -598,6 +605,7 @@ async fn get_amendments(
 async fn list_keys(
     State(state): State<AppState>,
     _: Authenticated,
+    _: AppQuery<NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let list = keys::list(&state.db)
         .await

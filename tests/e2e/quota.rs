@@ -488,6 +488,29 @@ async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
         ),
         "{body}"
     );
+    // A route that takes no parameters refuses one too, rather than ignore it.
+    for path in [
+        format!("/v1/quotas/{id}?year=2026"),
+        "/v1/taxa/4521?year=2026".to_owned(),
+        "/v1/reservations/1?year=2026".to_owned(),
+    ] {
+        let (s, body) = app.get(&path, r).await;
+        assert_eq!(
+            (
+                s,
+                body["error"]["field"].as_str(),
+                body["error"]["message"].as_str()
+            ),
+            (
+                422,
+                Some("year"),
+                Some("unknown query parameter \"year\": accepted none")
+            ),
+            "{path}: {body}"
+        );
+    }
+    let (s, body) = app.get(&format!("/v1/quotas/{id}?year="), r).await;
+    assert_eq!(s, 200, "an empty parameter is absent: {body}");
     app.stop().await;
 }
 
