@@ -725,13 +725,38 @@ pub struct ImportReport {
     pub unchanged: u64,
     /// Imported before, whose Species+ value changed (published after "in preparation", or
     /// revised): the ledger's limit was revised, each with a line saying from what to what.
-    pub revised: Vec<String>,
+    pub revised: Vec<ImportLine>,
     /// Rows the ledger did not take, each with a line saying which and why (a quota whose
     /// country, taxon, unit or year changed since it was imported; a new value below what is
-    /// already used).
-    pub not_applied: Vec<String>,
+    /// already used; a national limit that does not follow Species+).
+    pub not_applied: Vec<ImportLine>,
     /// Rows that cannot be a quota: no taxon or publication date, unknown unit or country.
     pub skipped: u64,
+}
+
+/// One Species+ quota an import reports on: which, the ledger's quota if there is one (for a
+/// program to act on), and the line a person reads.
+#[derive(Debug, serde::Serialize)]
+pub struct ImportLine {
+    pub speciesplus_id: i64,
+    pub quota_id: Option<i64>,
+    pub message: String,
+}
+
+impl ImportLine {
+    fn new(speciesplus_id: i64, quota_id: Option<i64>, message: String) -> ImportLine {
+        ImportLine {
+            speciesplus_id,
+            quota_id,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for ImportLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 /// Declares every current Species+ quota of the catalogue with a taxon in the ledger, keyed
@@ -798,10 +823,10 @@ pub async fn import_speciesplus(
                 Ok(limit) => Some(limit),
                 // One malformed value is that quota's problem, not the others'.
                 Err(e) => {
-                    report.not_applied.push(format!(
+                    report.not_applied.push(ImportLine::new(r.id, None, format!(
                         "not applied: Species+ quota {} ({exporter}, taxon {taxon}): its value {v:?}: {e}",
                         r.id
-                    ));
+                    )));
                     continue;
                 }
             },
@@ -821,16 +846,24 @@ pub async fn import_speciesplus(
         };
         if let Some((q, imported)) = before.get(&r.id) {
             if !same_quota(q, &spec) {
-                report
-                    .not_applied
-                    .push(changed_since_import(r.id, &spec, Some(q)));
+                report.not_applied.push(ImportLine::new(
+                    r.id,
+                    Some(q.id),
+                    changed_since_import(r.id, &spec, Some(q)),
+                ));
                 continue;
             }
             match follow_speciesplus(ledger, r.id, q, *imported, spec.limit.as_ref(), actor).await?
             {
                 Followed::Unchanged => report.unchanged += 1,
-                Followed::Revised(line) => report.revised.push(line),
-                Followed::NotApplied(line) => report.not_applied.push(line),
+                Followed::Revised(line) => {
+                    report.revised.push(ImportLine::new(r.id, Some(q.id), line));
+                }
+                Followed::NotApplied(line) => {
+                    report
+                        .not_applied
+                        .push(ImportLine::new(r.id, Some(q.id), line));
+                }
             }
             continue;
         }
@@ -838,22 +871,32 @@ pub async fn import_speciesplus(
         if !ledger.key_used(&key).await?
             && let Some(why) = crate::quota_api::undeclarable_taxon(db, spec.taxon_id).await?
         {
-            report.not_applied.push(format!(
-                "not applied: Species+ quota {} ({}, taxon {}, {}): {why}",
-                r.id, spec.exporter, spec.taxon_id, spec.period.start
+            report.not_applied.push(ImportLine::new(
+                r.id,
+                None,
+                format!(
+                    "not applied: Species+ quota {} ({}, taxon {}, {}): {why}",
+                    r.id, spec.exporter, spec.taxon_id, spec.period.start
+                ),
             ));
             continue;
         }
         match ledger.declare(&key, &spec, actor).await {
             Ok(_) => report.imported += 1,
             // Declared meanwhile (another import) with other values: not this run's to settle.
-            Err(quota::Error::KeyConflict { .. }) => report
-                .not_applied
-                .push(changed_since_import(r.id, &spec, None)),
+            Err(quota::Error::KeyConflict { .. }) => report.not_applied.push(ImportLine::new(
+                r.id,
+                None,
+                changed_since_import(r.id, &spec, None),
+            )),
             Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
-                report.not_applied.push(format!(
-                    "not applied: Species+ quota {} ({}, taxon {}, {}): {e}",
-                    r.id, spec.exporter, spec.taxon_id, spec.period.start
+                report.not_applied.push(ImportLine::new(
+                    r.id,
+                    None,
+                    format!(
+                        "not applied: Species+ quota {} ({}, taxon {}, {}): {e}",
+                        r.id, spec.exporter, spec.taxon_id, spec.period.start
+                    ),
                 ));
             }
             Err(e) => return Err(e.into()),

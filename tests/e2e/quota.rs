@@ -2203,6 +2203,21 @@ async fn an_import_s_revision_says_which_species_plus_value_moved_it_and_a_count
             "{run}: {out}"
         );
     }
+    // A program reading the report finds which quota to act on.
+    let (rc, out, err) = quota(&t.url, &["import", "--json"]);
+    assert_eq!(rc, Some(3), "{out} {err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let line = (report["not_applied"].as_array().unwrap().iter())
+        .find(|l| l["speciesplus_id"] == sid)
+        .cloned()
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(line["quota_id"].to_string(), id, "{line}");
+    assert!(
+        line["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("revise it to at most 2 ")),
+        "{line}"
+    );
     let (_, shown, _) = quota(&t.url, &["show", &id, "--json"]);
     let shown: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(
