@@ -30,7 +30,7 @@ fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Qua
         format!("invalid {field} {amount:?}: accepted an exact decimal such as 12.5")
     })?;
     Ok(
-        Quantity::new(a, UnitCode::parse(unit).map_err(|e| e.for_field("unit"))?)
+        Quantity::new(a, UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?)
             .map_err(|e| e.for_field(field))?,
     )
 }
@@ -183,34 +183,34 @@ async fn run_command(
             let period = match (year, period_start, period_last_day) {
                 (Some(y), _, _) if (1975..=2200).contains(&y) => Period::calendar_year(y),
                 (None, Some(start), Some(last)) => Period::from_inclusive(
-                    domain::parse_date("period_start", &start)?,
-                    domain::parse_date("period_last_day", &last)?,
+                    domain::parse_date("--period-start", &start)?,
+                    domain::parse_date("--period-last-day", &last)?,
                 )?,
                 _ => anyhow::bail!(
                     "invalid quota period: give --year (1975 to 2200), or --period-start and --period-last-day (any 12-month period)"
                 ),
             };
-            let unit = UnitCode::parse(&unit).map_err(|e| e.for_field("unit"))?;
+            let unit = UnitCode::parse(&unit).map_err(|e| e.for_field("--unit"))?;
             let spec = QuotaSpec {
-                exporter: CountryCode::parse(&exporter).map_err(|e| e.for_field("exporter"))?,
-                taxon_id: TaxonId::parse(&taxon).map_err(|e| e.for_field("taxon"))?,
+                exporter: CountryCode::parse(&exporter).map_err(|e| e.for_field("--exporter"))?,
+                taxon_id: TaxonId::parse(&taxon).map_err(|e| e.for_field("--taxon"))?,
                 period,
                 limit: limit
                     .as_deref()
-                    .map(|l| quantity("limit", l, unit.code()))
+                    .map(|l| quantity("--limit", l, unit.code()))
                     .transpose()?,
                 unit,
                 term: term
                     .as_deref()
-                    .map(|t| TermCode::parse(t).map_err(|e| e.for_field("term")))
+                    .map(|t| TermCode::parse(t).map_err(|e| e.for_field("--term")))
                     .transpose()?,
                 source: source
                     .as_deref()
-                    .map(|t| SourceCode::parse(t).map_err(|e| e.for_field("source")))
+                    .map(|t| SourceCode::parse(t).map_err(|e| e.for_field("--source")))
                     .transpose()?,
                 purpose: purpose
                     .as_deref()
-                    .map(|t| PurposeCode::parse(t).map_err(|e| e.for_field("purpose")))
+                    .map(|t| PurposeCode::parse(t).map_err(|e| e.for_field("--purpose")))
                     .transpose()?,
                 notes,
                 speciesplus_id: None,
@@ -222,10 +222,7 @@ async fn run_command(
                 crate::quota_api::declarable::<anyhow::Error>(&db, &ledger, &key, spec.taxon_id)
                     .await?
                     .map_err(|why| {
-                        anyhow::anyhow!(
-                            "invalid taxon {} for field \"taxon\": {why}",
-                            spec.taxon_id
-                        )
+                        anyhow::anyhow!("invalid taxon {} for --taxon: {why}", spec.taxon_id)
                     })?;
             let q = ledger
                 .declare_with_merged(&key, &spec, &merged, &who.actor())
@@ -253,7 +250,7 @@ async fn run_command(
             let limit = match limit {
                 Some(l) => {
                     let unit = unit_or(unit, ledger.quota_unit(id)).await?;
-                    Some(quantity("limit", &l, &unit)?)
+                    Some(quantity("--limit", &l, &unit)?)
                 }
                 None => None,
             };
@@ -314,7 +311,7 @@ async fn run_command(
                 Some(t) => Some(
                     crate::quota_api::taxa_governing(
                         &db,
-                        TaxonId::parse(&t).map_err(|e| e.for_field("taxon"))?,
+                        TaxonId::parse(&t).map_err(|e| e.for_field("--taxon"))?,
                     )
                     .await?,
                 ),
@@ -323,7 +320,7 @@ async fn run_command(
             // Checked as the HTTP list checks them: a typo is an error, not an empty list.
             let exporter = exporter
                 .as_deref()
-                .map(|e| CountryCode::parse(e).map_err(|e| e.for_field("exporter")))
+                .map(|e| CountryCode::parse(e).map_err(|e| e.for_field("--exporter")))
                 .transpose()?;
             if let Some(y) = year
                 && !quota::QUOTA_YEARS.contains(&y)
@@ -506,7 +503,7 @@ async fn run_command(
                 .reserve(
                     &who.key()?,
                     quota,
-                    &quantity("quantity", &q, &unit)?,
+                    &quantity("--quantity", &q, &unit)?,
                     expires_at,
                     &who.actor(),
                 )
@@ -526,7 +523,7 @@ async fn run_command(
             let q = match q {
                 Some(q) => {
                     let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
-                    Some(quantity("quantity", &q, &unit)?)
+                    Some(quantity("--quantity", &q, &unit)?)
                 }
                 None => None,
             };
@@ -558,7 +555,7 @@ async fn run_command(
                 .record_export(
                     &who.key()?,
                     reservation,
-                    &quantity("quantity", &q, &unit)?,
+                    &quantity("--quantity", &q, &unit)?,
                     &who.actor(),
                 )
                 .await?;

@@ -1538,10 +1538,7 @@ async fn a_quota_is_declared_only_against_an_accepted_taxon_of_the_catalogue(bac
         assert_invalid(s, &answer, "taxon_id", says);
         let (rc, out, err) = set_2026_quota_of(&app.t.url, &taxon.to_string());
         assert_eq!(rc, Some(1), "{out}");
-        assert!(
-            err.contains("field \"taxon\"") && err.contains(says),
-            "{err}"
-        );
+        assert!(err.contains("--taxon") && err.contains(says), "{err}");
     }
     let (s, listed) = app
         .get("/v1/quotas?exporter=NA", Some(Role::PermitOfficer))
@@ -2098,14 +2095,26 @@ async fn the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter
     );
     // A filter no quota could match is a typo: an error, as over HTTP, not an empty list.
     for (args, says) in [
-        (["list", "--exporter", "QQ"], "exporter"),
         (
-            ["list", "--year", "1800"],
+            &["list", "--exporter", "QQ"][..],
+            "for field \"--exporter\"",
+        ),
+        (
+            &["list", "--year", "1800"],
             "invalid --year 1800: accepted 1975 to 2200",
         ),
-        (["list", "--taxon", "abc"], "taxon"),
+        (&["list", "--taxon", "abc"], "for field \"--taxon\""),
+        // The options typed, not the fields they fill.
+        (
+            &["reserve", &zoos, "--quantity", "abc"],
+            "invalid --quantity \"abc\"",
+        ),
+        (
+            &["reserve", &zoos, "--quantity", "1", "--unit", "XYZ"],
+            "for field \"--unit\"",
+        ),
     ] {
-        let (rc, out, err) = quota(&t.url, &args);
+        let (rc, out, err) = quota(&t.url, args);
         assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
