@@ -864,18 +864,22 @@ pub async fn import_speciesplus(
             }
             continue;
         }
-        let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
-        if !ledger.key_used(&key).await?
-            && let Some(why) = crate::quota_api::undeclarable_taxon(db, spec.taxon_id).await?
-        {
-            report.not_applied.push(ImportLine::new(
+        // A Species+ quota the ledger does not take, and why.
+        let refused = |why: &dyn std::fmt::Display| {
+            ImportLine::new(
                 r.id,
                 None,
                 format!(
                     "not applied: Species+ quota {} ({}, taxon {}, {}): {why}",
                     r.id, spec.exporter, spec.taxon_id, spec.period.start
                 ),
-            ));
+            )
+        };
+        let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
+        if !ledger.key_used(&key).await?
+            && let Some(why) = crate::quota_api::undeclarable_taxon(db, spec.taxon_id).await?
+        {
+            report.not_applied.push(refused(&why));
             continue;
         }
         match ledger.declare(&key, &spec, actor).await {
@@ -887,14 +891,7 @@ pub async fn import_speciesplus(
                 changed_since_import(r.id, &spec, None),
             )),
             Err(e @ (quota::Error::Invalid { .. } | quota::Error::Domain(_))) => {
-                report.not_applied.push(ImportLine::new(
-                    r.id,
-                    None,
-                    format!(
-                        "not applied: Species+ quota {} ({}, taxon {}, {}): {e}",
-                        r.id, spec.exporter, spec.taxon_id, spec.period.start
-                    ),
-                ));
+                report.not_applied.push(refused(&e));
             }
             Err(e) => return Err(e.into()),
         }

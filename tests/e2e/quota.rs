@@ -474,40 +474,41 @@ async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
         (422, Some("to")),
         "{body}"
     );
-    let (s, body) = app.get("/v1/quotas?colour=blue&year=", r).await;
-    assert_eq!(
-        (
-            s,
-            body["error"]["field"].as_str(),
-            body["error"]["message"].as_str()
-        ),
-        (
-            422,
-            Some("colour"),
-            Some("unknown query parameter \"colour\": accepted exporter, taxon, year")
-        ),
-        "{body}"
-    );
+    // A 422 naming the unknown parameter and those the route accepts.
+    let refused = |path: String, name: &'static str, accepted: &'static str| {
+        let app = &app;
+        async move {
+            let (s, body) = app.get(&path, r).await;
+            assert_eq!(
+                (
+                    s,
+                    body["error"]["field"].as_str(),
+                    body["error"]["message"].as_str()
+                ),
+                (
+                    422,
+                    Some(name),
+                    Some(
+                        format!("unknown query parameter \"{name}\": accepted {accepted}").as_str()
+                    )
+                ),
+                "{path}: {body}"
+            );
+        }
+    };
+    refused(
+        "/v1/quotas?colour=blue&year=".to_owned(),
+        "colour",
+        "exporter, taxon, year",
+    )
+    .await;
     // A route that takes no parameters refuses one too, rather than ignore it.
     for path in [
         format!("/v1/quotas/{id}?year=2026"),
         "/v1/taxa/4521?year=2026".to_owned(),
         "/v1/reservations/1?year=2026".to_owned(),
     ] {
-        let (s, body) = app.get(&path, r).await;
-        assert_eq!(
-            (
-                s,
-                body["error"]["field"].as_str(),
-                body["error"]["message"].as_str()
-            ),
-            (
-                422,
-                Some("year"),
-                Some("unknown query parameter \"year\": accepted none")
-            ),
-            "{path}: {body}"
-        );
+        refused(path, "year", "none").await;
     }
     let (s, body) = app.get(&format!("/v1/quotas/{id}?year="), r).await;
     assert_eq!(s, 200, "an empty parameter is absent: {body}");
@@ -1913,16 +1914,22 @@ async fn every_quota_command_answers_in_json_when_asked_with_the_same_exit_statu
 
 on_both_backends!(every_quota_command_answers_in_json_when_asked_with_the_same_exit_status);
 
+/// Imports the sample catalogue's Species+ quotas (all applied) and lists the ledger's quotas.
+fn import_then_list(url: &str) -> Vec<Value> {
+    let (rc, out, err) = quota(url, &["import"]);
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let (_, list, _) = quota(url, &["list", "--json"]);
+    let list: Value = serde_json::from_str(&list).unwrap();
+    list.as_array().cloned().unwrap_or_default()
+}
+
 async fn a_national_revision_of_an_imported_quota_stands_until_species_plus_changes_its_value(
     backend: Backend,
 ) {
     let t = sample_db(backend).await;
-    let (rc, out, err) = quota(&t.url, &["import"]);
-    assert_eq!(rc, Some(0), "{out} {err}");
-    let (_, list, _) = quota(&t.url, &["list", "--json"]);
-    let list: Value = serde_json::from_str(&list).unwrap();
+    let list = import_then_list(&t.url);
     // An imported quota with a value: the Scientific Authority cuts it nationally.
-    let q = (list.as_array().unwrap().iter())
+    let q = (list.iter())
         .find(|q| q["speciesplus_id"].is_i64() && q["limit"].is_string())
         .cloned()
         .unwrap();
@@ -2152,12 +2159,9 @@ async fn an_import_s_revision_says_which_species_plus_value_moved_it_and_a_count
     backend: Backend,
 ) {
     let t = sample_db(backend).await;
-    let (rc, out, err) = quota(&t.url, &["import"]);
-    assert_eq!(rc, Some(0), "{out} {err}");
-    let (_, list, _) = quota(&t.url, &["list", "--json"]);
-    let list: Value = serde_json::from_str(&list).unwrap();
+    let list = import_then_list(&t.url);
     // An imported count quota of at least 4 specimens.
-    let q = (list.as_array().unwrap().iter())
+    let q = (list.iter())
         .find(|q| {
             q["speciesplus_id"].is_i64()
                 && q["unit"] == "NAR"
@@ -2167,7 +2171,7 @@ async fn an_import_s_revision_says_which_species_plus_value_moved_it_and_a_count
                     .is_some_and(|l| l >= rust_decimal::Decimal::from(4))
         })
         .cloned()
-        .unwrap_or_else(|| panic!("no imported count quota of 4 or more in {list}"));
+        .unwrap_or_else(|| panic!("no imported count quota of 4 or more in {list:?}"));
     let (id, sid) = (q["id"].to_string(), q["speciesplus_id"].as_i64().unwrap());
     let first: rust_decimal::Decimal = q["limit"].as_str().unwrap().parse().unwrap();
     let db = &t.db;
