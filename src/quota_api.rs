@@ -334,25 +334,22 @@ pub async fn get_quota(
     Path(id): Path<String>,
     _: AppQuery<crate::server::NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = parse_id("id", &id)?;
-    let q = state.ledger.quota(id).await?;
-    Ok(Json(
-        json!({ "quota": with_speciesplus_value(&state.ledger, &q).await? }),
-    ))
+    let (q, value) = state
+        .ledger
+        .quota_with_speciesplus_value(parse_id("id", &id)?)
+        .await?;
+    Ok(Json(json!({ "quota": with_speciesplus_value(&q, value) })))
 }
 
 /// A quota as one reads it alone: for an imported quota, with the value Species+ published at
 /// its last import (`speciesplus_value`, null while in preparation), which a national revision
 /// may have left behind.
-pub async fn with_speciesplus_value(
-    ledger: &quota::Ledger,
-    q: &quota::QuotaView,
-) -> Result<Value, quota::Error> {
+pub fn with_speciesplus_value(q: &quota::QuotaView, value: Option<Option<Decimal>>) -> Value {
     let mut v = serde_json::to_value(q).unwrap_or(Value::Null);
-    if let Some(value) = ledger.speciesplus_value(q.id).await? {
+    if let Some(value) = value {
         v["speciesplus_value"] = json!(value.map(|d| d.normalize().to_string()));
     }
-    Ok(v)
+    v
 }
 
 #[derive(Deserialize)]

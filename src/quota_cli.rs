@@ -359,9 +359,9 @@ async fn run_command(
             }
         }
         QuotaCommand::Show { id, json } => {
-            let q = ledger.quota(id).await?;
+            let (q, published) = ledger.quota_with_speciesplus_value(id).await?;
             if json {
-                let shown = crate::quota_api::with_speciesplus_value(&ledger, &q).await?;
+                let shown = crate::quota_api::with_speciesplus_value(&q, published);
                 println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
                 println!(
@@ -388,7 +388,7 @@ async fn run_command(
                         only => format!(",{only}"),
                     }
                 );
-                if let Some(published) = ledger.speciesplus_value(q.id).await? {
+                if let Some(published) = published {
                     println!("  Species+   {} at the last import", shown_limit(published));
                 }
                 if let Some(notes) = &q.notes {

@@ -165,6 +165,24 @@ impl QuotaRow {
     }
 }
 
+/// A limit in millionths as people read it (`None`: in preparation).
+fn shown_limit(limit_micro: Option<i64>) -> String {
+    limit_micro.map_or_else(
+        || "in preparation".to_owned(),
+        |l| from_micro(l).to_string(),
+    )
+}
+
+/// A quota's row with the value Species+ published at its last import (migration 0008), which
+/// only the import and a quota read alone need: kept out of [`QuotaRow`], which every
+/// reservation reads and writes back.
+#[derive(sqlx::FromRow)]
+struct ImportedRow {
+    #[sqlx(flatten)]
+    quota: QuotaRow,
+    speciesplus_value_micro: Option<i64>,
+}
+
 #[derive(Debug, Clone, sqlx::FromRow, Deserialize)]
 pub(crate) struct ReservationRow {
     pub(crate) id: i64,
@@ -414,13 +432,7 @@ impl Ledger {
     /// last imported (`None`: in preparation). The limit differs from it once the quota has
     /// been revised nationally.
     pub async fn imported_quotas(&self) -> Result<Vec<(QuotaView, Option<Decimal>)>> {
-        #[derive(sqlx::FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            quota: QuotaRow,
-            speciesplus_value_micro: Option<i64>,
-        }
-        let rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(concat!(
+        let rows: Vec<ImportedRow> = read_db!(&self.db, pool => sqlx::query_as(concat!(
             "SELECT ", quota_columns!(), ", speciesplus_value_micro FROM export_quotas \
              WHERE speciesplus_id IS NOT NULL ORDER BY id"))
             .fetch_all(pool).await)?;
@@ -428,6 +440,21 @@ impl Ledger {
             .into_iter()
             .map(|r| (r.quota.view(), r.speciesplus_value_micro.map(from_micro)))
             .collect())
+    }
+
+    /// One quota, as one reads it alone, with the value Species+ published at its last import:
+    /// `None` for a national quota, `Some(None)` while in preparation. One read for both.
+    pub async fn quota_with_speciesplus_value(
+        &self,
+        quota_id: i64,
+    ) -> Result<(QuotaView, Option<Option<Decimal>>)> {
+        let row: Option<ImportedRow> = read_db!(&self.db, pool => sqlx::query_as(concat!(
+            "SELECT ", quota_columns!(), ", speciesplus_value_micro FROM export_quotas \
+             WHERE id = $1"))
+            .bind(quota_id).fetch_optional(pool).await)?;
+        let row = row.ok_or(Error::QuotaNotFound(quota_id))?;
+        let value = (row.quota.speciesplus_id).map(|_| row.speciesplus_value_micro.map(from_micro));
+        Ok((row.quota.view(), value))
     }
 
     /// [`Ledger::revise`] to a value Species+ now publishes for an imported quota, recorded as
@@ -473,19 +500,6 @@ impl Ledger {
         .await
     }
 
-    /// The value Species+ published for `quota_id` when it was last imported: `None` for a
-    /// national quota, `Some(None)` while in preparation.
-    pub async fn speciesplus_value(&self, quota_id: i64) -> Result<Option<Option<Decimal>>> {
-        let row: Option<(Option<i64>, Option<i64>)> = read_db!(&self.db, pool => sqlx::query_as(
-            "SELECT speciesplus_id, speciesplus_value_micro FROM export_quotas WHERE id = $1")
-            .bind(quota_id).fetch_optional(pool).await)?;
-        match row {
-            None => Err(Error::QuotaNotFound(quota_id)),
-            Some((None, _)) => Ok(None),
-            Some((Some(_), value)) => Ok(Some(value.map(from_micro))),
-        }
-    }
-
     #[allow(clippy::too_many_arguments)]
     async fn revise_once(
         &self,
@@ -514,10 +528,7 @@ impl Ledger {
                     field: "limit",
                     message: format!(
                         "quota {quota_id} was revised nationally (limit {}) since Species+'s value was imported: it keeps its limit",
-                        quota.limit_micro.map_or_else(
-                            || "in preparation".to_owned(),
-                            |l| from_micro(l).to_string()
-                        )
+                        shown_limit(quota.limit_micro)
                     ),
                 });
             }
@@ -529,10 +540,7 @@ impl Ledger {
                 field: "limit",
                 message: format!(
                     "{} is below what the quota already holds, has committed and has exported ({} {}); accepted at least that",
-                    limit_micro.map_or_else(
-                        || "in preparation".to_owned(),
-                        |l| from_micro(l).to_string()
-                    ),
+                    shown_limit(limit_micro),
                     from_micro(used),
                     quota.unit
                 ),

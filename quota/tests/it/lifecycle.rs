@@ -1341,7 +1341,7 @@ async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plu
     let (now, value) = imported().await.remove(0);
     assert_eq!((now.limit, value), (Some(dec("60")), Some(dec("150"))));
     assert_eq!(
-        f.ledger.speciesplus_value(q.id).await.unwrap(),
+        f.ledger.quota_with_speciesplus_value(q.id).await.unwrap().1,
         Some(Some(dec("150")))
     );
     let events: Vec<String> = (f.ledger.history(q.id).await.unwrap().into_iter())
@@ -1351,6 +1351,13 @@ async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plu
     // A national quota has no Species+ value.
     let national = declare(&f, "national", Some("5"), "KGM").await;
     assert_eq!(imported().await.len(), 1);
-    assert_eq!(f.ledger.speciesplus_value(national.id).await.unwrap(), None);
+    assert_eq!(
+        f.ledger
+            .quota_with_speciesplus_value(national.id)
+            .await
+            .unwrap()
+            .1,
+        None
+    );
     f.t.drop_db().await.unwrap();
 }
