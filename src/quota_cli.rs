@@ -432,6 +432,7 @@ async fn run_command(
                     match (&e.requested, &e.refusal_message) {
                         (Some(q), Some(why)) => format!("  asked {q} {unit}, refused: {why}"),
                         (Some(q), None) => format!("  asked {q} {unit}, refused"),
+                        (None, Some(why)) => format!("  refused: {why}"),
                         _ => String::new(),
                     }
                 );

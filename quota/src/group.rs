@@ -32,9 +32,19 @@ struct Request {
     /// The request's identity for idempotency (its parameters hashed, the expiry as the
     /// client sent it), computed by the caller's task rather than by the one writer.
     params_hash: String,
+    /// The parameters themselves, for a refusal written outside the batch.
+    params: String,
     expires_at: DateTime<Utc>,
     actor: Actor,
     reply: oneshot::Sender<Result<Outcome>>,
+}
+
+/// A request as [`GroupCommit::admit`] leaves it.
+enum Admitted {
+    /// To the batch, holding until this instant.
+    Queued(DateTime<Utc>),
+    /// Answered without the batch.
+    Answered(Box<Outcome>),
 }
 
 /// The handle callers reserve through. Cloning shares the one writer.
@@ -69,33 +79,18 @@ impl GroupCommit {
         actor: &Actor,
     ) -> Result<Outcome> {
         actor.check()?;
-        crate::model::check_whole("quantity", quantity)?;
         let params = ledger::reserve_params(quota_id, quantity, expires_at);
         let params_hash = ledger::params_hash(&params);
-        let expires_at = match ledger::hold_until(self.ledger.clock().now(), expires_at) {
-            Ok(at) => at,
+        let admitted = self
+            .admit(key, &params, quota_id, quantity, expires_at, actor)
+            .await;
+        let expires_at = match admitted {
+            Ok(Admitted::Queued(at)) => at,
+            Ok(Admitted::Answered(outcome)) => return Ok(*outcome),
             // A retry may come after the expiry it asked for has passed: it still gets the
-            // first answer.
-            Err(invalid) => {
-                return self
-                    .ledger
-                    .first_reservation(key, &params_hash)
-                    .await?
-                    .ok_or(invalid);
-            }
-        };
-        // Decided before the batch, which never sees it: nothing is held.
-        let expires_at = match self
-            .ledger
-            .hold_in_period(quota_id, self.ledger.clock().now(), expires_at)
-            .await?
-        {
-            Ok(at) => at,
-            Err(refusal) => {
-                return self
-                    .ledger
-                    .refuse_reservation(key, &params, quota_id, refusal)
-                    .await;
+            // first answer; another request under its key, a conflict.
+            Err(e) => {
+                return self.ledger.or_first_answer(key, &params_hash, Err(e)).await;
             }
         };
         let (reply, answer) = oneshot::channel();
@@ -104,12 +99,41 @@ impl GroupCommit {
             quota_id,
             quantity: *quantity,
             params_hash,
+            params,
             expires_at,
             actor: actor.clone(),
             reply,
         };
         self.queue.send(request).await.map_err(|_| Error::Stopped)?;
         answer.await.map_err(|_| Error::Stopped)?
+    }
+
+    /// What is decided before the batch, which never sees it: a quantity or a hold's end the
+    /// ledger cannot take (an error), a day outside the quota's period (refused: nothing is
+    /// held). Otherwise the hold's end the request is queued with.
+    async fn admit(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        quota_id: i64,
+        quantity: &Quantity,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<Admitted> {
+        crate::model::check_whole("quantity", quantity)?;
+        let expires_at = ledger::hold_until(self.ledger.clock().now(), expires_at)?;
+        match self
+            .ledger
+            .hold_in_period(quota_id, self.ledger.clock().now(), expires_at)
+            .await?
+        {
+            Ok(at) => Ok(Admitted::Queued(at)),
+            Err(refusal) => self
+                .ledger
+                .refuse_reservation(key, params, quota_id, quantity, expires_at, actor, refusal)
+                .await
+                .map(|o| Admitted::Answered(Box::new(o))),
+        }
     }
 
     /// Stops taking requests and waits for the writer to finish those queued.
@@ -169,8 +193,19 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
         // The usual batch on the writer's own connection; `None` when it does not apply and
         // nothing was written.
         let started = std::time::Instant::now();
-        let items = items_of(&batch);
         let now = ledger.clock().now();
+        let batch = refuse_outside_period(&ledger, batch, now);
+        if batch.is_empty() {
+            if let Own::Sqlite(conn) = &mut own
+                && begun
+                && let Err(e) = sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await
+            {
+                tracing::debug!(error = %e, "group commit: rollback failed");
+                own = Own::None;
+            }
+            continue;
+        }
+        let items = items_of(&batch);
         let usual = match &mut own {
             Own::Sqlite(conn) if begun => ledger::reserve_batch_sqlite(conn, &items, now).await,
             Own::Postgres(conn) => ledger::reserve_batch_known(conn, &items, &known, now).await,
@@ -207,7 +242,8 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
         }
         // Another instance may have recorded one of these keys meanwhile (a unique
         // violation on commit): the retry then finds its outcome.
-        let applied = ledger::retry_including_duplicates(|| apply_batch(&ledger, &batch)).await;
+        let applied =
+            ledger::retry_including_duplicates(|| apply_batch(&ledger, &batch, now)).await;
         match applied {
             Ok((outcomes, after)) => {
                 known.extend(after);
@@ -266,6 +302,37 @@ enum Own {
     Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
 }
 
+/// Takes out of `batch` the requests whose quota's period no longer covers `now`, the time
+/// the batch is written at: a request that arrived on the period's last day may be written
+/// after its midnight. Each is refused as [`Ledger::reserve`] would refuse it, on a task of its
+/// own (rare: only at a period's end), so the batch does not wait for it.
+fn refuse_outside_period(ledger: &Ledger, batch: Vec<Request>, now: DateTime<Utc>) -> Vec<Request> {
+    let (late, batch): (Vec<Request>, Vec<Request>) = batch
+        .into_iter()
+        .partition(|r| ledger.outside_period_at(r.quota_id, now).is_some());
+    for r in late {
+        let ledger = ledger.clone();
+        tokio::spawn(async move {
+            let Some(refusal) = ledger.outside_period_at(r.quota_id, now) else {
+                return;
+            };
+            let outcome = ledger
+                .refuse_reservation(
+                    &r.key,
+                    &r.params,
+                    r.quota_id,
+                    &r.quantity,
+                    r.expires_at,
+                    &r.actor,
+                    refusal,
+                )
+                .await;
+            let _ = r.reply.send(outcome);
+        });
+    }
+    batch
+}
+
 /// Sends each caller its outcome.
 fn answer(batch: Vec<Request>, outcomes: Vec<Result<Outcome>>) {
     for (request, outcome) in batch.into_iter().zip(outcomes) {
@@ -295,8 +362,8 @@ fn items_of(batch: &[Request]) -> Vec<ledger::BatchItem<'_>> {
 async fn apply_batch(
     ledger: &Ledger,
     batch: &[Request],
+    now: DateTime<Utc>,
 ) -> Result<(Vec<Result<Outcome>>, ledger::QuotaRows)> {
-    let now = ledger.clock().now();
     let items = items_of(batch);
     let started = std::time::Instant::now();
     let mut tx = ledger.db().begin().await?;

@@ -579,21 +579,46 @@ impl Ledger {
         actor: &Actor,
     ) -> Result<Outcome> {
         actor.check()?;
-        check_whole("quantity", quantity)?;
         // The fingerprint holds the expiry as the client sent it: a default filled in here
         // differs on every retry and would make a retry look like another request.
         let params = reserve_params(quota_id, quantity, expires_at);
-        let expires_at = match hold_until(self.clock.now(), expires_at) {
-            Ok(at) => at,
-            // A retry may come after the expiry it asked for has passed: it still gets the
-            // first answer.
-            Err(invalid) => {
-                return self
-                    .first_reservation(key, &params_hash(&params))
-                    .await?
-                    .ok_or(invalid);
+        let reserved = self
+            .reserve_new(key, &params, quota_id, quantity, expires_at, actor)
+            .await;
+        self.or_first_answer(key, &params_hash(&params), reserved)
+            .await
+    }
+
+    /// What a reservation refused as invalid answers when its key was used before: the first
+    /// answer if it was this request (a retry may come after the expiry it asked for has
+    /// passed), a conflict if it was another (as the batch, which claims the key first,
+    /// answers); the error otherwise.
+    pub(crate) async fn or_first_answer(
+        &self,
+        key: &ClientKey,
+        hash: &str,
+        result: Result<Outcome>,
+    ) -> Result<Outcome> {
+        match result {
+            Err(e @ (Error::Invalid { .. } | Error::Domain(_) | Error::QuotaNotFound(_))) => {
+                self.first_reservation(key, hash).await?.ok_or(e)
             }
-        };
+            other => other,
+        }
+    }
+
+    /// [`Ledger::reserve`] of a request whose key's first use, if any, is not known yet.
+    async fn reserve_new(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        quota_id: i64,
+        quantity: &Quantity,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        check_whole("quantity", quantity)?;
+        let expires_at = hold_until(self.clock.now(), expires_at)?;
         let expires_at = match self
             .hold_in_period(quota_id, self.clock.now(), expires_at)
             .await?
@@ -601,20 +626,25 @@ impl Ledger {
             Ok(at) => at,
             Err(refusal) => {
                 return self
-                    .refuse_reservation(key, &params, quota_id, refusal)
+                    .refuse_reservation(key, params, quota_id, quantity, expires_at, actor, refusal)
                     .await;
             }
         };
         retry(|| async {
             let now = self.clock.now();
+            if let Some(refusal) = self.outside_period_at(quota_id, now) {
+                return self
+                    .refuse_reservation(key, params, quota_id, quantity, expires_at, actor, refusal)
+                    .await;
+            }
             let fast = reserve_fast(
-                &self.db, key, &params, quota_id, quantity, expires_at, actor, now,
+                &self.db, key, params, quota_id, quantity, expires_at, actor, now,
             )
             .await?;
             match fast {
                 Some(outcome) => Ok(outcome),
                 None => {
-                    self.reserve_once(key, &params, quota_id, quantity, expires_at, actor)
+                    self.reserve_once(key, params, quota_id, quantity, expires_at, actor, now)
                         .await
                 }
             }
@@ -647,6 +677,17 @@ impl Ledger {
             fixed.insert(quota_id, f);
         }
         Ok(Some(f))
+    }
+
+    /// Why a reservation written at `now` would be refused for the quota's period, from the
+    /// period read before ([`Ledger::hold_in_period`] reads it). The period is checked when a
+    /// request arrives and again at the `now` its write carries: a retry or a queue may take
+    /// it past the period's last midnight, and a hold dated after its period would be a
+    /// reservation no permit can use. `None` when the quota was not read (it does not exist:
+    /// the write answers that).
+    pub(crate) fn outside_period_at(&self, quota_id: i64, now: DateTime<Utc>) -> Option<Refusal> {
+        let f = self.fixed.lock().ok()?.get(&quota_id).copied()?;
+        period_refusal(f.period_start, f.period_end, now)
     }
 
     /// The unit a quota counts in: what a quantity given without a unit is in.
@@ -689,26 +730,52 @@ impl Ledger {
         })
     }
 
-    /// Refuses a reservation for `refusal`, found before anything was written, and records
-    /// the answer with the key so that it stays refused (or answers the key's first outcome).
-    /// Nothing is held, so no reservation is made and the counters do not move.
+    /// Refuses a reservation of `quantity` for `refusal`, found before the quota's counters
+    /// were read (the day is outside the quota's period), and records the answer with the key
+    /// so that it stays refused (or answers the key's first outcome). Nothing is held; the
+    /// reservation is written rejected with its audit entry, as a refusal for lack of quota
+    /// is: a Scientific Authority reviewing the quota sees the demand it turned away.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn refuse_reservation(
         &self,
         key: &ClientKey,
         params: &str,
         quota_id: i64,
+        quantity: &Quantity,
+        expires_at: DateTime<Utc>,
+        actor: &Actor,
         refusal: Refusal,
     ) -> Result<Outcome> {
+        let unit = self.quota_unit(quota_id).await?;
+        let requested = to_micro("quantity", quantity.convert_to(unit)?.amount())?;
+        if requested == 0 {
+            return Err(Error::Invalid {
+                field: "quantity",
+                message: "0 is not a quantity to reserve; accepted > 0".into(),
+            });
+        }
         retry(|| async {
             let now = self.clock.now();
             let mut tx = self.db.begin().await?;
             let outcome = match claim_key(&mut tx, key, params, now, parse_stored_outcome).await? {
                 Some(stored) => resolve_stored(&mut tx, stored).await?,
                 None => {
-                    let quota = load_quota(&mut tx, quota_id).await?;
+                    let quota = lock_quota(&mut tx, quota_id).await?;
+                    let r = record_reservation(
+                        &mut tx,
+                        &quota,
+                        requested,
+                        expires_at,
+                        Some(&refusal),
+                        actor,
+                        now,
+                    )
+                    .await?;
+                    // Stored whole: the refusal cannot be told again from the counters, as a
+                    // refusal for lack of quota is.
                     let outcome = Outcome::Refused {
                         refusal: refusal.clone(),
-                        reservation: None,
+                        reservation: Some(r.view(&quota.unit)),
                         quota: quota.view(),
                     };
                     store_outcome(&mut tx, key, &outcome).await?;
@@ -721,6 +788,7 @@ impl Ledger {
         .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn reserve_once(
         &self,
         key: &ClientKey,
@@ -729,8 +797,8 @@ impl Ledger {
         quantity: &Quantity,
         expires_at: DateTime<Utc>,
         actor: &Actor,
+        now: DateTime<Utc>,
     ) -> Result<Outcome> {
-        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
         let outcome = reserve_in_tx(
             &mut tx, key, params, quota_id, quantity, expires_at, actor, now,
@@ -888,6 +956,17 @@ impl Ledger {
                 current,
                 &quota,
             )
+        };
+        // What was asked, in the quota's unit, for the audit entry of a refusal (none for a
+        // release or a close: they ask for the whole reservation). A quantity that cannot be
+        // converted is an error only where the transition needs it, after the state check.
+        let asked = match transition {
+            Transition::Commit(Some(q), _) | Transition::Export(q) => q
+                .convert_to(unit)
+                .ok()
+                .and_then(|q| to_micro("quantity", q.amount()).ok()),
+            Transition::Commit(None, _) => Some(r.quantity_micro),
+            Transition::Release | Transition::Close => None,
         };
         let outcome = if r.state() != expected {
             wrong_state(&r)
@@ -1055,6 +1134,23 @@ impl Ledger {
                 }
             }
         };
+        if let Outcome::Refused { refusal, .. } = &outcome {
+            // A refusal changes nothing, but it is audited: an attempt to export more than a
+            // permit allows, or to use a permit twice, is what an enforcement officer looks
+            // for. Under the quota's row lock, as every entry of its history.
+            let quota = lock_quota(&mut tx, r.quota_id).await?;
+            append_refusal(
+                &mut tx,
+                &quota,
+                r.id,
+                transition.refused_event(),
+                asked.filter(|a| *a > 0),
+                refusal,
+                actor,
+                now,
+            )
+            .await?;
+        }
         store_outcome(&mut tx, key, &outcome).await?;
         tx.commit().await?;
         Ok(outcome)
@@ -1425,7 +1521,8 @@ impl Ledger {
         let mut rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(
             "SELECT l.seq, l.quota_id, l.reservation_id, l.event, l.delta_held, \
              l.delta_committed, l.delta_exported, l.limit_micro, l.actor, l.reason, l.at, \
-             r.quantity_micro AS requested_micro, r.reject_reason AS refusal_message \
+             COALESCE(l.requested_micro, r.quantity_micro) AS requested_micro, \
+             COALESCE(l.refusal, r.reject_reason) AS refusal_message \
              FROM quota_ledger l LEFT JOIN quota_reservations r \
              ON l.event = 'reject' AND r.id = l.reservation_id \
              WHERE l.quota_id = $1 AND l.seq > $2 ORDER BY l.seq LIMIT $3")
@@ -2276,6 +2373,18 @@ enum Transition<'a> {
     Close,
 }
 
+impl Transition<'_> {
+    /// The audit ledger's event for a refusal of this transition.
+    fn refused_event(self) -> &'static str {
+        match self {
+            Transition::Commit(..) => "commit_refused",
+            Transition::Release => "release_refused",
+            Transition::Export(_) => "export_refused",
+            Transition::Close => "close_refused",
+        }
+    }
+}
+
 /// Runs `op` again while the database reports a transient conflict.
 pub(crate) async fn retry<T, F, Fut>(mut op: F) -> Result<T>
 where
@@ -2609,6 +2718,30 @@ async fn record_reservation(
     )
     .await?;
     Ok(r)
+}
+
+/// Appends the audit entry of a refused transition of reservation `reservation_id`: no
+/// counter moves; the quantity asked (in the quota's unit) and why it was refused are kept.
+#[allow(clippy::too_many_arguments)]
+async fn append_refusal(
+    tx: &mut Tx,
+    quota: &QuotaRow,
+    reservation_id: i64,
+    event: &'static str,
+    requested_micro: Option<i64>,
+    refusal: &Refusal,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    with_tx!(tx, c => sqlx::query(
+        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, delta_committed, \
+         delta_exported, limit_micro, actor, reason, at, requested_micro, refusal) \
+         VALUES ($1, $2, $3, 0, 0, 0, $4, $5, $6, $7, $8, $9)")
+        .bind(quota.id).bind(reservation_id).bind(event).bind(quota.limit_micro)
+        .bind(&actor.name).bind(&actor.reason).bind(now).bind(requested_micro)
+        .bind(refusal.message())
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Appends one audit entry.
@@ -3345,7 +3478,7 @@ async fn write_batch_postgres(
          led AS (INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
          delta_committed, delta_exported, limit_micro, actor, reason, at) \
          SELECT i.quota_id, n.id, i.event, i.ledger_held, 0, 0, i.limit_micro, i.created_by, \
-         i.reason, $18 FROM input i JOIN numbered n ON n.ord = i.ord), \
+         i.reason, $18 FROM input i JOIN numbered n ON n.ord = i.ord ORDER BY i.ord), \
          req AS (INSERT INTO quota_requests (client_key, operation, params_hash, outcome, \
          created_at) SELECT i.client_key, 'reserve', i.params_hash, ",
         stored_ref_sql!(

@@ -396,9 +396,11 @@ pub struct LedgerEntry {
     pub committed_after: Decimal,
     #[serde(with = "rust_decimal::serde::str")]
     pub exported_after: Decimal,
-    /// For a `reject` entry, the quantity asked (in the quota's unit) and why it was refused:
-    /// a refused reservation changes no counter, but a Scientific Authority reviewing a
-    /// quota's use needs to see the demand it turned away.
+    /// For a refusal (`reject`, `commit_refused`, `release_refused`, `export_refused`,
+    /// `close_refused`), the quantity asked (in the quota's unit; none for a release or a
+    /// close) and why it was refused: a refusal changes no counter, but a Scientific Authority
+    /// reviewing a quota's use needs the demand it turned away, and an enforcement officer the
+    /// attempts to export more than a permit allows.
     #[serde(with = "decimal_str_or_null")]
     pub requested: Option<Decimal>,
     pub refusal_message: Option<String>,

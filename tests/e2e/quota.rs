@@ -719,6 +719,30 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
     assert_eq!(rc, Some(0), "{out} {err}");
     let (rc, out, _) = quota(&t.url, &["close", &rid]);
     assert_eq!(rc, Some(3), "{out}");
+    // Each refused use of the permit is in the history too, with what it asked and why.
+    let (rc, history, _) = quota(&t.url, &["history", &id]);
+    assert_eq!(rc, Some(0), "{history}");
+    let refused: Vec<&str> = history
+        .lines()
+        .filter(|l| l.contains("_refused "))
+        .collect();
+    assert_eq!(refused.len(), 4, "{history}");
+    for (line, says) in refused.iter().zip([
+        "commit_refused res",
+        "release_refused res",
+        "export_refused res",
+        "close_refused res",
+    ]) {
+        assert!(line.contains(says), "{says}: {history}");
+    }
+    assert!(
+        refused[2].ends_with("asked 5 NAR, refused: 5 requested, at most 2 allowed"),
+        "{history}"
+    );
+    assert!(
+        refused[3].ends_with("  refused: the reservation is closed, not committed"),
+        "{history}"
+    );
     // Errors keep their code.
     for args in [
         &["reserve", "999", "--quantity", "1"][..],

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use db::Backend;
 use domain::ManualClock;
-use quota::{Error, Ledger, Outcome, Refusal, ReservationState};
+use quota::{Error, GroupCommit, Ledger, Outcome, Refusal, ReservationState};
 
 use crate::support::*;
 
@@ -92,9 +92,152 @@ async fn a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_
 
     let history = f.ledger.history(q.id).await.unwrap();
     let events: Vec<&str> = history.iter().map(|e| e.event.as_str()).collect();
-    assert_eq!(events, ["declare", "reserve", "commit", "export", "close"]);
+    assert_eq!(
+        events,
+        [
+            "declare",
+            "reserve",
+            "commit",
+            "export",
+            "export_refused",
+            "close"
+        ]
+    );
     assert!(history.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(history[3].actor, "customs");
+    assert_eq!(
+        (history[4].requested, history[4].committed_after),
+        (Some(dec("6")), dec("5")),
+        "the refused export is audited with what it asked, moving nothing"
+    );
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    f.t.drop_db().await.unwrap();
+}
+
+on_both_backends!(
+    every_refused_commit_release_export_and_close_is_audited_once_with_what_it_asked_and_why
+);
+async fn every_refused_commit_release_export_and_close_is_audited_once_with_what_it_asked_and_why(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "skins", Some("10"), "").await;
+    let held = |o: Outcome| o.reservation().unwrap().id;
+    let a = held(
+        f.ledger
+            .reserve(&key("ra"), q.id, &qty("4", ""), None, &actor("po"))
+            .await
+            .unwrap(),
+    );
+    let b = held(
+        f.ledger
+            .reserve(&key("rb"), q.id, &qty("2", ""), None, &actor("po"))
+            .await
+            .unwrap(),
+    );
+    // A commit beyond the hold; an export and a close of a permit not issued yet.
+    let refused = [
+        f.ledger
+            .commit(&key("c-over"), a, Some(&qty("5", "")), None, &actor("po"))
+            .await,
+        f.ledger
+            .record_export(&key("e-early"), a, &qty("1", ""), &actor("customs"))
+            .await,
+        f.ledger.close(&key("x-early"), a, &actor("po")).await,
+    ];
+    f.ledger
+        .commit(&key("c-a"), a, None, None, &actor("po"))
+        .await
+        .unwrap();
+    f.ledger
+        .release(&key("rel-b"), b, &actor("po"))
+        .await
+        .unwrap();
+    // A permit used twice: released and committed again, exported beyond what it allows.
+    let twice = [
+        f.ledger.release(&key("rel-b2"), b, &actor("po")).await,
+        f.ledger
+            .commit(&key("c-b"), b, None, None, &actor("po"))
+            .await,
+        f.ledger
+            .record_export(&key("e-over"), a, &qty("7", ""), &actor("customs"))
+            .await,
+    ];
+    for outcome in refused.iter().chain(&twice) {
+        assert!(
+            matches!(outcome, Ok(Outcome::Refused { .. })),
+            "{outcome:?}"
+        );
+    }
+    // A retry of a refused request answers as before and writes nothing more.
+    let again = f
+        .ledger
+        .record_export(&key("e-over"), a, &qty("7", ""), &actor("customs"))
+        .await;
+    assert_eq!(again.ok(), twice[2].as_ref().ok().cloned());
+
+    let history = f.ledger.history(q.id).await.unwrap();
+    let refusals: Vec<_> = history
+        .iter()
+        .filter(|e| e.event.ends_with("_refused"))
+        .map(|e| {
+            (
+                e.event.as_str(),
+                e.reservation_id,
+                e.requested,
+                e.refusal_message.clone(),
+                e.actor.as_str(),
+            )
+        })
+        .collect();
+    let why = |o: &quota::Result<Outcome>| match o {
+        Ok(Outcome::Refused { refusal, .. }) => Some(refusal.message()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        refusals,
+        [
+            (
+                "commit_refused",
+                Some(a),
+                Some(dec("5")),
+                why(&refused[0]),
+                "po"
+            ),
+            (
+                "export_refused",
+                Some(a),
+                Some(dec("1")),
+                why(&refused[1]),
+                "customs"
+            ),
+            ("close_refused", Some(a), None, why(&refused[2]), "po"),
+            ("release_refused", Some(b), None, why(&twice[0]), "po"),
+            (
+                "commit_refused",
+                Some(b),
+                Some(dec("2")),
+                why(&twice[1]),
+                "po"
+            ),
+            (
+                "export_refused",
+                Some(a),
+                Some(dec("7")),
+                why(&twice[2]),
+                "customs"
+            ),
+        ]
+    );
+    assert!(
+        history
+            .iter()
+            .filter(|e| e.event.ends_with("_refused"))
+            .all(|e| e.delta_held.is_zero()
+                && e.delta_committed.is_zero()
+                && e.delta_exported.is_zero()),
+        "a refusal moves no counter"
+    );
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
     f.t.drop_db().await.unwrap();
 }
@@ -127,6 +270,30 @@ async fn the_same_key_returns_the_first_outcome_and_other_parameters_are_a_confl
         .await
         .unwrap_err();
     assert!(matches!(err, Error::KeyConflict { .. }), "{err:?}");
+    // Other parameters the ledger could not take at all (a mass against this count, half a
+    // specimen, another quota that does not exist) are a conflict as well, on every path:
+    // the key is what identifies the request.
+    let group = GroupCommit::start(f.ledger.clone());
+    for (quota_id, quantity) in [
+        (q.id, qty("4", "KGM")),
+        (q.id, qty("0.5", "")),
+        (999, qty("4", "")),
+    ] {
+        let direct = f
+            .ledger
+            .reserve(&key("k"), quota_id, &quantity, None, &actor("po"))
+            .await;
+        let grouped = group
+            .reserve(&key("k"), quota_id, &quantity, None, &actor("po"))
+            .await;
+        for answer in [direct, grouped] {
+            assert!(
+                matches!(answer, Err(Error::KeyConflict { .. })),
+                "{quantity:?} on {quota_id}: {answer:?}"
+            );
+        }
+    }
+    group.shutdown().await;
     // A key refused for lack of quota stays refused, even once quota is free again.
     let big = f
         .ledger
@@ -1169,10 +1336,8 @@ async fn the_database_refuses_to_change_or_delete_an_audit_entry(backend: Backen
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_its_guard);
-async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_its_guard(
-    backend: Backend,
-) {
+on_both_backends!(upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard);
+async fn upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard(backend: Backend) {
     // A database as migration 0006 left it, with a history written then: a national quota
     // and an imported one, declared as the code of then did (today's writes columns added
     // since), then a reservation committed.
@@ -1220,11 +1385,29 @@ async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_it
         )
         .await
         .unwrap();
-    let before = f.ledger.history(q.id).await.unwrap();
+    // Read as stored: today's history reads columns added since.
+    type Stored = (
+        i64,
+        String,
+        i64,
+        i64,
+        i64,
+        Option<i64>,
+        String,
+        Option<String>,
+    );
+    let stored = || async {
+        db::with_db!(f.ledger.db(), pool => sqlx::query_as::<_, Stored>(
+            "SELECT seq, event, delta_held, delta_committed, delta_exported, limit_micro, actor, \
+             reason FROM quota_ledger WHERE quota_id = $1 ORDER BY seq")
+            .bind(q.id).fetch_all(pool).await)
+        .unwrap()
+    };
+    let before = stored().await;
     assert_eq!(before.len(), 3);
     // The counter may be past the last entry (numbers taken by entries never kept): it is
     // never set back, so no number is given twice.
-    let skip_to = before[2].seq + 100;
+    let skip_to = before[2].0 + 100;
     let sql = match backend {
         Backend::Sqlite => "UPDATE sqlite_sequence SET seq = $1 WHERE name = 'quota_ledger'",
         Backend::Postgres => "SELECT setval(pg_get_serial_sequence('quota_ledger', 'seq'), $1)",
@@ -1233,7 +1416,19 @@ async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_it
         .map(|_| ()))
     .unwrap();
     f.t.db.migrate().await.unwrap();
-    assert_eq!(f.ledger.history(q.id).await.unwrap(), before);
+    assert_eq!(stored().await, before);
+    let history = f.ledger.history(q.id).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| (e.event.as_str(), e.held_after, e.committed_after))
+            .collect::<Vec<_>>(),
+        [
+            ("declare", dec("0"), dec("0")),
+            ("reserve", dec("3"), dec("0")),
+            ("commit", dec("0"), dec("3"))
+        ]
+    );
     // The imported quota's limit is taken as the value Species+ published (migration 0008).
     let imported = f.ledger.imported_quotas().await.unwrap();
     assert_eq!(
@@ -1254,6 +1449,41 @@ async fn upgrading_to_the_revise_event_keeps_every_audit_entry_its_number_and_it
     assert_eq!(
         (last.event.as_str(), last.seq > skip_to, last.limit),
         ("revise", true, Some(dec("12")))
+    );
+    // A refused transition is audited on the upgraded table (migration 0009), and a refusal
+    // that moved a counter is refused by the database.
+    let again = f
+        .ledger
+        .commit(
+            &key("c-again"),
+            r.reservation().unwrap().id,
+            None,
+            None,
+            &actor("po"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(again, Outcome::Refused { .. }), "{again:?}");
+    let last = f.ledger.history(q.id).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.requested, last.refusal_message),
+        (
+            "commit_refused",
+            Some(dec("3")),
+            Some("the reservation is committed, not held".to_owned())
+        )
+    );
+    let moving = db::with_db!(f.ledger.db(), pool => sqlx::query(
+        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, delta_committed, \
+         delta_exported, actor, at, refusal) VALUES ($1, $2, 'release_refused', -1, 0, 0, 'x', \
+         $3, 'why')")
+        .bind(q.id).bind(r.reservation().unwrap().id).bind(t0()).execute(pool).await
+        .map(|_| ()));
+    assert!(
+        moving
+            .expect_err("a refusal moves nothing")
+            .to_string()
+            .contains("quota_ledger_refusal_valid"),
     );
     let refused = db::with_db!(f.ledger.db(), pool => sqlx::query(
         "DELETE FROM quota_ledger WHERE quota_id = $1").bind(q.id).execute(pool).await.map(|_| ()));

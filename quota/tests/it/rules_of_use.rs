@@ -32,8 +32,8 @@ fn spec(period: Period) -> QuotaSpec {
     }
 }
 
-/// What a refusal for a day outside the 2026 calendar-year quota left: the reservation (none
-/// for a reservation refused) and the quota.
+/// What a refusal for a day outside the 2026 calendar-year quota left: the reservation and
+/// the quota.
 fn outside_2026(answer: &Outcome) -> (Option<&ReservationView>, &QuotaView) {
     let Outcome::Refused {
         refusal,
@@ -80,9 +80,35 @@ async fn a_reservation_outside_the_quota_period_is_refused_on_every_path_and_sta
         .unwrap();
     for answer in [&direct, &grouped] {
         let (reservation, quota) = outside_2026(answer);
-        assert!(reservation.is_none(), "nothing is held");
+        let reservation = reservation.expect("the refused reservation is written");
+        assert_eq!(
+            reservation.state,
+            ReservationState::Rejected,
+            "nothing is held"
+        );
+        assert_eq!(reservation.quantity, dec("1"));
         assert_eq!(quota.available, dec("10"));
     }
+    // Audited as any refused reservation: what was asked and why, no counter moved.
+    let refusals: Vec<_> = f
+        .ledger
+        .history(q.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.event == "reject")
+        .map(|e| (e.requested, e.refusal_message, e.delta_held))
+        .collect();
+    let why = Refusal::OutsidePeriod {
+        period_start: day(2026, 1, 1),
+        period_last_day: day(2026, 12, 31),
+    }
+    .message();
+    assert_eq!(
+        refusals,
+        vec![(Some(dec("1")), Some(why), dec("0")); 2],
+        "one entry for each refused reservation"
+    );
     // Retried through the other path: the first answer, nothing more.
     let again = group
         .reserve(&key("late"), q.id, &qty("1", ""), None, &actor("po"))
@@ -143,10 +169,75 @@ async fn a_reservation_outside_the_quota_period_is_refused_on_every_path_and_sta
     assert!(matches!(last_day, Outcome::Done { .. }), "{last_day:?}");
     group.shutdown().await;
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
-    assert!(
-        f.ledger.history(q.id).await.unwrap().len() == 2,
-        "declare and one reserve"
+    assert_eq!(
+        f.ledger.history(q.id).await.unwrap().len(),
+        4,
+        "declare, the two refusals and one reserve"
     );
+    f.t.drop_db().await.unwrap();
+}
+
+/// A clock on which time passes as it is read: a millisecond at every reading, as on a busy
+/// machine where a request waits for a retry or in the group-commit queue.
+struct Ticking(std::sync::Mutex<chrono::DateTime<Utc>>);
+
+impl domain::Clock for Ticking {
+    fn now(&self) -> chrono::DateTime<Utc> {
+        let mut t = self.0.lock().unwrap();
+        let now = *t;
+        *t += chrono::Duration::milliseconds(1);
+        now
+    }
+}
+
+on_both_backends!(
+    a_reservation_that_arrives_before_its_period_ends_but_is_written_after_is_refused_on_every_path
+);
+async fn a_reservation_that_arrives_before_its_period_ends_but_is_written_after_is_refused_on_every_path(
+    backend: Backend,
+) {
+    let f = fixture(backend).await;
+    let q = declare(&f, "year-2026", Some("10"), "").await;
+    // The period is read when the request arrives (two readings of the clock), before
+    // midnight; the write comes a millisecond or more after it.
+    let just_before = Utc
+        .with_ymd_and_hms(2026, 12, 31, 23, 59, 59)
+        .single()
+        .unwrap()
+        + chrono::Duration::milliseconds(998);
+    let ticking = Arc::new(Ticking(std::sync::Mutex::new(just_before)));
+    let ledger = quota::Ledger::new(f.t.db.clone(), ticking.clone());
+    let direct = ledger
+        .reserve(&key("direct"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    *ticking.0.lock().unwrap() = just_before;
+    let group = GroupCommit::start(ledger.clone());
+    let grouped = group
+        .reserve(&key("grouped"), q.id, &qty("1", ""), None, &actor("po"))
+        .await
+        .unwrap();
+    group.shutdown().await;
+    for answer in [&direct, &grouped] {
+        let (reservation, quota) = outside_2026(answer);
+        assert_eq!(
+            reservation.map(|r| r.state),
+            Some(ReservationState::Rejected),
+            "nothing is held"
+        );
+        assert_eq!(quota.available, dec("10"));
+    }
+    // Nothing dated after the period was held, and the refusals are audited.
+    assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
+    let events: Vec<String> = f
+        .ledger
+        .history(q.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["declare", "reject", "reject"]);
     f.t.drop_db().await.unwrap();
 }
 
