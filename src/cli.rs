@@ -652,6 +652,9 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Warnings of a run's report that `cites sync --status` prints under it.
+const STATUS_WARNINGS_SHOWN: usize = 3;
+
 #[allow(clippy::print_stdout)]
 async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::Result<()> {
     if args.status {
@@ -667,8 +670,26 @@ async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::
             println!("no sync run yet");
         } else {
             for r in &runs {
+                // The report's warnings, the first few: a sample load says it is one here.
+                let warnings: Vec<String> = r
+                    .report
+                    .as_deref()
+                    .and_then(|c| serde_json::from_str::<sync::SyncReport>(c).ok())
+                    .map(|report| report.warnings)
+                    .unwrap_or_default();
+                let shown: String = warnings
+                    .iter()
+                    .take(STATUS_WARNINGS_SHOWN)
+                    .map(|w| format!("\n           warning: {w}"))
+                    .chain((warnings.len() > STATUS_WARNINGS_SHOWN).then(|| {
+                        format!(
+                            "\n           ({} more warnings: --json shows them all)",
+                            warnings.len() - STATUS_WARNINGS_SHOWN
+                        )
+                    }))
+                    .collect();
                 println!(
-                    "run {:>4}  {:<11} {:<9} started {}  finished {}{}",
+                    "run {:>4}  {:<11} {:<9} started {}  finished {}{}{shown}",
                     r.id,
                     r.kind,
                     r.status,

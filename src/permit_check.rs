@@ -258,6 +258,19 @@ impl Checker {
             (&key, decision.decision, &decision.box_11a)
         {
             let quota_id = b11a.quota_id;
+            // The hold's audit entry names the check that made it (by the caller's key, which
+            // its record carries too): enforcement reads the quota's history, not the checks.
+            let made_by_check = format!("permit check {}", key.client_part());
+            let actor = &Actor {
+                name: actor.name.clone(),
+                reason: Some(match &actor.reason {
+                    None => made_by_check,
+                    Some(r) => format!("{made_by_check}: {r}")
+                        .chars()
+                        .take(quota::REASON_CHARS_MAX)
+                        .collect(),
+                }),
+            };
             let outcome = match &self.reserver {
                 Some(r) => {
                     r.reserve(key, quota_id, &app.quantity(), None, actor)

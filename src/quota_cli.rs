@@ -877,14 +877,38 @@ pub async fn import_speciesplus(
             )
         };
         let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
-        if !ledger.key_used(&key).await?
-            && let Some(why) = crate::quota_api::undeclarable_taxon(db, spec.taxon_id).await?
+        let merged =
+            match crate::quota_api::declarable::<anyhow::Error>(db, ledger, &key, spec.taxon_id)
+                .await?
+            {
+                Ok(merged) => merged,
+                Err(why) => {
+                    report.not_applied.push(refused(&why));
+                    continue;
+                }
+            };
+        match ledger
+            .declare_with_merged(&key, &spec, &merged, actor)
+            .await
         {
-            report.not_applied.push(refused(&why));
-            continue;
-        }
-        match ledger.declare(&key, &spec, actor).await {
             Ok(_) => report.imported += 1,
+            // A national quota of this scope: a second one would allow the same exports twice.
+            // Reported at every import until the Management Authority settles it.
+            Err(quota::Error::QuotaExists { existing, scope }) => {
+                let follow = match &spec.limit {
+                    Some(limit) => format!(
+                        "to follow Species+, revise it: cites quota revise {existing} --limit {}",
+                        limit.amount()
+                    ),
+                    None => format!(
+                        "Species+ shows this quota in preparation: revise quota {existing} \
+                         --in-preparation to follow it"
+                    ),
+                };
+                report.not_applied.push(refused(&format!(
+                    "national quota {existing} already covers {scope}; {follow}"
+                )));
+            }
             // Declared meanwhile (another import) with other values: not this run's to settle.
             Err(quota::Error::KeyConflict { .. }) => report.not_applied.push(ImportLine::new(
                 r.id,

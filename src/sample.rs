@@ -8,7 +8,7 @@
 
 use std::io::Write;
 
-use sync::{NoProgress, RunKind, SyncReport, Synchroniser};
+use sync::{NoProgress, SyncReport, Synchroniser};
 
 /// The sample catalogue (NDJSON in the bulk-dump shape).
 pub const SAMPLE_NDJSON: &str = include_str!("../fixtures/sample/catalogue.ndjson");
@@ -24,12 +24,12 @@ pub async fn load(synchroniser: &Synchroniser) -> anyhow::Result<SyncReport> {
         .tempfile()?;
     file.write_all(SAMPLE_NDJSON.as_bytes())?;
     file.flush()?;
-    let mut report = synchroniser
-        .run_once(RunKind::Dump(file.path().to_path_buf()), &NoProgress)
+    let report = synchroniser
+        .load_dump_noted(
+            file.path(),
+            &format!("loaded the {SAMPLE_SOURCE}: not for permit decisions"),
+            &NoProgress,
+        )
         .await?;
-    report.warnings.insert(
-        0,
-        format!("loaded the {SAMPLE_SOURCE}: not for permit decisions"),
-    );
     Ok(report)
 }

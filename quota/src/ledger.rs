@@ -315,9 +315,12 @@ impl Ledger {
             tx.rollback().await?;
             return Ok(stored);
         }
-        if spec.speciesplus_id.is_none()
-            && let Some((existing, on_taxon, start, end)) =
-                overlapping_quota(&mut tx, spec, merged).await?
+        // A national quota is the only one of its scope. Species+ may publish two quotas an
+        // import cannot tell apart (their term, source or purpose are only in their notes):
+        // an imported quota overlaps only a national one, which would be a second allowance
+        // for the same exports.
+        if let Some((existing, on_taxon, start, end)) =
+            overlapping_quota(&mut tx, spec, merged).await?
         {
             let last_day = |end: NaiveDate| end.pred_opt().unwrap_or(end);
             let asked = if (start, end) == (spec.period.start, spec.period.end) {
@@ -2503,6 +2506,9 @@ async fn overlapping_quota(
         qb.push_bind(spec.period.end);
         qb.push(" AND period_end > ");
         qb.push_bind(spec.period.start);
+        if spec.speciesplus_id.is_some() {
+            qb.push(" AND origin = 'national'");
+        }
         qb.push(" AND taxon_id IN (");
         let mut list = qb.separated(", ");
         for id in std::iter::once(spec.taxon_id).chain(merged.iter().copied()) {

@@ -33,6 +33,6 @@ pub use ledger::{
     PERMIT_VALIDITY_MONTHS, QUOTA_YEARS, TRANSIENT_RETRIES_MAX, permit_valid_until,
 };
 pub use model::{
-    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, Refusal,
-    ReservationState, ReservationView, SweepReport,
+    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, REASON_CHARS_MAX,
+    Refusal, ReservationState, ReservationView, SweepReport,
 };

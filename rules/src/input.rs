@@ -301,6 +301,14 @@ impl Application {
                 accepted: "a taxon name (synonyms accepted) or a Species+ taxon_id",
             });
         }
+        // Both could name two taxa: deciding on one would silently drop the other.
+        if let (Some(name), Some(id)) = (&taxon_name, taxon_id) {
+            return Err(Error::invalid(
+                "taxon_id",
+                format!("{id} given with the taxon name {name:?}"),
+                "one of taxon (a name) and taxon_id, not both",
+            ));
+        }
         let exporter = country("exporter", input.exporter)?;
         let importer = country("importer", input.importer)?;
         if exporter == importer && transaction != Transaction::IntroductionFromTheSea {

@@ -665,19 +665,38 @@ impl Synchroniser {
             records = info.record_count,
             "downloaded the Species+ bulk dump"
         );
-        self.load_dump_with(file.path(), info.started_at, progress)
+        self.load_dump_with(file.path(), info.started_at, None, progress)
             .await
     }
 
     async fn load_dump(&self, path: &Path, progress: &dyn Progress) -> Result<SyncReport> {
-        self.load_dump_with(path, None, progress).await
+        self.load_dump_with(path, None, None, progress).await
+    }
+
+    /// Loads a dump file as [`RunKind::Dump`] does, its report opening with `note`, stored
+    /// with the run: what the run was must be told wherever it is shown (`cites sync
+    /// --status`, `GET /v1/sync/status`), from the moment it is recorded.
+    pub async fn load_dump_noted(
+        &self,
+        path: &Path,
+        note: &str,
+        progress: &dyn Progress,
+    ) -> Result<SyncReport> {
+        self.lock().await?;
+        let result = self.load_dump_with(path, None, Some(note), progress).await;
+        if let Err(e) = store::unlock(&self.db, &self.holder).await {
+            tracing::warn!(error = %e, "could not release the sync lock");
+        }
+        result
     }
 
     /// `made_at`: when the dump was made, if known; otherwise the file's modification time.
+    /// `note`: the report's first warning.
     async fn load_dump_with(
         &self,
         path: &Path,
         made_at: Option<DateTime<Utc>>,
+        note: Option<&str>,
         progress: &dyn Progress,
     ) -> Result<SyncReport> {
         let shown = path.display().to_string();
@@ -720,7 +739,7 @@ impl Synchroniser {
         }
         let run_id = store::insert_run(&self.db, "dump", started_at, None).await?;
         let result = self
-            .apply_dump(reader, &shown, run_id, started_at, watermark, progress)
+            .apply_dump(reader, &shown, run_id, note, watermark, progress)
             .await;
         if let Err(e) = &result
             && let Err(fe) =
@@ -736,7 +755,7 @@ impl Synchroniser {
         reader: Box<dyn BufRead + Send>,
         shown: &str,
         run_id: i64,
-        _started_at: DateTime<Utc>,
+        note: Option<&str>,
         watermark: DateTime<Utc>,
         progress: &dyn Progress,
     ) -> Result<SyncReport> {
@@ -815,7 +834,11 @@ impl Synchroniser {
             count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
             progress.advance(batch.taxa.len() as u64);
         }
-        report.warnings = warnings;
+        report.warnings = note
+            .map(str::to_owned)
+            .into_iter()
+            .chain(warnings)
+            .collect();
         let report_json = serde_json::to_string(&report).unwrap_or_default();
         store::finish_run(&mut tx, run_id, self.clock.now(), &report_json, watermark).await?;
         tx.commit().await?;

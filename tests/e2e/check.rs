@@ -110,6 +110,19 @@ async fn a_check_explains_its_decision_and_reserves_only_what_it_allows(backend:
         .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
         .await;
     assert_eq!(quota["quota"]["held"], "2", "{quota}");
+    // The quota's history says which check made the hold.
+    let (_, history) = app
+        .get(
+            &format!("/v1/quotas/{quota_id}/history"),
+            Some(Role::Enforcement),
+        )
+        .await;
+    let hold = &history["history"][1];
+    assert_eq!(
+        (&hold["event"], &hold["reason"]),
+        (&json!("reserve"), &json!("permit check app-1")),
+        "{history}"
+    );
 
     // More than what is left is refused with the quota's figures, and nothing is reserved.
     let mut too_many = hummingbird_export("4");

@@ -239,5 +239,13 @@ async fn serve_starts_offline_with_the_sample_and_shuts_down_gracefully_on_sigte
     assert!(status.success());
     let exit = child.wait().unwrap();
     assert!(exit.success(), "serve did not shut down cleanly: {exit:?}");
+    // The sample is labelled where an operator looks for what the catalogue holds.
+    let out = cites(&t.url, &["sync", "--status"]);
+    let status = stdout(&out);
+    assert!(
+        status.contains("warning: loaded the built-in SAMPLE catalogue")
+            && status.contains("not for permit decisions"),
+        "{status}"
+    );
     t.drop_db().await.unwrap();
 }

@@ -1692,6 +1692,89 @@ async fn a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_i
 
 on_both_backends!(a_species_plus_quota_on_a_synonym_or_an_unknown_taxon_is_reported_not_imported);
 
+async fn a_species_plus_quota_over_a_national_quota_of_its_scope_is_reported_not_imported(
+    backend: Backend,
+) {
+    let t = sample_db(backend).await;
+    // A Species+ quota of the sample, and a national quota declared first on its scope.
+    let (sid, taxon, country, unit, published, value): (
+        i64,
+        i64,
+        String,
+        Option<String>,
+        chrono::NaiveDate,
+        Option<String>,
+    ) = db::with_db!(&t.db, pool => sqlx::query_as(
+        "SELECT id, taxon_concept_id, country, unit_code, publication_date, quota FROM quotas \
+         WHERE is_current = $1 AND publication_date IS NOT NULL AND quota IS NOT NULL \
+         AND taxon_concept_id IS NOT NULL ORDER BY id LIMIT 1")
+        .bind(true).fetch_one(pool).await)
+    .unwrap();
+    let year = chrono::Datelike::year(&published).to_string();
+    let unit = unit.unwrap_or_default();
+    let taxon = taxon.to_string();
+    let (rc, out, err) = quota(
+        &t.url,
+        &[
+            "set",
+            "--exporter",
+            &country,
+            "--taxon",
+            &taxon,
+            "--year",
+            &year,
+            "--limit",
+            "7",
+            "--unit",
+            &unit,
+        ],
+    );
+    assert_eq!(rc, Some(0), "{out} {err}");
+    let national = out.split_whitespace().nth(1).unwrap().to_owned();
+    // Imported twice: the Species+ quota is reported each time, never declared beside it.
+    for _ in 0..2 {
+        let (rc, out, err) = quota(&t.url, &["import"]);
+        assert_eq!(rc, Some(3), "{out} {err}");
+        let line = out
+            .lines()
+            .find(|l| l.contains(&format!("Species+ quota {sid} ")))
+            .unwrap_or_else(|| panic!("no line names Species+ quota {sid}: {out}"));
+        let value = value.as_deref().unwrap();
+        assert!(
+            line.starts_with("not applied")
+                && line.contains(&format!("national quota {national} already covers"))
+                && line.ends_with(&format!("cites quota revise {national} --limit {value}")),
+            "{line}"
+        );
+    }
+    let (rc, listed, err) = quota(
+        &t.url,
+        &[
+            "list",
+            "--exporter",
+            &country,
+            "--taxon",
+            &taxon,
+            "--year",
+            &year,
+            "--json",
+        ],
+    );
+    assert_eq!(rc, Some(0), "{err}");
+    let listed: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|q| q["id"].to_string())
+            .collect::<Vec<_>>(),
+        [national],
+        "one quota for the scope"
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_species_plus_quota_over_a_national_quota_of_its_scope_is_reported_not_imported);
+
 async fn a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_field_and_what_is_accepted(
     backend: Backend,
 ) {

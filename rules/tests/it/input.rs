@@ -152,6 +152,11 @@ fn an_application_without_taxon_name_or_id_is_rejected() {
 }
 
 #[test]
+fn an_application_naming_its_taxon_both_by_name_and_by_id_is_rejected() {
+    check_rejected("taxon_id", json!(3210), "taxon_id", "not both");
+}
+
+#[test]
 fn an_export_to_the_exporting_country_is_rejected() {
     check_rejected("importer", json!("TG"), "importer", "also the exporter");
 }
