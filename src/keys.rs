@@ -95,6 +95,8 @@ pub enum KeyError {
     NameTaken(String),
     #[error("no key named {0:?}")]
     UnknownName(String),
+    #[error("the key named {0:?} was already revoked, at {1}")]
+    AlreadyRevoked(String, DateTime<Utc>),
     #[error("database error")]
     Db(#[from] sqlx::Error),
 }
@@ -151,7 +153,13 @@ pub async fn revoke(db: &Db, name: &str, now: DateTime<Utc>) -> Result<(), KeyEr
         "UPDATE api_keys SET revoked_at = $2 WHERE name = $1 AND revoked_at IS NULL")
         .bind(name).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
     if n == 0 {
-        return Err(KeyError::UnknownName(name.to_owned()));
+        let revoked_at: Option<Option<DateTime<Utc>>> = with_db!(db, pool => sqlx::query_scalar(
+            "SELECT revoked_at FROM api_keys WHERE name = $1")
+            .bind(name).fetch_optional(pool).await)?;
+        return Err(match revoked_at.flatten() {
+            Some(at) => KeyError::AlreadyRevoked(name.to_owned(), at),
+            None => KeyError::UnknownName(name.to_owned()),
+        });
     }
     Ok(())
 }

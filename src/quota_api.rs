@@ -45,7 +45,8 @@ where
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split(';').next())
             .is_some_and(|m| {
-                let m = m.trim();
+                // Media types are case-insensitive (RFC 9110 8.3.1).
+                let m = m.trim().to_ascii_lowercase();
                 m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
             });
         if !json {
@@ -54,9 +55,21 @@ where
                 "send the body as JSON, with Content-Type: application/json",
             ));
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|r| ApiError::invalid("body", r.body_text()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
+            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    format!(
+                        "the body is larger than the {} bytes accepted",
+                        crate::server::BODY_BYTES_MAX
+                    ),
+                )
+                .on_field("body")
+            } else {
+                ApiError::invalid("body", r.body_text())
+            }
+        })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let path = e.path().to_string();

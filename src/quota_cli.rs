@@ -185,7 +185,8 @@ async fn run_command(
                 (None, Some(start), Some(last)) => Period::from_inclusive(
                     domain::parse_date("--period-start", &start)?,
                     domain::parse_date("--period-last-day", &last)?,
-                )?,
+                )
+                .map_err(|e| e.for_field("--period-last-day"))?,
                 _ => anyhow::bail!(
                     "invalid quota period: give --year (1975 to 2200), or --period-start and --period-last-day (any 12-month period)"
                 ),

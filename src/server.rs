@@ -90,6 +90,9 @@ pub const ROUTES: [(&str, &str, &[Role]); 20] = [
     ("POST", "/v1/permit-checks", &Role::ALL),
 ];
 
+/// Largest request body accepted, in bytes: a permit check or a quota is a few hundred.
+pub const BODY_BYTES_MAX: usize = 256 * 1024;
+
 /// The service's router.
 pub fn app(state: AppState) -> Router {
     // The route layer runs only for a matched route and method, inside the router, so it
@@ -117,6 +120,7 @@ pub fn app(state: AppState) -> Router {
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_BYTES_MAX))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -644,7 +648,8 @@ impl From<crate::permit_check::CheckError> for ApiError {
                 StatusCode::CONFLICT,
                 "key_conflict",
                 E::KeyConflict(k).to_string(),
-            ),
+            )
+            .on_field("client_key"),
             (None, E::Quota(q)) => ApiError::from(q),
             (None, E::Catalogue(c)) => ApiError::from(c),
             (None, E::Store(s)) if database_unavailable(&s) => {

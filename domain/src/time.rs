@@ -120,14 +120,21 @@ impl Period {
     /// `[start, last_day]`, the form Species+ quotas use (`start_date`, `end_date`).
     pub fn from_inclusive(start: Date, last_day: Date) -> Result<Period> {
         let end = last_day.succ_opt().ok_or_else(|| {
-            Error::out_of_range("date", "period", &last_day.to_string(), DATE_RANGE_ACCEPTED)
+            Error::out_of_range(
+                "date",
+                "period_last_day",
+                &last_day.to_string(),
+                DATE_RANGE_ACCEPTED,
+            )
         })?;
+        // Named as given: the last day, not the exclusive end the period keeps.
         if end <= start {
-            return Err(Error::InvalidPeriod {
-                field: "period",
-                start,
-                end,
-            });
+            return Err(Error::invalid(
+                "date",
+                "period_last_day",
+                &last_day.to_string(),
+                format!("the period's last day: its first day, {start}, or later"),
+            ));
         }
         Ok(Period { start, end })
     }

@@ -105,7 +105,11 @@ async fn a_check_explains_its_decision_and_reserves_only_what_it_allows(backend:
     let mut other = reserve.clone();
     other["quantity"] = json!("1");
     let (s, body) = post(&app, Role::PermitOfficer, &other).await;
-    assert_eq!(s, 409, "{body}");
+    assert_eq!(
+        (s, &body["error"]["field"]),
+        (409, &json!("client_key")),
+        "{body}"
+    );
     let (_, quota) = app
         .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
         .await;

@@ -94,6 +94,20 @@ async fn requests_without_a_valid_key_get_401_and_wrong_roles_get_403(backend: B
         .unwrap();
     let (s, _) = app.get("/v1/sync/status", Some(Role::Enforcement)).await;
     assert_eq!(s, 401);
+    // Revoking it again says it was, not that there is no such key.
+    let again = cites::keys::revoke(&app.t.db, "test enforcement", crate::support::clock().now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        again.starts_with("the key named \"test enforcement\" was already revoked, at "),
+        "{again}"
+    );
+    let unknown = cites::keys::revoke(&app.t.db, "nobody", crate::support::clock().now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert_eq!(unknown, "no key named \"nobody\"");
     app.stop().await;
 }
 

@@ -1221,7 +1221,36 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
     assert_eq!(res.status().as_u16(), 422);
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["error"]["field"], "body", "{answer}");
-    let (s, first) = post(&app, "/v1/quotas", Role::ScientificAuthority, base.clone()).await;
+    // A body larger than any request needs is refused as such.
+    let huge = with("notes", json!("x".repeat(300 * 1024)));
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .body(huge.to_string())
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        (&answer["error"]["code"], &answer["error"]["field"]),
+        (&json!("body_too_large"), &json!("body")),
+        "{answer}"
+    );
+    // A media type's case does not matter.
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .body(base.to_string())
+        .header("content-type", "Application/JSON; charset=UTF-8")
+        .send()
+        .await
+        .unwrap();
+    let s = res.status().as_u16();
+    let first: Value = res.json().await.unwrap();
     assert_eq!(s, 201, "{first}");
     let (s, second) = post(
         &app,

@@ -117,7 +117,12 @@ fn period_from_inclusive_matches_species_plus_start_and_end_dates() {
     assert_eq!(period, Period::calendar_year(2024));
     let single_day = Period::from_inclusive(date(2024, 3, 1), date(2024, 3, 1)).unwrap();
     assert_eq!(single_day.days(), 1);
-    assert!(Period::from_inclusive(date(2024, 3, 2), date(2024, 3, 1)).is_err());
+    assert_eq!(
+        Period::from_inclusive(date(2024, 3, 2), date(2024, 3, 1))
+            .unwrap_err()
+            .to_string(),
+        r#"invalid date "2024-03-01" for field "period_last_day": accepted the period's last day: its first day, 2024-03-02, or later"#
+    );
 }
 
 #[test]
