@@ -14,7 +14,7 @@ use domain::{Clock, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
-use crate::ledger::{self, Ledger};
+use crate::ledger::{self, Admitted, Ledger};
 use crate::model::{Actor, ClientKey, Outcome};
 
 /// Most reservations applied in one transaction.
@@ -37,14 +37,6 @@ struct Request {
     expires_at: DateTime<Utc>,
     actor: Actor,
     reply: oneshot::Sender<Result<Outcome>>,
-}
-
-/// A request as [`GroupCommit::admit`] leaves it.
-enum Admitted {
-    /// To the batch, holding until this instant.
-    Queued(DateTime<Utc>),
-    /// Answered without the batch.
-    Answered(Box<Outcome>),
 }
 
 /// The handle callers reserve through. Cloning shares the one writer.
@@ -82,6 +74,7 @@ impl GroupCommit {
         let params = ledger::reserve_params(quota_id, quantity, expires_at);
         let params_hash = ledger::params_hash(&params);
         let admitted = self
+            .ledger
             .admit(key, &params, quota_id, quantity, expires_at, actor)
             .await;
         let expires_at = match admitted {
@@ -106,34 +99,6 @@ impl GroupCommit {
         };
         self.queue.send(request).await.map_err(|_| Error::Stopped)?;
         answer.await.map_err(|_| Error::Stopped)?
-    }
-
-    /// What is decided before the batch, which never sees it: a quantity or a hold's end the
-    /// ledger cannot take (an error), a day outside the quota's period (refused: nothing is
-    /// held). Otherwise the hold's end the request is queued with.
-    async fn admit(
-        &self,
-        key: &ClientKey,
-        params: &str,
-        quota_id: i64,
-        quantity: &Quantity,
-        expires_at: Option<DateTime<Utc>>,
-        actor: &Actor,
-    ) -> Result<Admitted> {
-        crate::model::check_whole("quantity", quantity)?;
-        let expires_at = ledger::hold_until(self.ledger.clock().now(), expires_at)?;
-        match self
-            .ledger
-            .hold_in_period(quota_id, self.ledger.clock().now(), expires_at)
-            .await?
-        {
-            Ok(at) => Ok(Admitted::Queued(at)),
-            Err(refusal) => self
-                .ledger
-                .refuse_reservation(key, params, quota_id, quantity, expires_at, actor, refusal)
-                .await
-                .map(|o| Admitted::Answered(Box::new(o))),
-        }
     }
 
     /// Stops taking requests and waits for the writer to finish those queued.

@@ -610,6 +610,33 @@ impl Ledger {
         }
     }
 
+    /// What is decided before a reservation is written (by the group commit's batch too,
+    /// which never sees it): a quantity or a hold's end the ledger cannot take (an error), a
+    /// day outside the quota's period (refused: nothing is held). Otherwise the hold's end
+    /// the reservation is written with.
+    pub(crate) async fn admit(
+        &self,
+        key: &ClientKey,
+        params: &str,
+        quota_id: i64,
+        quantity: &Quantity,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<Admitted> {
+        check_whole("quantity", quantity)?;
+        let expires_at = hold_until(self.clock.now(), expires_at)?;
+        match self
+            .hold_in_period(quota_id, self.clock.now(), expires_at)
+            .await?
+        {
+            Ok(at) => Ok(Admitted::Queued(at)),
+            Err(refusal) => self
+                .refuse_reservation(key, params, quota_id, quantity, expires_at, actor, refusal)
+                .await
+                .map(|o| Admitted::Answered(Box::new(o))),
+        }
+    }
+
     /// [`Ledger::reserve`] of a request whose key's first use, if any, is not known yet.
     async fn reserve_new(
         &self,
@@ -620,18 +647,12 @@ impl Ledger {
         expires_at: Option<DateTime<Utc>>,
         actor: &Actor,
     ) -> Result<Outcome> {
-        check_whole("quantity", quantity)?;
-        let expires_at = hold_until(self.clock.now(), expires_at)?;
         let expires_at = match self
-            .hold_in_period(quota_id, self.clock.now(), expires_at)
+            .admit(key, params, quota_id, quantity, expires_at, actor)
             .await?
         {
-            Ok(at) => at,
-            Err(refusal) => {
-                return self
-                    .refuse_reservation(key, params, quota_id, quantity, expires_at, actor, refusal)
-                    .await;
-            }
+            Admitted::Queued(at) => at,
+            Admitted::Answered(outcome) => return Ok(*outcome),
         };
         retry(|| async {
             let now = self.clock.now();
@@ -2366,6 +2387,14 @@ pub(crate) fn permit_until(
         });
     }
     Ok(until)
+}
+
+/// A reservation request as [`Ledger::admit`] leaves it.
+pub(crate) enum Admitted {
+    /// To be written, holding until this instant.
+    Queued(DateTime<Utc>),
+    /// Answered without a write of its own.
+    Answered(Box<Outcome>),
 }
 
 #[derive(Clone, Copy)]
