@@ -101,7 +101,9 @@ impl GroupCommit {
         answer.await.map_err(|_| Error::Stopped)?
     }
 
-    /// Stops taking requests and waits for the writer to finish those queued.
+    /// Stops taking requests and waits for the writer to finish those queued. (A request the
+    /// writer found outside its quota's period is refused on a task of its own, which its
+    /// caller, not this, waits for.)
     pub async fn shutdown(self) {
         let handle = self.writer.lock().ok().and_then(|mut h| h.take());
         drop(self.queue);
@@ -281,7 +283,7 @@ fn refuse_outside_period(ledger: &Ledger, batch: Vec<Request>, now: DateTime<Utc
             let Some(refusal) = ledger.outside_period_at(r.quota_id, now) else {
                 return;
             };
-            let outcome = ledger
+            let refused = ledger
                 .refuse_reservation(
                     &r.key,
                     &r.params,
@@ -291,6 +293,10 @@ fn refuse_outside_period(ledger: &Ledger, batch: Vec<Request>, now: DateTime<Utc
                     &r.actor,
                     refusal,
                 )
+                .await;
+            // A key used for another request is a conflict here too, as on every path.
+            let outcome = ledger
+                .or_first_answer(&r.key, &r.params_hash, refused)
                 .await;
             let _ = r.reply.send(outcome);
         });

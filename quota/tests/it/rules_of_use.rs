@@ -217,6 +217,16 @@ async fn a_reservation_that_arrives_before_its_period_ends_but_is_written_after_
         .reserve(&key("grouped"), q.id, &qty("1", ""), None, &actor("po"))
         .await
         .unwrap();
+    // Refused at the write, a request the ledger cannot take under a key used for another is
+    // a conflict, as on every path.
+    *ticking.0.lock().unwrap() = just_before;
+    let reused = group
+        .reserve(&key("direct"), q.id, &qty("1", "KGM"), None, &actor("po"))
+        .await;
+    assert!(
+        matches!(reused, Err(quota::Error::KeyConflict { .. })),
+        "{reused:?}"
+    );
     group.shutdown().await;
     for answer in [&direct, &grouped] {
         let (reservation, quota) = outside_2026(answer);
