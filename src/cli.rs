@@ -258,7 +258,7 @@ pub enum QuotaCommand {
         #[arg(long, requires = "period_start")]
         period_last_day: Option<String>,
         /// The limit, an exact decimal; omit for "in preparation".
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         limit: Option<String>,
         /// Unit code (blank or NAR: number of specimens, whose limit is whole).
         #[arg(long, default_value = "")]
@@ -284,7 +284,7 @@ pub enum QuotaCommand {
     Revise {
         id: i64,
         /// The new limit, an exact decimal.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         limit: Option<String>,
         /// No limit yet: "in preparation" again (only while nothing is used).
         #[arg(long)]
@@ -344,7 +344,7 @@ pub enum QuotaCommand {
     Reserve {
         quota: i64,
         /// The quantity to hold, an exact decimal (whole for a count of specimens).
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         quantity: String,
         /// The quantity's unit (default: the quota's).
         #[arg(long)]
@@ -361,7 +361,7 @@ pub enum QuotaCommand {
         reservation: i64,
         /// The quantity the permit is issued for, at most what is held (default: all of it);
         /// the rest returns to the quota.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         quantity: Option<String>,
         /// The quantity's unit (default: the quota's).
         #[arg(long, requires = "quantity")]
@@ -384,7 +384,7 @@ pub enum QuotaCommand {
         reservation: i64,
         /// The quantity actually exported (endorsed), at most what is committed and not yet
         /// exported.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         quantity: String,
         /// The quantity's unit (default: the quota's).
         #[arg(long)]

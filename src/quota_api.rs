@@ -79,6 +79,20 @@ where
                     "body",
                     format!("the body is not the JSON object expected: {inner}"),
                 )
+            } else if let Some(name) = inner
+                .to_string()
+                .strip_prefix("duplicate field `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                let field = if path == "." {
+                    name.to_owned()
+                } else {
+                    format!("{path}.{name}")
+                };
+                ApiError::invalid(
+                    field.clone(),
+                    format!("invalid {field}: given twice; accepted once"),
+                )
             } else if path == "." || path.starts_with('[') {
                 // The body is JSON, but not an object: say what it is, not the Rust type it
                 // was to become.

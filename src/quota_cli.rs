@@ -266,6 +266,10 @@ async fn run_command(
                 }) if limit.is_none() => {
                     anyhow::bail!("invalid --in-preparation: {message}")
                 }
+                // A limit in a unit of another dimension: the unit is what was typed wrong.
+                Err(quota::Error::Domain(e @ domain::Error::IncompatibleUnits { .. })) => {
+                    anyhow::bail!("invalid --unit: {e}")
+                }
                 answer => answer?,
             };
             if who.json {

@@ -20,22 +20,23 @@ pub fn to_micro(field: &'static str, amount: Decimal) -> Result<i64> {
             message: format!("{amount} is negative; accepted a quantity >= 0"),
         });
     }
+    let too_large = || Error::Invalid {
+        field,
+        message: format!(
+            "{amount} is too large; accepted at most {} in the quota's unit",
+            from_micro(i64::MAX)
+        ),
+    };
     let scaled = amount
         .checked_mul(Decimal::from(MICRO_PER_UNIT))
-        .ok_or_else(|| Error::Invalid {
-            field,
-            message: format!("{amount} is too large"),
-        })?;
+        .ok_or_else(too_large)?;
     if scaled.fract() != Decimal::ZERO {
         return Err(Error::Invalid {
             field,
             message: format!("{amount} has more than 6 decimal places in the quota's unit"),
         });
     }
-    scaled.to_i64().ok_or_else(|| Error::Invalid {
-        field,
-        message: format!("{amount} is too large"),
-    })
+    scaled.to_i64().ok_or_else(too_large)
 }
 
 /// Millionths back to an exact decimal.
@@ -54,6 +55,21 @@ mod tests {
             let d = Decimal::from_str(s).unwrap();
             assert_eq!(from_micro(to_micro("q", d).unwrap()), d.normalize(), "{s}");
         }
+    }
+
+    #[test]
+    fn an_amount_beyond_storage_is_refused_with_the_largest_accepted() {
+        for s in ["9223372036854.775808", "79228162514264337593543950335"] {
+            let e = to_micro("limit", Decimal::from_str(s).unwrap()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "invalid limit: {s} is too large; accepted at most 9223372036854.775807 in \
+                     the quota's unit"
+                )
+            );
+        }
+        assert!(to_micro("limit", Decimal::from_str("9223372036854.775807").unwrap()).is_ok());
     }
 
     #[test]

@@ -925,7 +925,17 @@ fn quantity_amount(
     let amount = Decimal::from_str_exact(&text)
         .or_else(|_| Decimal::from_scientific(&text))
         .map_err(|_| {
-            Error::invalid(field, format!("{text:?} is not a decimal number"), accepted)
+            // Digits a decimal cannot hold are a number too large, not something else.
+            let digits = text.trim_start_matches('-');
+            let number = digits.chars().any(|c| c.is_ascii_digit())
+                && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+                && digits.matches('.').count() <= 1;
+            let why = if number {
+                format!("{text} is too large")
+            } else {
+                format!("{text:?} is not a decimal number")
+            };
+            Error::invalid(field, why, accepted)
         })?;
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err(Error::invalid(

@@ -752,6 +752,26 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
         let (rc, out, err) = quota(&t.url, args);
         assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
     }
+    // A negative amount is a value of its option, refused as such (not an unknown option);
+    // a limit in a unit of another dimension names --unit.
+    for (args, says) in [
+        (
+            &["reserve", id.as_str(), "--quantity", "-1"][..],
+            "invalid amount \"-1\" for field \"--quantity\"",
+        ),
+        (
+            &["revise", &id, "--limit", "-5"],
+            "invalid amount \"-5\" for field \"--limit\"",
+        ),
+        (
+            &["revise", &id, "--limit", "5", "--unit", "KGM"],
+            "invalid --unit: incompatible units",
+        ),
+    ] {
+        let (rc, out, err) = quota(&t.url, args);
+        assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
     let (rc, help, _) = quota(&t.url, &["--help"]);
     assert_eq!(rc, Some(0));
     assert!(help.contains("3 refused"), "{help}");
@@ -1221,6 +1241,26 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
     assert_eq!(res.status().as_u16(), 422);
     let answer: Value = res.json().await.unwrap();
     assert_eq!(answer["error"]["field"], "body", "{answer}");
+    // A field given twice is named, not called "not an object".
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .body("{\"year\": 2026, \"year\": 2027}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 422);
+    let answer: Value = res.json().await.unwrap();
+    assert_eq!(
+        (&answer["error"]["field"], &answer["error"]["message"]),
+        (
+            &json!("year"),
+            &json!("invalid year: given twice; accepted once")
+        ),
+        "{answer}"
+    );
     // A body larger than any request needs is refused as such.
     let huge = with("notes", json!("x".repeat(300 * 1024)));
     let res = app

@@ -77,6 +77,23 @@ fn a_zero_or_non_numeric_quantity_is_rejected_naming_the_field() {
 }
 
 #[test]
+fn a_quantity_too_large_for_any_decimal_says_so_and_what_is_accepted() {
+    let digits = "9".repeat(32);
+    check_rejected(
+        "quantity",
+        json!(digits),
+        "quantity",
+        &format!("{digits} is too large; accepted: a decimal number above 0 and at most"),
+    );
+    check_rejected(
+        "quantity",
+        json!("9.9.9"),
+        "quantity",
+        "not a decimal number",
+    );
+}
+
+#[test]
 fn an_unknown_code_is_rejected_naming_the_field() {
     check_rejected("source", json!("Q"), "source", "\"Q\"");
     check_rejected("purpose", json!("COMMERCIAL"), "purpose", "COMMERCIAL");
