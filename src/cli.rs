@@ -146,7 +146,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub taxon: Option<String>,
     /// ... or Species+ taxon id.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "taxon")]
     pub taxon_id: Option<u32>,
     #[arg(long)]
     pub exporter: Option<String>,
@@ -974,6 +974,28 @@ fn check_settings(
         .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))
 }
 
+/// Whether the application's `field` came from an option of `cites check` rather than from
+/// `--input`'s file.
+fn option_given(args: &CheckArgs, field: &str) -> bool {
+    match field {
+        "transaction" => args.transaction.is_some(),
+        "taxon" => args.taxon.is_some(),
+        "taxon_id" => args.taxon_id.is_some(),
+        "exporter" => args.exporter.is_some(),
+        "importer" => args.importer.is_some(),
+        "origin" => args.origin.is_some(),
+        "source" => args.source.is_some(),
+        "purpose" => args.purpose.is_some(),
+        "term" => args.term.is_some(),
+        "quantity" => args.quantity.is_some(),
+        "unit" => args.unit.is_some(),
+        "date_issue" => args.date_issue.is_some(),
+        "date_trade" => args.date_trade.is_some(),
+        "client_key" => args.client_key.is_some(),
+        _ => false,
+    }
+}
+
 /// The application from `--input` and the flags (a flag replaces the file's field).
 fn check_input(
     args: &CheckArgs,
@@ -1048,7 +1070,24 @@ async fn check_command(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow
         reason: None,
     };
     // The command line's keys are unscoped, as `Who::key` explains.
-    let answer = checker.check(input, &actor, None).await?;
+    let answer = match checker.check(input, &actor, None).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            // A field the command line filled from an option is named as that option.
+            let option = e.field().filter(|f| option_given(&args, f));
+            match option {
+                Some(field) => {
+                    let message = e.to_string();
+                    let message = message
+                        .strip_prefix(&format!("{field}: "))
+                        .unwrap_or(&message)
+                        .to_owned();
+                    anyhow::bail!("invalid --{}: {message}", field.replace('_', "-"))
+                }
+                None => return Err(e.into()),
+            }
+        }
+    };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&answer)?);
         return Ok(());

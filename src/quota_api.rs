@@ -348,6 +348,12 @@ pub async fn list_quotas(
         .ledger
         .quotas(exporter.as_ref().map(|c| c.as_str()), taxa.as_deref(), year)
         .await?;
+    if let Some(t) = taxon
+        && quotas.is_empty()
+        && let Some(why) = unknown_taxon(&state.db, t).await?
+    {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", why).on_field("taxon"));
+    }
     Ok(Json(match taxa {
         // Which taxa were searched: a quota on a merged concept carries that concept's id.
         Some(taxa) => json!({ "quotas": quotas, "taxon_ids": taxa }),
@@ -560,6 +566,21 @@ where
         return Ok(Err(why));
     }
     Ok(Ok(merged_into(db, taxon_id).await?))
+}
+
+/// Why a list of `taxon_id`'s quotas would be empty for a reason other than its having none:
+/// the catalogue does not hold the taxon (a typo would otherwise read as "no quota"). A quota
+/// declared on a taxon that has since left the catalogue is still listed: this is asked only
+/// when the list is empty.
+pub async fn unknown_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Option<String>> {
+    let id = i64::from(taxon_id.get());
+    Ok(match sync::store::taxon(db, id).await? {
+        Some(_) => None,
+        None => Some(format!(
+            "no taxon {id} in the catalogue, and no quota on it: give the Species+ id of a taxon \
+             in the catalogue (GET /v1/taxa?name= finds it)"
+        )),
+    })
 }
 
 /// The concepts Species+ has merged into the accepted taxon `taxon_id` (the synonyms pointing

@@ -312,14 +312,11 @@ async fn run_command(
             json,
         } => {
             // As the HTTP list: a taxon's quotas include those on concepts merged into it.
+            let taxon = taxon
+                .map(|t| TaxonId::parse(&t).map_err(|e| e.for_field("--taxon")))
+                .transpose()?;
             let taxa = match taxon {
-                Some(t) => Some(
-                    crate::quota_api::taxa_governing(
-                        &db,
-                        TaxonId::parse(&t).map_err(|e| e.for_field("--taxon"))?,
-                    )
-                    .await?,
-                ),
+                Some(t) => Some(crate::quota_api::taxa_governing(&db, t).await?),
                 None => None,
             };
             // Checked as the HTTP list checks them: a typo is an error, not an empty list.
@@ -339,6 +336,18 @@ async fn run_command(
             let list = ledger
                 .quotas(exporter.as_ref().map(|c| c.as_str()), taxa.as_deref(), year)
                 .await?;
+            if let Some(t) = taxon
+                && list.is_empty()
+                && let Some(why) = crate::quota_api::unknown_taxon(&db, t).await?
+            {
+                anyhow::bail!(
+                    "invalid --taxon: {}",
+                    why.replace(
+                        "GET /v1/taxa?name= finds it",
+                        "cites listing NAME --json gives it"
+                    )
+                );
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&list)?);
             } else {

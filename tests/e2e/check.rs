@@ -358,7 +358,37 @@ fn the_command_line_checks_an_application_from_flags_or_json() {
         ],
     );
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("quantity"), "{}", stderr(&o));
+    // Named as the option typed; a field of the file as the file's field.
+    assert!(
+        stderr(&o).contains("invalid --quantity: -1 is negative"),
+        "{}",
+        stderr(&o)
+    );
+    let mut file_quantity = hummingbird_export("1");
+    file_quantity["quantity"] = json!("-1");
+    std::fs::write(&input, file_quantity.to_string()).unwrap();
+    let o = cites(&url, &["check", "--input", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("quantity: -1 is negative") && !stderr(&o).contains("--quantity"),
+        "{}",
+        stderr(&o)
+    );
+    // A taxon by name and by id at once is refused before anything is checked.
+    let o = cites(
+        &url,
+        &[
+            "check",
+            "--input",
+            input.to_str().unwrap(),
+            "--taxon",
+            "Loxodonta africana",
+            "--taxon-id",
+            "3210",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
 
 async fn checks_that_reserve_from_two_callers_under_one_key_are_two_records_and_two_reservations(

@@ -1950,6 +1950,19 @@ async fn a_quota_on_a_concept_since_lumped_is_listed_with_the_taxon_and_not_decl
         let listed: Value = serde_json::from_str(&stdout(&out)).unwrap();
         assert_eq!(listed[0]["id"], lumped, "{listed}");
     }
+    // A taxon the catalogue does not hold is not a taxon without quotas; one it holds is.
+    let (s, unknown) = app
+        .get("/v1/quotas?taxon=99999999", Some(Role::Enforcement))
+        .await;
+    assert_eq!(
+        (s, &unknown["error"]["field"]),
+        (404, &json!("taxon")),
+        "{unknown}"
+    );
+    let (s, none) = app
+        .get("/v1/quotas?taxon=4521", Some(Role::Enforcement))
+        .await;
+    assert_eq!((s, &none["quotas"]), (200, &json!([])), "{none}");
     // A second allowance for the same specimens is refused, naming the quota to revise ...
     let body = |key: &str, year: i32| json!({"client_key": key, "exporter": "BR", "taxon_id": 3210, "year": year, "limit": "7", "unit": ""});
     let (s, refused) = post(
@@ -2287,6 +2300,10 @@ async fn the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter
             "invalid --year 1800: accepted 1975 to 2200",
         ),
         (&["list", "--taxon", "abc"], "for field \"--taxon\""),
+        (
+            &["list", "--taxon", "99999999"],
+            "invalid --taxon: no taxon 99999999 in the catalogue, and no quota on it",
+        ),
         // The options typed, not the fields they fill.
         (
             &["reserve", &zoos, "--quantity", "abc"],
