@@ -282,6 +282,19 @@ impl Checker {
                         .await?
                 }
             };
+            if let Outcome::Refused {
+                refusal: quota::Refusal::OutsidePeriod { .. },
+                ..
+            } = &outcome
+            {
+                // The quota's period ended while the check ran (its last moments): the check
+                // decided for a day that is over, on a quota that no longer covers today. Not an
+                // ALLOW beside a refused hold: the date of issue is what to send again.
+                return Err(CheckError::IssueNotToday {
+                    date_issue: app.date_issue(),
+                    today: self.ledger.clock().now().date_naive(),
+                });
+            }
             if let Outcome::Refused { quota, .. } = &outcome {
                 // Taken meanwhile: decide again on the figures the ledger answered with.
                 for q in facts.quotas.iter_mut().filter(|q| q.id == quota.id) {

@@ -2,6 +2,8 @@
 //! sample catalogue and the quota ledger, the decision explained, and with `reserve: true` the
 //! quota reserved in the same call, never disagreeing with the decision.
 
+use std::sync::Arc;
+
 use cites::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
@@ -390,6 +392,70 @@ fn the_command_line_checks_an_application_from_flags_or_json() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
 }
+
+async fn a_check_whose_hold_is_written_after_its_quota_year_ended_is_not_an_allow(
+    backend: Backend,
+) {
+    let t = crate::support::sample_db(backend).await;
+    let (rc, out, err) = {
+        let o = cites(
+            &t.url,
+            &[
+                "quota",
+                "set",
+                "--exporter",
+                "BR",
+                "--taxon",
+                "3210",
+                "--year",
+                "2026",
+                "--limit",
+                "5",
+                "--unit",
+                "",
+            ],
+        );
+        (o.status.code(), stdout(&o), stderr(&o))
+    };
+    assert_eq!(rc, Some(0), "{out} {err}");
+    // Decided in the last second of 2026; its hold written in the first of 2027.
+    let at = |s: &str| -> Arc<dyn domain::Clock> {
+        Arc::new(domain::ManualClock::new(
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        ))
+    };
+    let checker = cites::permit_check::Checker {
+        db: t.db.clone(),
+        catalogue: sync::Catalogue::new(t.db.clone()),
+        ledger: quota::Ledger::new(t.db.clone(), at("2027-01-01T00:00:00.001Z")),
+        reserver: None,
+        clock: at("2026-12-31T23:59:59.999Z"),
+        settings: Arc::new(cites::permit_check::CheckSettings::default()),
+    };
+    let mut application = hummingbird_export("1");
+    application["date_issue"] = json!("2026-12-31");
+    application["date_trade"] = json!("2026-12-31");
+    application["reserve"] = json!(true);
+    application["client_key"] = json!("new-year");
+    let input: rules::ApplicationInput = serde_json::from_value(application).unwrap();
+    let actor = quota::Actor {
+        name: "po".into(),
+        reason: None,
+    };
+    let answer = checker.check(input, &actor, None).await;
+    let err = answer.expect_err("not an ALLOW beside a refused hold");
+    assert_eq!(err.field(), Some("date_issue"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("date_issue: 2026-12-31 is not today (2027-01-01, UTC)"),
+        "{err}"
+    );
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(a_check_whose_hold_is_written_after_its_quota_year_ended_is_not_an_allow);
 
 async fn checks_that_reserve_from_two_callers_under_one_key_are_two_records_and_two_reservations(
     backend: Backend,
