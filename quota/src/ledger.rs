@@ -148,6 +148,7 @@ impl QuotaRow {
             taxon_id: self.taxon_id,
             period_start: self.period_start,
             period_end: self.period_end,
+            period_last_day: self.period_end.pred_opt().unwrap_or(self.period_end),
             unit: self.unit.clone(),
             limit: self.limit_micro.map(from_micro),
             held: from_micro(self.held_micro),

@@ -175,6 +175,7 @@ pub struct QuotaSpec {
 
 /// A quota and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredQuotaView")]
 pub struct QuotaView {
     pub id: i64,
     pub exporter: String,
@@ -182,6 +183,9 @@ pub struct QuotaView {
     pub period_start: NaiveDate,
     /// Exclusive.
     pub period_end: NaiveDate,
+    /// The period's last day: what a declaration gives as `period_last_day` (always the day
+    /// before `period_end`).
+    pub period_last_day: NaiveDate,
     pub unit: String,
     /// `None` while in preparation.
     #[serde(with = "decimal_str_or_null")]
@@ -205,6 +209,62 @@ pub struct QuotaView {
     pub origin: String,
     pub speciesplus_id: Option<i64>,
     pub notes: Option<String>,
+}
+
+/// [`QuotaView`] as answers stored before it had `period_last_day` hold it (the day is read
+/// from `period_end`, so every stored answer replays with it).
+#[derive(Deserialize)]
+struct StoredQuotaView {
+    id: i64,
+    exporter: String,
+    taxon_id: i64,
+    period_start: NaiveDate,
+    period_end: NaiveDate,
+    unit: String,
+    #[serde(with = "decimal_str_or_null")]
+    limit: Option<Decimal>,
+    #[serde(with = "rust_decimal::serde::str")]
+    held: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    committed: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    exported: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    available: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    box_11a_used: Decimal,
+    term: Option<String>,
+    source: Option<String>,
+    purpose: Option<String>,
+    origin: String,
+    speciesplus_id: Option<i64>,
+    notes: Option<String>,
+}
+
+impl From<StoredQuotaView> for QuotaView {
+    fn from(q: StoredQuotaView) -> QuotaView {
+        QuotaView {
+            period_last_day: q.period_end.pred_opt().unwrap_or(q.period_end),
+            id: q.id,
+            exporter: q.exporter,
+            taxon_id: q.taxon_id,
+            period_start: q.period_start,
+            period_end: q.period_end,
+            unit: q.unit,
+            limit: q.limit,
+            held: q.held,
+            committed: q.committed,
+            exported: q.exported,
+            available: q.available,
+            box_11a_used: q.box_11a_used,
+            term: q.term,
+            source: q.source,
+            purpose: q.purpose,
+            origin: q.origin,
+            speciesplus_id: q.speciesplus_id,
+            notes: q.notes,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,6 +32,15 @@ async fn quotas_are_declared_reserved_committed_and_exported_over_http(backend: 
     let (s, body) = post(&app, "/v1/quotas", Role::ScientificAuthority, declare).await;
     assert_eq!(s, 201, "{body}");
     let id = body["quota"]["id"].as_i64().unwrap();
+    // The period as a declaration gives it (its last day), beside its exclusive end.
+    assert_eq!(
+        (
+            &body["quota"]["period_last_day"],
+            &body["quota"]["period_end"]
+        ),
+        (&json!("2026-12-31"), &json!("2027-01-01")),
+        "{body}"
+    );
 
     let reserve = |key: &str, q: &str| json!({"client_key": key, "quantity": q});
     let path = format!("/v1/quotas/{id}/reservations");
