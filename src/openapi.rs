@@ -200,7 +200,7 @@ pub fn document() -> Value {
                     "the quota", None))
             },
             "/v1/quotas/{id}": {"get": op("One quota and where it stands (box 11a: committed + exported); an imported quota also gives speciesplus_value, the value Species+ published at the last import (null: in preparation)", json!([qid.clone()]), "the quota", true, Some("no such quota"))},
-            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it, and a refusal (reject, commit_refused, release_refused, export_refused, close_refused) the quantity asked (requested: none for a release or a close) and why it was refused (refusal_message)", json!([qid.clone(),
+            "/v1/quotas/{id}/history": {"get": op("The quota's audit ledger, in sequence, one page at a time; each entry carries the counters just after it, and a refusal (reject, commit_refused, release_refused, export_refused, close_refused) the quantity asked (requested: none when none was given: a release, a close, a commit of the whole hold) and why it was refused (refusal_message)", json!([qid.clone(),
                 param("after", "query", false, "the next_after of the previous page (default 0: from the start)", json!({"type": "integer", "minimum": 0})),
                 param("limit", "query", false, "entries per page (default 1000)", json!({"type": "integer", "minimum": 1, "maximum": 10000}))]),
                 "ledger entries and next_after (null on the last page)", true, Some("no such quota"))},

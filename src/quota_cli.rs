@@ -143,11 +143,15 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: QuotaCommand) -> anyhow
 fn named_as_option(e: anyhow::Error) -> anyhow::Error {
     let option = match e.downcast_ref::<quota::Error>() {
         Some(quota::Error::Invalid { field, message }) => match *field {
-            "client_key" => Some(("key", message)),
+            "client_key" => Some(("key", message.clone())),
             "expires_at" | "permit_expires_at" | "quantity" | "limit" | "reason" | "actor"
-            | "notes" | "after" => Some((*field, message)),
+            | "notes" | "after" => Some((*field, message.clone())),
             _ => None,
         },
+        // A quantity in a unit of another dimension: the unit is what was typed wrong.
+        Some(quota::Error::Domain(d @ domain::Error::IncompatibleUnits { .. })) => {
+            Some(("unit", d.to_string()))
+        }
         _ => None,
     };
     match option {
@@ -265,10 +269,6 @@ async fn run_command(
                     message,
                 }) if limit.is_none() => {
                     anyhow::bail!("invalid --in-preparation: {message}")
-                }
-                // A limit in a unit of another dimension: the unit is what was typed wrong.
-                Err(quota::Error::Domain(e @ domain::Error::IncompatibleUnits { .. })) => {
-                    anyhow::bail!("invalid --unit: {e}")
                 }
                 answer => answer?,
             };

@@ -982,16 +982,16 @@ impl Ledger {
                 &quota,
             )
         };
-        // What was asked, in the quota's unit, for the audit entry of a refusal (none for a
-        // release or a close: they ask for the whole reservation). A quantity that cannot be
-        // converted is an error only where the transition needs it, after the state check.
+        // What was asked, in the quota's unit, for the audit entry of a refusal (none when no
+        // quantity was given: a release, a close, a commit of the whole hold). A quantity that
+        // cannot be converted is an error only where the transition needs it, after the state
+        // check.
         let asked = match transition {
             Transition::Commit(Some(q), _) | Transition::Export(q) => q
                 .convert_to(unit)
                 .ok()
                 .and_then(|q| to_micro("quantity", q.amount()).ok()),
-            Transition::Commit(None, _) => Some(r.quantity_micro),
-            Transition::Release | Transition::Close => None,
+            Transition::Commit(None, _) | Transition::Release | Transition::Close => None,
         };
         let outcome = if r.state() != expected {
             wrong_state(&r)
@@ -1029,6 +1029,7 @@ impl Ledger {
                             Refusal::ExceedsReservation {
                                 requested: from_micro(c),
                                 allowed: from_micro(r.quantity_micro),
+                                unit: Some(quota.unit.clone()),
                             },
                             &r,
                             &quota,
@@ -1092,6 +1093,7 @@ impl Ledger {
                             Refusal::ExceedsReservation {
                                 requested: from_micro(e),
                                 allowed: from_micro(open),
+                                unit: Some(quota.unit.clone()),
                             },
                             &r,
                             &quota,
@@ -1117,6 +1119,7 @@ impl Ledger {
                                             allowed: from_micro(
                                                 again.committed_micro - again.exported_micro,
                                             ),
+                                            unit: Some(quota.unit.clone()),
                                         },
                                         &again,
                                         &quota,
@@ -2265,6 +2268,7 @@ fn refusal_for(quota: &QuotaRow, requested: i64) -> Refusal {
         Some(_) => Refusal::QuotaExhausted {
             requested: from_micro(requested),
             available: from_micro(quota.available_micro().max(0)),
+            unit: Some(quota.unit.clone()),
         },
     }
 }

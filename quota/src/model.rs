@@ -332,6 +332,10 @@ pub enum Refusal {
         requested: Decimal,
         #[serde(with = "rust_decimal::serde::str")]
         available: Decimal,
+        /// The quota's unit, which both figures are in (a request in another unit was
+        /// converted); absent from answers stored before it was given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
     },
     /// A zero quota: no export allowed.
     ZeroQuota,
@@ -359,6 +363,9 @@ pub enum Refusal {
         requested: Decimal,
         #[serde(with = "rust_decimal::serde::str")]
         allowed: Decimal,
+        /// As [`Refusal::QuotaExhausted`]'s.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
     },
 }
 
@@ -368,8 +375,10 @@ impl Refusal {
             Refusal::QuotaExhausted {
                 requested,
                 available,
+                unit,
             } => {
-                format!("not enough quota: {requested} requested, {available} available")
+                let u = in_unit(unit);
+                format!("not enough quota: {requested}{u} requested, {available}{u} available")
             }
             Refusal::ZeroQuota => "the quota is zero: no export is allowed".into(),
             Refusal::QuotaInPreparation => {
@@ -392,11 +401,22 @@ impl Refusal {
                 state.as_str(),
                 expected.as_str()
             ),
-            Refusal::ExceedsReservation { requested, allowed } => {
-                format!("{requested} requested, at most {allowed} allowed")
+            Refusal::ExceedsReservation {
+                requested,
+                allowed,
+                unit,
+            } => {
+                let u = in_unit(unit);
+                format!("{requested}{u} requested, at most {allowed}{u} allowed")
             }
         }
     }
+}
+
+/// " KGM" after a figure in a refusal's message (nothing when the refusal carries no unit).
+fn in_unit(unit: &Option<String>) -> String {
+    unit.as_deref()
+        .map_or_else(String::new, |u| format!(" {u}"))
 }
 
 /// The outcome of a ledger operation, stored with its client key and returned again on replay.
@@ -457,8 +477,9 @@ pub struct LedgerEntry {
     #[serde(with = "rust_decimal::serde::str")]
     pub exported_after: Decimal,
     /// For a refusal (`reject`, `commit_refused`, `release_refused`, `export_refused`,
-    /// `close_refused`), the quantity asked (in the quota's unit; none for a release or a
-    /// close) and why it was refused: a refusal changes no counter, but a Scientific Authority
+    /// `close_refused`), the quantity asked (in the quota's unit; none when none was given: a
+    /// release, a close, a commit of the whole hold) and why it was refused: a refusal changes
+    /// no counter, but a Scientific Authority
     /// reviewing a quota's use needs the demand it turned away, and an enforcement officer the
     /// attempts to export more than a permit allows.
     #[serde(with = "decimal_str_or_null")]

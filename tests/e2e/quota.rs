@@ -706,8 +706,9 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
     let refusal = history.lines().last().unwrap_or_default();
     assert!(
         refusal.contains(" reject ")
-            && refusal
-                .contains("asked 1000 NAR, refused: not enough quota: 1000 requested, 5 available"),
+            && refusal.contains(
+                "asked 1000 NAR, refused: not enough quota: 1000 NAR requested, 5 NAR available"
+            ),
         "{history}"
     );
     let (rc, out, err) = quota(&t.url, &["reserve", &id, "--quantity", "2"]);
@@ -745,7 +746,7 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
         assert!(line.contains(says), "{says}: {history}");
     }
     assert!(
-        refused[2].ends_with("asked 5 NAR, refused: 5 requested, at most 2 allowed"),
+        refused[2].ends_with("asked 5 NAR, refused: 5 NAR requested, at most 2 NAR allowed"),
         "{history}"
     );
     assert!(
@@ -774,6 +775,10 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
         ),
         (
             &["revise", &id, "--limit", "5", "--unit", "KGM"],
+            "invalid --unit: incompatible units",
+        ),
+        (
+            &["reserve", &id, "--quantity", "1", "--unit", "KGM"],
             "invalid --unit: incompatible units",
         ),
     ] {
@@ -2076,7 +2081,7 @@ async fn every_quota_command_answers_in_json_when_asked_with_the_same_exit_statu
     );
     assert_eq!(refused["refusal"]["code"], "quota_exhausted", "{refused}");
     assert_eq!(
-        refused["message"], "not enough quota: 100 requested, 9 available",
+        refused["message"], "not enough quota: 100 NAR requested, 9 NAR available",
         "{refused}"
     );
     let (rc, committed) = run(&["commit", &rid, "--quantity", "2"]);

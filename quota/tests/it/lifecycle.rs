@@ -213,13 +213,7 @@ async fn every_refused_commit_release_export_and_close_is_audited_once_with_what
             ),
             ("close_refused", Some(a), None, why(&refused[2]), "po"),
             ("release_refused", Some(b), None, why(&twice[0]), "po"),
-            (
-                "commit_refused",
-                Some(b),
-                Some(dec("2")),
-                why(&twice[1]),
-                "po"
-            ),
+            ("commit_refused", Some(b), None, why(&twice[1]), "po"),
             (
                 "export_refused",
                 Some(a),
@@ -355,6 +349,19 @@ async fn quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mas
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("quantity"), "{err}");
+    // A refusal gives its figures in the quota's unit, and says so: 1300 g asked is 1.3 kg.
+    let refused = f
+        .ledger
+        .reserve(&key("more"), q.id, &qty("1300", "GRM"), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Refused { refusal, .. } = &refused else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(
+        refusal.message(),
+        "not enough quota: 1.3 KGM requested, 1.25 KGM available"
+    );
     f.t.drop_db().await.unwrap();
 }
 
@@ -1476,7 +1483,7 @@ async fn upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard(b
         (last.event.as_str(), last.requested, last.refusal_message),
         (
             "commit_refused",
-            Some(dec("3")),
+            None,
             Some("the reservation is committed, not held".to_owned())
         )
     );

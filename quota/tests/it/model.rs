@@ -112,6 +112,7 @@ impl Model {
                     Some(Err(Refusal::QuotaExhausted {
                         requested: quantity,
                         available: self.available(),
+                        unit: Some("KGM".into()),
                     }))
                 }
             }
@@ -132,6 +133,7 @@ impl Model {
                     Err(Refusal::ExceedsReservation {
                         requested: c,
                         allowed: r.quantity,
+                        unit: Some("KGM".into()),
                     })
                 } else {
                     self.held -= r.quantity;
@@ -166,6 +168,7 @@ impl Model {
                     Err(Refusal::ExceedsReservation {
                         requested: quantity,
                         allowed: open,
+                        unit: Some("KGM".into()),
                     })
                 } else {
                     self.committed -= quantity;

@@ -758,6 +758,7 @@ async fn every_refusal_for_lack_of_quota_shows_less_available_than_requested(bac
             let Refusal::QuotaExhausted {
                 requested,
                 available,
+                ..
             } = refusal
             else {
                 panic!("{refusal:?}");
