@@ -145,6 +145,12 @@ reason_codes! {
     ImportPermitExpired => Refuse,
     /// An import without the exporting country's permit or certificate.
     MissingExportPermit => Refuse,
+    /// The presented export permit or re-export certificate was not issued by the exporting
+    /// country, or was issued after the trade date.
+    ExportPermitMismatch => Refuse,
+    /// The presented export permit or re-export certificate is past its six months on the
+    /// trade date.
+    ExportPermitExpired => Refuse,
     /// Appendix III trade from a non-listing State without a certificate of origin.
     MissingCertificateOfOrigin => Refuse,
     /// Introduction from the sea (or source X) without an IFS certificate.
@@ -233,6 +239,8 @@ impl ReasonCode {
             ReasonCode::ImportPermitMismatch => "IMPORT_PERMIT_MISMATCH",
             ReasonCode::ImportPermitExpired => "IMPORT_PERMIT_EXPIRED",
             ReasonCode::MissingExportPermit => "MISSING_EXPORT_PERMIT",
+            ReasonCode::ExportPermitMismatch => "EXPORT_PERMIT_MISMATCH",
+            ReasonCode::ExportPermitExpired => "EXPORT_PERMIT_EXPIRED",
             ReasonCode::MissingCertificateOfOrigin => "MISSING_CERTIFICATE_OF_ORIGIN",
             ReasonCode::MissingIfsCertificate => "MISSING_IFS_CERTIFICATE",
             ReasonCode::MissingNdf => "MISSING_NDF",

@@ -205,6 +205,65 @@ pub(super) fn documents(ctx: &mut Ctx<'_>) {
         }
         _ => {}
     }
+    if transaction == Transaction::Import
+        && let Some(permit) = docs.export_permit()
+    {
+        presented_export_permit(ctx, permit);
+    }
+}
+
+/// An import's presented export permit or re-export certificate: issued by the country the
+/// shipment comes from, before the trade, and used within six months of its issue (Art. VI(2);
+/// Res. Conf. 12.3 for re-export certificates). Whatever the Appendix: a document that is
+/// presented is checked, even where none is required.
+fn presented_export_permit(ctx: &mut Ctx<'_>, permit: &crate::input::PresentedPermit) {
+    let app = ctx.app;
+    let evidence = |expected: String| Evidence::Document {
+        field: "documents.export_permit",
+        number: Some(permit.number().to_owned()),
+        issued_on: Some(permit.issued_on()),
+        expected,
+    };
+    if permit.country() != app.exporter() {
+        ctx.push(
+            ReasonCode::ExportPermitMismatch,
+            format!(
+                "export permit {} was issued by {}, not by {}, the country the shipment is exported from",
+                permit.number(),
+                permit.country(),
+                app.exporter()
+            ),
+            "Art. IV(4); Art. VI(2)",
+            evidence(format!("issued by {}", app.exporter())),
+        );
+    }
+    if permit.issued_on() > app.date_trade() {
+        ctx.push(
+            ReasonCode::ExportPermitMismatch,
+            format!(
+                "export permit {} was issued on {}, after the trade date {}: it cannot have covered this shipment",
+                permit.number(),
+                permit.issued_on(),
+                app.date_trade()
+            ),
+            "Art. IV(4); Art. VI(2)",
+            evidence(format!("issued on or before {}", app.date_trade())),
+        );
+    }
+    let latest = add_months(permit.issued_on(), EXPORT_VALIDITY_MONTHS_MAX);
+    if app.date_trade() > latest {
+        ctx.push(
+            ReasonCode::ExportPermitExpired,
+            format!(
+                "export permit {} was issued on {} and could be used until {latest}; the trade date {} is later",
+                permit.number(),
+                permit.issued_on(),
+                app.date_trade()
+            ),
+            "Art. VI(2); Res. Conf. 12.3 (Rev. CoP19)",
+            evidence(format!("valid on the trade date {}", app.date_trade())),
+        );
+    }
 }
 
 fn import_permit(ctx: &mut Ctx<'_>, legal_reference: &'static str) {

@@ -953,6 +953,54 @@ fn parties_and_documents() -> Vec<Case> {
             codes: &[],
         },
         Case {
+            name: "an_import_presenting_an_export_permit_of_another_country_is_refused",
+            input: |a| {
+                import_into_us(a);
+                if let Some(p) = a.documents.export_permit.as_mut() {
+                    p.country = s("BR");
+                }
+            },
+            facts: no_change,
+            decision: Refuse,
+            codes: &[ExportPermitMismatch],
+        },
+        Case {
+            name: "an_import_presenting_an_export_permit_issued_after_the_trade_is_refused",
+            input: |a| {
+                import_into_us(a);
+                if let Some(p) = a.documents.export_permit.as_mut() {
+                    p.issued_on = s("2024-03-20");
+                }
+            },
+            facts: no_change,
+            decision: Refuse,
+            codes: &[ExportPermitMismatch],
+        },
+        Case {
+            name: "an_import_presenting_an_export_permit_past_its_six_months_is_refused",
+            input: |a| {
+                import_into_us(a);
+                if let Some(p) = a.documents.export_permit.as_mut() {
+                    p.issued_on = s("2023-09-14");
+                }
+            },
+            facts: no_change,
+            decision: Refuse,
+            codes: &[ExportPermitExpired],
+        },
+        Case {
+            name: "an_import_presenting_an_export_permit_on_its_last_valid_day_is_allowed",
+            input: |a| {
+                import_into_us(a);
+                if let Some(p) = a.documents.export_permit.as_mut() {
+                    p.issued_on = s("2023-09-15");
+                }
+            },
+            facts: no_change,
+            decision: Allow,
+            codes: &[],
+        },
+        Case {
             name: "an_appendix_i_import_for_a_zoo_without_a_non_detriment_finding_is_refused",
             input: |a| {
                 import_into_us(a);
