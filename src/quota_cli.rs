@@ -4,7 +4,6 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use anyhow::Context;
 use db::Db;
 use domain::{
     Clock, CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode,
@@ -26,8 +25,8 @@ async fn unit_or(
 }
 
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    let a = Decimal::from_str(amount.trim()).with_context(|| {
-        format!("invalid {field} {amount:?}: accepted an exact decimal such as 12.5")
+    let a = crate::quota_api::exact_decimal(amount).map_err(|why| {
+        anyhow::anyhow!("invalid {field} {amount:?}: {why}; accepted an exact decimal such as 12.5")
     })?;
     Ok(
         Quantity::new(a, UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?)

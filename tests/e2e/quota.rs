@@ -781,11 +781,20 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
             &["reserve", &id, "--quantity", "1", "--unit", "KGM"],
             "invalid --unit: incompatible units",
         ),
+        // An amount is written out: not 1e3 or 1_000.
+        (
+            &["reserve", &id, "--quantity", "1e3"],
+            "invalid --quantity \"1e3\": not a decimal number",
+        ),
     ] {
         let (rc, out, err) = quota(&t.url, args);
         assert_eq!(rc, Some(1), "{args:?}: {out} {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
+    // A history page holds 1 to 10,000 entries, as the command line says.
+    let (rc, _, err) = quota(&t.url, &["history", &id, "--limit", "20000"]);
+    assert_eq!(rc, Some(2), "{err}");
+    assert!(err.contains("20000 is not in 1..=10000"), "{err}");
     let (rc, help, _) = quota(&t.url, &["--help"]);
     assert_eq!(rc, Some(0));
     assert!(help.contains("3 refused"), "{help}");
@@ -1883,6 +1892,16 @@ async fn a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_fie
             json!([1]),
             "body",
             "the body must be one JSON object of this route's fields, not an array",
+        ),
+        (
+            json!({"client_key": "sci", "quantity": "1e3"}),
+            "quantity",
+            "invalid quantity \"1e3\": not a decimal number; accepted an exact decimal",
+        ),
+        (
+            json!({"client_key": "big", "quantity": "9".repeat(32)}),
+            "quantity",
+            "more digits than an exact decimal holds (28)",
         ),
     ] {
         let (s, answer) = post(
