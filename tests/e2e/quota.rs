@@ -24,6 +24,22 @@ async fn post_with(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, V
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// POST `body` as it is, sent as `content_type`, to declare a quota as a Scientific Authority:
+/// for bodies `post` cannot send (not JSON, a field twice, another media type's spelling).
+async fn post_text(app: &TestApp, body: String, content_type: &str) -> (u16, Value) {
+    let res = app
+        .http
+        .post(format!("{}/v1/quotas", app.base))
+        .bearer_auth(app.key(Role::ScientificAuthority))
+        .body(body)
+        .header("content-type", content_type)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
 async fn quotas_are_declared_reserved_committed_and_exported_over_http(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let declare = json!({"client_key": "d1", "exporter": "NA", "taxon_id": 4521, "year": 2026, "limit": "10", "unit": ""});
@@ -1255,30 +1271,13 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
             .contains("accepted a date"),
         "{answer}"
     );
-    let res = app
-        .http
-        .post(format!("{}/v1/quotas", app.base))
-        .bearer_auth(app.key(Role::ScientificAuthority))
-        .body("{\"client_key\": \"d\"")
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 422);
-    let answer: Value = res.json().await.unwrap();
+    let (s, answer) = post_text(&app, "{\"client_key\": \"d\"".into(), "application/json").await;
+    assert_eq!(s, 422);
     assert_eq!(answer["error"]["field"], "body", "{answer}");
     // A field given twice is named, not called "not an object".
-    let res = app
-        .http
-        .post(format!("{}/v1/quotas", app.base))
-        .bearer_auth(app.key(Role::ScientificAuthority))
-        .body("{\"year\": 2026, \"year\": 2027}")
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 422);
-    let answer: Value = res.json().await.unwrap();
+    let twice = "{\"year\": 2026, \"year\": 2027}".to_owned();
+    let (s, answer) = post_text(&app, twice, "application/json").await;
+    assert_eq!(s, 422);
     assert_eq!(
         (&answer["error"]["field"], &answer["error"]["message"]),
         (
@@ -1289,34 +1288,15 @@ async fn a_malformed_body_names_the_field_at_fault_and_a_second_quota_of_a_scope
     );
     // A body larger than any request needs is refused as such.
     let huge = with("notes", json!("x".repeat(300 * 1024)));
-    let res = app
-        .http
-        .post(format!("{}/v1/quotas", app.base))
-        .bearer_auth(app.key(Role::ScientificAuthority))
-        .body(huge.to_string())
-        .header("content-type", "application/json")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 413);
-    let answer: Value = res.json().await.unwrap();
+    let (s, answer) = post_text(&app, huge.to_string(), "application/json").await;
+    assert_eq!(s, 413);
     assert_eq!(
         (&answer["error"]["code"], &answer["error"]["field"]),
         (&json!("body_too_large"), &json!("body")),
         "{answer}"
     );
     // A media type's case does not matter.
-    let res = app
-        .http
-        .post(format!("{}/v1/quotas", app.base))
-        .bearer_auth(app.key(Role::ScientificAuthority))
-        .body(base.to_string())
-        .header("content-type", "Application/JSON; charset=UTF-8")
-        .send()
-        .await
-        .unwrap();
-    let s = res.status().as_u16();
-    let first: Value = res.json().await.unwrap();
+    let (s, first) = post_text(&app, base.to_string(), "Application/JSON; charset=UTF-8").await;
     assert_eq!(s, 201, "{first}");
     let (s, second) = post(
         &app,
