@@ -1010,7 +1010,23 @@ fn check_input(
                 std::fs::read_to_string(path)
                     .map_err(|e| anyhow::anyhow!("input {}: {e}", path.display()))?
             };
-            serde_json::from_str(&text)
+            let value: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("input {}: {e}", path.display()))?;
+            // serde would read an array as the application's fields in order.
+            if !value.is_object() {
+                anyhow::bail!(
+                    "input {}: the application must be one JSON object of its fields, not {}",
+                    path.display(),
+                    match value {
+                        serde_json::Value::Array(_) => "an array",
+                        serde_json::Value::String(_) => "a string",
+                        serde_json::Value::Number(_) => "a number",
+                        serde_json::Value::Bool(_) => "a boolean",
+                        _ => "null",
+                    }
+                );
+            }
+            serde_json::from_value(value)
                 .map_err(|e| anyhow::anyhow!("input {}: {e}", path.display()))?
         }
     };

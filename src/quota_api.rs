@@ -318,6 +318,13 @@ fn quantity(
             ),
         )
     })?;
+    // A quantity moves the quota (more than nothing); a limit may be zero.
+    if field == "quantity" && amount <= Decimal::ZERO {
+        return Err(ApiError::invalid(
+            field,
+            format!("invalid quantity {amount}: accepted a decimal above 0"),
+        ));
+    }
     let unit = UnitCode::parse(unit.unwrap_or(""))
         .map_err(|e| ApiError::invalid("unit", e.for_field("unit").to_string()))?;
     Quantity::new(amount, unit)

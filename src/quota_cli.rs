@@ -28,6 +28,10 @@ fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Qua
     let a = crate::quota_api::exact_decimal(amount).map_err(|why| {
         anyhow::anyhow!("invalid {field} {amount:?}: {why}; accepted an exact decimal such as 12.5")
     })?;
+    // A quantity moves the quota (more than nothing); a limit may be zero.
+    if field == "--quantity" && a <= Decimal::ZERO {
+        anyhow::bail!("invalid --quantity {a}: accepted a decimal above 0");
+    }
     Ok(
         Quantity::new(a, UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?)
             .map_err(|e| e.for_field(field))?,

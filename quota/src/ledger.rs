@@ -2383,15 +2383,20 @@ pub(crate) fn permit_until(
 ) -> Result<DateTime<Utc>> {
     let latest = permit_valid_until(now);
     let until = permit_expires_at.map_or(latest, |at| at.trunc_subsecs(6));
-    if until <= now || until > latest {
-        return Err(Error::Invalid {
-            field: "permit_expires_at",
-            message: format!(
-                "{until} is not in the future or is later than {latest}: an export permit is valid at most {PERMIT_VALIDITY_MONTHS} months from issue (Art. VI(2))"
-            ),
-        });
-    }
-    Ok(until)
+    // Which bound it broke, and the range either way.
+    let broken = if until <= now {
+        format!("{until} is not in the future")
+    } else if until > latest {
+        format!(
+            "{until} is later than {latest}: an export permit is valid at most {PERMIT_VALIDITY_MONTHS} months from issue (Art. VI(2))"
+        )
+    } else {
+        return Ok(until);
+    };
+    Err(Error::Invalid {
+        field: "permit_expires_at",
+        message: format!("{broken}; accepted after {now} and at most {latest}"),
+    })
 }
 
 /// A reservation request as [`Ledger::admit`] leaves it.

@@ -376,6 +376,16 @@ fn the_command_line_checks_an_application_from_flags_or_json() {
         "{}",
         stderr(&o)
     );
+    // A file that is not one object is said to be so.
+    std::fs::write(&input, "[]").unwrap();
+    let o = cites(&url, &["check", "--input", input.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("the application must be one JSON object of its fields, not an array"),
+        "{}",
+        stderr(&o)
+    );
+    std::fs::write(&input, hummingbird_export("1").to_string()).unwrap();
     // A taxon by name and by id at once is refused before anything is checked.
     let o = cites(
         &url,

@@ -783,7 +783,7 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
     for (args, says) in [
         (
             &["reserve", id.as_str(), "--quantity", "-1"][..],
-            "invalid amount \"-1\" for field \"--quantity\"",
+            "invalid --quantity -1: accepted a decimal above 0",
         ),
         (
             &["revise", &id, "--limit", "-5"],
@@ -890,7 +890,7 @@ async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
                 "--permit-expires-at",
                 "2099-01-01T00:00:00Z",
             ],
-            "invalid --permit-expires-at: 2099-01-01 00:00:00 UTC is not in the future or is later than",
+            "invalid --permit-expires-at: 2099-01-01 00:00:00 UTC is later than",
         ),
         (
             vec!["reserve", &id, "--quantity", "1", "--reason", "two\nlines"],
@@ -1875,6 +1875,16 @@ async fn a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_fie
             json!([1]),
             "body",
             "the body must be one JSON object of this route's fields, not an array",
+        ),
+        (
+            json!({"client_key": "zero", "quantity": "0"}),
+            "quantity",
+            "invalid quantity 0: accepted a decimal above 0",
+        ),
+        (
+            json!({"client_key": "neg", "quantity": "-2"}),
+            "quantity",
+            "invalid quantity -2: accepted a decimal above 0",
         ),
         (
             json!({"client_key": "sci", "quantity": "1e3"}),

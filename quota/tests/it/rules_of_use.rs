@@ -462,6 +462,22 @@ async fn a_permit_is_valid_six_months_at_most_and_by_default(backend: Backend) {
         .expect_err("beyond Art. VI(2)");
     assert_eq!(too_long.field(), Some("permit_expires_at"), "{too_long}");
     assert!(too_long.to_string().contains("6 months"), "{too_long}");
+    // Each bound is named as the one broken.
+    let yesterday = domain::Clock::now(&*f.clock) - chrono::Duration::days(1);
+    let past = f
+        .ledger
+        .commit(&key("c-past"), ids[0], None, Some(yesterday), &actor("po"))
+        .await
+        .expect_err("a validity that has ended");
+    assert!(
+        past.to_string()
+            .contains("is not in the future; accepted after"),
+        "{past}"
+    );
+    assert!(
+        !too_long.to_string().contains("not in the future"),
+        "{too_long}"
+    );
     let at_most = f
         .ledger
         .commit(&key("c-max"), ids[0], None, Some(six_months), &actor("po"))
