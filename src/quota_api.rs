@@ -299,32 +299,48 @@ pub fn exact_decimal(text: &str) -> Result<Decimal, &'static str> {
     Decimal::from_str_exact(t).map_err(|_| too_many)
 }
 
+/// A limit: `amount` (required) in `unit`, zero allowed.
 fn quantity(
     field: &'static str,
     amount: Option<&str>,
     unit: Option<&str>,
 ) -> Result<Quantity, ApiError> {
+    in_unit(field, decimal_of(field, amount)?, unit)
+}
+
+/// The `quantity` of a reservation, commit or export: it moves the quota, so more than nothing
+/// (a limit, read by [`quantity`], may be zero).
+fn moved_quantity(amount: Option<&str>, unit: Option<&str>) -> Result<Quantity, ApiError> {
+    let amount = decimal_of("quantity", amount)?;
+    if amount <= Decimal::ZERO {
+        return Err(ApiError::invalid(
+            "quantity",
+            format!("invalid quantity {amount}: accepted a decimal above 0"),
+        ));
+    }
+    in_unit("quantity", amount, unit)
+}
+
+/// The required amount of `field`, as written ([`exact_decimal`]).
+fn decimal_of(field: &'static str, amount: Option<&str>) -> Result<Decimal, ApiError> {
     let amount = amount.ok_or_else(|| {
         ApiError::invalid(
             field,
             format!("{field} is required: an exact decimal such as \"12.5\""),
         )
     })?;
-    let amount = exact_decimal(amount).map_err(|why| {
+    exact_decimal(amount).map_err(|why| {
         ApiError::invalid(
             field,
             format!(
                 "invalid {field} {amount:?}: {why}; accepted an exact decimal such as \"12.5\""
             ),
         )
-    })?;
-    // A quantity moves the quota (more than nothing); a limit may be zero.
-    if field == "quantity" && amount <= Decimal::ZERO {
-        return Err(ApiError::invalid(
-            field,
-            format!("invalid quantity {amount}: accepted a decimal above 0"),
-        ));
-    }
+    })
+}
+
+/// `amount` in `unit` (blank: a count of specimens).
+fn in_unit(field: &'static str, amount: Decimal, unit: Option<&str>) -> Result<Quantity, ApiError> {
     let unit = UnitCode::parse(unit.unwrap_or(""))
         .map_err(|e| ApiError::invalid("unit", e.for_field("unit").to_string()))?;
     Quantity::new(amount, unit)
@@ -734,7 +750,7 @@ pub async fn reserve(
     let id = parse_id("id", &id)?;
     let key = client_key(&caller, b.client_key.as_deref())?;
     let unit = unit_or(b.unit.as_deref(), state.ledger.quota_unit(id)).await?;
-    let q = quantity("quantity", b.quantity.as_deref(), Some(&unit))?;
+    let q = moved_quantity(b.quantity.as_deref(), Some(&unit))?;
     let o = state
         .reserver
         .reserve(&key, id, &q, b.expires_at, &actor(&caller, b.reason))
@@ -793,7 +809,7 @@ pub async fn commit(
     let q = match (b.quantity.as_deref(), b.unit.as_deref()) {
         (Some(q), unit) => {
             let unit = unit_or(unit, state.ledger.reservation_unit(id)).await?;
-            Some(quantity("quantity", Some(q), Some(&unit))?)
+            Some(moved_quantity(Some(q), Some(&unit))?)
         }
         (None, Some(_)) => {
             return Err(ApiError::invalid(
@@ -841,7 +857,7 @@ pub async fn record_export(
     let id = parse_id("id", &id)?;
     let key = client_key(&caller, b.client_key.as_deref())?;
     let unit = unit_or(b.unit.as_deref(), state.ledger.reservation_unit(id)).await?;
-    let q = quantity("quantity", b.quantity.as_deref(), Some(&unit))?;
+    let q = moved_quantity(b.quantity.as_deref(), Some(&unit))?;
     let o = state
         .ledger
         .record_export(&key, id, &q, &actor(&caller, b.reason))

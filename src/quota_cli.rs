@@ -25,17 +25,33 @@ async fn unit_or(
 }
 
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    let a = crate::quota_api::exact_decimal(amount).map_err(|why| {
-        anyhow::anyhow!("invalid {field} {amount:?}: {why}; accepted an exact decimal such as 12.5")
-    })?;
-    // A quantity moves the quota (more than nothing); a limit may be zero.
-    if field == "--quantity" && a <= Decimal::ZERO {
+    in_unit(field, decimal_of(field, amount)?, unit)
+}
+
+/// `--quantity` of a reservation, commit or export: it moves the quota, so more than nothing
+/// (a `--limit`, read by [`quantity`], may be zero).
+fn moved_quantity(amount: &str, unit: &str) -> anyhow::Result<Quantity> {
+    let a = decimal_of("--quantity", amount)?;
+    if a <= Decimal::ZERO {
         anyhow::bail!("invalid --quantity {a}: accepted a decimal above 0");
     }
-    Ok(
-        Quantity::new(a, UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?)
-            .map_err(|e| e.for_field(field))?,
+    in_unit("--quantity", a, unit)
+}
+
+/// The amount typed for `field`, as written ([`crate::quota_api::exact_decimal`]).
+fn decimal_of(field: &'static str, amount: &str) -> anyhow::Result<Decimal> {
+    crate::quota_api::exact_decimal(amount).map_err(|why| {
+        anyhow::anyhow!("invalid {field} {amount:?}: {why}; accepted an exact decimal such as 12.5")
+    })
+}
+
+/// `amount` in `unit` (blank: a count of specimens).
+fn in_unit(field: &'static str, amount: Decimal, unit: &str) -> anyhow::Result<Quantity> {
+    Ok(Quantity::new(
+        amount,
+        UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?,
     )
+    .map_err(|e| e.for_field(field))?)
 }
 
 /// The ledger operation an outcome answers, which says what its quantities mean.
@@ -521,7 +537,7 @@ async fn run_command(
                 .reserve(
                     &who.key()?,
                     quota,
-                    &quantity("--quantity", &q, &unit)?,
+                    &moved_quantity(&q, &unit)?,
                     expires_at,
                     &who.actor(),
                 )
@@ -541,7 +557,7 @@ async fn run_command(
             let q = match q {
                 Some(q) => {
                     let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
-                    Some(quantity("--quantity", &q, &unit)?)
+                    Some(moved_quantity(&q, &unit)?)
                 }
                 None => None,
             };
@@ -573,7 +589,7 @@ async fn run_command(
                 .record_export(
                     &who.key()?,
                     reservation,
-                    &quantity("--quantity", &q, &unit)?,
+                    &moved_quantity(&q, &unit)?,
                     &who.actor(),
                 )
                 .await?;

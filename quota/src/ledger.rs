@@ -123,7 +123,7 @@ fn period_refusal(
     let today = now.date_naive();
     (today < period_start || today >= period_end).then(|| Refusal::OutsidePeriod {
         period_start,
-        period_last_day: period_end.pred_opt().unwrap_or(period_end),
+        period_last_day: crate::model::last_day(period_end),
     })
 }
 
@@ -148,7 +148,7 @@ impl QuotaRow {
             taxon_id: self.taxon_id,
             period_start: self.period_start,
             period_end: self.period_end,
-            period_last_day: self.period_end.pred_opt().unwrap_or(self.period_end),
+            period_last_day: crate::model::last_day(self.period_end),
             unit: self.unit.clone(),
             limit: self.limit_micro.map(from_micro),
             held: from_micro(self.held_micro),
@@ -323,7 +323,7 @@ impl Ledger {
         if let Some((existing, on_taxon, start, end)) =
             overlapping_quota(&mut tx, spec, merged).await?
         {
-            let last_day = |end: NaiveDate| end.pred_opt().unwrap_or(end);
+            let last_day = crate::model::last_day;
             let asked = if (start, end) == (spec.period.start, spec.period.end) {
                 String::new()
             } else {
@@ -2347,7 +2347,7 @@ pub const QUOTA_YEARS: std::ops::RangeInclusive<i32> = 1975..=2200;
 fn check_period(period: &Period) -> Result<()> {
     let twelve_months = period.start.checked_add_months(chrono::Months::new(12));
     if !QUOTA_YEARS.contains(&period.start.year()) || twelve_months != Some(period.end) {
-        let last_day = period.end.pred_opt().unwrap_or(period.end);
+        let last_day = crate::model::last_day(period.end);
         return Err(Error::Invalid {
             field: "period",
             message: format!(

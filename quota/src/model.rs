@@ -173,6 +173,11 @@ pub struct QuotaSpec {
     pub speciesplus_id: Option<i64>,
 }
 
+/// The last day of a period whose end (exclusive) is `period_end`.
+pub(crate) fn last_day(period_end: NaiveDate) -> NaiveDate {
+    period_end.pred_opt().unwrap_or(period_end)
+}
+
 /// A quota and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(from = "StoredQuotaView")]
@@ -244,7 +249,7 @@ struct StoredQuotaView {
 impl From<StoredQuotaView> for QuotaView {
     fn from(q: StoredQuotaView) -> QuotaView {
         QuotaView {
-            period_last_day: q.period_end.pred_opt().unwrap_or(q.period_end),
+            period_last_day: last_day(q.period_end),
             id: q.id,
             exporter: q.exporter,
             taxon_id: q.taxon_id,
