@@ -248,6 +248,10 @@ impl Checker {
                         q.committed = (q.committed - (now.committed - now.exported)).max(zero);
                         q.exported = (q.exported - now.exported).max(zero);
                     }
+                    // Its permit used and closed: what it exported is its own use too.
+                    quota::ReservationState::Closed => {
+                        q.exported = (q.exported - now.exported).max(zero);
+                    }
                     _ => {}
                 }
             }

@@ -952,14 +952,20 @@ impl Ledger {
         transition: Transition<'_>,
         actor: &Actor,
     ) -> Result<Outcome> {
-        let now = self.clock.now();
         let mut tx = self.db.begin().await?;
+        // Read once the transaction holds what it waited for (a pooled connection; SQLite's
+        // write lock), so that the expiry, period and validity checks and the audit entry's
+        // time are those of the write.
+        let now = self.clock.now();
         if let Some(stored) = claim_key(&mut tx, key, params, now, parse_stored_transition).await? {
             let first = stored.answer(&mut tx).await;
             tx.rollback().await?;
             return first;
         }
-        let r = load_reservation(&mut tx, reservation_id).await?;
+        // Locked (PostgreSQL; SQLite's write transaction excludes every other writer): a
+        // refusal decided from it cannot contradict a change committed meanwhile, which its
+        // audit entry, written after, would otherwise follow in the quota's history.
+        let r = lock_reservation(&mut tx, reservation_id).await?;
         let quota = load_quota(&mut tx, r.quota_id).await?;
         let unit = UnitCode::parse(&quota.unit)?;
         let refuse = |refusal: Refusal, r: &ReservationRow, q: &QuotaRow| Outcome::Refused {
@@ -1162,11 +1168,19 @@ impl Ledger {
                 }
             }
         };
-        if let Outcome::Refused { refusal, .. } = &outcome {
+        let mut outcome = outcome;
+        if let Outcome::Refused {
+            refusal,
+            quota: view,
+            ..
+        } = &mut outcome
+        {
             // A refusal changes nothing, but it is audited: an attempt to export more than a
             // permit allows, or to use a permit twice, is what an enforcement officer looks
-            // for. Under the quota's row lock, as every entry of its history.
+            // for. Under the quota's row lock, as every entry of its history; the answer shows
+            // the quota as it stands there.
             let quota = lock_quota(&mut tx, r.quota_id).await?;
+            *view = quota.view();
             append_refusal(
                 &mut tx,
                 &quota,
@@ -1601,7 +1615,9 @@ impl Ledger {
     /// Checks the invariants of one quota; returns the violations (empty when all hold):
     /// the counters within the limit, the counters equal to the replayed ledger, and equal to
     /// the sums over its reservations; every reservation and commit dated within the quota's
-    /// period, and no hold outliving it.
+    /// period, and no hold outliving it. Its reads are separate statements, not one snapshot:
+    /// it is for a quota nothing writes to meanwhile (after a load, a restart, a test), where a
+    /// change between two reads would show as a violation that is not one.
     pub async fn verify(&self, quota_id: i64) -> Result<Vec<String>> {
         let q = self.quota(quota_id).await?;
         let mut violations = Vec::new();
@@ -2644,6 +2660,27 @@ async fn lock_quota(tx: &mut Tx, id: i64) -> Result<QuotaRow> {
     let row: Option<QuotaRow> =
         with_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
     row.ok_or(Error::QuotaNotFound(id))
+}
+
+/// [`load_reservation`] holding the row's lock until the transaction ends (PostgreSQL's `FOR
+/// NO KEY UPDATE`, the lock its UPDATE takes; taken before the quota's, the order every path
+/// takes them in).
+async fn lock_reservation(tx: &mut Tx, id: i64) -> Result<ReservationRow> {
+    let sql = match tx {
+        Tx::Sqlite(_) => concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM quota_reservations WHERE id = $1"
+        ),
+        Tx::Postgres(_) => concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM quota_reservations WHERE id = $1 FOR NO KEY UPDATE"
+        ),
+    };
+    let row: Option<ReservationRow> =
+        with_tx!(tx, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
+    row.ok_or(Error::ReservationNotFound(id))
 }
 
 async fn load_reservation(tx: &mut Tx, id: i64) -> Result<ReservationRow> {

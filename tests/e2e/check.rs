@@ -647,3 +647,106 @@ async fn a_quota_on_a_concept_since_lumped_into_the_taxon_still_limits_its_expor
 }
 
 on_both_backends!(a_quota_on_a_concept_since_lumped_into_the_taxon_still_limits_its_exports);
+
+/// What a crash after a check's reservation and before its record leaves behind.
+async fn lose_record(app: &TestApp, answer: &Value) {
+    let id = answer["check_id"].as_i64().unwrap();
+    let sql = "DELETE FROM permit_checks WHERE id = $1";
+    let deleted = match &app.t.db {
+        db::Db::Sqlite(p) => sqlx::query(sql)
+            .bind(id)
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+        db::Db::Postgres(p) => sqlx::query(sql)
+            .bind(id)
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected(),
+    };
+    assert_eq!(deleted, 1);
+}
+
+/// A permit officer's commit, export or close of reservation `rid`, which must be done.
+async fn move_permit(app: &TestApp, rid: i64, action: &str, body: Value) {
+    let path = format!("/v1/reservations/{rid}/{action}");
+    let (s, b) = crate::quota::post(app, &path, Role::PermitOfficer, body).await;
+    assert_eq!(
+        (s, b["outcome"].as_str()),
+        (200, Some("done")),
+        "{path}: {b}"
+    );
+}
+
+/// A check whose service stopped between its reservation and its record is answered again when
+/// retried: its own reservation, whatever became of it since (a permit issued on it, exported,
+/// closed), is not someone else's use of the quota.
+async fn a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let quota_id = declare_quota(&app, "10").await;
+    let mut check = hummingbird_export("10");
+    check["reserve"] = json!(true);
+    check["client_key"] = json!("permit-2026-0042");
+    let (s, first) = post(&app, Role::PermitOfficer, &check).await;
+    assert_eq!(
+        (s, first["decision"].as_str()),
+        (200, Some("ALLOW")),
+        "{first}"
+    );
+    let rid = first["reservation"]["reservation"]["id"].as_i64().unwrap();
+    lose_record(&app, &first).await;
+    move_permit(
+        &app,
+        rid,
+        "commit",
+        json!({"client_key": "c-42", "quantity": "10"}),
+    )
+    .await;
+    move_permit(
+        &app,
+        rid,
+        "exports",
+        json!({"client_key": "e-42-1", "quantity": "4"}),
+    )
+    .await;
+    let (s, again) = post(&app, Role::PermitOfficer, &check).await;
+    assert_eq!(
+        (s, again["decision"].as_str()),
+        (200, Some("ALLOW")),
+        "committed: {again}"
+    );
+    assert_eq!(again["reservation"]["reservation"]["id"], rid, "{again}");
+
+    lose_record(&app, &again).await;
+    move_permit(
+        &app,
+        rid,
+        "exports",
+        json!({"client_key": "e-42-2", "quantity": "6"}),
+    )
+    .await;
+    move_permit(&app, rid, "close", json!({"client_key": "x-42"})).await;
+    let (s, again) = post(&app, Role::PermitOfficer, &check).await;
+    assert_eq!(
+        (s, again["decision"].as_str()),
+        (200, Some("ALLOW")),
+        "closed: {again}"
+    );
+    assert_eq!(again["reservation"]["reservation"]["id"], rid, "{again}");
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(
+        (
+            quota["quota"]["exported"].as_str(),
+            quota["quota"]["held"].as_str()
+        ),
+        (Some("10"), Some("0")),
+        "nothing reserved twice: {quota}"
+    );
+    app.stop().await;
+}
+
+on_both_backends!(a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own);

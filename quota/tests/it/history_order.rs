@@ -295,3 +295,79 @@ async fn a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why(
     assert_eq!(page.entries, history);
     f.t.drop_db().await.unwrap();
 }
+
+/// On PostgreSQL, where writers run at once: an export that arrives while another instance is
+/// committing its permit waits for that commit and is decided on the permit it made, never
+/// refused as "held, not committed" in an entry written after the commit's. (SQLite's write
+/// transactions run one at a time: nothing to race.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permit() {
+    use sqlx::Connection;
+
+    let f = fixture(Backend::Postgres).await;
+    let q = declare(&f, "racing-export", Some("10"), "KGM").await;
+    let held = f
+        .ledger
+        .reserve(&key("r"), q.id, &qty("5", "KGM"), None, &actor("po"))
+        .await
+        .unwrap();
+    let Outcome::Done { reservation, .. } = held else {
+        panic!("{held:?}")
+    };
+    // Another instance's commit, in flight: its rows written, its transaction still open.
+    let mut other = sqlx::PgConnection::connect(&f.t.url).await.unwrap();
+    let mut commit = other.begin().await.unwrap();
+    for sql in [
+        "UPDATE quota_reservations SET state = 'committed', committed_micro = quantity_micro \
+         WHERE id = $1",
+        "UPDATE export_quotas SET held_micro = held_micro - 5000000, \
+         committed_micro = committed_micro + 5000000 \
+         WHERE id = (SELECT quota_id FROM quota_reservations WHERE id = $1)",
+        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+         delta_committed, delta_exported, limit_micro, actor, at) \
+         SELECT quota_id, id, 'commit', -5000000, 5000000, 0, 10000000, 'other', now() \
+         FROM quota_reservations WHERE id = $1",
+    ] {
+        sqlx::query(sql)
+            .bind(reservation.id)
+            .execute(&mut *commit)
+            .await
+            .unwrap();
+    }
+    let export = tokio::spawn({
+        let ledger = f.ledger.clone();
+        async move {
+            ledger
+                .record_export(
+                    &key("e"),
+                    reservation.id,
+                    &qty("2", "KGM"),
+                    &actor("customs"),
+                )
+                .await
+        }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !export.is_finished(),
+        "the export waits for the commit in flight"
+    );
+    commit.commit().await.unwrap();
+    let exported = export.await.unwrap().unwrap();
+    assert!(
+        matches!(exported, Outcome::Done { .. }),
+        "exported on the committed permit: {exported:?}"
+    );
+    let events: Vec<String> = f
+        .ledger
+        .history(q.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert_eq!(events, ["declare", "reserve", "commit", "export"]);
+    assert_eq!(f.ledger.verify(q.id).await.unwrap(), Vec::<String>::new());
+    drop(other);
+    f.t.drop_db().await.unwrap();
+}
