@@ -358,14 +358,7 @@ async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permi
         matches!(exported, Outcome::Done { .. }),
         "exported on the committed permit: {exported:?}"
     );
-    let events: Vec<String> = f
-        .ledger
-        .history(q.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
+    let events = events(&f, q.id).await;
     assert_eq!(events, ["declare", "reserve", "commit", "export"]);
     assert_eq!(f.ledger.verify(q.id).await.unwrap(), Vec::<String>::new());
     drop(other);

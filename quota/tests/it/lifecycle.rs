@@ -1588,9 +1588,7 @@ async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plu
         f.ledger.quota_with_speciesplus_value(q.id).await.unwrap().1,
         Some(Some(dec("150")))
     );
-    let events: Vec<String> = (f.ledger.history(q.id).await.unwrap().into_iter())
-        .map(|e| e.event)
-        .collect();
+    let events = events(&f, q.id).await;
     assert_eq!(events, ["declare", "revise", "revise"]);
     // A national quota has no Species+ value.
     let national = declare(&f, "national", Some("5"), "KGM").await;

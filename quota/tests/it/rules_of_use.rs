@@ -239,14 +239,7 @@ async fn a_reservation_that_arrives_before_its_period_ends_but_is_written_after_
     }
     // Nothing dated after the period was held, and the refusals are audited.
     assert!(f.ledger.verify(q.id).await.unwrap().is_empty());
-    let events: Vec<String> = f
-        .ledger
-        .history(q.id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.event)
-        .collect();
+    let events = events(&f, q.id).await;
     assert_eq!(events, ["declare", "reject", "reject"]);
     f.t.drop_db().await.unwrap();
 }

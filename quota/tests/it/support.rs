@@ -105,3 +105,9 @@ pub fn spec_of(name: &str, limit: Option<&str>, unit: &str) -> QuotaSpec {
         speciesplus_id: None,
     }
 }
+
+/// The events of a quota's history, in order.
+pub async fn events(f: &Fixture, quota_id: i64) -> Vec<String> {
+    let history = f.ledger.history(quota_id).await.unwrap();
+    history.into_iter().map(|e| e.event).collect()
+}
