@@ -233,13 +233,19 @@ impl Checker {
                 today,
             });
         }
-        let (mut facts, taxon) = self.gather(&app).await?;
         // A retry after a crash between the reservation and the record: the check's own
-        // reservation, as it stands now, is not someone else's use of the quota.
-        if let Some(key) = &key
-            && let Some(Outcome::Done { reservation, .. }) = self.ledger.reserved_under(key).await?
-        {
-            let now = self.ledger.reservation(reservation.id).await?;
+        // reservation, as it stands now, is not someone else's use of the quota, nor a permit
+        // of the exporter's history the first answer was compared with.
+        let own = match &key {
+            Some(key) => match self.ledger.reserved_under(key).await? {
+                Some(Outcome::Done { reservation, .. }) => Some(reservation.id),
+                _ => None,
+            },
+            None => None,
+        };
+        let (mut facts, taxon) = self.gather(&app, own).await?;
+        if let Some(own) = own {
+            let now = self.ledger.reservation(own).await?;
             let zero = rust_decimal::Decimal::ZERO;
             for q in facts.quotas.iter_mut().filter(|q| q.id == now.quota_id) {
                 match now.state {
@@ -385,8 +391,13 @@ impl Checker {
         Ok(Some(answer))
     }
 
-    /// Reads everything the rules decide on.
-    async fn gather(&self, app: &Application) -> Result<(Facts, CheckedTaxon), CheckError> {
+    /// Reads everything the rules decide on: the facts of `app`, the exporter's history
+    /// without `own_reservation` (a retried check's own).
+    async fn gather(
+        &self,
+        app: &Application,
+        own_reservation: Option<i64>,
+    ) -> Result<(Facts, CheckedTaxon), CheckError> {
         let by_id = app.taxon_id().is_some();
         let query = match (app.taxon_id(), app.taxon_name()) {
             (Some(id), _) => id.get().to_string(),
@@ -447,10 +458,10 @@ impl Checker {
                 let merged = sync::store::synonyms_of(&self.db, t.id)
                     .await
                     .map_err(CheckError::Catalogue)?;
-                let own: Vec<i64> = std::iter::once(t.id)
+                let own_taxa: Vec<i64> = std::iter::once(t.id)
                     .chain(merged.iter().copied())
                     .collect();
-                let lineage: Vec<i64> = own
+                let lineage: Vec<i64> = own_taxa
                     .iter()
                     .copied()
                     .chain(ancestor_ids.iter().copied())
@@ -459,7 +470,8 @@ impl Checker {
                 // quota included: the history a new application is compared with.
                 let (quotas, issued) = tokio::try_join!(
                     self.ledger.quotas_of_taxa(exporter.as_str(), &lineage),
-                    self.ledger.issued_quantities(exporter.as_str(), &own),
+                    self.ledger
+                        .issued_quantities(exporter.as_str(), &own_taxa, own_reservation),
                 )?;
                 Ok::<_, CheckError>((merged, quotas, issued))
             },

@@ -954,8 +954,7 @@ impl Ledger {
     ) -> Result<Outcome> {
         let mut tx = self.db.begin().await?;
         // Read once the transaction holds what it waited for (a pooled connection; SQLite's
-        // write lock), so that the expiry, period and validity checks and the audit entry's
-        // time are those of the write.
+        // write lock).
         let now = self.clock.now();
         if let Some(stored) = claim_key(&mut tx, key, params, now, parse_stored_transition).await? {
             let first = stored.answer(&mut tx).await;
@@ -966,6 +965,9 @@ impl Ledger {
         // refusal decided from it cannot contradict a change committed meanwhile, which its
         // audit entry, written after, would otherwise follow in the quota's history.
         let r = lock_reservation(&mut tx, reservation_id).await?;
+        // Again, after any wait for that lock: the expiry, period and validity checks and the
+        // audit entry's time are those of the write.
+        let now = self.clock.now();
         let quota = load_quota(&mut tx, r.quota_id).await?;
         let unit = UnitCode::parse(&quota.unit)?;
         let refuse = |refusal: Refusal, r: &ReservationRow, q: &QuotaRow| Outcome::Refused {
@@ -1357,11 +1359,13 @@ impl Ledger {
     /// The quantities of the latest permits issued (committed, then possibly exported and
     /// closed) against `exporter`'s quotas for any of `taxon_ids` (a taxon and the concepts
     /// merged into it), newest first, each with its quota's unit: the exporter's history a
-    /// permit check compares a new application with.
+    /// permit check compares a new application with; without reservation `except` (a retried
+    /// check's own permit, which its first answer was not compared with).
     pub async fn issued_quantities(
         &self,
         exporter: &str,
         taxon_ids: &[i64],
+        except: Option<i64>,
     ) -> Result<Vec<(Decimal, String)>> {
         if taxon_ids.is_empty() {
             return Ok(Vec::new());
@@ -1377,7 +1381,11 @@ impl Ledger {
             for id in taxon_ids {
                 list.push_bind(*id);
             }
-            qb.push(") ORDER BY r.id DESC LIMIT ");
+            qb.push(")");
+            if let Some(id) = except {
+                qb.push(" AND r.id <> ").push_bind(id);
+            }
+            qb.push(" ORDER BY r.id DESC LIMIT ");
             qb.push_bind(ISSUED_HISTORY_MAX);
             qb.build_query_as().fetch_all(pool).await
         })?;

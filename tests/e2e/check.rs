@@ -682,10 +682,21 @@ async fn move_permit(app: &TestApp, rid: i64, action: &str, body: Value) {
 
 /// A check whose service stopped between its reservation and its record is answered again when
 /// retried: its own reservation, whatever became of it since (a permit issued on it, exported,
-/// closed), is not someone else's use of the quota.
+/// closed), is not someone else's use of the quota, nor one of the exporter's earlier permits.
 async fn a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let quota_id = declare_quota(&app, "10").await;
+    let quota_id = declare_quota(&app, "12").await;
+    // Two earlier permits of 1: the exporter's history the check is compared with (one fewer
+    // than the risk indicator needs to compare).
+    for n in ["0040", "0041"] {
+        let mut earlier = hummingbird_export("1");
+        earlier["reserve"] = json!(true);
+        earlier["client_key"] = json!(format!("permit-2026-{n}"));
+        let (s, a) = post(&app, Role::PermitOfficer, &earlier).await;
+        assert_eq!((s, a["decision"].as_str()), (200, Some("ALLOW")), "{a}");
+        let id = a["reservation"]["reservation"]["id"].as_i64().unwrap();
+        move_permit(&app, id, "commit", json!({"client_key": format!("c-{n}")})).await;
+    }
     let mut check = hummingbird_export("10");
     check["reserve"] = json!(true);
     check["client_key"] = json!("permit-2026-0042");
@@ -718,6 +729,8 @@ async fn a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own(
         "committed: {again}"
     );
     assert_eq!(again["reservation"]["reservation"]["id"], rid, "{again}");
+    // Its own permit is not one of the exporter's earlier permits either.
+    assert_eq!(again["risk"], first["risk"], "{again}");
 
     lose_record(&app, &again).await;
     move_permit(
@@ -735,15 +748,17 @@ async fn a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own(
         "closed: {again}"
     );
     assert_eq!(again["reservation"]["reservation"]["id"], rid, "{again}");
+    assert_eq!(again["risk"], first["risk"], "{again}");
     let (_, quota) = app
         .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
         .await;
     assert_eq!(
         (
             quota["quota"]["exported"].as_str(),
+            quota["quota"]["committed"].as_str(),
             quota["quota"]["held"].as_str()
         ),
-        (Some("10"), Some("0")),
+        (Some("10"), Some("2"), Some("0")),
         "nothing reserved twice: {quota}"
     );
     app.stop().await;

@@ -302,6 +302,7 @@ async fn a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why(
 /// transactions run one at a time: nothing to race.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permit() {
+    use domain::Clock;
     use sqlx::Connection;
 
     let f = fixture(Backend::Postgres).await;
@@ -323,10 +324,6 @@ async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permi
         "UPDATE export_quotas SET held_micro = held_micro - 5000000, \
          committed_micro = committed_micro + 5000000 \
          WHERE id = (SELECT quota_id FROM quota_reservations WHERE id = $1)",
-        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
-         delta_committed, delta_exported, limit_micro, actor, at) \
-         SELECT quota_id, id, 'commit', -5000000, 5000000, 0, 10000000, 'other', now() \
-         FROM quota_reservations WHERE id = $1",
     ] {
         sqlx::query(sql)
             .bind(reservation.id)
@@ -334,6 +331,18 @@ async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permi
             .await
             .unwrap();
     }
+    // Dated by the test's clock, within the quota's year, as the ledger would date it.
+    sqlx::query(
+        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, \
+         delta_committed, delta_exported, limit_micro, actor, at) \
+         SELECT quota_id, id, 'commit', -5000000, 5000000, 0, 10000000, 'other', $2 \
+         FROM quota_reservations WHERE id = $1",
+    )
+    .bind(reservation.id)
+    .bind(f.clock.now())
+    .execute(&mut *commit)
+    .await
+    .unwrap();
     let export = tokio::spawn({
         let ledger = f.ledger.clone();
         async move {
@@ -347,11 +356,28 @@ async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permi
                 .await
         }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !export.is_finished(),
-        "the export waits for the commit in flight"
-    );
+    // Until the export waits for a lock the commit in flight holds: it has read what it
+    // decides on by then, before the commit ends.
+    let mut watcher = sqlx::PgConnection::connect(&f.t.url).await.unwrap();
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&mut watcher)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            waited < std::time::Duration::from_secs(30) && !export.is_finished(),
+            "the export must wait for the commit in flight"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        waited += std::time::Duration::from_millis(20);
+    }
     commit.commit().await.unwrap();
     let exported = export.await.unwrap().unwrap();
     assert!(
@@ -361,6 +387,6 @@ async fn on_postgres_an_export_racing_a_commit_is_decided_on_the_committed_permi
     let events = events(&f, q.id).await;
     assert_eq!(events, ["declare", "reserve", "commit", "export"]);
     assert_eq!(f.ledger.verify(q.id).await.unwrap(), Vec::<String>::new());
-    drop(other);
+    drop((other, watcher));
     f.t.drop_db().await.unwrap();
 }
