@@ -7,42 +7,52 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-#include <errno.h>
 
-static long delay_us(void) {
-    static long cached = -1;
-    if (cached < 0) {
-        const char *v = getenv("CITES_FSYNC_DELAY_US");
-        long d = v ? strtol(v, NULL, 10) : 0;
-        cached = d > 0 ? d : 0;
+static int (*real_fsync)(int);
+static int (*real_fdatasync)(int);
+static long delay_us;
+
+/* Set up once, when the library is loaded and before any thread of the process can call in. */
+__attribute__((constructor)) static void set_up(void) {
+    real_fsync = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
+    real_fdatasync = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    if (!real_fsync || !real_fdatasync) {
+        fprintf(stderr, "fsync-delay: fsync or fdatasync not found: %s\n", dlerror());
+        abort();
     }
-    return cached;
+    const char *v = getenv("CITES_FSYNC_DELAY_US");
+    char *end = NULL;
+    long d = v ? strtol(v, &end, 10) : 0;
+    if (v && (*v == '\0' || *end != '\0' || d < 0 || d > 1000000)) {
+        fprintf(stderr, "fsync-delay: CITES_FSYNC_DELAY_US=%s: accepted a whole number of "
+                        "microseconds from 0 to 1000000\n", v);
+        abort();
+    }
+    delay_us = d;
 }
 
 static void pause_for_disk(void) {
-    long us = delay_us();
-    if (us == 0) return;
     int saved = errno;
-    struct timespec t = { us / 1000000, (us % 1000000) * 1000 };
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+    if (delay_us > 0) {
+        struct timespec t = { delay_us / 1000000, (delay_us % 1000000) * 1000 };
+        while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+        }
     }
     errno = saved;
 }
 
 int fsync(int fd) {
-    static int (*real)(int);
-    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fsync");
-    int r = real(fd);
+    int r = real_fsync(fd);
     pause_for_disk();
     return r;
 }
 
 int fdatasync(int fd) {
-    static int (*real)(int);
-    if (!real) real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
-    int r = real(fd);
+    int r = real_fdatasync(fd);
     pause_for_disk();
     return r;
 }

@@ -11,52 +11,88 @@
 #
 # Usage: benches/fsync-delay/run.sh [delay_us...]   (default: 0 1000 3000)
 # Env:   every CITES_BENCH_* setting of benches/quota.rs is passed on (default here: the goal
-#        cells, CITES_BENCH_VARIANTS=d,f,e1,e2,e3 CITES_BENCH_CLIENTS=16,64 CITES_BENCH_QUOTAS=1);
-#        PGPORT_DELAYED (55432) the port of the cluster it starts; BENCH an already built bench
-#        binary (default: cargo bench --bench quota --no-run builds it).
-# Needs gcc and PostgreSQL's server binaries (initdb, pg_ctl; Debian: postgresql). Leaves
-# nothing behind: the cluster and the shim live in a temporary directory removed at exit.
+#        cells, CITES_BENCH_VARIANTS=d,f,e1,e2,e3 CITES_BENCH_CLIENTS=16,64 CITES_BENCH_QUOTAS=1,
+#        and CITES_BENCH_RUNS=3, quota-notes 5.4's median of three runs);
+#        PGPORT_DELAYED (55432) the port of the cluster it starts; PGBIN the directory of
+#        PostgreSQL's initdb and pg_ctl (default: pg_config --bindir, then /usr/lib/postgresql);
+#        WORKDIR where the run's directory (the cluster, the SQLite files, the probe) is made
+#        (default: $TMPDIR or /tmp; it must be on a real disk, not tmpfs);
+#        BENCH an already built bench binary (default: cargo bench --bench quota --no-run).
+# Needs gcc and PostgreSQL's server binaries. Leaves nothing behind: the cluster and the shim
+# live in a temporary directory removed at exit (the server's log is printed first on failure).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 delays=("$@")
 [ ${#delays[@]} -gt 0 ] || delays=(0 1000 3000)
+for d in "${delays[@]}"; do
+    [[ $d =~ ^[0-9]+$ ]] && [ "$d" -le 1000000 ] || {
+        echo "run.sh: delay '$d': accepted a whole number of microseconds from 0 to 1000000" >&2
+        exit 2
+    }
+done
 port=${PGPORT_DELAYED:-55432}
 export CITES_BENCH_VARIANTS=${CITES_BENCH_VARIANTS:-d,f,e1,e2,e3}
 export CITES_BENCH_CLIENTS=${CITES_BENCH_CLIENTS:-16,64}
 export CITES_BENCH_QUOTAS=${CITES_BENCH_QUOTAS:-1}
+export CITES_BENCH_RUNS=${CITES_BENCH_RUNS:-3}
 
-pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -x "$pgbin/initdb" ] || { echo "run.sh: PostgreSQL's initdb not found under /usr/lib/postgresql" >&2; exit 1; }
+pgbin=${PGBIN:-}
+[ -n "$pgbin" ] || pgbin=$(pg_config --bindir 2>/dev/null || true)
+[ -x "$pgbin/initdb" ] || pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+[ -x "$pgbin/initdb" ] && [ -x "$pgbin/pg_ctl" ] || {
+    echo "run.sh: PostgreSQL's initdb and pg_ctl not found (set PGBIN; Debian: apt install postgresql)" >&2
+    exit 1
+}
+if "$pgbin/pg_isready" -q -h 127.0.0.1 -p "$port" 2>/dev/null; then
+    echo "run.sh: a server already answers on port $port; set PGPORT_DELAYED to a free port" >&2
+    exit 1
+fi
 
-work=$(mktemp -d)
+work=$(mktemp -d "${WORKDIR:-${TMPDIR:-/tmp}}/cites-fsync-delay.XXXXXX")
 chmod 755 "$work"
+if [ "$(stat -f -c %T "$work")" = tmpfs ]; then
+    echo "run.sh: $work is on tmpfs, where fsync does nothing; set WORKDIR to a directory on disk" >&2
+    exit 1
+fi
 as_pg() {
     # initdb and the server refuse to run as root.
     if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 stop_cluster() {
-    [ -f "$work/pg/postmaster.pid" ] && as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1 || true
+    if [ -f "$work/pg/postmaster.pid" ]; then
+        as_pg "$pgbin/pg_ctl" -D "$work/pg" -m fast -w stop >/dev/null 2>&1 || true
+    fi
 }
 cleanup() {
+    local status=$?
     stop_cluster
+    if [ "$status" != 0 ] && [ -f "$work/run/pg.log" ]; then
+        echo "run.sh: failed; the PostgreSQL server's log ends:" >&2
+        tail -n 30 "$work/run/pg.log" >&2
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
 
-gcc -O2 -shared -fPIC -o "$work/fsync-delay.so" "$here/delay.c" -ldl
+gcc -O2 -Wall -shared -fPIC -o "$work/fsync-delay.so" "$here/delay.c" -ldl
 
 bench=${BENCH:-}
 if [ -z "$bench" ]; then
-    bench=$(cd "$here/../.." && cargo bench --bench quota --no-run 2>&1 \
+    # Cargo's own messages (a compile error among them) go to the terminal.
+    bench=$(cd "$root" && cargo bench --bench quota --no-run 2>&1 | tee /dev/stderr \
         | sed -n 's/.*Executable benches\/quota.rs (\(.*\))/\1/p' | tail -1)
-    bench="$here/../../$bench"
+    case $bench in
+        /*) ;;
+        ?*) bench="$root/$bench" ;;
+    esac
 fi
-[ -x "$bench" ] || { echo "run.sh: no bench binary ($bench)" >&2; exit 1; }
+[ -n "$bench" ] && [ -x "$bench" ] || { echo "run.sh: no bench binary (${bench:-cargo printed none})" >&2; exit 1; }
 
-# The cluster, its log and its socket, in a directory the server's user owns.
+# The cluster, its log and its socket, in directories the server's user owns.
 mkdir "$work/pg" "$work/run"
-[ "$(id -u)" = 0 ] && chown postgres "$work/pg" "$work/run"
+if [ "$(id -u)" = 0 ]; then chown postgres "$work/pg" "$work/run"; fi
 as_pg "$pgbin/initdb" -D "$work/pg" -A trust -U postgres >/dev/null
 
 for delay in "${delays[@]}"; do
@@ -64,7 +100,7 @@ for delay in "${delays[@]}"; do
     as_pg env LD_PRELOAD="$work/fsync-delay.so" CITES_FSYNC_DELAY_US="$delay" \
         "$pgbin/pg_ctl" -D "$work/pg" -l "$work/run/pg.log" -w \
         -o "-p $port -c listen_addresses=127.0.0.1 -k $work/run" start >/dev/null
-    LD_PRELOAD="$work/fsync-delay.so" CITES_FSYNC_DELAY_US="$delay" \
+    LD_PRELOAD="$work/fsync-delay.so" CITES_FSYNC_DELAY_US="$delay" TMPDIR="$work" \
         CITES_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres" \
         "$bench" --bench
     stop_cluster
