@@ -234,8 +234,7 @@ impl Checker {
             });
         }
         // A retry after a crash between the reservation and the record: the check's own
-        // reservation, as it stands now, is not someone else's use of the quota, nor a permit
-        // of the exporter's history the first answer was compared with.
+        // reservation is left out of its facts ([`Checker::gather`]).
         let own = match &key {
             Some(key) => match self.ledger.reserved_under(key).await? {
                 Some(Outcome::Done { reservation, .. }) => Some(reservation.id),
@@ -244,24 +243,6 @@ impl Checker {
             None => None,
         };
         let (mut facts, taxon) = self.gather(&app, own).await?;
-        if let Some(own) = own {
-            let now = self.ledger.reservation(own).await?;
-            let zero = rust_decimal::Decimal::ZERO;
-            for q in facts.quotas.iter_mut().filter(|q| q.id == now.quota_id) {
-                match now.state {
-                    quota::ReservationState::Held => q.held = (q.held - now.quantity).max(zero),
-                    quota::ReservationState::Committed => {
-                        q.committed = (q.committed - (now.committed - now.exported)).max(zero);
-                        q.exported = (q.exported - now.exported).max(zero);
-                    }
-                    // Its permit used and closed: what it exported is its own use too.
-                    quota::ReservationState::Closed => {
-                        q.exported = (q.exported - now.exported).max(zero);
-                    }
-                    _ => {}
-                }
-            }
-        }
         let mut decision = rules::check(&app, &facts, &self.settings.risk);
         let mut reservation = None;
         if let (Some(key), Verdict::Allow, Some(b11a)) =
@@ -391,8 +372,9 @@ impl Checker {
         Ok(Some(answer))
     }
 
-    /// Reads everything the rules decide on: the facts of `app`, the exporter's history
-    /// without `own_reservation` (a retried check's own).
+    /// Reads everything the rules decide on: the facts of `app`, without `own_reservation` (a
+    /// retried check's own, as it stands now), which is neither someone else's use of the quota
+    /// nor one of the exporter's earlier permits the first answer was compared with.
     async fn gather(
         &self,
         app: &Application,
@@ -507,7 +489,7 @@ impl Checker {
         let captive_breeding_review = std::iter::once(t.id)
             .chain(ancestor_ids.iter().copied())
             .any(|id| self.settings.captive_breeding_review_taxa.contains(&id));
-        let facts = Facts {
+        let mut facts = Facts {
             today,
             taxon: TaxonFacts {
                 id: accepted_id,
@@ -549,6 +531,25 @@ impl Checker {
             submitted: query,
             via_synonym: c.resolved.via_synonym.as_ref().map(|s| s.full_name.clone()),
         };
+        // The check's own reservation, as it stands now, is not someone else's use of the quota.
+        if let Some(own) = own_reservation {
+            let now = self.ledger.reservation(own).await?;
+            let zero = rust_decimal::Decimal::ZERO;
+            for q in facts.quotas.iter_mut().filter(|q| q.id == now.quota_id) {
+                match now.state {
+                    quota::ReservationState::Held => q.held = (q.held - now.quantity).max(zero),
+                    quota::ReservationState::Committed => {
+                        q.committed = (q.committed - (now.committed - now.exported)).max(zero);
+                        q.exported = (q.exported - now.exported).max(zero);
+                    }
+                    // Its permit used and closed: what it exported is its own use too.
+                    quota::ReservationState::Closed => {
+                        q.exported = (q.exported - now.exported).max(zero);
+                    }
+                    _ => {}
+                }
+            }
+        }
         Ok((facts, taxon))
     }
 }

@@ -1001,7 +1001,7 @@ impl Ledger {
                 .and_then(|q| to_micro("quantity", q.amount()).ok()),
             Transition::Commit(None, _) | Transition::Release | Transition::Close => None,
         };
-        let outcome = if r.state() != expected {
+        let mut outcome = if r.state() != expected {
             wrong_state(&r)
         } else {
             match transition {
@@ -1170,7 +1170,6 @@ impl Ledger {
                 }
             }
         };
-        let mut outcome = outcome;
         if let Outcome::Refused {
             refusal,
             quota: view,
