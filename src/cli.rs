@@ -549,8 +549,10 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
         )
     })?;
     let synchroniser = Arc::new(synchroniser(db.clone(), clock.clone(), &args.speciesplus)?);
-    let counts = sync::store::counts(&db).await?;
-    if counts.taxa == 0 && !args.no_sample {
+    let mirrors = synchroniser.has_client();
+    let origin = sync::store::catalogue_origin(&db).await?;
+    // With a token the sample is never loaded: the first mirror fills the catalogue.
+    if !mirrors && sync::store::counts(&db).await?.taxa == 0 && !args.no_sample {
         let report = crate::sample::load(&synchroniser).await?;
         tracing::warn!(
             taxa = report.taxa_added,
@@ -558,14 +560,20 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
             crate::sample::SAMPLE_SOURCE
         );
     }
-    let schedule = if args
-        .speciesplus
-        .token
-        .as_deref()
-        .is_some_and(|t| !t.trim().is_empty())
-    {
+    let schedule = if mirrors {
+        let mirror_first = origin != sync::store::CatalogueOrigin::Mirror;
+        if mirror_first {
+            tracing::warn!(
+                catalogue = origin.as_str(),
+                "the catalogue is no mirror of Species+ yet: mirroring it now; until that has \
+                 succeeded it is loading and permit checks answer 503"
+            );
+        }
         tracing::info!(cron = %args.sync_cron, "scheduled sync enabled");
-        Some(crate::schedule::Schedule::start(&args.sync_cron, synchroniser.clone()).await?)
+        Some(
+            crate::schedule::Schedule::start(&args.sync_cron, synchroniser.clone(), mirror_first)
+                .await?,
+        )
     } else {
         tracing::warn!(
             "no Species+ token (CITES_SPECIESPLUS_TOKEN): scheduled sync disabled, serving the local catalogue"
@@ -584,6 +592,7 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     }
     let mut state = crate::server::AppState::new(db.clone(), clock);
     state.check_settings = Arc::new(check_settings(args.check_config.as_deref())?);
+    state.mirrors_speciesplus = mirrors;
     let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
     let app = crate::server::app(state);
     axum::serve(listener, app)

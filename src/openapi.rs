@@ -164,9 +164,9 @@ pub fn document() -> Value {
             }
         },
         "paths": {
-            "/health": {"get": op("Liveness and database reachability", json!([]), "the service and its database answer", false, None)},
+            "/health": {"get": op("Liveness, database reachability (503 when unreachable) and the catalogue's state: mirror, loading (a service with a Species+ token whose first mirror has not succeeded: permit checks answer 503 catalogue_loading), sample (the built-in sample: every decision NEEDS_REVIEW with SAMPLE_CATALOGUE) or empty", json!([]), "the service and its database answer", false, None)},
             "/v1/openapi.json": {"get": op("This document", json!([]), "the OpenAPI document", false, None)},
-            "/v1/sync/status": {"get": op("The last sync runs and the catalogue's size", json!([
+            "/v1/sync/status": {"get": op("The last sync runs, the catalogue's size and its state (catalogue_state: mirror, loading, sample or empty)", json!([
                 param("limit", "query", false, "runs to list (1-100, default 10)", json!({"type": "integer"}))
             ]), "runs, newest first", true, None)},
             "/v1/taxa": {"get": op("Find taxa by scientific name prefix or common name", json!([

@@ -524,6 +524,10 @@ impl Checker {
             captive_breeding_review,
             security_stamp_required: self.settings.security_stamp_required,
             origin_permit_status: None,
+            catalogue_is_sample: sync::store::catalogue_origin(&self.db)
+                .await
+                .map_err(CheckError::Catalogue)?
+                == sync::store::CatalogueOrigin::Sample,
         };
         let taxon = CheckedTaxon {
             id: t.id,

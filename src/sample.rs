@@ -25,7 +25,7 @@ pub async fn load(synchroniser: &Synchroniser) -> anyhow::Result<SyncReport> {
     file.write_all(SAMPLE_NDJSON.as_bytes())?;
     file.flush()?;
     let report = synchroniser
-        .load_dump_noted(
+        .load_sample(
             file.path(),
             &format!("loaded the {SAMPLE_SOURCE}: not for permit decisions"),
             &NoProgress,

@@ -34,6 +34,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// National settings of the permit check (`--check-config`).
     pub check_settings: Arc<crate::permit_check::CheckSettings>,
+    /// Whether the service mirrors Species+ (a token is configured): until its first complete
+    /// run has succeeded, the catalogue is "loading" and permit checks are not answered.
+    pub mirrors_speciesplus: bool,
 }
 
 impl AppState {
@@ -47,7 +50,24 @@ impl AppState {
             db,
             clock,
             check_settings: Arc::new(crate::permit_check::CheckSettings::default()),
+            mirrors_speciesplus: false,
         }
+    }
+
+    /// What the catalogue is, for `/health`, `/v1/sync/status` and the permit check.
+    pub async fn catalogue_state(&self) -> Result<CatalogueState, sync::Error> {
+        use sync::store::CatalogueOrigin as O;
+        Ok(
+            match (
+                sync::store::catalogue_origin(&self.db).await?,
+                self.mirrors_speciesplus,
+            ) {
+                (O::Mirror, _) => CatalogueState::Mirror,
+                (_, true) => CatalogueState::Loading,
+                (O::Sample, false) => CatalogueState::Sample,
+                (O::Empty, false) => CatalogueState::Empty,
+            },
+        )
     }
 
     /// The permit checker over this state, reserving through the group-commit writer.
@@ -59,6 +79,30 @@ impl AppState {
             reserver: Some(self.reserver.clone()),
             clock: self.clock.clone(),
             settings: self.check_settings.clone(),
+        }
+    }
+}
+
+/// What the catalogue the service answers from is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogueState {
+    /// A complete mirror of Species+.
+    Mirror,
+    /// The first mirror of Species+ has not succeeded yet: nothing is decided on it.
+    Loading,
+    /// The built-in sample (no Species+ token): every permit decision says so.
+    Sample,
+    /// Nothing loaded, and no Species+ token to load it.
+    Empty,
+}
+
+impl CatalogueState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogueState::Mirror => "mirror",
+            CatalogueState::Loading => "loading",
+            CatalogueState::Sample => "sample",
+            CatalogueState::Empty => "empty",
         }
     }
 }
@@ -441,10 +485,19 @@ async fn method_not_allowed(method: Method, path: Option<MatchedPath>, uri: Uri)
     )
 }
 
+/// Liveness and what the service can answer from: the database reachable (else 503), and the
+/// catalogue's state (`loading` until a service that mirrors Species+ has its first mirror).
 async fn health(State(state): State<AppState>) -> Response {
     // `SELECT 1` is an INT4 on PostgreSQL and an INTEGER on SQLite: both decode as i32.
     let ok = db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)
         .is_ok();
+    let catalogue = match ok {
+        true => state
+            .catalogue_state()
+            .await
+            .map_or("unknown", CatalogueState::as_str),
+        false => "unknown",
+    };
     let status = if ok {
         StatusCode::OK
     } else {
@@ -452,7 +505,11 @@ async fn health(State(state): State<AppState>) -> Response {
     };
     (
         status,
-        Json(json!({"status": if ok { "ok" } else { "unavailable" }, "database": if ok { "ok" } else { "unreachable" }})),
+        Json(json!({
+            "status": if ok { "ok" } else { "unavailable" },
+            "database": if ok { "ok" } else { "unreachable" },
+            "catalogue": catalogue,
+        })),
     )
         .into_response()
 }
@@ -485,7 +542,9 @@ async fn sync_status(
     let runs = sync::store::recent_runs(&state.db, limit).await?;
     let counts = sync::store::counts(&state.db).await?;
     let last_success = sync::store::last_success_start(&state.db).await?;
+    let catalogue_state = state.catalogue_state().await?;
     Ok(Json(json!({
+        "catalogue_state": catalogue_state.as_str(),
         "last_successful_start": last_success,
         "catalogue": counts,
         "runs": runs.iter().map(crate::cli::run_json).collect::<Vec<_>>(),
@@ -625,6 +684,15 @@ async fn permit_check(
 ) -> Result<Json<Value>, ApiError> {
     if input.reserve {
         require(&caller, PERMIT_ROLES)?;
+    }
+    if state.catalogue_state().await? == CatalogueState::Loading {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "catalogue_loading",
+            "the catalogue is being mirrored from Species+ for the first time: no permit is \
+             checked on it until that has succeeded (GET /v1/sync/status shows the runs); \
+             send the check again later",
+        ));
     }
     let actor = quota::Actor {
         name: caller.name.clone(),

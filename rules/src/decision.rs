@@ -211,6 +211,8 @@ reason_codes! {
     ReexportOriginInvalid => NeedsReview,
     /// The facts do not match the application (wrong dates, contradictory listing).
     FactsInconsistent => NeedsReview,
+    /// The catalogue is the built-in sample, not a mirror of Species+: no decision on it stands.
+    SampleCatalogue => NeedsReview,
 }
 
 impl ReasonCode {
@@ -270,6 +272,7 @@ impl ReasonCode {
             ReasonCode::ReexportBalanceUnknown => "REEXPORT_BALANCE_UNKNOWN",
             ReasonCode::ReexportOriginInvalid => "REEXPORT_ORIGIN_INVALID",
             ReasonCode::FactsInconsistent => "FACTS_INCONSISTENT",
+            ReasonCode::SampleCatalogue => "SAMPLE_CATALOGUE",
         }
     }
 

@@ -64,6 +64,10 @@ pub struct Facts {
     /// of a re-export; `None` when it was not looked up.
     #[serde(default)]
     pub origin_permit_status: Option<PriorDocumentStatus>,
+    /// Whether the catalogue the facts come from is the built-in sample rather than a mirror of
+    /// Species+ (its listings are recorded or synthetic): every decision on it needs review.
+    #[serde(default)]
+    pub catalogue_is_sample: bool,
 }
 
 /// The taxon after synonym resolution.

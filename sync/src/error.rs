@@ -38,6 +38,8 @@ pub enum Error {
     },
     #[error("invalid Species+ configuration: {0}")]
     Config(String),
+    #[error("Species+ offers no bulk dump at the moment; run a full walk (cites sync --full)")]
+    NoDump,
     #[error(
         "another sync run is in progress (held by {holder} since {since}); wait for it or let its lock go stale ({stale:?})"
     )]

@@ -41,6 +41,9 @@ const PASS_KEY_STRIDE: i64 = 1_000_000;
 /// Most dump lines one load accepts (Species+ had 89,616 records in 2025).
 pub const DUMP_LINES_MAX: usize = 2_000_000;
 
+/// The warning of the complete run that replaced the sample catalogue.
+pub const SAMPLE_REPLACED: &str = "replaced the built-in sample catalogue: none of its taxa, listings, quotas or suspensions were kept";
+
 /// Fetched bodies staged per commit. A killed run re-fetches at most this many taxa.
 pub const STAGE_BATCH_ITEMS: usize = 100;
 
@@ -198,6 +201,11 @@ impl Synchroniser {
         }
     }
 
+    /// Whether it can reach Species+ (a token was configured), or only loads dump files.
+    pub fn has_client(&self) -> bool {
+        self.client.is_some()
+    }
+
     /// Runs once, to the end. Two runs never overlap: across processes a lock row in the
     /// database decides, and a run left behind by a dead process is resumed.
     ///
@@ -259,8 +267,14 @@ impl Synchroniser {
             Error::Config("no Species+ token configured: set CITES_SPECIESPLUS_TOKEN, or load a dump with --from-dump".into())
         })?;
         let mut kind = kind;
-        if kind == RunKind::Incremental && store::last_success_start(&self.db).await?.is_none() {
-            tracing::info!("no successful run yet: doing a full run instead of an incremental one");
+        // An incremental run starts only from a complete mirror: never from nothing, nor from
+        // the sample (whose load time says nothing of what Species+ changed since).
+        if kind == RunKind::Incremental
+            && store::catalogue_origin(&self.db).await? != store::CatalogueOrigin::Mirror
+        {
+            tracing::info!(
+                "the catalogue is no complete mirror of Species+ yet: doing a full run instead of an incremental one"
+            );
             kind = RunKind::Full;
         }
 
@@ -419,6 +433,9 @@ impl Synchroniser {
             ..SyncReport::default()
         };
         let mut tx = self.db.begin().await?;
+        if *kind == RunKind::Full && store::clear_sample(&mut tx).await? {
+            warnings.push(SAMPLE_REPLACED.to_owned());
+        }
         let records: Vec<TaxonRecord> = records.into_values().collect();
         for chunk in records.chunks(APPLY_BATCH_TAXA) {
             let batch = Batch {
@@ -642,12 +659,7 @@ impl Synchroniser {
         let client = self.client.clone().ok_or_else(|| {
             Error::Config("no Species+ token configured: set CITES_SPECIESPLUS_TOKEN".into())
         })?;
-        let info = client.latest_dump().await?.ok_or_else(|| {
-            Error::Config(
-                "Species+ offers no bulk dump at the moment; run a full walk (cites sync --full)"
-                    .into(),
-            )
-        })?;
+        let info = client.latest_dump().await?.ok_or(Error::NoDump)?;
         progress.phase("download dump", info.compressed_bytes);
         let file = tempfile::Builder::new()
             .prefix("speciesplus-dump-")
@@ -673,10 +685,12 @@ impl Synchroniser {
         self.load_dump_with(path, None, None, progress).await
     }
 
-    /// Loads a dump file as [`RunKind::Dump`] does, its report opening with `note`, stored
-    /// with the run: what the run was must be told wherever it is shown (`cites sync
-    /// --status`, `GET /v1/sync/status`), from the moment it is recorded.
-    pub async fn load_dump_noted(
+    /// Loads the built-in sample (a file in the dump shape) as [`RunKind::Dump`] does, its
+    /// report opening with `note`, stored with the run: what the run was must be told wherever
+    /// it is shown (`cites sync --status`, `GET /v1/sync/status`), from the moment it is
+    /// recorded. The catalogue is marked as the sample ([`store::CatalogueOrigin::Sample`]):
+    /// no incremental run starts from it, and the first complete run replaces it.
+    pub async fn load_sample(
         &self,
         path: &Path,
         note: &str,
@@ -767,6 +781,11 @@ impl Synchroniser {
         };
         let mut warnings = Vec::new();
         let mut tx = self.db.begin().await?;
+        // A real dump replaces the sample; the sample (the one load with a note) is marked.
+        let sample = note.is_some();
+        if !sample && store::clear_sample(&mut tx).await? {
+            warnings.push(SAMPLE_REPLACED.to_owned());
+        }
         let mut seen = BTreeSet::new();
         let mut batch = Batch::default();
         for (idx, line) in reader.lines().enumerate() {
@@ -841,6 +860,9 @@ impl Synchroniser {
             .collect();
         let report_json = serde_json::to_string(&report).unwrap_or_default();
         store::finish_run(&mut tx, run_id, self.clock.now(), &report_json, watermark).await?;
+        if sample {
+            store::mark_sample(&mut tx).await?;
+        }
         tx.commit().await?;
         Ok(report)
     }

@@ -474,6 +474,91 @@ pub async fn finish_run(
     Ok(())
 }
 
+/// What the catalogue holds, as far as the sync runs tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CatalogueOrigin {
+    /// No run has succeeded: the catalogue is empty.
+    Empty,
+    /// The built-in sample catalogue, not a mirror of Species+: never a baseline for an
+    /// incremental run, and replaced (never merged into) by the first complete run.
+    Sample,
+    /// A complete mirror: a full walk or a bulk dump, and the incremental runs since.
+    Mirror,
+}
+
+impl CatalogueOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogueOrigin::Empty => "empty",
+            CatalogueOrigin::Sample => "sample",
+            CatalogueOrigin::Mirror => "mirror",
+        }
+    }
+}
+
+/// The `sync_state` key whose presence says the catalogue holds the sample (migration 0010
+/// sets it on catalogues loaded before it existed).
+const SAMPLE_MARK: &str = "catalogue_is_sample";
+
+/// What the catalogue holds: the sample (marked when it was loaded), a mirror (a complete run
+/// succeeded and set the incremental baseline), or nothing yet.
+pub async fn catalogue_origin(db: &Db) -> Result<CatalogueOrigin> {
+    let keys: Vec<String> = read_db!(db, pool => sqlx::query_scalar::<_, String>(
+        "SELECT key FROM sync_state WHERE key IN ($1, 'last_success_start')")
+        .bind(SAMPLE_MARK).fetch_all(pool).await)?;
+    Ok(if keys.iter().any(|k| k == SAMPLE_MARK) {
+        CatalogueOrigin::Sample
+    } else if keys.is_empty() {
+        CatalogueOrigin::Empty
+    } else {
+        CatalogueOrigin::Mirror
+    })
+}
+
+/// Marks the catalogue as holding the sample, inside the transaction that loads it, and
+/// removes the incremental baseline the load's `finish_run` set: the sample is no mirror.
+pub async fn mark_sample(tx: &mut Tx) -> Result<()> {
+    with_tx!(tx, c => sqlx::query(
+        "INSERT INTO sync_state (key, value) VALUES ($1, 'true') \
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(SAMPLE_MARK).execute(c).await.map(|r| r.rows_affected()))?;
+    with_tx!(tx, c => sqlx::query("DELETE FROM sync_state WHERE key = 'last_success_start'")
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// If the catalogue holds the sample, empties it (every taxon with its names, listings and
+/// distributions, and every quota and suspension) and removes the mark, inside the
+/// transaction of the complete run about to load the real catalogue: the sample's synthetic
+/// taxa must not outlive it. Returns whether it did.
+pub async fn clear_sample(tx: &mut Tx) -> Result<bool> {
+    let marked: Option<String> = with_tx!(tx, c => sqlx::query_scalar::<_, String>(
+        "SELECT key FROM sync_state WHERE key = $1")
+        .bind(SAMPLE_MARK).fetch_optional(c).await)?;
+    if marked.is_none() {
+        return Ok(false);
+    }
+    // Children first: the link tables reference both sides.
+    for sql in [
+        "DELETE FROM taxon_quotas",
+        "DELETE FROM taxon_suspensions",
+        "DELETE FROM distributions",
+        "DELETE FROM common_names",
+        "DELETE FROM synonym_accepted",
+        "DELETE FROM taxon_related_names",
+        "DELETE FROM listing_changes",
+        "DELETE FROM quotas",
+        "DELETE FROM suspensions",
+        "DELETE FROM taxa",
+    ] {
+        with_tx!(tx, c => sqlx::query(sql).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    with_tx!(tx, c => sqlx::query("DELETE FROM sync_state WHERE key = $1")
+        .bind(SAMPLE_MARK).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(true)
+}
+
 /// When the last successful run started: the base of the next `updated_since`.
 pub async fn last_success_start(db: &Db) -> Result<Option<DateTime<Utc>>> {
     let value: Option<String> = read_db!(db, pool => sqlx::query_scalar::<_, String>(

@@ -222,6 +222,26 @@ async fn serve_starts_offline_with_the_sample_and_shuts_down_gracefully_on_sigte
     let http = reqwest::Client::new();
     let health = http.get(format!("{base}/health")).send().await.unwrap();
     assert_eq!(health.status().as_u16(), 200);
+    let health: serde_json::Value = health.json().await.unwrap();
+    assert_eq!(health["catalogue"], "sample", "{health}");
+    // A decision taken on the sample says so, and is never an ALLOW.
+    let check: serde_json::Value = http
+        .post(format!("{base}/v1/permit-checks"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({
+            "transaction": "export", "taxon": "Amazilia versicolor", "exporter": "BR",
+            "importer": "DE", "source": "W", "purpose": "T", "term": "LIV", "quantity": 1,
+            "date_issue": "2026-11-27", "date_trade": "2026-12-01",
+            "documents": {"ndf_reference": "NDF-BR-2026-7", "laf_reference": "LAF-BR-2026-88"}
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(check["decision"], "NEEDS_REVIEW", "{check}");
+    assert_eq!(check["reasons"][0]["code"], "SAMPLE_CATALOGUE", "{check}");
     let listing: serde_json::Value = http
         .get(format!("{base}/v1/taxa/900010/listing?date=2023-11-25"))
         .bearer_auth(&key)

@@ -39,7 +39,9 @@ async fn the_schedule_runs_a_sync_on_its_cron_and_never_two_at_once() {
             fetch_distributions: false,
         },
     ));
-    let schedule = Schedule::start("* * * * * *", synchroniser).await.unwrap();
+    let schedule = Schedule::start("* * * * * *", synchroniser, false)
+        .await
+        .unwrap();
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut max_running = 0;

@@ -28,6 +28,19 @@ use crate::risk::{self, RiskConfig, RiskInputs};
 /// reason in the decision, not an error.
 pub fn check(application: &Application, facts: &Facts, config: &RiskConfig) -> Decision {
     let mut ctx = Ctx::new(application, facts);
+    if facts.catalogue_is_sample {
+        ctx.push(
+            ReasonCode::SampleCatalogue,
+            "the catalogue is the built-in SAMPLE (Species+ responses recorded in 2021-2022 and \
+             synthetic CoP19 cases), not a mirror of Species+: not for permit decisions; \
+             configure a Species+ token and let the first mirror complete"
+                .to_owned(),
+            "none: an engine safeguard (the facts are not Species+'s)",
+            Evidence::Facts {
+                detail: "catalogue: built-in sample".to_owned(),
+            },
+        );
+    }
     listing::taxon(&mut ctx);
     if !ctx.outside {
         listing::listing(&mut ctx);

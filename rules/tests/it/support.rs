@@ -152,6 +152,7 @@ pub fn base_facts(date_issue: Date, date_trade: Date) -> Facts {
         captive_breeding_review: false,
         security_stamp_required: false,
         origin_permit_status: None,
+        catalogue_is_sample: false,
     }
 }
 

@@ -1725,6 +1725,13 @@ fn validity_and_reexport() -> Vec<Case> {
             codes: &[ReexportOriginInvalid],
         },
         Case {
+            name: "an_application_that_passes_every_rule_on_the_sample_catalogue_needs_review",
+            input: |_| {},
+            facts: |f| f.catalogue_is_sample = true,
+            decision: NeedsReview,
+            codes: &[SampleCatalogue],
+        },
+        Case {
             name: "a_re_export_through_a_third_country_is_limited_by_the_last_re_export_certificate",
             input: |a| {
                 reexport(a);

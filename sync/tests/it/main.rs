@@ -10,3 +10,4 @@ mod incremental;
 mod listing;
 mod requests;
 mod resume;
+mod sample;
