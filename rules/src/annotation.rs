@@ -13,10 +13,14 @@
 //! specimen types named in the items. It claims to understand an annotation only when every
 //! item names a known specimen type; anything else goes to review, never to a guess.
 
+mod clauses;
+mod language;
 #[cfg(test)]
 mod tests;
 
 use domain::{CountryCode, SourceCode, TermCode};
+
+pub(crate) use clauses::unread;
 
 use crate::facts::TaxonFacts;
 
@@ -340,49 +344,6 @@ fn only(s: &Specimen<'_>, covered: &[&str], clause: &str, doubts: &[(bool, &str)
     Coverage::NotCovered(format!("only {clause}: {} is not included", s.term.code()))
 }
 
-/// Specimen types named in "exclusive purpose" items, and the terms each one covers.
-const SPECIMEN_PHRASES: &[(&str, &[&str])] = &[
-    ("hunting trophies", &["TRO"]),
-    ("trophies", &["TRO"]),
-    ("live animals", &["LIV"]),
-    ("live specimens", &["LIV"]),
-    ("hides", &["SKI", "SKP"]),
-    ("skins", &["SKI", "SKP"]),
-    ("hair", &["HAI", "HAP"]),
-    (
-        "leather goods",
-        &[
-            "LEA", "LPL", "LPS", "SHO", "HAN", "WAL", "WAT", "BEL", "SKO",
-        ],
-    ),
-    ("raw ivory", &["TUS", "IVP", "IVS"]),
-    ("ivory carvings", &["IVC"]),
-    ("ekipas", &["IJW", "JWL"]),
-    ("wool", &["FIB", "HAI"]),
-    ("fibre", &["FIB", "HAI"]),
-    ("cloth", &["CLO", "GAR"]),
-    ("meat", &["MEA"]),
-];
-
-/// Words in an item that make it conditional on facts outside the application (destinations,
-/// programmes, registration, marking, country-specific limbs).
-const CONDITION_MARKERS: &[&str] = &[
-    "destination",
-    "situ",
-    "conservation",
-    "registered",
-    "certified",
-    "marked",
-    "resolution",
-    "res. conf",
-    "quota",
-    " for botswana",
-    " for namibia",
-    " for south africa",
-    " for zimbabwe",
-    " for eswatini",
-];
-
 /// One item of an "exclusive purpose" annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Item {
@@ -398,24 +359,32 @@ pub(crate) struct ExclusivePurpose {
     items: Vec<Item>,
     /// Every item names a known specimen type and the text refers the rest to Appendix I.
     understood: bool,
+    /// The language it was read in.
+    language: &'static str,
 }
 
-/// Parses an annotation that opens an "exclusive purpose" clause; `None` for other text.
+/// Parses an annotation that opens an "exclusive purpose" clause, in English, French or
+/// Spanish ([`language::LANGUAGES`]); `None` for other text.
 pub(crate) fn exclusive_purpose(annotation: &str) -> Option<ExclusivePurpose> {
-    let lower = annotation.to_lowercase().replace('\u{a0}', " ");
-    let start = lower.find("exclusive purpose")?;
-    let body = &lower[start + "exclusive purpose".len()..];
-    let (clauses, rest) = match body.find("all other specimens") {
+    let lower = language::normalise(annotation);
+    let (lang, body) = language::LANGUAGES.iter().find_map(|lang| {
+        lang.openings.iter().find_map(|opening| {
+            lower
+                .find(opening)
+                .map(|start| (*lang, &lower[start + opening.len()..]))
+        })
+    })?;
+    let (clauses, rest) = match lang.rest.iter().find_map(|r| body.find(r)) {
         Some(idx) => (&body[..idx], &body[idx..]),
         None => (body, ""),
     };
-    let refers_to_app_i = rest.contains("appendix i") && !rest.contains("appendix ii");
-    let segments = split_items(clauses);
+    let refers_to_app_i = rest.contains(lang.appendix_i) && !rest.contains(lang.appendix_ii);
+    let segments = split_items(clauses, lang.preambles);
     let items: Vec<Item> = segments
         .iter()
         .map(|text| {
             let mut terms: Vec<&'static str> = Vec::new();
-            for (phrase, phrase_terms) in SPECIMEN_PHRASES {
+            for (phrase, phrase_terms) in lang.specimens {
                 if text.contains(phrase) {
                     terms.extend(phrase_terms.iter().copied());
                 }
@@ -423,8 +392,8 @@ pub(crate) fn exclusive_purpose(annotation: &str) -> Option<ExclusivePurpose> {
             terms.sort_unstable();
             terms.dedup();
             let non_commercial_only =
-                text.contains("non-commercial") && !text.contains("commercial or non-commercial");
-            let conditional = CONDITION_MARKERS.iter().any(|marker| text.contains(marker));
+                text.contains(lang.non_commercial) && !text.contains(lang.either);
+            let conditional = lang.conditions.iter().any(|marker| text.contains(marker));
             Item {
                 text: text.trim().to_owned(),
                 terms,
@@ -435,7 +404,11 @@ pub(crate) fn exclusive_purpose(annotation: &str) -> Option<ExclusivePurpose> {
         .collect();
     let understood =
         refers_to_app_i && !items.is_empty() && items.iter().all(|item| !item.terms.is_empty());
-    Some(ExclusivePurpose { items, understood })
+    Some(ExclusivePurpose {
+        items,
+        understood,
+        language: lang.name,
+    })
 }
 
 impl ExclusivePurpose {
@@ -467,20 +440,28 @@ impl ExclusivePurpose {
                     .join(", ")
             ));
         }
-        Coverage::Review(
-            "the exclusive purpose annotation could not be read item by item".to_owned(),
-        )
+        Coverage::Review(format!(
+            "the exclusive purpose annotation (in {}) could not be read item by item: {}",
+            self.language,
+            self.items
+                .iter()
+                .map(|item| format!("\"{}\"", item.text))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 }
 
-/// Splits "a) x; and b) y" into its items. Text before the first item marker is a preamble
-/// ("of allowing international trade in") and is dropped when markers are present.
-fn split_items(clauses: &str) -> Vec<String> {
+/// Splits "a) x; and b) y" (or "1) x; 2) y") into its items. Text before the first item
+/// marker is a preamble ("of allowing international trade in") and is dropped when markers are
+/// present.
+fn split_items(clauses: &str, preambles: &[&str]) -> Vec<String> {
     let bytes = clauses.as_bytes();
     let mut cuts: Vec<(usize, usize)> = Vec::new(); // (marker start, text start)
     for idx in 0..bytes.len() {
-        // A marker is a single letter a-j followed by ')' at a word start: "a)", "(b)".
-        let is_letter = (b'a'..=b'j').contains(&bytes[idx]);
+        // A marker is a single letter a-j or digit 1-9 followed by ')' at a word start: "a)",
+        // "(b)", "1)".
+        let is_letter = (b'a'..=b'j').contains(&bytes[idx]) || (b'1'..=b'9').contains(&bytes[idx]);
         let closes = bytes.get(idx + 1) == Some(&b')');
         let word_start = idx == 0 || matches!(bytes[idx - 1], b' ' | b'(' | b':' | b';' | b'\n');
         if is_letter && closes && word_start {
@@ -494,11 +475,10 @@ fn split_items(clauses: &str) -> Vec<String> {
     }
     let mut items = Vec::new();
     if cuts.is_empty() {
-        let text = clauses
-            .trim()
-            .trim_start_matches("of allowing international trade in")
-            .trim_start_matches("of allowing")
-            .trim();
+        let mut text = clauses.trim();
+        for preamble in preambles {
+            text = text.trim_start_matches(preamble).trim();
+        }
         items.extend(
             text.split(';')
                 .map(clean_item)

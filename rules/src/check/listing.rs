@@ -365,3 +365,61 @@ pub(super) fn annotation(ctx: &mut Ctx<'_>) {
         Kingdom::Plantae | Kingdom::Animalia => {}
     }
 }
+
+/// Rule 3, fail closed: an annotation on the deciding Appendix II or III listing whose text
+/// holds a sentence the rules cannot account for ([`annotation::unread`]) may restrict this
+/// trade; the decision goes to review with the sentences quoted, never to a plain ALLOW. An
+/// "exclusive purpose" annotation is read item by item by [`annotation`] instead.
+pub(super) fn unread_annotation(ctx: &mut Ctx<'_>) {
+    let Some(appendix) = ctx.listed else {
+        return;
+    };
+    if appendix == Appendix::I {
+        // Nothing an annotation says can make Appendix I stricter; populations moved out of
+        // it are the listing's to read.
+        return;
+    }
+    let facts = ctx.facts;
+    let app = ctx.app;
+    for row in facts
+        .listing_at_trade
+        .deciding
+        .iter()
+        .filter(|row| row.appendix == appendix)
+    {
+        let Some(text) = row.annotation.as_deref() else {
+            continue;
+        };
+        // Read item by item by the rule above (an Appendix II fauna listing); anywhere else an
+        // exclusive-purpose clause is one more sentence the rules do not read.
+        let read_above = facts.taxon.kingdom == Kingdom::Animalia && appendix == Appendix::II;
+        if read_above && annotation::exclusive_purpose(text).is_some() {
+            continue;
+        }
+        let unread = annotation::unread(text);
+        if unread.is_empty() {
+            continue;
+        }
+        let quoted = unread
+            .iter()
+            .map(|sentence| format!("\"{sentence}\""))
+            .collect::<Vec<_>>()
+            .join(" ");
+        ctx.push(
+            ReasonCode::AnnotationNeedsReview,
+            format!(
+                "the annotation of the Appendix {appendix} listing of {} says what the rules cannot read: {quoted}; read it to decide whether it restricts this trade",
+                facts.taxon.accepted_name
+            ),
+            "Art. I(b); Appendices, Interpretation",
+            Evidence::Annotation {
+                listing_id: row.listing_id,
+                symbol: row.hash_annotation.as_ref().and_then(|h| h.symbol.clone()),
+                version: format!("in force from {}", row.effective_at),
+                text: Some(text.to_owned()),
+                term: app.term(),
+                clause: format!("not read: {quoted}"),
+            },
+        );
+    }
+}

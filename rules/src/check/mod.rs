@@ -49,6 +49,9 @@ pub fn check(application: &Application, facts: &Facts, config: &RiskConfig) -> D
         listing::annotation(&mut ctx);
     }
     if !ctx.outside {
+        listing::unread_annotation(&mut ctx);
+    }
+    if !ctx.outside {
         documents::parties(&mut ctx);
         documents::documents(&mut ctx);
         trade::purpose(&mut ctx);

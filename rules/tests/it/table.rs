@@ -260,6 +260,68 @@ fn rhino_trophy(a: &mut ApplicationInput, issue: &str, trade: &str) {
     a.documents.import_permit = import_permit("US-IP-23-0007", "2023-01-10", Some(1));
 }
 
+/// The French annotation 2 of *Loxodonta africana* (listing change 30346, in force 2017-01-02
+/// to 2019-11-25), as Species+ serves it with `language=fr`.
+const ELEPHANT_2_FR: &str =
+    include_str!("../../../fixtures/annotations/loxodonta_africana_30346_fr.txt");
+
+/// *Loxodonta africana*: Appendix I, with the populations of Botswana, Namibia, South Africa
+/// and Zimbabwe in Appendix II for the exclusive purposes of annotation 2 (in French).
+const ELEPHANT_FR: &[Row] = &[
+    Row::listed(3_641, Appendix::I, "1990-01-18"),
+    Row {
+        listing_id: 30_346,
+        appendix: Some(Appendix::II),
+        effective_at: "2017-01-02",
+        populations: &["BW", "NA", "ZA", "ZW"],
+        annotation: Some(ELEPHANT_2_FR),
+        hash: None,
+        inherited_from: None,
+    },
+];
+
+fn elephant_na(f: &mut Facts) {
+    set_taxon(
+        f,
+        4_521,
+        "Loxodonta africana",
+        Kingdom::Animalia,
+        &["Loxodonta", "Elephantidae"],
+    );
+    apply_timeline(f, ELEPHANT_FR, "NA");
+}
+
+/// A commercial export from Namibia in 2018 of `term`.
+fn namibian_elephant_2018(a: &mut ApplicationInput, term: &str) {
+    a.taxon = s("Loxodonta africana");
+    a.exporter = s("NA");
+    a.importer = s("JP");
+    a.source = s("W");
+    a.purpose = s("T");
+    a.term = s(term);
+    a.quantity = Some(serde_json::json!(2));
+    a.date_issue = s("2018-06-01");
+    a.date_trade = s("2018-06-15");
+    a.documents.valid_until = None;
+}
+
+/// The *Ceratotherium simum simum* annotation of Namibia's population in Spanish (CoP19).
+const RHINO_NA_ANNOTATION_ES: &str = "Con el exclusivo propósito de permitir el comercio internacional de: a) animales vivos para programas de conservación in situ; y b) trofeos de caza. Todos los demás especímenes se considerarán especímenes de especies incluidas en el Apéndice I y su comercio se reglamentará en consecuencia.";
+
+fn rhino_na_es(f: &mut Facts) {
+    rhino_na(f);
+    annotated(f, RHINO_NA_ANNOTATION_ES);
+}
+
+/// Every deciding row of the base application's listing carries `text` as its annotation.
+fn annotated(f: &mut Facts, text: &str) {
+    for listing in [&mut f.listing_at_trade, &mut f.listing_at_issue] {
+        for row in &mut listing.deciding {
+            row.annotation = Some(text.to_owned());
+        }
+    }
+}
+
 /// *Tiliqua adelaidensis*: not listed until its CoP19 inclusion in Appendix I on 23 February
 /// 2023.
 const TILIQUA: &[Row] = &[Row::listed(2_301, Appendix::I, "2023-02-23")];
@@ -782,6 +844,70 @@ fn annotations() -> Vec<Case> {
             },
             decision: NotCites,
             codes: &[NotControlledAnnotation],
+        },
+        Case {
+            name: "namibian_raw_ivory_for_trade_in_2018_under_the_french_annotation_2_needs_review",
+            input: |a| namibian_elephant_2018(a, "TUS"),
+            facts: elephant_na,
+            decision: NeedsReview,
+            codes: &[AnnotationNeedsReview],
+        },
+        Case {
+            name: "namibian_elephant_hides_for_trade_in_2018_stay_in_appendix_ii_under_the_french_annotation_2",
+            input: |a| namibian_elephant_2018(a, "SKI"),
+            facts: elephant_na,
+            decision: Allow,
+            codes: &[],
+        },
+        Case {
+            // Trophies are in the annotation for non-commercial trade only; its last items
+            // (h: no further proposals) name no specimen, so the rest is not read as referred to
+            // Appendix I for certain: a person decides, never an ALLOW.
+            name: "namibian_elephant_trophies_for_trade_in_2018_under_the_french_annotation_2_need_review",
+            input: |a| namibian_elephant_2018(a, "TRO"),
+            facts: elephant_na,
+            decision: NeedsReview,
+            codes: &[AnnotationNeedsReview],
+        },
+        Case {
+            name: "namibian_white_rhino_horn_for_trade_is_referred_to_appendix_i_by_the_spanish_annotation",
+            input: |a| {
+                rhino_trophy(a, "2023-02-23", "2023-02-23");
+                a.term = s("HOR");
+                a.purpose = s("T");
+                a.documents.import_permit = None;
+            },
+            facts: rhino_na_es,
+            decision: Refuse,
+            codes: &[
+                ReferredToAppIByAnnotation,
+                AppIPrimarilyCommercial,
+                MissingImportPermit,
+            ],
+        },
+        Case {
+            name: "an_appendix_ii_annotation_sentence_the_rules_cannot_read_needs_review",
+            input: no_change,
+            facts: |f| {
+                annotated(
+                    f,
+                    "Included in Appendix II. Only specimens bearing the tag of a registered ranching operation may be exported.",
+                )
+            },
+            decision: NeedsReview,
+            codes: &[AnnotationNeedsReview],
+        },
+        Case {
+            name: "appendix_ii_annotation_notes_on_names_and_populations_change_nothing",
+            input: no_change,
+            facts: |f| {
+                annotated(
+                    f,
+                    "[FAMILY listing Pythonidae spp.] Except the species included in Appendix I. Formerly listed as Python regius regius, which became a synonym of Python regius in 2019.",
+                )
+            },
+            decision: Allow,
+            codes: &[],
         },
         Case {
             name: "an_annotation_the_rules_do_not_know_needs_review",
