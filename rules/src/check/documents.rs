@@ -38,19 +38,31 @@ pub(super) fn parties(ctx: &mut Ctx<'_>) {
         if !non_party && reservation.is_none() {
             continue;
         }
-        ctx.reservation_or_non_party = true;
+        ctx.non_party |= non_party;
         let role_name = match role {
             Role::Exporter => "exporter",
             Role::Importer | Role::Origin => "importer",
         };
-        let status = match &reservation {
-            Some(r) => format!(
+        let scope = reservation
+            .as_ref()
+            .and_then(|r| r.annotation.as_deref())
+            .map(str::trim)
+            .filter(|text| !text.is_empty());
+        let status = match (&reservation, scope) {
+            (_, _) if non_party => "is not a Party to the Convention".to_owned(),
+            // A reservation applies to what its text says, which the rules cannot read: a
+            // person decides whether it covers this trade.
+            (Some(r), Some(text)) => format!(
+                "holds a reservation on the Appendix {} listing (listing change {}, from {}) whose text limits it: \"{text}\"; whether it covers this trade, and so whether the {role_name} counts as a non-Party for it, is for a person to decide",
+                r.appendix, r.listing_id, r.effective_at
+            ),
+            (Some(r), None) => format!(
                 "holds a reservation on the Appendix {} listing (listing change {}, from {}) and is treated as a non-Party for this taxon",
                 r.appendix, r.listing_id, r.effective_at
             ),
-            None => "is not a Party to the Convention".to_owned(),
+            (None, _) => "is not a Party to the Convention".to_owned(),
         };
-        let app_i_note = if ctx.appendix == Some(Appendix::I) {
+        let app_i_note = if ctx.appendix == Some(Appendix::I) && non_party {
             "; for Appendix I, Res. Conf. 4.25 recommends treating the specimen as Appendix II and reporting the trade"
         } else {
             ""
@@ -58,7 +70,12 @@ pub(super) fn parties(ctx: &mut Ctx<'_>) {
         ctx.push(
             ReasonCode::ReservationOrNonParty,
             format!(
-                "the {role_name} {country} {status}; trade with it needs comparable documentation under Art. X, which a person must assess{app_i_note}"
+                "the {role_name} {country} {status}{}{app_i_note}",
+                if scope.is_some() && !non_party {
+                    ""
+                } else {
+                    "; trade with it needs comparable documentation under Art. X, which a person must assess"
+                }
             ),
             "Art. X; Art. XV(3); Art. XXIII(3); Res. Conf. 4.25 (Rev. CoP18)",
             Evidence::Party {
@@ -83,10 +100,11 @@ fn art_vii_certificate(ctx: &Ctx<'_>) -> bool {
 }
 
 /// The Appendix the document rules follow: Appendix I is handled as Appendix II where a
-/// reservation or a non-Party is involved (Res. Conf. 4.25) and for source D (Art. VII(4)).
+/// non-Party is involved (Art. X) and for source D (Art. VII(4)). A reservation relaxes
+/// nothing on its own: it goes to review ([`parties`]), the Appendix I requirements stand.
 fn documents_appendix(ctx: &Ctx<'_>) -> Option<Appendix> {
     let appendix = ctx.appendix?;
-    if appendix == Appendix::I && (ctx.reservation_or_non_party || ctx.app.source().code() == "D") {
+    if appendix == Appendix::I && (ctx.non_party || ctx.app.source().code() == "D") {
         return Some(Appendix::II);
     }
     Some(appendix)

@@ -76,8 +76,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) appendix: Option<Appendix>,
     /// A NOT_CITES-level reason fired.
     pub(crate) outside: bool,
-    /// The exporter or importer is a non-Party or holds a reservation.
-    pub(crate) reservation_or_non_party: bool,
+    /// The exporter or importer is a non-Party (Art. X). A reservation does not set it: a
+    /// reservation never relaxes an Appendix I requirement on its own.
+    pub(crate) non_party: bool,
     /// Ids of matching suspensions whose notes carry conditions.
     pub(crate) conditional_suspensions: Vec<i64>,
     pub(crate) box_11a: Option<Box11a>,
@@ -94,7 +95,7 @@ impl<'a> Ctx<'a> {
             listed: None,
             appendix: None,
             outside: false,
-            reservation_or_non_party: false,
+            non_party: false,
             conditional_suspensions: Vec::new(),
             box_11a: None,
             quota_as_ndf: None,

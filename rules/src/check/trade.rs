@@ -35,7 +35,7 @@ pub(super) fn purpose(ctx: &mut Ctx<'_>) {
     let commercial = app.purpose().code() == "T";
     let exempt =
         source == "D" || (source == "O" && app.documents().pre_convention_certificate().is_some());
-    if ctx.appendix == Some(Appendix::I) && commercial && !exempt && !ctx.reservation_or_non_party {
+    if ctx.appendix == Some(Appendix::I) && commercial && !exempt && !ctx.non_party {
         let legal_reference = match (source, app.transaction()) {
             ("C" | "A", _) => "Art. VII(4); Art. VII(5); Res. Conf. 5.10 (Rev. CoP15)",
             (_, Transaction::Export) => {

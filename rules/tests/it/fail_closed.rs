@@ -199,3 +199,42 @@ fn annotation_texts_the_rules_do_not_recognise_never_give_an_allow() {
         }
     }
 }
+
+#[test]
+fn reservation_texts_the_rules_do_not_recognise_never_give_an_allow() {
+    let (application, base) = build(|_| {}, |_| {});
+    let mut g = Gen(3);
+    for i in 0..TEXTS {
+        let text = text(&mut g);
+        let mut facts = base.clone();
+        let appendix = match facts.listing_at_trade.status {
+            rules::ListingStatus::Listed { appendix } => appendix,
+            _ => unreachable!("the base application is listed"),
+        };
+        // Held by the exporter on one run, by the importer on the next.
+        let party = if i % 2 == 0 {
+            application.exporter()
+        } else {
+            application.importer()
+        };
+        facts.listing_at_trade.reservations = vec![rules::ReservationFact {
+            listing_id: 900,
+            party,
+            appendix,
+            effective_at: facts.listing_at_trade.date,
+            annotation: Some(text.clone()),
+        }];
+        let decision = rules::check(&application, &facts, &RiskConfig::default());
+        assert_ne!(
+            decision.decision,
+            Verdict::Allow,
+            "ALLOWed beside a reservation {text:?}"
+        );
+        assert!(
+            decision.reasons.iter().any(|r| {
+                r.code == rules::ReasonCode::ReservationOrNonParty && r.message.contains(&text)
+            }),
+            "the review does not quote the reservation {text:?}: {decision:?}"
+        );
+    }
+}

@@ -305,6 +305,10 @@ fn namibian_elephant_2018(a: &mut ApplicationInput, term: &str) {
     a.documents.valid_until = None;
 }
 
+/// The text of the 2019 reservations on the elephant's Appendix II listing, as Species+ serves
+/// it in French (listing changes 32154 to 32161).
+const ELEPHANT_RESERVATION_FR: &str = "Cette réserve s’applique seulement à la mise à jour, suite à la 18e session de la Conférence des Parties, des références aux Résolutions mentionnées dans l’annotation 2 en ce qui concerne les populations de Loxodonta africana en Afrique du Sud, au Botswana, en Namibie et au Zimbabwe (voir CITES Notif. No. 2019/077).";
+
 /// The *Ceratotherium simum simum* annotation of Namibia's population in Spanish (CoP19).
 const RHINO_NA_ANNOTATION_ES: &str = "Con el exclusivo propósito de permitir el comercio internacional de: a) animales vivos para programas de conservación in situ; y b) trofeos de caza. Todos los demás especímenes se considerarán especímenes de especies incluidas en el Apéndice I y su comercio se reglamentará en consecuencia.";
 
@@ -946,7 +950,8 @@ fn parties_and_documents() -> Vec<Case> {
             codes: &[ReservationOrNonParty],
         },
         Case {
-            name: "an_exporter_with_a_reservation_on_an_appendix_i_listing_is_reviewed_as_appendix_ii",
+            // A reservation goes to review, and relaxes no Appendix I requirement on its own.
+            name: "an_exporter_with_a_reservation_on_an_appendix_i_listing_is_still_held_to_appendix_i",
             input: no_change,
             facts: |f| {
                 app_i(f);
@@ -958,8 +963,42 @@ fn parties_and_documents() -> Vec<Case> {
                     annotation: None,
                 }];
             },
-            decision: NeedsReview,
-            codes: &[ReservationOrNonParty],
+            decision: Refuse,
+            codes: &[
+                ReservationOrNonParty,
+                AppIPrimarilyCommercial,
+                MissingImportPermit,
+            ],
+        },
+        Case {
+            // The 2019 reservations of eight Parties on the elephant's Appendix II listing
+            // (Species+, in French): limited to the CoP18 update of annotation 2's references.
+            // Namibia is not a non-Party for its rhino horn, which its annotation refers to
+            // Appendix I: the commercial bar and the import permit stand.
+            name: "a_narrow_reservation_is_reviewed_as_written_and_relaxes_no_appendix_i_requirement",
+            input: |a| {
+                rhino_trophy(a, "2023-02-23", "2023-02-23");
+                a.term = s("HOR");
+                a.purpose = s("T");
+                a.documents.import_permit = None;
+            },
+            facts: |f| {
+                rhino_na(f);
+                f.listing_at_trade.reservations = vec![ReservationFact {
+                    listing_id: 32_157,
+                    party: c("NA"),
+                    appendix: Appendix::II,
+                    effective_at: d("2019-11-26"),
+                    annotation: Some(ELEPHANT_RESERVATION_FR.to_owned()),
+                }];
+            },
+            decision: Refuse,
+            codes: &[
+                ReferredToAppIByAnnotation,
+                ReservationOrNonParty,
+                AppIPrimarilyCommercial,
+                MissingImportPermit,
+            ],
         },
         Case {
             name: "a_reservation_held_by_a_third_party_does_not_affect_the_trade",
