@@ -18,8 +18,7 @@ use domain::{
 use quota::{Actor, ClientKey, GroupCommit, Ledger, Outcome, QuotaView};
 use rules::{
     Application, ApplicationInput, Decision, Facts, HashAnnotationFact, ListingChangeFact,
-    ListingFacts, ListingStatus, QuotaFact, ReservationFact, RiskConfig, SuspensionFact,
-    SuspensionKind, TaxonFacts, Verdict,
+    ListingFacts, ListingStatus, QuotaFact, ReservationFact, RiskConfig, TaxonFacts, Verdict,
 };
 use serde::{Deserialize, Serialize};
 use sync::Catalogue;
@@ -464,26 +463,22 @@ impl Checker {
             .into_iter()
             .filter_map(|(amount, unit)| Quantity::new(amount, UnitCode::parse(&unit).ok()?).ok())
             .collect();
+        // Every measure Species+ lists, current or not: the rules judge each as at the trade
+        // date, reading its kind, scope and window from what Species+ gives.
         let suspensions = c
             .suspensions
             .iter()
-            .filter(|s| s.is_current)
             .filter_map(|s| {
-                Some(SuspensionFact {
+                Some(rules::measure::read(&rules::measure::PublishedMeasure {
                     id: s.id,
-                    kind: SuspensionKind::Cites,
-                    notification: s.notification_name.clone(),
-                    start_date: s.start_date.unwrap_or(CONVENTION_IN_FORCE),
-                    end_date: None,
                     taxon_id: s.taxon_concept_id.map(taxon_id),
-                    excluded_taxon_ids: Vec::new(),
                     country: CountryCode::parse(s.country.as_deref()?).ok()?,
+                    start_date: s.start_date.unwrap_or(CONVENTION_IN_FORCE),
+                    is_current: s.is_current,
                     applies_to_import: s.applies_to_import,
-                    sources: Vec::new(),
-                    purposes: Vec::new(),
-                    terms: Vec::new(),
-                    notes: s.notes.clone(),
-                })
+                    notification: s.notification_name.as_deref(),
+                    notes: s.notes.as_deref(),
+                }))
             })
             .collect();
         let captive_breeding_review = std::iter::once(t.id)

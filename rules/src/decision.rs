@@ -213,6 +213,11 @@ reason_codes! {
     FactsInconsistent => NeedsReview,
     /// The catalogue is the built-in sample, not a mirror of Species+: no decision on it stands.
     SampleCatalogue => NeedsReview,
+    /// A trade measure covers the taxon and country, but what trade it covers could not be
+    /// read from what Species+ gives.
+    MeasureScopeUnknown => NeedsReview,
+    /// A trade measure no longer current, whose end is unknown, began before the trade date.
+    MeasurePossiblyInForce => NeedsReview,
 }
 
 impl ReasonCode {
@@ -273,6 +278,8 @@ impl ReasonCode {
             ReasonCode::ReexportOriginInvalid => "REEXPORT_ORIGIN_INVALID",
             ReasonCode::FactsInconsistent => "FACTS_INCONSISTENT",
             ReasonCode::SampleCatalogue => "SAMPLE_CATALOGUE",
+            ReasonCode::MeasureScopeUnknown => "MEASURE_SCOPE_UNKNOWN",
+            ReasonCode::MeasurePossiblyInForce => "MEASURE_POSSIBLY_IN_FORCE",
         }
     }
 

@@ -256,6 +256,15 @@ pub struct SuspensionFact {
     /// Free-text notes, which may carry conditions the fields do not encode.
     #[serde(default)]
     pub notes: Option<String>,
+    /// Species+'s `is_current` as of the last sync, when the measure comes from Species+: a
+    /// measure no longer current whose end is unknown may still have been in force on a past
+    /// trade date. `None`: the dates say all.
+    #[serde(default)]
+    pub is_current: Option<bool>,
+    /// Why the measure's scope could not be read from what Species+ gives (`measure::read`);
+    /// `None` when its fields say it. A measure whose scope is unread goes to review.
+    #[serde(default)]
+    pub scope_unread: Option<String>,
 }
 
 /// An export quota and where its ledger stands, in the quota's unit.

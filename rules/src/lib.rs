@@ -27,6 +27,7 @@ mod decision;
 mod error;
 mod facts;
 mod input;
+pub mod measure;
 mod risk;
 
 pub use check::{

@@ -277,10 +277,19 @@ pub(super) fn suspensions(ctx: &mut Ctx<'_>) {
     let app = ctx.app;
     let facts = ctx.facts;
     let date = app.date_trade();
+    // One line per notification: Species+ lists a notification once per record it covers.
+    let mut told: Vec<(String, ReasonCode)> = Vec::new();
     for suspension in &facts.suspensions {
-        let in_force =
+        let in_window =
             suspension.start_date <= date && suspension.end_date.is_none_or(|end| date < end);
-        if !in_force || !taxon_matches(ctx, suspension) || !scope_matches(ctx, suspension) {
+        if !in_window || !taxon_matches(ctx, suspension) || !scope_matches(ctx, suspension) {
+            continue;
+        }
+        // No longer current, its end unknown: withdrawn before today, but a past trade date
+        // may still fall inside it.
+        let withdrawn_at_unknown_date =
+            suspension.end_date.is_none() && suspension.is_current == Some(false);
+        if withdrawn_at_unknown_date && date >= facts.today {
             continue;
         }
         let role = if suspension.country == app.exporter() {
@@ -314,65 +323,93 @@ pub(super) fn suspensions(ctx: &mut Ctx<'_>) {
             Role::Importer => format!("imports into {}", suspension.country),
             Role::Origin => format!("specimens originating in {}", suspension.country),
         };
+        let mut push = |ctx: &mut Ctx<'_>,
+                        code: ReasonCode,
+                        message: String,
+                        legal_reference: &'static str| {
+            let key = (notification.clone(), code);
+            if !told.contains(&key) {
+                told.push(key);
+                ctx.push(code, message, legal_reference, evidence.clone());
+            }
+        };
+        let quoted = suspension
+            .notes
+            .as_deref()
+            .map_or_else(String::new, |n| format!(": \"{n}\""));
+        if withdrawn_at_unknown_date {
+            push(
+                ctx,
+                ReasonCode::MeasurePossiblyInForce,
+                format!(
+                    "{notification} concerns {scope} from {}; Species+ no longer lists it as current but gives no end date, so it may have been in force on the trade date {date}{quoted}",
+                    suspension.start_date
+                ),
+                "Art. XIII; Res. Conf. 14.3 (Rev. CoP18)",
+            );
+            continue;
+        }
+        if let Some(why) = &suspension.scope_unread {
+            push(
+                ctx,
+                ReasonCode::MeasureScopeUnknown,
+                format!(
+                    "{notification} concerns {scope} in this taxon, but {why}: a person must decide whether it covers this trade{quoted}"
+                ),
+                "Art. XIII; Art. XIV(1); Res. Conf. 14.3 (Rev. CoP18)",
+            );
+            continue;
+        }
         match suspension.kind {
-            SuspensionKind::Cites => {
-                let conditional = suspension.notes.as_deref().is_some_and(has_conditions);
-                if role == Role::Origin {
-                    ctx.push(
-                        ReasonCode::SuspensionAffectsOrigin,
-                        format!(
-                            "{notification} recommends suspending trade in this taxon from {}, the country of origin of this re-export; a person must decide whether it reaches re-exports",
-                            suspension.country
-                        ),
-                        "Art. XIII; Res. Conf. 14.3 (Rev. CoP18)",
-                        evidence,
-                    );
-                } else if conditional {
-                    ctx.conditional_suspensions.push(suspension.id);
-                    ctx.push(
-                        ReasonCode::SuspensionConditions,
-                        format!(
-                            "{notification} recommends suspending {scope}, with conditions in its notes that a person must check: {}",
-                            suspension.notes.as_deref().unwrap_or("")
-                        ),
-                        "Art. XIII; Res. Conf. 14.3 (Rev. CoP18); Res. Conf. 12.8 (Rev. CoP18)",
-                        evidence,
-                    );
-                } else {
-                    ctx.push(
-                        ReasonCode::Suspended,
-                        format!("{notification} recommends suspending {scope} in this taxon, and it is in force on the trade date {date}"),
-                        "Art. XIII; Res. Conf. 14.3 (Rev. CoP18); Res. Conf. 12.8 (Rev. CoP18)",
-                        evidence,
-                    );
-                }
-            }
-            SuspensionKind::NationalBan
-                if suspension.country == app.issuing_party()
-                    || (suspension.country == app.importer() && suspension.applies_to_import) =>
-            {
-                ctx.push(
-                    ReasonCode::Suspended,
+            SuspensionKind::Cites if role == Role::Origin => push(
+                ctx,
+                ReasonCode::SuspensionAffectsOrigin,
+                format!(
+                    "{notification} recommends suspending trade in this taxon from {}, the country of origin of this re-export; a person must decide whether it reaches re-exports",
+                    suspension.country
+                ),
+                "Art. XIII; Res. Conf. 14.3 (Rev. CoP18)",
+            ),
+            SuspensionKind::Cites if suspension.notes.as_deref().is_some_and(has_conditions) => {
+                ctx.conditional_suspensions.push(suspension.id);
+                push(
+                    ctx,
+                    ReasonCode::SuspensionConditions,
                     format!(
-                        "{} has a national measure banning {scope} in this taxon ({notification}); as {} it binds this document",
-                        suspension.country,
-                        if suspension.country == app.issuing_party() { "the issuing Party's own measure" } else { "the importing country's measure" }
+                        "{notification} recommends suspending {scope}, with conditions in its notes that a person must check: {}",
+                        suspension.notes.as_deref().unwrap_or("")
                     ),
-                    "Art. XIV(1)",
-                    evidence,
+                    "Art. XIII; Res. Conf. 14.3 (Rev. CoP18); Res. Conf. 12.8 (Rev. CoP18)",
                 );
             }
-            SuspensionKind::NationalBan | SuspensionKind::InformationNotice => {
-                ctx.push(
-                    ReasonCode::TradeMeasureNote,
-                    format!(
-                        "{notification} of {} concerns {scope}; it does not bind this document but is worth knowing",
-                        suspension.country
-                    ),
-                    "Art. XIV(1)",
-                    evidence,
-                );
-            }
+            SuspensionKind::Cites => push(
+                ctx,
+                ReasonCode::Suspended,
+                format!(
+                    "{notification} recommends suspending {scope} in this taxon, and it is in force on the trade date {date}"
+                ),
+                "Art. XIII; Res. Conf. 14.3 (Rev. CoP18); Res. Conf. 12.8 (Rev. CoP18)",
+            ),
+            // A Party's own stricter measure binds that Party's decisions (Art. XIV(1)); for
+            // anyone else it is worth knowing, never binding.
+            SuspensionKind::NationalBan if suspension.country == app.issuing_party() => push(
+                ctx,
+                ReasonCode::Suspended,
+                format!(
+                    "{} has a national measure banning {scope} in this taxon ({notification}); as the issuing Party's own measure it binds this document",
+                    suspension.country
+                ),
+                "Art. XIV(1)",
+            ),
+            SuspensionKind::NationalBan | SuspensionKind::InformationNotice => push(
+                ctx,
+                ReasonCode::TradeMeasureNote,
+                format!(
+                    "{notification} of {} concerns {scope}; it is {}'s own measure, which does not bind this document but is worth knowing{quoted}",
+                    suspension.country, suspension.country
+                ),
+                "Art. XIV(1)",
+            ),
         }
     }
 }

@@ -314,6 +314,8 @@ pub fn suspension(id: i64, country: &str, taxon_id: Option<u32>) -> SuspensionFa
         purposes: Vec::new(),
         terms: Vec::new(),
         notes: None,
+        is_current: None,
+        scope_unread: None,
     }
 }
 

@@ -326,6 +326,37 @@ fn annotated(f: &mut Facts, text: &str) {
     }
 }
 
+/// A trade measure as Species+ publishes it, read by `rules::measure::read` into the facts.
+fn published(
+    f: &mut Facts,
+    country: &str,
+    start: &str,
+    is_current: bool,
+    applies_to_import: bool,
+    notes: &str,
+) {
+    let id = 20_000 + f.suspensions.len() as i64;
+    let notification = format!("CITES Notif. No. {id}");
+    f.suspensions
+        .push(rules::measure::read(&rules::measure::PublishedMeasure {
+            id,
+            taxon_id: None,
+            country: c(country),
+            start_date: d(start),
+            is_current,
+            applies_to_import,
+            notification: Some(&notification),
+            notes: Some(notes),
+        }));
+}
+
+/// Notes of Species+ records (African elephant, `cites_suspensions`), as published.
+const ALL_COMMERCIAL_TRADE: &str = "All commercial trade in specimens of CITES-listed species. ";
+const ALL_TRADE: &str = "All trade in specimens of CITES-listed species.";
+const SHORT_EXPORT_PERMITS: &str = "Parties are requested not to authorize the import of ivory carvings from Zimbabwe where the traveller presents a ‘Short Export Permit’ - standard CITES export permit are required. ";
+const US_IVORY: &str = "Stricter domestic measures governing the import of African elephant ivory.";
+const CN_IVORY_2016_2019: &str = "Stricter domestic measures from 20 March 2016 to 31 December 2019 suspending imports of tusks and ivory carvings of Elephantidae spp. in the form of: pre-Convention elephant tusks and their products; ivory carvings of African elephant obtained after the Convention entered into force; and tusks as hunting trophies obtained in Africa.";
+
 /// *Tiliqua adelaidensis*: not listed until its CoP19 inclusion in Appendix I on 23 February
 /// 2023.
 const TILIQUA: &[Row] = &[Row::listed(2_301, Appendix::I, "2023-02-23")];
@@ -1461,6 +1492,95 @@ fn purpose_and_source() -> Vec<Case> {
 
 fn suspensions() -> Vec<Case> {
     vec![
+        Case {
+            name: "personal_trade_from_a_country_under_a_commercial_only_suspension_is_allowed",
+            input: |a| a.purpose = s("P"),
+            facts: |f| published(f, "TG", "2015-03-19", true, false, ALL_COMMERCIAL_TRADE),
+            decision: Allow,
+            codes: &[],
+        },
+        Case {
+            name: "commercial_trade_from_a_country_under_a_commercial_only_suspension_is_refused",
+            input: no_change,
+            facts: |f| published(f, "TG", "2015-03-19", true, false, ALL_COMMERCIAL_TRADE),
+            decision: Refuse,
+            codes: &[Suspended],
+        },
+        Case {
+            name: "a_notification_on_short_export_permits_for_carvings_leaves_live_animals_alone",
+            input: no_change,
+            facts: |f| published(f, "TG", "2010-08-16", true, true, SHORT_EXPORT_PERMITS),
+            decision: Allow,
+            codes: &[],
+        },
+        Case {
+            name: "ivory_carvings_under_a_notification_on_short_export_permits_need_review",
+            input: |a| a.term = s("IVC"),
+            facts: |f| published(f, "TG", "2010-08-16", true, true, SHORT_EXPORT_PERMITS),
+            decision: NeedsReview,
+            codes: &[MeasureScopeUnknown],
+        },
+        Case {
+            name: "the_importing_partys_domestic_ivory_measure_is_a_warning_for_the_exporter",
+            input: |a| a.term = s("TUS"),
+            facts: |f| published(f, "US", "2014-10-10", true, true, US_IVORY),
+            decision: Allow,
+            codes: &[TradeMeasureNote],
+        },
+        Case {
+            name: "the_issuing_partys_own_domestic_ivory_measure_binds_it",
+            input: |a| a.term = s("TUS"),
+            facts: |f| published(f, "TG", "2014-10-10", true, false, US_IVORY),
+            decision: Refuse,
+            codes: &[Suspended],
+        },
+        Case {
+            name: "a_domestic_measure_whose_notes_give_its_window_binds_inside_it",
+            input: |a| {
+                a.term = s("TUS");
+                a.date_issue = s("2018-03-01");
+                a.date_trade = s("2018-03-15");
+                a.documents.valid_until = s("2018-08-31");
+            },
+            facts: |f| published(f, "TG", "2016-04-01", false, true, CN_IVORY_2016_2019),
+            decision: Refuse,
+            codes: &[Suspended],
+        },
+        Case {
+            name: "a_domestic_measure_whose_notes_give_its_window_is_gone_after_it",
+            input: |a| a.term = s("TUS"),
+            facts: |f| published(f, "TG", "2016-04-01", false, true, CN_IVORY_2016_2019),
+            decision: Allow,
+            codes: &[],
+        },
+        Case {
+            // Species+ lists the suspension of all trade with one Party from 2022-05-13 as no
+            // longer current, without the date it was withdrawn: a trade in June 2022, checked
+            // in 2026, may have fallen inside it.
+            name: "a_suspension_withdrawn_at_an_unknown_date_may_cover_a_past_trade_date",
+            input: |a| {
+                import_into_us(a);
+                a.date_issue = s("2022-05-20");
+                a.date_trade = s("2022-06-01");
+                a.documents.valid_until = s("2022-10-31");
+                if let Some(p) = a.documents.export_permit.as_mut() {
+                    p.issued_on = s("2022-05-16");
+                }
+            },
+            facts: |f| {
+                f.today = d("2026-11-27");
+                published(f, "TG", "2022-05-13", false, false, ALL_TRADE);
+            },
+            decision: NeedsReview,
+            codes: &[MeasurePossiblyInForce],
+        },
+        Case {
+            name: "a_suspension_withdrawn_before_today_does_not_cover_a_trade_after_today",
+            input: no_change,
+            facts: |f| published(f, "TG", "2022-05-13", false, false, ALL_TRADE),
+            decision: Allow,
+            codes: &[],
+        },
         Case {
             name: "a_suspension_of_the_taxon_from_the_exporter_is_refused",
             input: no_change,
