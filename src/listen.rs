@@ -231,3 +231,16 @@ fn is_peer_error(e: &std::io::Error) -> bool {
         ConnectionAborted | ConnectionRefused | ConnectionReset
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{CONNECTIONS_MAX, slots_for_file_limit};
+
+    #[test]
+    fn slots_are_half_the_file_limit_up_to_the_maximum() {
+        assert_eq!(slots_for_file_limit(256), 128);
+        assert_eq!(slots_for_file_limit(1024), 512);
+        assert_eq!(slots_for_file_limit(1_048_576), CONNECTIONS_MAX);
+        assert_eq!(slots_for_file_limit(0), 0);
+    }
+}

@@ -218,3 +218,38 @@ fn rewritten(written: &[u8]) -> Option<Vec<u8>> {
     answer.push_str(&body);
     Some(answer.into_bytes())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::rewritten;
+
+    #[test]
+    fn hyper_s_empty_431_becomes_the_json_error_and_the_router_s_answers_are_untouched() {
+        let hyper_s = b"HTTP/1.1 431 Request Header Fields Too Large\r\nconnection: close\r\n\
+                        content-length: 0\r\ndate: Mon, 07 Dec 2026 00:59:46 GMT\r\n\r\n";
+        let answer = String::from_utf8(rewritten(hyper_s).unwrap()).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n"));
+        assert!(head.contains("\r\ncontent-type: application/json\r\n"));
+        assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())));
+        assert!(head.contains("\r\ndate: Mon, 07 Dec 2026 00:59:46 GMT"));
+        let body: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(body["error"]["code"], "header_too_large");
+        assert_eq!(body["error"]["field"], "headers");
+
+        for untouched in [
+            // The router's answers are JSON, with a content type.
+            &b"HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"[..],
+            // An empty success (a HEAD's answer) or an error with a body.
+            b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 400 Bad Request\r\ncontent-length: 2\r\n\r\nno",
+            // A status hyper does not answer by itself, and a head cut short.
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\n\r\n",
+            b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n",
+        ] {
+            assert_eq!(rewritten(untouched), None, "{}", String::from_utf8_lossy(untouched));
+        }
+    }
+}
