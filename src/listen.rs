@@ -3,7 +3,8 @@
 //!
 //! What an unauthenticated client can hold is bounded here, before any route runs: a slot (at
 //! most [`connection_slots`], well under the file limit, so accepting never hits `EMFILE`), for
-//! at most [`HEAD_TIMEOUT`] without sending a request head, [`BODY_TIMEOUT`] sending a body and
+//! at most [`HEAD_TIMEOUT`] ([`HEAD_TIMEOUT_BUSY`] when slots are scarce) without sending a
+//! request head, [`BODY_TIMEOUT`] sending a body and
 //! [`WRITE_STALL_TIMEOUT`] not reading its answer, with at most [`HEAD_BYTES_MAX`] of head.
 
 mod body;
@@ -23,6 +24,15 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 /// being accepted, and the next one within this of its previous answer: it also bounds an idle
 /// keep-alive connection. A real client sends its head in one packet; 10 s covers a slow link.
 pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The head deadline instead of [`HEAD_TIMEOUT`] for a connection accepted while fewer than
+/// 1 in [`BUSY_FREE_SLOTS_DIVISOR`] slots are free: under a flood of slow connections slots
+/// then turn over about three times faster, and a real client sends its head at once (3 s
+/// leaves room for a lost packet's retransmission).
+pub const HEAD_TIMEOUT_BUSY: Duration = Duration::from_secs(3);
+
+/// Slots count as scarce when fewer than `slots / BUSY_FREE_SLOTS_DIVISOR` are free.
+pub const BUSY_FREE_SLOTS_DIVISOR: usize = 8;
 
 /// A request body must be received whole within this of the handler starting to read it:
 /// the largest accepted (`server::BODY_BYTES_MAX`, 256 KiB) then needs about 26 KB/s.
@@ -51,7 +61,7 @@ pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(500);
 /// Linux caps it at `net.core.somaxconn`, 4096 by default). Beyond it, clients' connection
 /// attempts are dropped and retried after 1, 3, 7 s: the default of 128 would leave a fresh
 /// client behind a few hundred slow ones retrying its SYN.
-pub const LISTEN_BACKLOG: u32 = 1024;
+pub const LISTEN_BACKLOG: u32 = 4096;
 
 /// On shutdown, connections get this long to finish the request they are serving.
 pub const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -133,7 +143,9 @@ pub async fn serve(
             _ = &mut shutdown => break,
             (permit, stream) = next => {
                 let Ok(permit) = permit else { break };
-                spawn_connection(stream, router.clone(), permit, stop_rx.clone());
+                let busy = slots.available_permits() < total as usize / BUSY_FREE_SLOTS_DIVISOR;
+                let head_timeout = if busy { HEAD_TIMEOUT_BUSY } else { HEAD_TIMEOUT };
+                spawn_connection(stream, router.clone(), permit, head_timeout, stop_rx.clone());
             }
         }
     }
@@ -150,11 +162,13 @@ pub async fn serve(
     }
 }
 
-/// Serves one connection on its own task; the slot is freed when it ends.
+/// Serves one connection on its own task, with `head_timeout` for each request head; the slot
+/// is freed when it ends.
 fn spawn_connection(
     stream: TcpStream,
     router: Router,
     permit: OwnedSemaphorePermit,
+    head_timeout: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     tokio::spawn(async move {
@@ -162,7 +176,7 @@ fn spawn_connection(
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
-            .header_read_timeout(HEAD_TIMEOUT)
+            .header_read_timeout(head_timeout)
             .max_buf_size(HEAD_BYTES_MAX);
         let conn = builder.serve_connection(io, TowerToHyperService::new(router));
         let mut conn = std::pin::pin!(conn);
