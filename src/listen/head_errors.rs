@@ -69,14 +69,12 @@ impl Guarded {
     /// Writes what is left of the rewritten answer.
     fn write_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         loop {
-            let Some((bytes, written)) = &self.replacement else {
-                return Poll::Ready(Ok(()));
+            let polled = match &self.replacement {
+                Some((bytes, written)) if *written < bytes.len() => {
+                    Pin::new(&mut self.inner).poll_write(cx, &bytes[*written..])
+                }
+                _ => return Poll::Ready(Ok(())),
             };
-            if *written == bytes.len() {
-                return Poll::Ready(Ok(()));
-            }
-            let rest = bytes[*written..].to_vec();
-            let polled = Pin::new(&mut self.inner).poll_write(cx, &rest);
             let n = ready!(self.within_stall(cx, polled))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
