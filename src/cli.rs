@@ -580,11 +580,10 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
         );
         None
     };
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("listening on {listen}"))?;
+    let slots = crate::listen::connection_slots()?;
+    let listener = crate::listen::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let bound = listener.local_addr()?;
-    tracing::info!(address = %bound, "cites serving");
+    tracing::info!(address = %bound, connections = slots, "cites serving");
     // Printed on stdout so scripts (and tests) can find the port when asked for port 0.
     #[allow(clippy::print_stdout)]
     {
@@ -595,9 +594,7 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     state.mirrors_speciesplus = mirrors;
     let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
     let app = crate::server::app(state);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    crate::listen::serve(listener, app, slots, shutdown_signal()).await;
     tracing::info!("shutting down");
     let _ = stop_sweeper.send(true);
     if let Err(e) = sweeper.await {

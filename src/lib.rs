@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod keys;
+pub mod listen;
 pub mod openapi;
 pub mod permit_check;
 pub mod progress;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -289,7 +289,7 @@ impl FromRequestParts<AppState> for Authenticated {
 
 /// The caller presenting the request's key; a 401 without a valid one.
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
-    let presented = presented_key(&parts.headers).ok_or_else(|| {
+    let presented = presented_key(&parts.headers)?.ok_or_else(|| {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
@@ -310,20 +310,56 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
     }
 }
 
-fn presented_key(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        let v = v.trim();
-        if let Some(rest) = v
-            .strip_prefix("Bearer ")
-            .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some(rest.trim().to_owned());
-        }
+/// The key sent as `Authorization: Bearer <key>` (the scheme in any case) or `X-API-Key`;
+/// `None` if neither is sent. An `Authorization` header that is not `Bearer <key>`, with no
+/// `X-API-Key` beside it, is a 401 saying so; what it holds is never repeated (it may be a key).
+fn presented_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let bearer = headers.get(header::AUTHORIZATION).map(bearer_key);
+    if let Some(Ok(key)) = bearer {
+        return Ok(Some(key));
     }
-    headers
+    let api_key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty());
+    match (api_key, bearer) {
+        (Some(key), _) => Ok(Some(key)),
+        (None, Some(Err(problem))) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            format!("the Authorization header {problem}: send Authorization: Bearer <key>"),
+        )
+        .on_field("authorization")),
+        (None, _) => Ok(None),
+    }
+}
+
+/// The key of an `Authorization` value `Bearer <key>` (RFC 9110 11.1: the scheme is
+/// case-insensitive); otherwise what is wrong with it.
+fn bearer_key(value: &axum::http::HeaderValue) -> Result<String, &'static str> {
+    let value = value
+        .to_str()
+        .map_err(|_| "holds characters other than visible ASCII")?
+        .trim();
+    if value.is_empty() {
+        return Err("is empty");
+    }
+    let Some((scheme, key)) = value.split_once(|c: char| c.is_ascii_whitespace()) else {
+        return Err(if value.eq_ignore_ascii_case("bearer") {
+            "names the Bearer scheme but no key"
+        } else {
+            "has no scheme"
+        });
+    };
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err("uses a scheme other than Bearer");
+    }
+    let key = key.trim();
+    if key.split_ascii_whitespace().count() != 1 {
+        return Err("holds more than one word after Bearer");
+    }
+    Ok(key.to_owned())
 }
 
 /// The roles [`ROUTES`] gives `method` on the route `path` (as the router matched it, with

@@ -501,3 +501,77 @@ async fn the_openapi_document_gives_the_statuses_a_declaration_answers_and_what_
     );
     app.stop().await;
 }
+
+/// The Bearer scheme is read in any case (RFC 9110 11.1), and an `Authorization` header that
+/// is not `Bearer <key>` gets a 401 saying what is wrong with it, never repeating what it holds.
+async fn the_bearer_scheme_is_case_insensitive_and_a_malformed_header_says_what_is_wrong(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    let key = app.key(Role::Enforcement).to_owned();
+    let status_of = |value: String| {
+        let req = app
+            .http
+            .get(format!("{}/v1/sync/status", app.base))
+            .header("Authorization", value);
+        async move {
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            (status, res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    for scheme in ["Bearer", "BEARER", "bearer", "bEaReR"] {
+        let (s, body) = status_of(format!("{scheme} {key}")).await;
+        assert_eq!(s, 200, "{scheme}: {body}");
+    }
+    let (s, body) = status_of(format!("  BEARER \t {key}  ")).await;
+    assert_eq!(s, 200, "spaces around: {body}");
+    for (value, says) in [
+        (format!("Basic {key}"), "uses a scheme other than Bearer"),
+        (key.clone(), "has no scheme"),
+        ("Bearer".to_owned(), "names the Bearer scheme but no key"),
+        (
+            format!("Bearer {key} {key}"),
+            "holds more than one word after Bearer",
+        ),
+    ] {
+        let (s, body) = status_of(value.clone()).await;
+        assert_eq!(s, 401, "{value}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(says) && message.contains("send Authorization: Bearer <key>"),
+            "{value}: {body}"
+        );
+        assert!(!message.contains("is required"), "{value}: {body}");
+        assert_eq!(body["error"]["field"], "authorization", "{body}");
+        assert!(
+            !body.to_string().contains(&key),
+            "the key is repeated: {body}"
+        );
+    }
+    // A malformed Authorization beside a valid X-API-Key: the key is used.
+    let res = app
+        .http
+        .get(format!("{}/v1/sync/status", app.base))
+        .header("Authorization", "Basic abc")
+        .header("X-API-Key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    // No key at all still says one is required.
+    let (s, body) = app.get("/v1/sync/status", None).await;
+    assert_eq!(s, 401);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("an API key is required"),
+        "{body}"
+    );
+    app.stop().await;
+}
+
+crate::support::on_both_backends!(
+    the_bearer_scheme_is_case_insensitive_and_a_malformed_header_says_what_is_wrong
+);

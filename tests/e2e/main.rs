@@ -10,5 +10,6 @@ mod http;
 mod quota;
 mod quota_crash;
 mod schedule;
+mod slow_clients;
 mod support;
 mod tidy;
