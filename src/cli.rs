@@ -570,9 +570,18 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
             );
         }
         tracing::info!(cron = %args.sync_cron, "scheduled sync enabled");
+        let quotas = crate::schedule::QuotaImport {
+            db: db.clone(),
+            clock: clock.clone(),
+        };
         Some(
-            crate::schedule::Schedule::start(&args.sync_cron, synchroniser.clone(), mirror_first)
-                .await?,
+            crate::schedule::Schedule::start(
+                &args.sync_cron,
+                synchroniser.clone(),
+                mirror_first,
+                Some(quotas),
+            )
+            .await?,
         )
     } else {
         tracing::warn!(
@@ -718,15 +727,30 @@ async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::
         (None, true, false) => sync::RunKind::Full,
         (None, false, false) => sync::RunKind::Incremental,
     };
-    let synchroniser = synchroniser(db, clock, &args.speciesplus)?;
+    let synchroniser = synchroniser(db.clone(), clock.clone(), &args.speciesplus)?;
     let progress = crate::progress::ConsoleProgress::new();
     let result = synchroniser.run_once(kind, &progress).await;
     progress.finish();
     let report = result?;
+    // What Species+ publishes as quotas limits permits from now on.
+    let imported = crate::quota_cli::import_after_sync(&db, clock).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         println!("{report}");
+        if let Some(i) = imported {
+            for line in &i.not_applied {
+                println!("{line}");
+            }
+            println!(
+                "Species+ quotas into the ledger: {} imported, {} revised, {} unchanged, {} not applied, {} skipped",
+                i.imported,
+                i.revised.len(),
+                i.unchanged,
+                i.not_applied.len(),
+                i.skipped
+            );
+        }
     }
     Ok(())
 }

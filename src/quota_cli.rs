@@ -747,6 +747,39 @@ async fn follow_speciesplus(
     )
 }
 
+/// Imports the catalogue's Species+ quotas into the ledger after a sync run succeeded, so that
+/// what Species+ publishes limits permits from the moment it is synced (not only once someone
+/// runs `cites quota import`). The import is idempotent; what it could not apply is logged, as
+/// `cites quota import` would print it. A failure is logged too: the sync itself succeeded, and
+/// the next run imports again.
+pub async fn import_after_sync(db: &Db, clock: Arc<dyn Clock>) -> Option<ImportReport> {
+    let ledger = Ledger::new(db.clone(), clock);
+    let actor = Actor {
+        name: "sync".to_owned(),
+        reason: Some("Species+ quotas of the catalogue, imported after a sync".to_owned()),
+    };
+    match import_speciesplus(db, &ledger, &actor).await {
+        Ok(report) => {
+            for line in &report.not_applied {
+                tracing::warn!(speciesplus_id = line.speciesplus_id, quota = ?line.quota_id, "{}", line.message);
+            }
+            tracing::info!(
+                imported = report.imported,
+                revised = report.revised.len(),
+                unchanged = report.unchanged,
+                not_applied = report.not_applied.len(),
+                skipped = report.skipped,
+                "Species+ quotas imported after the sync"
+            );
+            Some(report)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the Species+ quotas could not be imported after the sync; run cites quota import");
+            None
+        }
+    }
+}
+
 /// What an import of the catalogue's Species+ quotas did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ImportReport {

@@ -8,7 +8,23 @@ use std::time::Duration;
 use tokio::sync::Mutex;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
+use db::Db;
+use domain::Clock;
 use sync::{RunKind, Synchroniser};
+
+/// Where a successful run's Species+ quotas go: the ledger of this database, on this clock
+/// ([`crate::quota_cli::import_after_sync`]).
+#[derive(Clone)]
+pub struct QuotaImport {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl QuotaImport {
+    async fn run(&self) {
+        crate::quota_cli::import_after_sync(&self.db, self.clock.clone()).await;
+    }
+}
 
 /// Default schedule (UTC, with seconds): Sundays 06:00, after Species+'s Saturday rebuild
 /// (02:42) and its Saturday-night dump (22:21).
@@ -49,6 +65,7 @@ impl Schedule {
         cron: &str,
         synchroniser: Arc<Synchroniser>,
         mirror_first: bool,
+        quotas: Option<QuotaImport>,
     ) -> anyhow::Result<Schedule> {
         validate_cron(cron).map_err(anyhow::Error::msg)?;
         let running = Arc::new(Mutex::new(()));
@@ -56,8 +73,12 @@ impl Schedule {
         let first_mirror = if mirror_first {
             let guard = running.clone().lock_owned().await;
             let synchroniser = synchroniser.clone();
+            let quotas = quotas.clone();
             Some(tokio::spawn(async move {
                 first_mirror(&synchroniser).await;
+                if let Some(q) = &quotas {
+                    q.run().await;
+                }
                 drop(guard);
             }))
         } else {
@@ -67,6 +88,7 @@ impl Schedule {
         let job = Job::new_async(cron, move |_, _| {
             let synchroniser = synchroniser.clone();
             let running = running.clone();
+            let quotas = quotas.clone();
             Box::pin(async move {
                 let Ok(_guard) = running.try_lock() else {
                     tracing::warn!(
@@ -76,11 +98,17 @@ impl Schedule {
                 };
                 tracing::info!("scheduled sync starting");
                 let progress = crate::progress::ConsoleProgress::new();
-                match synchroniser.run_once(RunKind::Incremental, &progress).await {
-                    Ok(report) => tracing::info!(report = %report, "scheduled sync succeeded"),
+                let result = synchroniser.run_once(RunKind::Incremental, &progress).await;
+                progress.finish();
+                match result {
+                    Ok(report) => {
+                        tracing::info!(report = %report, "scheduled sync succeeded");
+                        if let Some(q) = &quotas {
+                            q.run().await;
+                        }
+                    }
                     Err(e) => tracing::error!(error = %e, "scheduled sync failed"),
                 }
-                progress.finish();
             })
         })?;
         scheduler.add(job).await?;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod check;
+mod check_after_sync;
 mod cli;
 mod connection_loss;
 mod crash;

@@ -39,7 +39,7 @@ async fn the_schedule_runs_a_sync_on_its_cron_and_never_two_at_once() {
             fetch_distributions: false,
         },
     ));
-    let schedule = Schedule::start("* * * * * *", synchroniser, false)
+    let schedule = Schedule::start("* * * * * *", synchroniser, false, None)
         .await
         .unwrap();
 
