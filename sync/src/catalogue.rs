@@ -103,6 +103,29 @@ impl Catalogue {
             });
         }
         let Some(first) = found.first() else {
+            // A synonym Species+ lists only in its accepted taxon's synonyms, with no concept
+            // of its own (Loxodonta cyclotis under Loxodonta africana).
+            if q.parse::<i64>().is_err() {
+                let mut owners = store::taxa_listing_related_name(&self.db, q).await?;
+                return match owners.len() {
+                    0 => Err(not_found()),
+                    1 => {
+                        let (taxon, related) = owners.remove(0);
+                        Ok(Resolved {
+                            taxon,
+                            via_synonym: Some(related),
+                        })
+                    }
+                    _ => Err(Error::AmbiguousName {
+                        query: q.to_owned(),
+                        candidates: owners
+                            .iter()
+                            .map(|(t, _)| format!("{} ({})", t.full_name, t.id))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }),
+                };
+            }
             return Err(not_found());
         };
         if first.name_status == "S" {

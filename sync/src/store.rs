@@ -182,6 +182,50 @@ pub async fn taxa_named(db: &Db, name: &str) -> Result<Vec<TaxonSummary>> {
         .bind(name).fetch_all(pool).await)?)
 }
 
+/// Accepted, active taxa whose synonym list (`taxon_related_names`) holds `name` (any case),
+/// each with the related name as a summary of its own (a synonym with no taxon row).
+pub async fn taxa_listing_related_name(
+    db: &Db,
+    name: &str,
+) -> Result<Vec<(TaxonSummary, TaxonSummary)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        taxon_id: i64,
+        related_id: i64,
+        full_name: String,
+        author_year: Option<String>,
+        rank: Option<String>,
+    }
+    let rows: Vec<Row> = read_db!(db, pool => sqlx::query_as(
+        "SELECT r.taxon_id, r.related_id, r.full_name, r.author_year, r.rank \
+         FROM taxon_related_names r JOIN taxa t ON t.id = r.taxon_id \
+         WHERE lower(r.full_name) = lower($1) AND t.name_status = 'A' AND t.active \
+         ORDER BY r.taxon_id")
+        .bind(name).fetch_all(pool).await)?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Some(accepted) = taxon(db, r.taxon_id).await? {
+            let related = TaxonSummary {
+                id: r.related_id,
+                full_name: r.full_name,
+                author_year: r.author_year,
+                rank: r.rank.unwrap_or_default(),
+                name_status: "S".to_owned(),
+                active: true,
+                cites_listing: None,
+                kingdom: accepted.kingdom.clone(),
+                phylum: accepted.phylum.clone(),
+                class: accepted.class.clone(),
+                taxon_order: accepted.taxon_order.clone(),
+                family: accepted.family.clone(),
+                genus: accepted.genus.clone(),
+            };
+            out.push((accepted, related));
+        }
+    }
+    Ok(out)
+}
+
 /// Taxa whose scientific name starts with `prefix`, or whose common name equals it (any case).
 pub async fn search_taxa(db: &Db, prefix: &str, limit: i64) -> Result<Vec<TaxonSummary>> {
     let pattern = format!(

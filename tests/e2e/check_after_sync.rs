@@ -99,6 +99,18 @@ async fn published_quotas_and_measures_count_straight_after_a_sync(backend: Back
         "{answer}"
     );
 
+    // A synonym Species+ lists only under its accepted taxon (no concept of its own) is
+    // resolved to it, and the answer says through which name.
+    let mut forest = tusks("CM", 2);
+    forest["taxon"] = json!("Loxodonta cyclotis");
+    let answer = check(&t.url, dir.path(), &forest);
+    assert_eq!(answer["taxon"]["id"], 4521, "{answer}");
+    assert_eq!(
+        answer["taxon"]["via_synonym"], "Loxodonta cyclotis",
+        "{answer}"
+    );
+    assert!(codes(&answer).contains(&"ZERO_QUOTA"), "{answer}");
+
     t.drop_db().await.unwrap();
 }
 
