@@ -469,16 +469,25 @@ pub enum Evidence {
         committed: Decimal,
         /// Exported.
         exported: Decimal,
-        /// This application, in the quota's unit when convertible.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        requested: Option<Decimal>,
-        /// Left before this application (`limit - held - committed - exported`, at least 0).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        remaining: Option<Decimal>,
-        /// The quota's unit.
-        unit: domain::UnitCode,
+        /// This application as sent, in `requested_unit`.
+        requested: Decimal,
         /// The request's unit.
         requested_unit: domain::UnitCode,
+        /// This application in the quota's `unit`, when it converts exactly.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        requested_in_quota_unit: Option<Decimal>,
+        /// Left before this application (`limit - held - committed - exported`, at least 0),
+        /// in the quota's `unit`.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        remaining: Option<Decimal>,
+        /// The quota's unit: of `limit`, `held`, `committed`, `exported`, `remaining` and
+        /// `requested_in_quota_unit`.
+        unit: domain::UnitCode,
+        /// How far the quota's scope is known: a Species+ quota keeps its restriction (a
+        /// term, a purpose) only in its notes, so it is counted against every specimen type,
+        /// which a person should confirm.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<String>,
         /// Legal basis.
         #[serde(skip_serializing_if = "Option::is_none")]
         basis: Option<String>,

@@ -465,10 +465,12 @@ pub(super) fn quotas(ctx: &mut Ctx<'_>) {
             held: quota.held,
             committed: quota.committed,
             exported: quota.exported,
-            requested: requested_in_unit,
+            requested: requested.amount(),
+            requested_unit: requested.unit(),
+            requested_in_quota_unit: requested_in_unit,
             remaining: quota.limit.map(|limit| remaining(quota, limit)),
             unit: quota.unit,
-            requested_unit: requested.unit(),
+            scope: scope_unverified(quota),
             basis: quota.basis.clone(),
             notes: quota.notes.clone(),
         };
@@ -515,16 +517,27 @@ pub(super) fn quotas(ctx: &mut Ctx<'_>) {
         };
         let amount = in_unit.amount();
         if used(quota).saturating_add(amount) > limit {
+            // Every figure with its own unit: the request as sent, and in the quota's unit.
+            let asked = if requested.unit() == quota.unit {
+                format!("{amount} {}", quota.unit)
+            } else {
+                format!(
+                    "{amount} {} ({} {} as requested)",
+                    quota.unit,
+                    requested.amount(),
+                    requested.unit()
+                )
+            };
             ctx.push(
                 ReasonCode::QuotaExceeded,
                 format!(
-                    "quota {} is {limit} {}: {} held, {} committed and {} exported leave {}, less than the {amount} requested",
+                    "quota {} is {limit} {unit}: {} {unit} held, {} {unit} committed and {} {unit} exported leave {} {unit}, less than the {asked} requested",
                     quota.id,
-                    quota.unit,
                     quota.held,
                     quota.committed,
                     quota.exported,
-                    remaining(quota, limit)
+                    remaining(quota, limit),
+                    unit = quota.unit,
                 ),
                 legal_reference,
                 evidence(Some(amount)),
@@ -598,6 +611,20 @@ fn quota_applies(ctx: &Ctx<'_>, quota: &QuotaFact) -> bool {
         && (quota.terms.is_empty() || quota.terms.contains(&app.term()))
         && (quota.sources.is_empty() || quota.sources.contains(&app.source()))
         && (quota.purposes.is_empty() || quota.purposes.contains(&app.purpose()))
+}
+
+/// A Species+ quota whose restriction the ledger does not hold (no term, source or purpose):
+/// what its notes say it covers is not verified, and it is counted against every specimen.
+fn scope_unverified(quota: &QuotaFact) -> Option<String> {
+    let unrestricted =
+        quota.terms.is_empty() && quota.sources.is_empty() && quota.purposes.is_empty();
+    (quota.speciesplus_id.is_some() && unrestricted).then(|| match quota.notes.as_deref() {
+        Some(notes) if !notes.trim().is_empty() => format!(
+            "from the notes, unverified: Species+ gives this quota's scope only as \"{}\"; it is counted against every term, source and purpose",
+            notes.trim()
+        ),
+        _ => "unrestricted as published: Species+ gives no term, source or purpose for this quota".to_owned(),
+    })
 }
 
 /// Zero export quotas written into the deciding listing annotation, e.g. "zero annual export

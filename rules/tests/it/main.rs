@@ -4,6 +4,7 @@
 // A panic in a test is a failure with a backtrace, which is what we want.
 #![allow(clippy::unwrap_used)]
 
+mod evidence;
 mod fail_closed;
 mod input;
 mod risk;
