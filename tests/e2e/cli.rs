@@ -269,3 +269,37 @@ async fn serve_starts_offline_with_the_sample_and_shuts_down_gracefully_on_sigte
     );
     t.drop_db().await.unwrap();
 }
+
+/// Logs read from a pipe or a file, not a terminal, are plain text: no colour escape codes.
+#[test]
+fn logs_not_written_to_a_terminal_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    // serve warns at once (no token: the sample, no scheduled sync) and is stopped then.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DATABASE_URL", &url)
+        .env_remove("CITES_SPECIESPLUS_TOKEN")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("listening on"), "{line}");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("WARN"), "nothing was logged: {err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes in a piped log: {err:?}"
+    );
+}
