@@ -254,7 +254,10 @@ pub const READ_ATTEMPTS_MAX: u32 = 5;
 /// may not have run: only a statement that is safe to run twice may be retried on it.
 pub fn is_connection_lost(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) => true,
+        // A protocol error: what came back was not the server's answer, as when the
+        // connection is closed during its handshake (sqlx reads the EOF as a reply of 0x00 to
+        // its SSLRequest).
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
         // PostgreSQL: class 08 (connection exception), the backend terminated by an
         // administrator or a shutdown (57P01, 57P02), the server still starting (57P03).
         sqlx::Error::Database(d) => d.code().is_some_and(|code| {

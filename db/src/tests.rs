@@ -249,3 +249,13 @@ async fn an_in_memory_sqlite_database_keeps_its_one_connection_however_long_it_i
     assert!(file.options().get_idle_timeout().is_some());
     t.drop_db().await.unwrap();
 }
+
+#[test]
+fn a_connection_closed_in_its_handshake_is_lost_and_a_lock_not_granted_is_neither() {
+    // What sqlx reports when the peer closes the connection before answering its SSLRequest.
+    let handshake = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+    assert!(crate::is_connection_lost(&handshake));
+    assert!(!crate::is_locked(&handshake));
+    assert!(!crate::is_connection_lost(&sqlx::Error::RowNotFound));
+    assert!(!crate::is_locked(&sqlx::Error::RowNotFound));
+}

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod connection_loss;
 mod crash;
+mod db_faults;
 mod held_lock;
 mod http;
 mod quota;
