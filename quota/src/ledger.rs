@@ -35,9 +35,9 @@ pub const TRANSIENT_RETRIES_MAX: u32 = 50;
 /// The longest one ledger operation takes, retries included, when the database is locked by
 /// another process (a dump loading, an administrator's `LOCK TABLE`) or out of reach; it then
 /// fails with [`Error::Busy`] (an HTTP 503) and the client sends it again with the same key.
-/// Long enough to ride out a PostgreSQL restart or a burst of terminated connections (about
-/// 1-2 s here); short enough that waiting requests do not pile up behind a lock held for
-/// minutes (a SQLite busy timeout of 30 s times 50 attempts was up to 25 minutes).
+/// Long enough to ride out a PostgreSQL restart or a burst of terminated connections; short
+/// enough that waiting requests do not pile up behind a lock held for minutes (a SQLite busy
+/// timeout of 30 s times 50 attempts was up to 25 minutes).
 pub const WRITE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
 /// What one statement of the ledger waits, at most, for a lock another session holds (SQLite
 /// `busy_timeout`, PostgreSQL `lock_timeout`) or for a pooled connection, before its attempt

@@ -326,8 +326,9 @@ fn permit_check(key: String) -> Request {
     }
 }
 
-/// Sends requests, one every [`CLIENT_PAUSE`], until `stop`: every third a permit check, the
-/// others reservations. Each is recorded with what it was told.
+/// Sends requests, one every [`CLIENT_PAUSE`] (after a 503, as its `Retry-After` says), until
+/// `stop`: every third a permit check, the others reservations. Each is recorded with what it
+/// was told.
 async fn client(
     http: reqwest::Client,
     base: String,
@@ -349,9 +350,17 @@ async fn client(
             reserve(quotas[0], k, q)
         };
         let told = send(&http, &base, &key, &req).await;
+        // A 503 asks to wait (`Retry-After`) before sending more: this client does.
+        let pause = match told {
+            Told::Unavailable(_) => Duration::from_secs(cites::server::RETRY_AFTER_SECS.into()),
+            _ => CLIENT_PAUSE,
+        };
         records.push((req, told));
         i += 1;
-        tokio::time::sleep(CLIENT_PAUSE).await;
+        let resume = Instant::now() + pause;
+        while Instant::now() < resume && !stop.load(Ordering::SeqCst) {
+            tokio::time::sleep(CLIENT_PAUSE).await;
+        }
     }
     records
 }
@@ -480,9 +489,14 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
     let authority = new_key(&url, "scientific-authority");
     let logs = tempfile::tempdir().unwrap();
     let log = logs.path().join("serve.log");
+    // One instance through the proxy, which both faults reach; another connected directly,
+    // which sees the crash as a refused connection (through the proxy, a closed one).
     let server = Server::start(&url, &log).await;
+    let direct_log = logs.path().join("serve-direct.log");
+    let direct_server = Server::start(&cluster.url(cluster.port, "cites"), &direct_log).await;
     let http = http_client();
     let base = server.base.clone();
+    let bases = [base.clone(), direct_server.base.clone()];
     let quotas = [
         declare(&http, &base, &authority, 4521, "100000").await,
         declare_hummingbirds(&http, &base, &authority).await,
@@ -492,6 +506,7 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
     let mut made: std::collections::BTreeMap<i64, (usize, Decimal)> = Default::default();
     let (mut sent, mut unavailable) = (0_usize, 0_usize);
     let (mut slowest_503, mut slowest_recovery) = (Duration::ZERO, Duration::ZERO);
+    let mut slowest_direct_503 = Duration::ZERO;
 
     for cycle in 0..cycles {
         assert!(
@@ -508,7 +523,7 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
             .map(|c| {
                 tokio::spawn(client(
                     http.clone(),
-                    base.clone(),
+                    bases[c as usize % bases.len()].clone(),
                     officer.clone(),
                     quotas,
                     format!("k{cycle}-c{c}"),
@@ -524,23 +539,35 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
         } else {
             proxy.cut();
         }
-        let (probes, slowest) = probe_outage(
-            &http,
-            &base,
-            &officer,
-            quotas[0],
-            &format!("k{cycle}"),
-            &ctx,
-        )
-        .await;
-        slowest_503 = slowest_503.max(slowest);
+        // The cut reaches the instance behind the proxy; the crash, both.
+        let (name, direct_name) = (format!("k{cycle}"), format!("k{cycle}-direct"));
+        let direct_ctx = format!("{ctx}, direct");
+        let (through_proxy, direct_probe) = tokio::join!(
+            probe_outage(&http, &bases[0], &officer, quotas[0], &name, &ctx),
+            async {
+                if crash {
+                    let (b, q) = (&bases[1], quotas[0]);
+                    Some(probe_outage(&http, b, &officer, q, &direct_name, &direct_ctx).await)
+                } else {
+                    None
+                }
+            }
+        );
+        let mut probes = through_proxy.0;
+        slowest_503 = slowest_503.max(through_proxy.1);
+        if let Some((requests, slowest)) = direct_probe {
+            probes.extend(requests);
+            slowest_direct_503 = slowest_direct_503.max(slowest);
+        }
         if crash {
             let c = &cluster;
             tokio::task::block_in_place(|| c.start());
         } else {
             proxy.restore();
         }
-        slowest_recovery = slowest_recovery.max(wait_for_recovery(&http, &base, &ctx, &log).await);
+        for (b, l) in bases.iter().zip([&log, &direct_log]) {
+            slowest_recovery = slowest_recovery.max(wait_for_recovery(&http, b, &ctx, l).await);
+        }
         tokio::time::sleep(AFTER_RECOVERY).await;
         stop.store(true, Ordering::SeqCst);
         let mut records = Vec::new();
@@ -627,8 +654,8 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
         .collect();
     println!(
         "{cycles} database faults in {:.1?}: {sent} requests, {unavailable} answered 503 and \
-         sent again; reservations made {per_quota:?}; slowest 503 {slowest_503:?}, \
-         slowest recovery {slowest_recovery:?}",
+         sent again; reservations made {per_quota:?}; slowest 503 {slowest_503:?} \
+         (through the proxy), {slowest_direct_503:?} (direct), slowest recovery {slowest_recovery:?}",
         started.elapsed()
     );
     assert!(
@@ -636,5 +663,6 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
         "no client request met the fault: the test proves nothing"
     );
     server.stop();
+    direct_server.stop();
     direct.close().await;
 }
