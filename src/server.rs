@@ -211,15 +211,22 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             error["field"] = json!(field);
         }
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let response = (self.status, Json(json!({ "error": error }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
-            );
+            with_retry_after(response)
+        } else {
+            response
         }
-        response
     }
+}
+
+/// `response` (a 503) with `Retry-After: RETRY_AFTER_SECS`.
+fn with_retry_after(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+    );
+    response
 }
 
 impl From<sync::Error> for ApiError {
@@ -464,16 +471,13 @@ async fn health(State(state): State<AppState>) -> Response {
     if ok {
         return Json(json!({"status": "ok", "database": "ok"})).into_response();
     }
-    let mut response = (
-        StatusCode::SERVICE_UNAVAILABLE,
-        Json(json!({"status": "unavailable", "database": "unreachable"})),
+    with_retry_after(
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "database": "unreachable"})),
+        )
+            .into_response(),
     )
-        .into_response();
-    response.headers_mut().insert(
-        axum::http::header::RETRY_AFTER,
-        axum::http::HeaderValue::from(RETRY_AFTER_SECS),
-    );
-    response
 }
 
 async fn openapi() -> Json<Value> {
