@@ -770,7 +770,7 @@ async fn bench_backend(backend: Backend, window: Duration) -> BackendReport {
         backend,
         // The baselines run on the same kind of pool as the engine: on PostgreSQL, plans
         // reused as pgbench's `-M prepared` reuses them ([`Db::for_keyed_statements`]).
-        db: t.db.for_keyed_statements(),
+        db: t.db.for_keyed_statements(quota::LOCK_WAIT),
         ledger: ledger.clone(),
         group: GroupCommit::start(ledger.clone()),
         one: units(1),

@@ -14,7 +14,7 @@ fn error_responses(auth: bool) -> Value {
     if auth {
         r["401"] = json!({"description": "missing, unknown or revoked API key", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
         r["403"] = json!({"description": "the key's role may not do this", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-        r["503"] = json!({"description": "the database stayed out of reach through the server's retries; try again shortly", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+        r["503"] = json!({"description": "the database stayed out of reach, or locked by another process, through the server's retries; try again after `Retry-After` seconds", "headers": retry_after(), "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     }
     r
 }
@@ -51,7 +51,7 @@ fn body_op(summary: &str, schema: Value, ok: &str, not_found: Option<&str>) -> V
         )]);
     }
     o["responses"]["409"] = json!({"description": "this API key first used the client_key with other parameters (client keys are per API key: another key's same client_key is another request)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
-    o["responses"]["503"] = json!({"description": "the database stayed out of reach through the server's retries; send the request again with the same client_key and the same API key (it takes effect at most once)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    o["responses"]["503"] = json!({"description": format!("the database stayed out of reach, or locked by another process, for {} s; send the request again, after `Retry-After` seconds, with the same client_key and the same API key (it takes effect at most once)", quota::WRITE_DEADLINE.as_secs()), "headers": retry_after(), "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     o["requestBody"] =
         json!({"required": true, "content": {"application/json": {"schema": schema}}});
     o
@@ -223,4 +223,10 @@ pub fn document() -> Value {
             "/v1/permit-checks": {"post": body_op("Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES with every reason, its legal basis and evidence, box 11a and a risk score; with reserve: true an ALLOW reserves the quota in the same call", check_body(), "the decision", None)}
         }
     })
+}
+
+/// The `Retry-After` header of a 503 ([`crate::server::RETRY_AFTER_SECS`]).
+fn retry_after() -> serde_json::Value {
+    json!({"Retry-After": {"description": "seconds to wait before sending the request again",
+        "schema": {"type": "integer", "example": crate::server::RETRY_AFTER_SECS}}})
 }

@@ -30,6 +30,10 @@ const CONVENTION_IN_FORCE: chrono::NaiveDate = match chrono::NaiveDate::from_ymd
     None => chrono::NaiveDate::MIN,
 };
 
+/// The pause before a check's record is written again after its lock was not granted in time
+/// (the wait itself was `quota::LOCK_WAIT`; SQLite may also refuse at once).
+const RECORD_RETRY_PAUSE: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// National settings of the check, from `--check-config FILE` (TOML). Every key is optional.
 ///
 /// ```toml
@@ -312,8 +316,12 @@ impl Checker {
             o.remove("check_id");
         }
         let explanation = serde_json::to_string(&answer)?;
+        // Through the ledger's pool, whose statements wait at most `quota::LOCK_WAIT` for a
+        // lock (the main pool's SQLite busy timeout is 30 s): a database locked by another
+        // process makes the check a 503 within `quota::WRITE_DEADLINE`, not a wait as long.
+        let store = self.ledger.db();
         let record = || async {
-            with_db!(&self.db, pool => sqlx::query_scalar(
+            with_db!(store, pool => sqlx::query_scalar(
             "INSERT INTO permit_checks (checked_at, actor, transaction_type, taxon_id, exporter, \
              importer, decision, client_key, reservation_id, application, explanation) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
@@ -322,16 +330,31 @@ impl Checker {
             .bind(&verdict).bind(key.as_ref().map(|k| k.as_str())).bind(reservation_id)
             .bind(&submitted).bind(&explanation).fetch_one(pool).await)
         };
-        // A keyed record is safe to write again when the connection broke under it: if the
-        // first write landed, the second meets the unique key and answers with the first. An
-        // unkeyed one is not (it would count a refusal twice in the exporter's history), so its
-        // loss reaches the caller as such.
-        let inserted: Result<i64, sqlx::Error> = if key.is_some() {
-            db::retry_read(record).await
-        } else {
-            match record().await {
-                Err(e) if db::is_connection_lost(&e) => return Err(CheckError::RecordLost(e)),
-                other => other,
+        let deadline = tokio::time::Instant::now() + quota::WRITE_DEADLINE;
+        let inserted: Result<i64, sqlx::Error> = loop {
+            // A keyed record is safe to write again when the connection broke under it: if
+            // the first write landed, the second meets the unique key and answers with the
+            // first. An unkeyed one is not (it would count a refusal twice in the exporter's
+            // history), so its loss reaches the caller as such.
+            let attempt = if key.is_some() {
+                db::retry_read(record).await
+            } else {
+                match record().await {
+                    Err(e) if db::is_connection_lost(&e) => {
+                        return Err(CheckError::RecordLost(e));
+                    }
+                    other => other,
+                }
+            };
+            // A lock not granted wrote nothing, keyed or not: written again while the
+            // deadline leaves time for one more wait.
+            let next = tokio::time::Instant::now() + RECORD_RETRY_PAUSE;
+            match attempt {
+                Err(e) if db::is_locked(&e) && next + quota::LOCK_WAIT <= deadline => {
+                    tracing::debug!(error = %e, "permit check record: database locked; retrying");
+                    tokio::time::sleep(RECORD_RETRY_PAUSE).await;
+                }
+                other => break other,
             }
         };
         match inserted {

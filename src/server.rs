@@ -136,6 +136,13 @@ pub const ROUTES: [(&str, &str, &[Role]); 20] = [
 
 /// Largest request body accepted, in bytes: a permit check or a quota is a few hundred.
 pub const BODY_BYTES_MAX: usize = 256 * 1024;
+/// Seconds a 503 asks the client to wait before sending the request again (`Retry-After`):
+/// a database that was locked or restarting is often back by then, and a client retrying at
+/// once would only add to the requests waiting on it.
+pub const RETRY_AFTER_SECS: u32 = 2;
+/// The longest `/health` waits for the database's answer before saying it is unreachable
+/// (the ledger's writes are bounded alike: [`quota::WRITE_DEADLINE`]).
+pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The service's router.
 pub fn app(state: AppState) -> Router {
@@ -236,10 +243,10 @@ impl ApiError {
 }
 
 /// Whether a database error says the database is out of reach (every retry found the
-/// connection broken, or the pool could not get one in time) rather than that a statement
-/// failed: a 503, not a 500.
+/// connection broken, or the pool could not get one in time) or locked by another process
+/// past the wait a statement is allowed, rather than that a statement failed: a 503, not a 500.
 pub fn database_unavailable(e: &sqlx::Error) -> bool {
-    db::is_connection_lost(e) || matches!(e, sqlx::Error::PoolTimedOut)
+    db::is_connection_lost(e) || db::is_locked(e) || matches!(e, sqlx::Error::PoolTimedOut)
 }
 
 impl IntoResponse for ApiError {
@@ -248,8 +255,22 @@ impl IntoResponse for ApiError {
         if let Some(field) = self.field {
             error["field"] = json!(field);
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            with_retry_after(response)
+        } else {
+            response
+        }
     }
+}
+
+/// `response` (a 503) with `Retry-After: RETRY_AFTER_SECS`.
+fn with_retry_after(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+    );
+    response
 }
 
 impl From<sync::Error> for ApiError {
@@ -525,29 +546,27 @@ async fn method_not_allowed(method: Method, path: Option<MatchedPath>, uri: Uri)
 /// catalogue's state (`loading` until a service that mirrors Species+ has its first mirror).
 async fn health(State(state): State<AppState>) -> Response {
     // `SELECT 1` is an INT4 on PostgreSQL and an INTEGER on SQLite: both decode as i32.
-    let ok = db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)
-        .is_ok();
-    let catalogue = match ok {
-        true => state
-            .catalogue_state()
-            .await
-            .map_or("unknown", CatalogueState::as_str),
-        false => "unknown",
+    let ping = async {
+        db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)
     };
-    let status = if ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (
-        status,
-        Json(json!({
-            "status": if ok { "ok" } else { "unavailable" },
-            "database": if ok { "ok" } else { "unreachable" },
-            "catalogue": catalogue,
-        })),
+    let ok = matches!(tokio::time::timeout(HEALTH_DEADLINE, ping).await, Ok(Ok(_)));
+    if ok {
+        let catalogue = match tokio::time::timeout(HEALTH_DEADLINE, state.catalogue_state()).await {
+            Ok(Ok(c)) => c.as_str(),
+            _ => "unknown",
+        };
+        return Json(json!({"status": "ok", "database": "ok", "catalogue": catalogue}))
+            .into_response();
+    }
+    with_retry_after(
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(
+                json!({"status": "unavailable", "database": "unreachable", "catalogue": "unknown"}),
+            ),
+        )
+            .into_response(),
     )
-        .into_response()
 }
 
 async fn openapi() -> Json<Value> {

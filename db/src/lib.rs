@@ -36,8 +36,11 @@ pub const POSTGRES_STATEMENT_CACHE: usize = 1_000;
 /// Connections per pool. SQLite has one writer anyway; PostgreSQL gets a few more.
 pub const SQLITE_POOL_CONNECTIONS_MAX: u32 = 8;
 pub const POSTGRES_POOL_CONNECTIONS_MAX: u32 = 16;
-/// How long to wait for a pooled connection before reporting the database as unavailable.
-pub const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for a pooled connection before reporting the database as unavailable. A
+/// pool that cannot connect (the server stopped) tries again until then, so this bounds how
+/// long a read or `/health` waits for a database that is gone; under load a connection is
+/// free again in milliseconds.
+pub const POOL_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// The migrations of all crates, one ordered set per backend, embedded at build time.
 pub static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -158,26 +161,42 @@ impl Db {
         Ok(())
     }
 
-    /// The same database for a workload of statements that find their rows by key and run
-    /// over and over (the quota ledger's). On PostgreSQL: a second pool, opened lazily, whose
-    /// connections plan each prepared statement once and reuse the plan
+    /// The same database for a workload of short statements that find their rows by key and
+    /// run over and over (the quota ledger's), each of which waits at most `lock_wait` for a
+    /// lock another session holds (then fails with an error [`is_locked`] recognises), and for
+    /// a pooled connection. On PostgreSQL: a second pool, opened lazily, with `lock_timeout`
+    /// set, whose connections plan each prepared statement once and reuse the plan
     /// (`plan_cache_mode = force_generic_plan`), where the main pool plans every execution for
     /// the catalogue's bulk loads ([`Db::connect`]). Planning a group-commit batch's statement
     /// took longer than running it: on one hot quota at 64 clients, 18,199 reservations/s with
-    /// a plan per execution, 29,993 with the plan reused. On SQLite: the same pool (SQLite
-    /// prepares a statement once anyway).
-    pub fn for_keyed_statements(&self) -> Db {
+    /// a plan per execution, 29,993 with the plan reused. On a SQLite file: a second pool
+    /// whose `busy_timeout` is `lock_wait` (the main pool's, [`SQLITE_BUSY_TIMEOUT`], suits a
+    /// catalogue load that may wait behind another). An in-memory SQLite database lives in its
+    /// pool's one connection: the same pool (no other process can lock it).
+    pub fn for_keyed_statements(&self, lock_wait: Duration) -> Db {
         match self {
-            Db::Sqlite(pool) => Db::Sqlite(pool.clone()),
+            Db::Sqlite(pool) if pool.options().get_max_connections() <= 1 => {
+                Db::Sqlite(pool.clone())
+            }
+            Db::Sqlite(pool) => {
+                let options = (*pool.connect_options()).clone().busy_timeout(lock_wait);
+                Db::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(SQLITE_POOL_CONNECTIONS_MAX)
+                        .acquire_timeout(lock_wait)
+                        .connect_lazy_with(options),
+                )
+            }
             Db::Postgres(pool) => {
                 // The later `-c` of the startup options wins.
-                let options = (*pool.connect_options())
-                    .clone()
-                    .options([("plan_cache_mode", "force_generic_plan")]);
+                let options = (*pool.connect_options()).clone().options([
+                    ("plan_cache_mode", "force_generic_plan".to_owned()),
+                    ("lock_timeout", format!("{}ms", lock_wait.as_millis())),
+                ]);
                 Db::Postgres(
                     PgPoolOptions::new()
                         .max_connections(POSTGRES_POOL_CONNECTIONS_MAX)
-                        .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
+                        .acquire_timeout(lock_wait)
                         .connect_lazy_with(options),
                 )
             }
@@ -235,12 +254,28 @@ pub const READ_ATTEMPTS_MAX: u32 = 5;
 /// may not have run: only a statement that is safe to run twice may be retried on it.
 pub fn is_connection_lost(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) => true,
+        // A protocol error: what came back was not the server's answer, as when the
+        // connection is closed during its handshake (sqlx reads the EOF as a reply of 0x00 to
+        // its SSLRequest).
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) => true,
         // PostgreSQL: class 08 (connection exception), the backend terminated by an
         // administrator or a shutdown (57P01, 57P02), the server still starting (57P03).
         sqlx::Error::Database(d) => d.code().is_some_and(|code| {
             code.starts_with("08") || ["57P01", "57P02", "57P03"].contains(&code.as_ref())
         }),
+        _ => false,
+    }
+}
+
+/// Whether `e` says a lock another session holds was not granted in time: SQLite's BUSY and
+/// LOCKED (with their extended codes BUSY_RECOVERY, BUSY_SNAPSHOT, LOCKED_SHAREDCACHE) once its
+/// busy timeout has passed, PostgreSQL's `lock_not_available` (55P03) once `lock_timeout` has.
+/// Nothing of the statement was done: the database is busy, not broken.
+pub fn is_locked(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|code| ["5", "261", "517", "6", "262", "55P03"].contains(&code.as_ref())),
         _ => false,
     }
 }

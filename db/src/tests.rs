@@ -72,9 +72,22 @@ async fn postgres_keyed_statements_reuse_their_plans_while_the_main_pool_plans_e
             .expect("show")
         }
     };
-    let keyed = t.db.for_keyed_statements();
+    let keyed =
+        t.db.for_keyed_statements(std::time::Duration::from_millis(1_500));
     assert_eq!(mode(&t.db).await, "force_custom_plan");
     assert_eq!(mode(&keyed).await, "force_generic_plan");
+    // Its statements wait that long for a lock, the main pool's as long as it takes.
+    let lock_timeout = |db: &Db| {
+        let db = db.clone();
+        async move {
+            with_db!(&db, pool => sqlx::query_scalar::<_, String>("SHOW lock_timeout")
+                .fetch_one(pool)
+                .await)
+            .expect("show")
+        }
+    };
+    assert_eq!(lock_timeout(&keyed).await, "1500ms");
+    assert_eq!(lock_timeout(&t.db).await, "0");
     // Same database: what one pool writes, the other reads.
     with_db!(&keyed, pool => sqlx::query("INSERT INTO sync_state (key, value) VALUES ('p', 'q')")
         .execute(pool)
@@ -235,4 +248,14 @@ async fn an_in_memory_sqlite_database_keeps_its_one_connection_however_long_it_i
     };
     assert!(file.options().get_idle_timeout().is_some());
     t.drop_db().await.unwrap();
+}
+
+#[test]
+fn a_connection_closed_in_its_handshake_is_lost_and_a_lock_not_granted_is_neither() {
+    // What sqlx reports when the peer closes the connection before answering its SSLRequest.
+    let handshake = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+    assert!(crate::is_connection_lost(&handshake));
+    assert!(!crate::is_locked(&handshake));
+    assert!(!crate::is_connection_lost(&sqlx::Error::RowNotFound));
+    assert!(!crate::is_locked(&sqlx::Error::RowNotFound));
 }

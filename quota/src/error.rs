@@ -34,7 +34,10 @@ pub enum Error {
         "the batch this reservation was in could not be written ({0}); send the request again with the same client key: it takes effect at most once"
     )]
     GroupFailed(String),
-    #[error("the database stayed busy after {0} attempts")]
+    #[error(
+        "the database stayed locked by another process, or out of reach, for {secs} s ({0} attempts); send the request again with the same client key: it takes effect at most once",
+        secs = crate::ledger::WRITE_DEADLINE.as_secs()
+    )]
     Busy(u32),
     #[error("database error")]
     Db(#[from] db::Error),

@@ -14,7 +14,7 @@ use domain::{Clock, Quantity};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
-use crate::ledger::{self, Admitted, Ledger};
+use crate::ledger::{self, Admitted, Ledger, WRITE_DEADLINE};
 use crate::model::{Actor, ClientKey, Outcome};
 
 /// Most reservations applied in one transaction.
@@ -61,8 +61,28 @@ impl GroupCommit {
         }
     }
 
-    /// Same contract as [`Ledger::reserve`].
+    /// Same contract as [`Ledger::reserve`], answered within [`WRITE_DEADLINE`]: past it,
+    /// [`Error::Busy`]. A request its caller stopped waiting for is not written if the writer
+    /// has not taken it yet; if it has, the caller's retry with the key finds its outcome.
     pub async fn reserve(
+        &self,
+        key: &ClientKey,
+        quota_id: i64,
+        quantity: &Quantity,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<Outcome> {
+        let reserved = self.reserve_queued(key, quota_id, quantity, expires_at, actor);
+        match tokio::time::timeout(WRITE_DEADLINE, reserved).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                tracing::debug!("group commit: no answer before the deadline");
+                Err(Error::Busy(1))
+            }
+        }
+    }
+
+    async fn reserve_queued(
         &self,
         key: &ClientKey,
         quota_id: i64,
@@ -157,6 +177,9 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
+        // Callers that stopped waiting (past the deadline, while the database was locked):
+        // they were told to send their request again, which then is the one written.
+        batch.retain(|r| !r.reply.is_closed());
         // The usual batch on the writer's own connection; `None` when it does not apply and
         // nothing was written.
         let started = std::time::Instant::now();

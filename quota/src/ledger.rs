@@ -27,11 +27,23 @@ pub const HOLD_MAX: chrono::Duration = chrono::Duration::days(180);
 /// An export permit is valid at most six months from issue (Art. VI(2)), and this long when
 /// a commit does not say: what it did not export then returns to the quota.
 pub const PERMIT_VALIDITY_MONTHS: u32 = 6;
-/// Attempts of one operation when the database reports a transient conflict (SQLite busy,
-/// PostgreSQL serialization failure or deadlock) or the connection breaks; none of these
-/// reaches a caller before. With pauses of at most [`RETRY_PAUSE_MAX`], about 4 s in all:
-/// enough to ride out a PostgreSQL restart or a burst of terminated connections.
+/// Attempts of one operation, at most, when the database reports a transient conflict (a lock
+/// not granted in time, PostgreSQL serialization failure or deadlock) or the connection
+/// breaks; none of these reaches a caller before. [`WRITE_DEADLINE`] usually ends the retries
+/// first.
 pub const TRANSIENT_RETRIES_MAX: u32 = 50;
+/// The longest one ledger operation takes, retries included, when the database is locked by
+/// another process (a dump loading, an administrator's `LOCK TABLE`) or out of reach; it then
+/// fails with [`Error::Busy`] (an HTTP 503) and the client sends it again with the same key.
+/// Long enough to ride out a PostgreSQL restart or a burst of terminated connections; short
+/// enough that waiting requests do not pile up behind a lock held for minutes (a SQLite busy
+/// timeout of 30 s times 50 attempts was up to 25 minutes).
+pub const WRITE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+/// What one statement of the ledger waits, at most, for a lock another session holds (SQLite
+/// `busy_timeout`, PostgreSQL `lock_timeout`) or for a pooled connection, before its attempt
+/// fails and is made again; no attempt starts later than this before [`WRITE_DEADLINE`]. The
+/// ledger's own transactions hold a lock for milliseconds.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The pause before a retry grows by 5 ms per attempt up to this.
 const RETRY_PAUSE_MAX: std::time::Duration = std::time::Duration::from_millis(100);
 /// Permits [`Ledger::issued_quantities`] returns at most (the latest).
@@ -237,10 +249,11 @@ struct Fixed {
 
 impl Ledger {
     /// The ledger over `db`, through its pool for keyed statements
-    /// ([`Db::for_keyed_statements`]): every statement here finds its rows by key.
+    /// ([`Db::for_keyed_statements`]): every statement here finds its rows by key, and waits
+    /// at most [`LOCK_WAIT`] for a lock.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Ledger {
         Ledger {
-            db: db.for_keyed_statements(),
+            db: db.for_keyed_statements(LOCK_WAIT),
             clock,
             fixed: Arc::default(),
         }
@@ -2450,8 +2463,36 @@ impl Transition<'_> {
     }
 }
 
-/// Runs `op` again while the database reports a transient conflict.
-pub(crate) async fn retry<T, F, Fut>(mut op: F) -> Result<T>
+/// Runs `op` again while the database reports a transient conflict, until
+/// [`WRITE_DEADLINE`] from now.
+pub(crate) async fn retry<T, F, Fut>(op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    retry_until(tokio::time::Instant::now() + WRITE_DEADLINE, false, op).await
+}
+
+/// [`retry`], also retrying a unique violation (a key recorded by another writer meanwhile).
+pub(crate) async fn retry_including_duplicates<T, F, Fut>(op: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    retry_until(tokio::time::Instant::now() + WRITE_DEADLINE, true, op).await
+}
+
+/// Runs `op` again while it fails transiently (or, with `duplicates`, on a unique violation),
+/// answering [`Error::Busy`] at `deadline`. Each statement waits at most [`LOCK_WAIT`] for a
+/// lock, so an attempt ends by itself; an attempt still running at the deadline (a connection
+/// that hangs) is dropped, which rolls its transaction back (sqlx rolls back a transaction
+/// dropped unfinished, and a `BEGIN` whose caller is gone) or, if its COMMIT was already sent,
+/// leaves it whole: every operation is keyed, so its retry finds which.
+async fn retry_until<T, F, Fut>(
+    deadline: tokio::time::Instant,
+    duplicates: bool,
+    mut op: F,
+) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T>>,
@@ -2459,13 +2500,24 @@ where
     let mut attempt = 0;
     loop {
         attempt += 1;
-        match op().await {
-            Err(e) if is_transient(&e) => {
-                if attempt >= TRANSIENT_RETRIES_MAX {
+        let Ok(outcome) = tokio::time::timeout_at(deadline, op()).await else {
+            tracing::debug!(
+                attempt,
+                "database still busy or out of reach at the deadline"
+            );
+            return Err(Error::Busy(attempt));
+        };
+        match outcome {
+            Err(e) if is_transient(&e) || (duplicates && is_unique_violation(&e)) => {
+                let pause = retry_pause(attempt);
+                // An attempt that could not wait out one lock before the deadline is not made.
+                let next = tokio::time::Instant::now() + pause;
+                if attempt >= TRANSIENT_RETRIES_MAX || next + LOCK_WAIT > deadline {
+                    tracing::debug!(attempt, error = %e, "database still busy; giving up");
                     return Err(Error::Busy(attempt));
                 }
                 tracing::debug!(attempt, error = %e, "transient database conflict; retrying");
-                tokio::time::sleep(retry_pause(attempt)).await;
+                tokio::time::sleep(pause).await;
             }
             other => return other,
         }
@@ -2474,27 +2526,6 @@ where
 
 fn retry_pause(attempt: u32) -> std::time::Duration {
     (std::time::Duration::from_millis(5) * attempt).min(RETRY_PAUSE_MAX)
-}
-
-/// [`retry`], also retrying a unique violation (a key recorded by another writer meanwhile).
-pub(crate) async fn retry_including_duplicates<T, F, Fut>(mut op: F) -> Result<T>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T>>,
-{
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match op().await {
-            Err(e) if is_transient(&e) || is_unique_violation(&e) => {
-                if attempt >= TRANSIENT_RETRIES_MAX {
-                    return Err(Error::Busy(attempt));
-                }
-                tokio::time::sleep(retry_pause(attempt)).await;
-            }
-            other => return other,
-        }
-    }
 }
 
 fn is_unique_violation(e: &Error) -> bool {
@@ -2515,15 +2546,15 @@ pub(crate) fn is_transient(e: &Error) -> bool {
     // The connection broke mid-request. Every ledger operation is keyed (or, for the sweeper,
     // conditional on the state it changes), so running it again is safe: if the broken
     // attempt had committed, the retry finds its first outcome.
-    if db::is_connection_lost(sqlx_error) {
+    // A lock not granted within [`LOCK_WAIT`]: nothing was done.
+    if db::is_connection_lost(sqlx_error) || db::is_locked(sqlx_error) {
         return true;
     }
     match sqlx_error {
-        sqlx::Error::Database(d) => d.code().is_some_and(|code| {
-            // PostgreSQL serialization failure and deadlock; SQLite BUSY, BUSY_SNAPSHOT,
-            // BUSY_RECOVERY, LOCKED and LOCKED_SHAREDCACHE (an in-memory database's).
-            ["40001", "40P01", "5", "517", "261", "6", "262"].contains(&code.as_ref())
-        }),
+        // PostgreSQL serialization failure and deadlock.
+        sqlx::Error::Database(d) => d
+            .code()
+            .is_some_and(|code| ["40001", "40P01"].contains(&code.as_ref())),
         sqlx::Error::PoolTimedOut => true,
         _ => false,
     }

@@ -6,10 +6,7 @@
 //! reservation sums equal to the counters).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read};
-use std::os::unix::process::ExitStatusExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
-use crate::support::{cites, stderr, stdout};
+use crate::support::{Server, cites, stderr, stdout, tail};
 
 /// Kill cycles per backend, unless `CITES_CRASH_KILLS` says otherwise (the gate of quota-notes
 /// 5.5 is 100: `CITES_CRASH_KILLS=100 cargo test --test e2e quota_invariants`).
@@ -47,7 +44,6 @@ const ROOMY_LIMIT: &str = "100000";
 const RESERVE_QUANTITIES: &[&str] = &["0.5", "1", "1.25", "2", "3.5", "5"];
 const EXPORT_QUANTITIES: &[&str] = &["0.25", "0.5", "1"];
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const START_TIMEOUT: Duration = Duration::from_secs(30);
 const CLIENTS_END_TIMEOUT: Duration = Duration::from_secs(30);
 /// A whole scenario (one backend) fails rather than run longer than this per kill cycle.
 const BUDGET_PER_KILL: Duration = Duration::from_millis(7_500);
@@ -59,100 +55,6 @@ fn kills() -> u64 {
             panic!("CITES_CRASH_KILLS={v:?}: accepted a positive whole number of kills")
         }),
     }
-}
-
-/// `cites serve` as a child process; killed when dropped (a failing test leaves no server).
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    async fn start(url: &str, log: &Path) -> Server {
-        let log_file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--no-sample"])
-            .env("DATABASE_URL", url)
-            .env_remove("CITES_SPECIESPLUS_TOKEN")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log_file))
-            .spawn()
-            .unwrap();
-        let out = child.stdout.take().unwrap();
-        let mut server = Server {
-            child,
-            base: String::new(),
-        };
-        let read = tokio::task::spawn_blocking(move || {
-            let mut line = String::new();
-            BufReader::new(out).read_line(&mut line).map(|_| line)
-        });
-        let line = tokio::time::timeout(START_TIMEOUT, read)
-            .await
-            .unwrap_or_else(|_| panic!("serve did not start in {START_TIMEOUT:?}: {}", tail(log)))
-            .unwrap()
-            .unwrap();
-        server.base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("serve did not start ({line:?}): {}", tail(log)))
-            .to_owned();
-        assert!(server.base.starts_with("http://127.0.0.1:"), "{line}");
-        server
-    }
-
-    /// SIGKILL, then reaps the process; it must die of the signal, not have ended before.
-    fn kill(mut self) {
-        let status = Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -KILL failed");
-        let exit = self.child.wait().unwrap();
-        assert_eq!(
-            exit.signal(),
-            Some(9),
-            "serve ended before it was killed: {exit:?}"
-        );
-    }
-
-    /// SIGTERM, then waits for the graceful shutdown.
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -TERM failed");
-        let exit = self.child.wait().unwrap();
-        assert!(exit.success(), "serve did not shut down cleanly: {exit:?}");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The last part of the server's log, for failure messages.
-fn tail(log: &Path) -> String {
-    let mut text = String::new();
-    if let Ok(mut f) = std::fs::File::open(log) {
-        let _ = f.read_to_string(&mut text);
-    }
-    let start = text.len().saturating_sub(3_000);
-    let start = (start..=text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(text.len());
-    text[start..].to_owned()
 }
 
 /// One request as sent: retrying it means sending exactly this again.
@@ -217,7 +119,7 @@ async fn resend(
     }
 }
 
-async fn get(http: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16, Value) {
+pub(crate) async fn get(http: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16, Value) {
     let res = http
         .get(format!("{base}{path}"))
         .bearer_auth(key)
@@ -228,7 +130,7 @@ async fn get(http: &reqwest::Client, base: &str, key: &str, path: &str) -> (u16,
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-fn dec(v: &Value) -> Decimal {
+pub(crate) fn dec(v: &Value) -> Decimal {
     Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("not a decimal: {v}")))
         .unwrap_or_else(|e| panic!("not a decimal: {v}: {e}"))
 }
@@ -475,7 +377,7 @@ async fn check_reservations(
 
 /// Counters within the limit by the API; the ledger's own check, and no client key claimed
 /// without its outcome, on a fresh connection to the database.
-async fn check_quotas(
+pub(crate) async fn check_quotas(
     http: &reqwest::Client,
     base: &str,
     key: &str,
@@ -508,7 +410,7 @@ async fn check_quotas(
 }
 
 /// A client with no connection to any earlier server: one per server started.
-fn http_client() -> reqwest::Client {
+pub(crate) fn http_client() -> reqwest::Client {
     sync::client::install_tls_provider();
     reqwest::Client::builder()
         .timeout(REQUEST_TIMEOUT)
@@ -516,7 +418,7 @@ fn http_client() -> reqwest::Client {
         .unwrap()
 }
 
-fn new_key(url: &str, role: &str) -> String {
+pub(crate) fn new_key(url: &str, role: &str) -> String {
     let out = cites(url, &["keys", "create", "--role", role, "--name", role]);
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out).lines().nth(1).unwrap().trim().to_owned()
@@ -524,12 +426,18 @@ fn new_key(url: &str, role: &str) -> String {
 
 /// The server runs on the real clock, and reserves only against a quota whose period holds
 /// today.
-fn this_year() -> i32 {
+pub(crate) fn this_year() -> i32 {
     chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock))
 }
 
 /// A quota in kilograms, whose quantities may have decimals (specimens are counted whole).
-async fn declare(http: &reqwest::Client, base: &str, key: &str, taxon_id: u32, limit: &str) -> i64 {
+pub(crate) async fn declare(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    taxon_id: u32,
+    limit: &str,
+) -> i64 {
     let res = http
         .post(format!("{base}/v1/quotas"))
         .bearer_auth(key)

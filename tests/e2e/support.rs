@@ -1,8 +1,10 @@
 //! Shared helpers: databases on both backends loaded with the sample catalogue, a server on
 //! 127.0.0.1:0, and running the binary.
 
-use std::path::PathBuf;
-use std::process::Output;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 
 use cites::keys::{self, Role};
@@ -45,8 +47,14 @@ pub fn clock() -> Arc<dyn Clock> {
 /// A fresh database holding the sample catalogue.
 pub async fn sample_db(backend: Backend) -> TestDb {
     let t = TestDb::create(backend).await.unwrap();
+    load_sample(&t.db).await;
+    t
+}
+
+/// Loads the sample catalogue into `db`.
+pub async fn load_sample(db: &db::Db) {
     let s = Synchroniser::new(
-        t.db.clone(),
+        db.clone(),
         None,
         clock(),
         SyncSettings {
@@ -60,7 +68,6 @@ pub async fn sample_db(backend: Backend) -> TestDb {
     )
     .await
     .unwrap();
-    t
 }
 
 /// The service on 127.0.0.1:0 over a sample database, with one key per role.
@@ -159,4 +166,106 @@ pub fn stdout(o: &Output) -> String {
 
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// How long `cites serve` may take to say it listens.
+const SERVE_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// `cites serve` as a child process; killed when dropped (a failing test leaves no server).
+pub struct Server {
+    pub base: String,
+    child: Child,
+}
+
+impl Server {
+    pub async fn start(url: &str, log: &Path) -> Server {
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--no-sample"])
+            .env("DATABASE_URL", url)
+            .env_remove("CITES_SPECIESPLUS_TOKEN")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let mut server = Server {
+            child,
+            base: String::new(),
+        };
+        let read = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(out).read_line(&mut line).map(|_| line)
+        });
+        let line = tokio::time::timeout(SERVE_START_TIMEOUT, read)
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "serve did not start in {SERVE_START_TIMEOUT:?}: {}",
+                    tail(log)
+                )
+            })
+            .unwrap()
+            .unwrap();
+        server.base = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("serve did not start ({line:?}): {}", tail(log)))
+            .to_owned();
+        assert!(server.base.starts_with("http://127.0.0.1:"), "{line}");
+        server
+    }
+
+    /// SIGKILL, then reaps the process; it must die of the signal, not have ended before.
+    pub fn kill(mut self) {
+        let status = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -KILL failed");
+        let exit = self.child.wait().unwrap();
+        assert_eq!(
+            exit.signal(),
+            Some(9),
+            "serve ended before it was killed: {exit:?}"
+        );
+    }
+
+    /// SIGTERM, then waits for the graceful shutdown.
+    pub fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -TERM failed");
+        let exit = self.child.wait().unwrap();
+        assert!(exit.success(), "serve did not shut down cleanly: {exit:?}");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The last part of the server's log, for failure messages.
+pub fn tail(log: &Path) -> String {
+    let mut text = String::new();
+    if let Ok(mut f) = std::fs::File::open(log) {
+        let _ = f.read_to_string(&mut text);
+    }
+    let start = text.len().saturating_sub(3_000);
+    let start = (start..=text.len())
+        .find(|i| text.is_char_boundary(*i))
+        .unwrap_or(text.len());
+    text[start..].to_owned()
 }
