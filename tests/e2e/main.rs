@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod connection_loss;
 mod crash;
+mod credentials;
 mod http;
 mod quota;
 mod quota_crash;
