@@ -273,32 +273,6 @@ async fn unit_or(
     })
 }
 
-/// Most digits an amount may have: what an exact decimal holds (28 significant digits).
-const AMOUNT_DIGITS_MAX: usize = 28;
-
-/// An amount as people write it: digits, at most one decimal point, a sign (surrounding spaces
-/// ignored). Not `1_000` or `1e3`, which Rust's decimal parser would also read: an amount on a
-/// permit is written out. The error says what is wrong with it.
-pub fn exact_decimal(text: &str) -> Result<Decimal, &'static str> {
-    let t = text.trim();
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let dot_without_digits = digits.contains('.') && fraction.is_empty();
-    let written = !whole.is_empty() || !fraction.is_empty();
-    if !written
-        || dot_without_digits
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err("not a decimal number");
-    }
-    let too_many = "more digits than an exact decimal holds (28)";
-    if whole.trim_start_matches('0').len() + fraction.len() > AMOUNT_DIGITS_MAX {
-        return Err(too_many);
-    }
-    Decimal::from_str_exact(t).map_err(|_| too_many)
-}
-
 /// A limit: `amount` (required) in `unit`, zero allowed.
 fn quantity(
     field: &'static str,
@@ -321,7 +295,7 @@ fn moved_quantity(amount: Option<&str>, unit: Option<&str>) -> Result<Quantity, 
     in_unit("quantity", amount, unit)
 }
 
-/// The required amount of `field`, as written ([`exact_decimal`]).
+/// The required amount of `field`, in the one grammar of amounts ([`domain::parse_amount`]).
 fn decimal_of(field: &'static str, amount: Option<&str>) -> Result<Decimal, ApiError> {
     let amount = amount.ok_or_else(|| {
         ApiError::invalid(
@@ -329,14 +303,7 @@ fn decimal_of(field: &'static str, amount: Option<&str>) -> Result<Decimal, ApiE
             format!("{field} is required: an exact decimal such as \"12.5\""),
         )
     })?;
-    exact_decimal(amount).map_err(|why| {
-        ApiError::invalid(
-            field,
-            format!(
-                "invalid {field} {amount:?}: {why}; accepted an exact decimal such as \"12.5\""
-            ),
-        )
-    })
+    parse_field(field, amount, |text| domain::parse_amount("amount", text))
 }
 
 /// `amount` in `unit` (blank: a count of specimens).
@@ -737,6 +704,7 @@ pub struct ReserveBody {
     client_key: Option<String>,
     quantity: Option<String>,
     unit: Option<String>,
+    #[serde(default, deserialize_with = "domain::deserialize_instant_option")]
     expires_at: Option<DateTime<Utc>>,
     reason: Option<String>,
 }
@@ -765,6 +733,7 @@ pub struct CommitBody {
     client_key: Option<String>,
     quantity: Option<String>,
     unit: Option<String>,
+    #[serde(default, deserialize_with = "domain::deserialize_instant_option")]
     permit_expires_at: Option<DateTime<Utc>>,
     reason: Option<String>,
 }
@@ -885,26 +854,6 @@ mod tests {
     use axum::response::IntoResponse;
 
     use super::*;
-
-    #[test]
-    fn an_amount_is_read_only_as_written_out_digits() {
-        for (text, read) in [
-            ("12", "12"),
-            (" 2.50 ", "2.50"),
-            (".5", "0.5"),
-            ("-1", "-1"),
-        ] {
-            assert_eq!(exact_decimal(text), Ok(read.parse().unwrap()), "{text}");
-        }
-        for text in ["1_000", "1e3", "abc", "", ".", "5.", "1.2.3", "0x10", "--1"] {
-            assert_eq!(exact_decimal(text), Err("not a decimal number"), "{text}");
-        }
-        assert_eq!(
-            exact_decimal(&"9".repeat(32)),
-            Err("more digits than an exact decimal holds (28)")
-        );
-        assert!(exact_decimal(&"9".repeat(28)).is_ok());
-    }
 
     /// The body of `answer`, which must be a 503 coded "unavailable".
     async fn unavailable_body(answer: ApiError) -> Value {

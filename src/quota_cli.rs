@@ -38,11 +38,9 @@ fn moved_quantity(amount: &str, unit: &str) -> anyhow::Result<Quantity> {
     in_unit("--quantity", a, unit)
 }
 
-/// The amount typed for `field`, as written ([`crate::quota_api::exact_decimal`]).
+/// The amount typed for `field`, in the one grammar of amounts ([`domain::parse_amount`]).
 fn decimal_of(field: &'static str, amount: &str) -> anyhow::Result<Decimal> {
-    crate::quota_api::exact_decimal(amount).map_err(|why| {
-        anyhow::anyhow!("invalid {field} {amount:?}: {why}; accepted an exact decimal such as 12.5")
-    })
+    Ok(domain::parse_amount(field, amount)?)
 }
 
 /// `amount` in `unit` (blank: a count of specimens).
@@ -1017,13 +1015,20 @@ fn shown_period(start: chrono::NaiveDate, end: chrono::NaiveDate) -> String {
     format!("{start} to {}", end.pred_opt().unwrap_or(end))
 }
 
-/// An instant given on the command line (`--{option}`), in RFC 3339.
+/// An instant given on the command line (`--{option}`), in RFC 3339, at a second 00 to 59.
 fn instant(option: &str, value: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(value)
+    let at = chrono::DateTime::parse_from_rfc3339(value)
         .map(|at| at.with_timezone(&chrono::Utc))
         .map_err(|e| {
             anyhow::anyhow!(
                 "invalid --{option} {value:?} ({e}): accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
             )
-        })
+        })?;
+    if domain::is_leap_second(&at) {
+        anyhow::bail!(
+            "invalid --{option} {value:?}: accepted {}",
+            domain::LEAP_SECOND_REFUSED
+        );
+    }
+    Ok(at)
 }
