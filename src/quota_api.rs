@@ -279,39 +279,48 @@ fn quantity(
     amount: Option<&str>,
     unit: Option<&str>,
 ) -> Result<Quantity, ApiError> {
-    in_unit(field, decimal_of(field, amount)?, unit)
+    let amount = required_amount(field, amount)?;
+    amount_in_unit([field, "unit"], amount, unit.unwrap_or(""), false)
+        .map_err(|(field, message)| ApiError::invalid(field, message))
 }
 
 /// The `quantity` of a reservation, commit or export: it moves the quota, so more than nothing
 /// (a limit, read by [`quantity`], may be zero).
 fn moved_quantity(amount: Option<&str>, unit: Option<&str>) -> Result<Quantity, ApiError> {
-    let amount = decimal_of("quantity", amount)?;
-    if amount <= Decimal::ZERO {
-        return Err(ApiError::invalid(
-            "quantity",
-            format!("invalid quantity {amount}: accepted a decimal above 0"),
-        ));
-    }
-    in_unit("quantity", amount, unit)
+    let amount = required_amount("quantity", amount)?;
+    amount_in_unit(["quantity", "unit"], amount, unit.unwrap_or(""), true)
+        .map_err(|(field, message)| ApiError::invalid(field, message))
 }
 
-/// The required amount of `field`, in the one grammar of amounts ([`domain::parse_amount`]).
-fn decimal_of(field: &'static str, amount: Option<&str>) -> Result<Decimal, ApiError> {
-    let amount = amount.ok_or_else(|| {
+fn required_amount<'a>(field: &'static str, amount: Option<&'a str>) -> Result<&'a str, ApiError> {
+    amount.ok_or_else(|| {
         ApiError::invalid(
             field,
             format!("{field} is required: an exact decimal such as \"12.5\""),
         )
-    })?;
-    parse_field(field, amount, |text| domain::parse_amount("amount", text))
+    })
 }
 
-/// `amount` in `unit` (blank: a count of specimens).
-fn in_unit(field: &'static str, amount: Decimal, unit: Option<&str>) -> Result<Quantity, ApiError> {
-    let unit = UnitCode::parse(unit.unwrap_or(""))
-        .map_err(|e| ApiError::invalid("unit", e.for_field("unit").to_string()))?;
-    Quantity::new(amount, unit)
-        .map_err(|e| ApiError::invalid(field, e.for_field(field).to_string()))
+/// `amount` in `unit` (blank: a count of specimens), as every quota route and `cites quota`
+/// command reads them: the one grammar of amounts ([`domain::parse_amount`]); `moved`: the
+/// amount moves the quota (a reservation, commit or export), so it must be more than nothing
+/// (a limit may be zero). `fields` names the amount and the unit as the caller calls them
+/// (`quantity` and `unit` here, `--quantity` and `--unit` on the command line); an error is
+/// the field at fault with its message.
+pub(crate) fn amount_in_unit(
+    [field, unit_field]: [&'static str; 2],
+    amount: &str,
+    unit: &str,
+    moved: bool,
+) -> Result<Quantity, (&'static str, String)> {
+    let amount = domain::parse_amount(field, amount).map_err(|e| (field, e.to_string()))?;
+    if moved && amount <= Decimal::ZERO {
+        let message = format!("invalid {field} {amount}: accepted a decimal above 0");
+        return Err((field, message));
+    }
+    let unit =
+        UnitCode::parse(unit).map_err(|e| (unit_field, e.for_field(unit_field).to_string()))?;
+    Quantity::new(amount, unit).map_err(|e| (field, e.for_field(field).to_string()))
 }
 
 /// A ledger outcome as the quota routes answer it: the outcome, and a refusal's message.

@@ -24,32 +24,18 @@ async fn unit_or(
     })
 }
 
+/// A `--limit` in `unit`, read as the HTTP routes read a limit
+/// ([`crate::quota_api::amount_in_unit`]).
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    in_unit(field, decimal_of(field, amount)?, unit)
+    crate::quota_api::amount_in_unit([field, "--unit"], amount, unit, false)
+        .map_err(|(_, message)| anyhow::anyhow!(message))
 }
 
 /// `--quantity` of a reservation, commit or export: it moves the quota, so more than nothing
 /// (a `--limit`, read by [`quantity`], may be zero).
 fn moved_quantity(amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    let a = decimal_of("--quantity", amount)?;
-    if a <= Decimal::ZERO {
-        anyhow::bail!("invalid --quantity {a}: accepted a decimal above 0");
-    }
-    in_unit("--quantity", a, unit)
-}
-
-/// The amount typed for `field`, in the one grammar of amounts ([`domain::parse_amount`]).
-fn decimal_of(field: &'static str, amount: &str) -> anyhow::Result<Decimal> {
-    Ok(domain::parse_amount(field, amount)?)
-}
-
-/// `amount` in `unit` (blank: a count of specimens).
-fn in_unit(field: &'static str, amount: Decimal, unit: &str) -> anyhow::Result<Quantity> {
-    Ok(Quantity::new(
-        amount,
-        UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?,
-    )
-    .map_err(|e| e.for_field(field))?)
+    crate::quota_api::amount_in_unit(["--quantity", "--unit"], amount, unit, true)
+        .map_err(|(_, message)| anyhow::anyhow!(message))
 }
 
 /// The ledger operation an outcome answers, which says what its quantities mean.
