@@ -522,3 +522,32 @@ fn error_message(body: &str) -> String {
         excerpt
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_url_carries_no_credentials_and_a_download_url_no_query() {
+        let api =
+            Url::parse("http://user:secret@127.0.0.1:9/api/v1/taxon_concepts?page=2").unwrap();
+        assert_eq!(
+            shown_url(&api),
+            "http://127.0.0.1:9/api/v1/taxon_concepts?page=2"
+        );
+        let dump = Url::parse("https://u:secret@bucket.example/d.ndjson.gz?X-Amz-Signature=secret")
+            .unwrap();
+        assert_eq!(
+            shown_download_url(&dump),
+            "https://bucket.example/d.ndjson.gz"
+        );
+        // A base URL that does not parse is named without its password too.
+        let e = ClientConfig::new("http://user:secret@[::1/api/v1/", Token::new("t").unwrap())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("user:***@") && !e.to_string().contains("secret"),
+            "{e}"
+        );
+    }
+}
