@@ -282,6 +282,7 @@ pub enum QuotaCommand {
     /// committed and exported).
     #[command(group(clap::ArgGroup::new("new_limit").required(true).args(["limit", "in_preparation"])))]
     Revise {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         id: i64,
         /// The new limit, an exact decimal.
         #[arg(long, allow_hyphen_values = true)]
@@ -324,12 +325,14 @@ pub enum QuotaCommand {
     },
     /// One quota, with the box-11a figure.
     Show {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         id: i64,
         #[arg(long)]
         json: bool,
     },
     /// The audit ledger of a quota: all of it, or with --limit one page (after --after).
     History {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         id: i64,
         /// Start after this sequence number (the `next` a page printed).
         #[arg(long, default_value_t = 0)]
@@ -342,6 +345,7 @@ pub enum QuotaCommand {
     },
     /// Reserve a quantity against a quota.
     Reserve {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         quota: i64,
         /// The quantity to hold, an exact decimal (whole for a count of specimens).
         #[arg(long, allow_hyphen_values = true)]
@@ -358,6 +362,7 @@ pub enum QuotaCommand {
     },
     /// Commit a held reservation (an issued permit), for all of it or less.
     Commit {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         reservation: i64,
         /// The quantity the permit is issued for, at most what is held (default: all of it);
         /// the rest returns to the quota.
@@ -375,12 +380,14 @@ pub enum QuotaCommand {
     },
     /// Release a held reservation.
     Release {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         reservation: i64,
         #[command(flatten)]
         who: Who,
     },
     /// Record a quantity exported under a committed permit.
     Export {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         reservation: i64,
         /// The quantity actually exported (endorsed), at most what is committed and not yet
         /// exported.
@@ -394,12 +401,23 @@ pub enum QuotaCommand {
     },
     /// Close a committed permit.
     Close {
+        #[arg(allow_negative_numbers = true, value_parser = positive_id)]
         reservation: i64,
         #[command(flatten)]
         who: Who,
     },
     /// Expire holds and close permits whose time has passed.
     Sweep,
+}
+
+/// An id argument (a quota's, a reservation's): a whole number, 1 or more. Negative numbers are
+/// read as values, not options (`cites quota show -1`), so the message says what is accepted.
+fn positive_id(text: &str) -> Result<i64, String> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| "accepted an id, a whole number from 1 to 9223372036854775807".to_owned())
 }
 
 /// Who asks, why, the request's idempotency key, and the form of the answer.

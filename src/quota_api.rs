@@ -273,78 +273,54 @@ async fn unit_or(
     })
 }
 
-/// Most digits an amount may have: what an exact decimal holds (28 significant digits).
-const AMOUNT_DIGITS_MAX: usize = 28;
-
-/// An amount as people write it: digits, at most one decimal point, a sign (surrounding spaces
-/// ignored). Not `1_000` or `1e3`, which Rust's decimal parser would also read: an amount on a
-/// permit is written out. The error says what is wrong with it.
-pub fn exact_decimal(text: &str) -> Result<Decimal, &'static str> {
-    let t = text.trim();
-    let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    let dot_without_digits = digits.contains('.') && fraction.is_empty();
-    let written = !whole.is_empty() || !fraction.is_empty();
-    if !written
-        || dot_without_digits
-        || !whole.bytes().all(|b| b.is_ascii_digit())
-        || !fraction.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err("not a decimal number");
-    }
-    let too_many = "more digits than an exact decimal holds (28)";
-    if whole.trim_start_matches('0').len() + fraction.len() > AMOUNT_DIGITS_MAX {
-        return Err(too_many);
-    }
-    Decimal::from_str_exact(t).map_err(|_| too_many)
-}
-
 /// A limit: `amount` (required) in `unit`, zero allowed.
 fn quantity(
     field: &'static str,
     amount: Option<&str>,
     unit: Option<&str>,
 ) -> Result<Quantity, ApiError> {
-    in_unit(field, decimal_of(field, amount)?, unit)
+    let amount = required_amount(field, amount)?;
+    amount_in_unit([field, "unit"], amount, unit.unwrap_or(""), false)
+        .map_err(|(field, message)| ApiError::invalid(field, message))
 }
 
 /// The `quantity` of a reservation, commit or export: it moves the quota, so more than nothing
 /// (a limit, read by [`quantity`], may be zero).
 fn moved_quantity(amount: Option<&str>, unit: Option<&str>) -> Result<Quantity, ApiError> {
-    let amount = decimal_of("quantity", amount)?;
-    if amount <= Decimal::ZERO {
-        return Err(ApiError::invalid(
-            "quantity",
-            format!("invalid quantity {amount}: accepted a decimal above 0"),
-        ));
-    }
-    in_unit("quantity", amount, unit)
+    let amount = required_amount("quantity", amount)?;
+    amount_in_unit(["quantity", "unit"], amount, unit.unwrap_or(""), true)
+        .map_err(|(field, message)| ApiError::invalid(field, message))
 }
 
-/// The required amount of `field`, as written ([`exact_decimal`]).
-fn decimal_of(field: &'static str, amount: Option<&str>) -> Result<Decimal, ApiError> {
-    let amount = amount.ok_or_else(|| {
+fn required_amount<'a>(field: &'static str, amount: Option<&'a str>) -> Result<&'a str, ApiError> {
+    amount.ok_or_else(|| {
         ApiError::invalid(
             field,
             format!("{field} is required: an exact decimal such as \"12.5\""),
         )
-    })?;
-    exact_decimal(amount).map_err(|why| {
-        ApiError::invalid(
-            field,
-            format!(
-                "invalid {field} {amount:?}: {why}; accepted an exact decimal such as \"12.5\""
-            ),
-        )
     })
 }
 
-/// `amount` in `unit` (blank: a count of specimens).
-fn in_unit(field: &'static str, amount: Decimal, unit: Option<&str>) -> Result<Quantity, ApiError> {
-    let unit = UnitCode::parse(unit.unwrap_or(""))
-        .map_err(|e| ApiError::invalid("unit", e.for_field("unit").to_string()))?;
-    Quantity::new(amount, unit)
-        .map_err(|e| ApiError::invalid(field, e.for_field(field).to_string()))
+/// `amount` in `unit` (blank: a count of specimens), as every quota route and `cites quota`
+/// command reads them: the one grammar of amounts ([`domain::parse_amount`]); `moved`: the
+/// amount moves the quota (a reservation, commit or export), so it must be more than nothing
+/// (a limit may be zero). `fields` names the amount and the unit as the caller calls them
+/// (`quantity` and `unit` here, `--quantity` and `--unit` on the command line); an error is
+/// the field at fault with its message.
+pub(crate) fn amount_in_unit(
+    [field, unit_field]: [&'static str; 2],
+    amount: &str,
+    unit: &str,
+    moved: bool,
+) -> Result<Quantity, (&'static str, String)> {
+    let amount = domain::parse_amount(field, amount).map_err(|e| (field, e.to_string()))?;
+    if moved && amount <= Decimal::ZERO {
+        let message = format!("invalid {field} {amount}: accepted a decimal above 0");
+        return Err((field, message));
+    }
+    let unit =
+        UnitCode::parse(unit).map_err(|e| (unit_field, e.for_field(unit_field).to_string()))?;
+    Quantity::new(amount, unit).map_err(|e| (field, e.for_field(field).to_string()))
 }
 
 /// A ledger outcome as the quota routes answer it: the outcome, and a refusal's message.
@@ -737,6 +713,7 @@ pub struct ReserveBody {
     client_key: Option<String>,
     quantity: Option<String>,
     unit: Option<String>,
+    #[serde(default, deserialize_with = "domain::deserialize_instant_option")]
     expires_at: Option<DateTime<Utc>>,
     reason: Option<String>,
 }
@@ -765,6 +742,7 @@ pub struct CommitBody {
     client_key: Option<String>,
     quantity: Option<String>,
     unit: Option<String>,
+    #[serde(default, deserialize_with = "domain::deserialize_instant_option")]
     permit_expires_at: Option<DateTime<Utc>>,
     reason: Option<String>,
 }
@@ -885,26 +863,6 @@ mod tests {
     use axum::response::IntoResponse;
 
     use super::*;
-
-    #[test]
-    fn an_amount_is_read_only_as_written_out_digits() {
-        for (text, read) in [
-            ("12", "12"),
-            (" 2.50 ", "2.50"),
-            (".5", "0.5"),
-            ("-1", "-1"),
-        ] {
-            assert_eq!(exact_decimal(text), Ok(read.parse().unwrap()), "{text}");
-        }
-        for text in ["1_000", "1e3", "abc", "", ".", "5.", "1.2.3", "0x10", "--1"] {
-            assert_eq!(exact_decimal(text), Err("not a decimal number"), "{text}");
-        }
-        assert_eq!(
-            exact_decimal(&"9".repeat(32)),
-            Err("more digits than an exact decimal holds (28)")
-        );
-        assert!(exact_decimal(&"9".repeat(28)).is_ok());
-    }
 
     /// The body of `answer`, which must be a 503 coded "unavailable".
     async fn unavailable_body(answer: ApiError) -> Value {

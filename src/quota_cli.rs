@@ -24,34 +24,18 @@ async fn unit_or(
     })
 }
 
+/// A `--limit` in `unit`, read as the HTTP routes read a limit
+/// ([`crate::quota_api::amount_in_unit`]).
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    in_unit(field, decimal_of(field, amount)?, unit)
+    crate::quota_api::amount_in_unit([field, "--unit"], amount, unit, false)
+        .map_err(|(_, message)| anyhow::anyhow!(message))
 }
 
 /// `--quantity` of a reservation, commit or export: it moves the quota, so more than nothing
 /// (a `--limit`, read by [`quantity`], may be zero).
 fn moved_quantity(amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    let a = decimal_of("--quantity", amount)?;
-    if a <= Decimal::ZERO {
-        anyhow::bail!("invalid --quantity {a}: accepted a decimal above 0");
-    }
-    in_unit("--quantity", a, unit)
-}
-
-/// The amount typed for `field`, as written ([`crate::quota_api::exact_decimal`]).
-fn decimal_of(field: &'static str, amount: &str) -> anyhow::Result<Decimal> {
-    crate::quota_api::exact_decimal(amount).map_err(|why| {
-        anyhow::anyhow!("invalid {field} {amount:?}: {why}; accepted an exact decimal such as 12.5")
-    })
-}
-
-/// `amount` in `unit` (blank: a count of specimens).
-fn in_unit(field: &'static str, amount: Decimal, unit: &str) -> anyhow::Result<Quantity> {
-    Ok(Quantity::new(
-        amount,
-        UnitCode::parse(unit).map_err(|e| e.for_field("--unit"))?,
-    )
-    .map_err(|e| e.for_field(field))?)
+    crate::quota_api::amount_in_unit(["--quantity", "--unit"], amount, unit, true)
+        .map_err(|(_, message)| anyhow::anyhow!(message))
 }
 
 /// The ledger operation an outcome answers, which says what its quantities mean.
@@ -1050,13 +1034,20 @@ fn shown_period(start: chrono::NaiveDate, end: chrono::NaiveDate) -> String {
     format!("{start} to {}", end.pred_opt().unwrap_or(end))
 }
 
-/// An instant given on the command line (`--{option}`), in RFC 3339.
+/// An instant given on the command line (`--{option}`), in RFC 3339, at a second 00 to 59.
 fn instant(option: &str, value: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(value)
+    let at = chrono::DateTime::parse_from_rfc3339(value)
         .map(|at| at.with_timezone(&chrono::Utc))
         .map_err(|e| {
             anyhow::anyhow!(
                 "invalid --{option} {value:?} ({e}): accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
             )
-        })
+        })?;
+    if domain::is_leap_second(&at) {
+        anyhow::bail!(
+            "invalid --{option} {value:?}: accepted {}",
+            domain::LEAP_SECOND_REFUSED
+        );
+    }
+    Ok(at)
 }

@@ -5,8 +5,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -477,23 +476,24 @@ where
             .split('&')
             .filter(|pair| pair.split_once('=').is_some_and(|(_, v)| !v.is_empty()))
             .collect();
-        let uri: Uri = format!("/?{}", kept.join("&"))
-            .parse()
-            .map_err(|_| ApiError::invalid("query", "the query string could not be read"))?;
-        match Query::<T>::try_from_uri(&uri) {
-            Ok(Query(v)) => Ok(AppQuery(v)),
-            Err(rejection) => Err(query_rejection(rejection)),
-        }
+        let query = kept.join("&");
+        // Through serde_path_to_error, so that a value that does not decode names its field.
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(AppQuery)
+            .map_err(|e| query_rejection(&kept, e))
     }
 }
 
 /// A query string the route cannot take: an unknown parameter is named as the field at fault,
-/// with the ones accepted; anything else is the query's.
-fn query_rejection(rejection: QueryRejection) -> ApiError {
-    let text = rejection.body_text();
-    let said = text
-        .strip_prefix("Failed to deserialize query string: ")
-        .unwrap_or(&text);
+/// with the ones accepted; a value that does not decode is named by its parameter, with what
+/// it holds; anything else is the query's.
+fn query_rejection(
+    pairs: &[&str],
+    error: serde_path_to_error::Error<serde_urlencoded::de::Error>,
+) -> ApiError {
+    let path = error.path().to_string();
+    let said = error.into_inner().to_string();
     if let Some((_, rest)) = said.split_once("unknown field `")
         && let Some((name, tail)) = rest.split_once('`')
     {
@@ -509,9 +509,31 @@ fn query_rejection(rejection: QueryRejection) -> ApiError {
             format!("unknown query parameter {name:?}: accepted {accepted}"),
         );
     }
+    if path == "." {
+        return ApiError::invalid(
+            "query",
+            format!("the query string could not be read: {said}"),
+        );
+    }
+    // The value as sent, for the message (the last one, as serde keeps the last of repeats).
+    let value = form_urlencoded::parse(pairs.join("&").as_bytes())
+        .filter(|(name, _)| *name == path.as_str())
+        .last()
+        .map(|(_, v)| {
+            v.chars()
+                .take(domain::ERROR_VALUE_CHARS_MAX)
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    let number = said.contains("digit") || said.contains("number");
+    let accepted = if number {
+        "; accepted a whole number"
+    } else {
+        ""
+    };
     ApiError::invalid(
-        "query",
-        format!("the query string could not be read: {said}"),
+        path.clone(),
+        format!("invalid {path} {value:?}: {said}{accepted}"),
     )
 }
 
@@ -576,7 +598,7 @@ async fn openapi() -> Json<Value> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StatusQuery {
-    limit: Option<i64>,
+    limit: Option<String>,
 }
 
 /// Most runs `/v1/sync/status` lists.
@@ -587,13 +609,19 @@ async fn sync_status(
     _: Authenticated,
     AppQuery(q): AppQuery<StatusQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = q.limit.unwrap_or(10);
-    if !(1..=STATUS_RUNS_MAX).contains(&limit) {
-        return Err(ApiError::invalid(
-            "limit",
-            format!("invalid limit {limit}: accepted 1 to {STATUS_RUNS_MAX}"),
-        ));
-    }
+    let limit = match q.limit.as_deref() {
+        None => 10,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=STATUS_RUNS_MAX).contains(l))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    format!("invalid limit {text:?}: accepted 1 to {STATUS_RUNS_MAX}"),
+                )
+            })?,
+    };
     let runs = sync::store::recent_runs(&state.db, limit).await?;
     let counts = sync::store::counts(&state.db).await?;
     let last_success = sync::store::last_success_start(&state.db).await?;
@@ -790,5 +818,60 @@ impl From<crate::permit_check::CheckError> for ApiError {
             }
             (None, e) => ApiError::internal("permit check", &e),
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A query with a number, as a route may take one.
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Paged {
+        page: Option<u32>,
+        name: Option<String>,
+    }
+
+    async fn read(query: &str) -> Result<Paged, ApiError> {
+        let request = axum::http::Request::builder()
+            .uri(format!("/x?{query}"))
+            .body(())
+            .unwrap();
+        let (mut parts, ()) = request.into_parts();
+        AppQuery::<Paged>::from_request_parts(&mut parts, &())
+            .await
+            .map(|AppQuery(q)| q)
+    }
+
+    /// Any parameter whose value does not decode is named, not "query" (issue 18, point 5).
+    #[tokio::test]
+    async fn a_query_value_that_does_not_decode_names_its_parameter() {
+        for (value, why) in [
+            ("99999999999999999999", "number too large"),
+            ("-1", "invalid digit"),
+            ("ten", "invalid digit"),
+        ] {
+            let e = read(&format!("name=x&page={value}")).await.unwrap_err();
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (StatusCode::UNPROCESSABLE_ENTITY, Some("page")),
+                "{value}: {}",
+                e.message
+            );
+            assert!(
+                e.message.starts_with(&format!("invalid page {value:?}: "))
+                    && e.message.contains(why)
+                    && e.message.ends_with("; accepted a whole number"),
+                "{value}: {}",
+                e.message
+            );
+        }
+        let e = read("colour=red").await.unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("colour"), "{}", e.message);
+        assert!(e.message.contains("accepted page or name"), "{}", e.message);
+        let q = read("page=3&name=").await.unwrap();
+        assert_eq!((q.page, q.name), (Some(3), None));
     }
 }

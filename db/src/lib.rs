@@ -300,22 +300,45 @@ where
     }
 }
 
-/// Removes the password from a database URL so it can appear in errors and logs.
+/// Query parameters whose value is a secret (`?password=` is how libpq and sqlx also take one).
+const SECRET_PARAMS: [&str; 6] = ["password", "token", "secret", "key", "signature", "sig"];
+
+/// Removes the password from a URL so it can appear in errors and logs: the one in its
+/// userinfo (up to the last `@` before the query, so a password holding `@` or `/` goes too)
+/// and the value of any query parameter named like a secret ([`SECRET_PARAMS`]).
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            if userinfo.contains(':') {
-                format!("{scheme}://{user}:***@{host}")
-            } else {
-                format!("{scheme}://{user}@{host}")
-            }
-        }
-        None => url.to_owned(),
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let mut shown = match before_query.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => format!("{scheme}://{userinfo}@{host}"),
+        },
+        None => format!("{scheme}://{before_query}"),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, _))
+                    if SECRET_PARAMS
+                        .iter()
+                        .any(|s| name.to_ascii_lowercase().contains(s)) =>
+                {
+                    format!("{name}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        shown.push('?');
+        shown.push_str(&pairs.join("&"));
     }
+    shown
 }
 
 /// Runs `$body` with `$pool` bound to the backend's pool (`&SqlitePool` or `&PgPool`). The body

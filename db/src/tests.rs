@@ -52,6 +52,23 @@ fn redact_hides_the_password_of_a_database_url() {
     assert_eq!(redact("sqlite://cites.db"), "sqlite://cites.db");
 }
 
+#[test]
+fn redact_hides_a_password_holding_at_signs_and_secrets_in_the_query() {
+    assert_eq!(
+        redact("postgres://app:s3c@r/et@db.example/cites?sslmode=require"),
+        "postgres://app:***@db.example/cites?sslmode=require"
+    );
+    assert_eq!(
+        redact("postgres://db.example/cites?user=app&password=s3cret"),
+        "postgres://db.example/cites?user=app&password=***"
+    );
+    assert_eq!(
+        redact("https://bucket.example/dump.gz?X-Amz-Signature=abc&X-Amz-Expires=3600"),
+        "https://bucket.example/dump.gz?X-Amz-Signature=***&X-Amz-Expires=3600"
+    );
+    assert_eq!(redact("not a url"), "not a url");
+}
+
 #[tokio::test]
 async fn unknown_url_scheme_is_refused_with_the_accepted_forms() {
     let err = Db::connect("mysql://x").await.expect_err("must refuse");

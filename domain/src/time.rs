@@ -9,8 +9,8 @@ mod tests;
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{Datelike, Months, NaiveDate, TimeZone, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{Datelike, Months, NaiveDate, TimeZone, Timelike, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -66,8 +66,39 @@ pub fn parse_timestamp(field: &'static str, s: &str) -> Result<Timestamp> {
         Error::invalid("timestamp", field, s, "RFC 3339, e.g. 2024-05-01T12:00:00Z")
     })?;
     let timestamp = parsed.with_timezone(&Utc);
+    if is_leap_second(&timestamp) {
+        return Err(Error::invalid("timestamp", field, s, LEAP_SECOND_REFUSED));
+    }
     check_date_range(field, timestamp.date_naive())?;
     Ok(timestamp)
+}
+
+/// Why an instant written at second 60 is refused, as error messages say it. chrono reads a
+/// leap second on any day and at any minute, but the only real ones were at 23:59:60 UTC on
+/// 30 June or 31 December of listed years, none since 2016-12-31: second 60 is a typing
+/// mistake far more often than an instant.
+pub const LEAP_SECOND_REFUSED: &str = "an RFC 3339 instant whose second is 00 to 59 (second 60, \
+     a leap second, is not accepted: none has been inserted since 2016-12-31), e.g. \
+     2026-12-31T23:59:59Z";
+
+/// Whether `t` was written at second 60 (a leap second, which chrono keeps as a nanosecond
+/// count of a second or more).
+pub fn is_leap_second(t: &Timestamp) -> bool {
+    t.nanosecond() >= 1_000_000_000
+}
+
+/// Serde `deserialize_with` for an optional RFC 3339 instant of a request (`expires_at`):
+/// chrono's reading, refusing second 60 ([`LEAP_SECOND_REFUSED`]). Use with `#[serde(default)]`.
+pub fn deserialize_instant_option<'de, D>(deserializer: D) -> Result<Option<Timestamp>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    match Option::<Timestamp>::deserialize(deserializer)? {
+        Some(t) if is_leap_second(&t) => Err(serde::de::Error::custom(
+            "second 60 (a leap second) is not accepted",
+        )),
+        other => Ok(other),
+    }
 }
 
 fn check_date_range(field: &'static str, date: Date) -> Result<()> {

@@ -908,12 +908,30 @@ fn quantity_amount(
     } else {
         ACCEPT_BALANCE
     };
-    let text = match value {
+    let too_large = |text: &str| Error::invalid(field, format!("{text} is too large"), accepted);
+    let (text, amount) = match value {
         None | Some(serde_json::Value::Null) => {
             return Err(Error::Missing { field, accepted });
         }
-        Some(serde_json::Value::String(s)) => s.trim().to_owned(),
-        Some(serde_json::Value::Number(n)) => n.to_string(),
+        // The one grammar of amounts, as the quota routes read theirs; digits a decimal cannot
+        // hold are a number too large, not something else.
+        Some(serde_json::Value::String(s)) => {
+            let text = s.trim().to_owned();
+            let amount = domain::parse_amount(field, &text).map_err(|e| match e {
+                domain::Error::OutOfRange { .. } => too_large(&text),
+                other => Error::domain(field, other),
+            })?;
+            (text, amount)
+        }
+        // A JSON number was read as JSON reads numbers (a float, printed back in its shortest
+        // form, with an exponent when very small or large): that form, not the sender's.
+        Some(serde_json::Value::Number(n)) => {
+            let text = n.to_string();
+            let amount = Decimal::from_str_exact(&text)
+                .or_else(|_| Decimal::from_scientific(&text))
+                .map_err(|_| too_large(&text))?;
+            (text, amount)
+        }
         Some(other) => {
             return Err(Error::invalid(
                 field,
@@ -922,21 +940,6 @@ fn quantity_amount(
             ));
         }
     };
-    let amount = Decimal::from_str_exact(&text)
-        .or_else(|_| Decimal::from_scientific(&text))
-        .map_err(|_| {
-            // Digits a decimal cannot hold are a number too large, not something else.
-            let digits = text.trim_start_matches('-');
-            let number = digits.chars().any(|c| c.is_ascii_digit())
-                && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
-                && digits.matches('.').count() <= 1;
-            let why = if number {
-                format!("{text} is too large")
-            } else {
-                format!("{text:?} is not a decimal number")
-            };
-            Error::invalid(field, why, accepted)
-        })?;
     if amount.is_sign_negative() && !amount.is_zero() {
         return Err(Error::invalid(
             field,

@@ -93,8 +93,10 @@ pub struct ClientConfig {
 impl ClientConfig {
     /// The production settings against `base_url`.
     pub fn new(base_url: &str, token: Token) -> Result<ClientConfig> {
-        let mut base = Url::parse(base_url)
-            .map_err(|e| Error::Config(format!("invalid Species+ base URL {base_url:?}: {e}")))?;
+        let mut base = Url::parse(base_url).map_err(|e| {
+            let shown = db::redact(base_url);
+            Error::Config(format!("invalid Species+ base URL {shown:?}: {e}"))
+        })?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
         }
@@ -278,8 +280,7 @@ impl Client {
             url: "downloads".into(),
             message: format!("invalid download_url: {e}"),
         })?;
-        // Presigned URLs carry their signature in the query: show only the path.
-        let shown = format!("{}{}", url.origin().ascii_serialization(), url.path());
+        let shown = shown_download_url(&url);
         let mut last = String::new();
         for attempt in 1..=self.config.attempts_max {
             self.pace().await;
@@ -381,7 +382,7 @@ impl Client {
     /// GET with retries. `known_id`: the resource exists (a known taxon id, or the list route),
     /// so a 404 means throttling, not absence, and is retried.
     async fn get(&self, url: Url, known_id: bool) -> Result<Fetched> {
-        let shown = url.to_string();
+        let shown = shown_url(&url);
         let mut last = String::new();
         for attempt in 1..=self.config.attempts_max {
             if attempt > 1
@@ -479,6 +480,23 @@ impl Client {
     }
 }
 
+/// A Species+ URL as the engine shows it (errors, logs, `sync_runs.error`, the status routes):
+/// without the user name and password a configured base URL may carry. Its query is kept: the
+/// client builds it from paging parameters only (the token goes in a header).
+pub fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    // Fails only for URLs that cannot have credentials, which then have none to hide.
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
+    shown.to_string()
+}
+
+/// A dump's download URL as the engine shows it: its origin and path. Presigned URLs carry
+/// their signature in the query, which is as secret as a password.
+pub fn shown_download_url(url: &Url) -> String {
+    format!("{}{}", url.origin().ascii_serialization(), url.path())
+}
+
 fn parse<T: serde::de::DeserializeOwned>(fetched: &Fetched) -> Result<T> {
     serde_json::from_str(&fetched.body).map_err(|e| Error::Malformed {
         url: fetched.url.clone(),
@@ -502,5 +520,34 @@ fn error_message(body: &str) -> String {
         "(empty body)".to_owned()
     } else {
         excerpt
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_shown_url_carries_no_credentials_and_a_download_url_no_query() {
+        let api =
+            Url::parse("http://user:secret@127.0.0.1:9/api/v1/taxon_concepts?page=2").unwrap();
+        assert_eq!(
+            shown_url(&api),
+            "http://127.0.0.1:9/api/v1/taxon_concepts?page=2"
+        );
+        let dump = Url::parse("https://u:secret@bucket.example/d.ndjson.gz?X-Amz-Signature=secret")
+            .unwrap();
+        assert_eq!(
+            shown_download_url(&dump),
+            "https://bucket.example/d.ndjson.gz"
+        );
+        // A base URL that does not parse is named without its password too.
+        let e = ClientConfig::new("http://user:secret@[::1/api/v1/", Token::new("t").unwrap())
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("user:***@") && !e.to_string().contains("secret"),
+            "{e}"
+        );
     }
 }

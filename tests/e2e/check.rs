@@ -765,3 +765,117 @@ async fn a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own(
 }
 
 on_both_backends!(a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own);
+
+/// Amounts the quota routes refuse as not written out (issue 18, point 3).
+const NOT_WRITTEN_OUT: [&str; 5] = ["1e3", "1_000", ".5e1", "2.", "1e0"];
+
+/// The permit check reads amounts in the ledger's one grammar: what the quota routes refuse it
+/// refuses, naming `quantity`, and reserves nothing; written-out amounts still pass.
+async fn a_check_refuses_the_amounts_the_ledger_refuses_and_reserves_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let quota_id = declare_quota(&app, "5000").await;
+    for (n, text) in NOT_WRITTEN_OUT.iter().enumerate() {
+        let mut body = hummingbird_export(text);
+        body["reserve"] = json!(true);
+        body["client_key"] = json!(format!("amount-{n}"));
+        let (s, answer) = post(&app, Role::PermitOfficer, &body).await;
+        assert_eq!(s, 422, "{text}: {answer}");
+        assert_eq!(answer["error"]["field"], "quantity", "{text}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&format!("invalid amount {text:?}"))
+                && message.contains(domain::AMOUNT_ACCEPTED),
+            "{text}: {message}"
+        );
+    }
+    let held = |quota: &Value| quota["quota"]["held"].clone();
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(held(&quota), "0", "nothing reserved: {quota}");
+
+    let mut plain = hummingbird_export("1000");
+    plain["reserve"] = json!(true);
+    plain["client_key"] = json!("amount-plain");
+    let (s, answer) = post(&app, Role::PermitOfficer, &plain).await;
+    assert_eq!((s, &answer["decision"]), (200, &json!("ALLOW")), "{answer}");
+    let (_, quota) = app
+        .get(&format!("/v1/quotas/{quota_id}"), Some(Role::Enforcement))
+        .await;
+    assert_eq!(held(&quota), "1000", "{quota}");
+    let mut half = hummingbird_export("0.5");
+    half["unit"] = json!("KGM");
+    let (s, answer) = post(&app, Role::Enforcement, &half).await;
+    assert_eq!(s, 200, "0.5 KGM is read: {answer}");
+    app.stop().await;
+}
+on_both_backends!(a_check_refuses_the_amounts_the_ledger_refuses_and_reserves_nothing);
+
+/// `cites check --quantity` reads the same grammar: exit 1 naming --quantity, nothing reserved.
+#[test]
+fn a_command_line_check_refuses_the_amounts_the_ledger_refuses() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("c.db").display());
+    let sample = crate::support::repo_path("fixtures/sample/catalogue.ndjson");
+    let o = cites(&url, &["sync", "--from-dump", sample.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = cites(
+        &url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "BR",
+            "--taxon",
+            "3210",
+            "--year",
+            "2026",
+            "--limit",
+            "5000",
+            "--key",
+            "q-amazilia",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let quota_id = stdout(&o).split_whitespace().nth(1).unwrap().to_owned();
+    let input = dir.path().join("app.json");
+    std::fs::write(&input, hummingbird_export("1").to_string()).unwrap();
+    for (n, text) in NOT_WRITTEN_OUT.iter().enumerate() {
+        let key = format!("check-amount-{n}");
+        let o = cites(
+            &url,
+            &[
+                "check",
+                "--input",
+                input.to_str().unwrap(),
+                "--quantity",
+                text,
+                "--reserve",
+                "--client-key",
+                &key,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{text}: {}", stdout(&o));
+        assert!(
+            stderr(&o).contains(&format!("invalid --quantity: invalid amount {text:?}"))
+                && stderr(&o).contains(domain::AMOUNT_ACCEPTED),
+            "{text}: {}",
+            stderr(&o)
+        );
+    }
+    let o = cites(&url, &["quota", "show", &quota_id, "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(shown["held"], "0", "nothing reserved: {shown}");
+    let o = cites(
+        &url,
+        &[
+            "check",
+            "--input",
+            input.to_str().unwrap(),
+            "--quantity",
+            "1000",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+}

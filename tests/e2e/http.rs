@@ -308,6 +308,44 @@ async fn sync_status_shows_the_sample_load_and_the_catalogue_size() {
     app.stop().await;
 }
 
+/// A `limit` that is no number of runs, however many digits it has, is named with what is
+/// accepted (it was named `query` when it did not fit a 64-bit integer).
+#[tokio::test]
+async fn a_sync_status_limit_out_of_range_names_limit_and_what_is_accepted() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for limit in [
+        "99999999999999999999",
+        "-99999999999999999999",
+        "0",
+        "101",
+        "ten",
+        "1.5",
+    ] {
+        let (s, body) = app
+            .get(
+                &format!("/v1/sync/status?limit={limit}"),
+                Some(Role::Enforcement),
+            )
+            .await;
+        assert_eq!(
+            (s, &body["error"]["field"]),
+            (422, &serde_json::json!("limit")),
+            "{limit}: {body}"
+        );
+        let message = body["error"]["message"].as_str().unwrap();
+        assert_eq!(
+            message,
+            format!("invalid limit {limit:?}: accepted 1 to 100"),
+            "{body}"
+        );
+    }
+    let (s, body) = app
+        .get("/v1/sync/status?limit=100", Some(Role::Enforcement))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    app.stop().await;
+}
+
 async fn health_answers_200_with_the_database_ok_when_the_database_answers(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let (s, health) = app.get("/health", None).await;

@@ -6,6 +6,7 @@ mod check_after_sync;
 mod cli;
 mod connection_loss;
 mod crash;
+mod credentials;
 mod db_faults;
 mod first_start;
 mod held_lock;

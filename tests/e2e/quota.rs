@@ -580,6 +580,22 @@ async fn each_reservation_route_takes_only_the_fields_it_uses(backend: Backend) 
         let r = reservation(&app, rid).await;
         assert_eq!(r["reservation"]["state"], "held", "{what}: {r}");
     }
+    // An instant at second 60 is refused naming its field: no leap second since 2016.
+    let (s, answer) = post(
+        &app,
+        &on("commit"),
+        Role::PermitOfficer,
+        json!({"client_key": "x3-leap", "permit_expires_at": "2026-12-31T23:59:60Z"}),
+    )
+    .await;
+    assert_invalid(
+        s,
+        &answer,
+        "permit_expires_at",
+        "invalid permit_expires_at: second 60 (a leap second) is not accepted; accepted an \
+         RFC 3339 instant",
+    );
+    assert_eq!(reservation(&app, rid).await["reservation"]["state"], "held");
     // A unit without the quantity it is the unit of.
     let (s, answer) = post(
         &app,
@@ -800,7 +816,20 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
         // An amount is written out: not 1e3 or 1_000.
         (
             &["reserve", &id, "--quantity", "1e3"],
-            "invalid --quantity \"1e3\": not a decimal number",
+            "invalid amount \"1e3\" for field \"--quantity\": accepted a decimal written out in \
+             digits",
+        ),
+        (
+            &[
+                "reserve",
+                &id,
+                "--quantity",
+                "1",
+                "--expires-at",
+                "2026-12-10T23:59:60Z",
+            ],
+            "invalid --expires-at \"2026-12-10T23:59:60Z\": accepted an RFC 3339 instant whose \
+             second is 00 to 59",
         ),
     ] {
         let (rc, out, err) = quota(&t.url, args);
@@ -814,6 +843,16 @@ async fn a_refused_quota_operation_exits_with_3_and_an_error_with_1(backend: Bac
         err.contains("invalid --limit: 20000 entries per page; accepted 1 to 10000"),
         "{err}"
     );
+    // An id that is none is said to be invalid, with what is accepted, not taken for an option.
+    for args in [&["show", "-1"][..], &["history", "0"], &["commit", "-7"]] {
+        let (rc, out, err) = quota(&t.url, args);
+        assert_eq!(rc, Some(2), "{args:?}: {out} {err}");
+        assert!(
+            err.contains(&format!("invalid value '{}'", args[1]))
+                && err.contains("accepted an id, a whole number from 1 to 9223372036854775807"),
+            "{args:?}: {err}"
+        );
+    }
     let (rc, help, _) = quota(&t.url, &["--help"]);
     assert_eq!(rc, Some(0));
     assert!(help.contains("3 refused"), "{help}");
@@ -1887,14 +1926,20 @@ async fn a_reservation_in_a_unit_or_with_a_hold_end_it_cannot_take_names_the_fie
             "invalid quantity -2: accepted a decimal above 0",
         ),
         (
+            json!({"client_key": "leap60", "quantity": "2", "expires_at": "2026-12-10T23:59:60Z"}),
+            "expires_at",
+            "invalid expires_at: second 60 (a leap second) is not accepted",
+        ),
+        (
             json!({"client_key": "sci", "quantity": "1e3"}),
             "quantity",
-            "invalid quantity \"1e3\": not a decimal number; accepted an exact decimal",
+            "invalid amount \"1e3\" for field \"quantity\": accepted a decimal written out in \
+             digits",
         ),
         (
             json!({"client_key": "big", "quantity": "9".repeat(32)}),
             "quantity",
-            "more digits than an exact decimal holds (28)",
+            "is out of range: accepted at most 28 significant digits, what an exact decimal holds",
         ),
     ] {
         let (s, answer) = post(
@@ -2333,7 +2378,7 @@ async fn the_command_line_shows_a_quota_s_restrictions_and_refuses_a_list_filter
         // The options typed, not the fields they fill.
         (
             &["reserve", &zoos, "--quantity", "abc"],
-            "invalid --quantity \"abc\"",
+            "invalid amount \"abc\" for field \"--quantity\"",
         ),
         (
             &["reserve", &zoos, "--quantity", "1", "--unit", "XYZ"],

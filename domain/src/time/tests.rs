@@ -73,6 +73,44 @@ fn parse_timestamp_accepts_rfc_3339_and_converts_to_utc() {
     assert!(parse_timestamp("updated_at", "1900-01-01T00:00:00Z").is_err());
 }
 
+/// chrono reads second 60 on any day; no real leap second has been inserted since 2016-12-31.
+#[test]
+fn an_instant_at_second_60_is_refused_naming_the_field() {
+    for text in [
+        "2026-12-10T23:59:60Z",
+        "2026-06-30T23:59:60Z",
+        "2026-12-10T12:34:60+02:00",
+    ] {
+        let err = parse_timestamp("expires_at", text).unwrap_err();
+        assert_eq!(err.field(), Some("expires_at"));
+        assert!(
+            err.to_string()
+                .contains("second 60, a leap second, is not accepted"),
+            "{err}"
+        );
+    }
+    assert!(parse_timestamp("expires_at", "2026-12-31T23:59:59Z").is_ok());
+
+    #[derive(serde::Deserialize, Debug)]
+    struct Body {
+        #[serde(default, deserialize_with = "crate::deserialize_instant_option")]
+        expires_at: Option<Timestamp>,
+    }
+    let read = |json: &str| serde_json::from_str::<Body>(json).map(|b| b.expires_at);
+    let err = read(r#"{"expires_at": "2026-12-10T23:59:60Z"}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("second 60 (a leap second) is not accepted"),
+        "{err}"
+    );
+    assert_eq!(read("{}").unwrap(), None);
+    assert_eq!(read(r#"{"expires_at": null}"#).unwrap(), None);
+    assert_eq!(
+        read(r#"{"expires_at": "2026-12-10T23:59:59Z"}"#).unwrap(),
+        Some(Utc.with_ymd_and_hms(2026, 12, 10, 23, 59, 59).unwrap())
+    );
+}
+
 #[test]
 fn calendar_year_is_half_open_and_excludes_the_next_new_year() {
     let year = Period::calendar_year(2024);

@@ -70,7 +70,7 @@ fn a_zero_or_non_numeric_quantity_is_rejected_naming_the_field() {
         "quantity",
         json!("twelve"),
         "quantity",
-        "not a decimal number",
+        "invalid amount \"twelve\" for field \"quantity\": accepted a decimal written out",
     );
     check_rejected("quantity", json!([1]), "quantity", "not a number");
     check_rejected("quantity", Value::Null, "quantity", "missing");
@@ -89,8 +89,35 @@ fn a_quantity_too_large_for_any_decimal_says_so_and_what_is_accepted() {
         "quantity",
         json!("9.9.9"),
         "quantity",
-        "not a decimal number",
+        "invalid amount \"9.9.9\"",
     );
+}
+
+/// The amounts the quota ledger refuses, the permit check refuses too (issue 18, point 3).
+#[test]
+fn a_quantity_not_written_out_in_digits_is_rejected_as_the_ledger_rejects_it() {
+    for text in ["1e3", "1_000", ".5e1", "2.", "1e0"] {
+        check_rejected(
+            "quantity",
+            json!(text),
+            "quantity",
+            &format!(
+                "quantity: invalid amount {text:?} for field \"quantity\": accepted {}",
+                domain::AMOUNT_ACCEPTED
+            ),
+        );
+    }
+    for (text, read) in [("1000", "1000"), ("0.5", "0.5"), (".5", "0.5")] {
+        let mut input = base_input();
+        input.quantity = Some(json!(text));
+        input.unit = Some("KGM".into());
+        let application = Application::parse(input).unwrap();
+        assert_eq!(
+            application.quantity().to_string(),
+            format!("{read} KGM"),
+            "{text}"
+        );
+    }
 }
 
 #[test]
