@@ -760,14 +760,7 @@ async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::
             for line in &i.not_applied {
                 println!("{line}");
             }
-            println!(
-                "Species+ quotas into the ledger: {} imported, {} revised, {} unchanged, {} not applied, {} skipped",
-                i.imported,
-                i.revised.len(),
-                i.unchanged,
-                i.not_applied.len(),
-                i.skipped
-            );
+            println!("Species+ quotas into the ledger: {}", i.summary());
         }
     }
     Ok(())

@@ -295,14 +295,7 @@ async fn run_command(
                 for n in report.revised.iter().chain(&report.not_applied) {
                     println!("{n}");
                 }
-                println!(
-                    "Species+ quotas: {} imported, {} revised, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
-                    report.imported,
-                    report.revised.len(),
-                    report.unchanged,
-                    report.not_applied.len(),
-                    report.skipped
-                );
+                println!("Species+ quotas: {}", report.summary());
             }
             if !report.not_applied.is_empty() {
                 return Ok(Ending::Refused);
@@ -789,6 +782,20 @@ pub struct ImportLine {
     pub speciesplus_id: i64,
     pub quota_id: Option<i64>,
     pub message: String,
+}
+
+impl ImportReport {
+    /// The one-line count `cites quota import` and `cites sync` print.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} imported, {} revised, {} unchanged, {} not applied, {} skipped (no taxon, unknown unit or country)",
+            self.imported,
+            self.revised.len(),
+            self.unchanged,
+            self.not_applied.len(),
+            self.skipped
+        )
+    }
 }
 
 impl ImportLine {

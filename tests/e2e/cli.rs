@@ -1,11 +1,10 @@
 //! The command line, run as a user would: a real binary, a real database file.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use db::Backend;
 
-use crate::support::{cites, repo_path, stderr, stdout};
+use crate::support::{cites, repo_path, spawn_serve, stderr, stdout};
 
 fn sample_path() -> String {
     repo_path("fixtures/sample/catalogue.ndjson")
@@ -200,24 +199,12 @@ async fn serve_starts_offline_with_the_sample_and_shuts_down_gracefully_on_sigte
         &["keys", "create", "--role", "permit-officer", "--name", "p"],
     );
     let key = stdout(&out).lines().nth(1).unwrap().trim().to_owned();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", &t.url)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+    cmd.env("DATABASE_URL", &t.url)
         .env_remove("CITES_SPECIESPLUS_TOKEN")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_owned();
+        .stderr(Stdio::null());
+    let (mut child, base) = spawn_serve(cmd);
     sync::client::install_tls_provider();
     let http = reqwest::Client::new();
     let health = http.get(format!("{base}/health")).send().await.unwrap();
@@ -276,20 +263,12 @@ fn logs_not_written_to_a_terminal_have_no_colour_codes() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
     // serve warns at once (no token: the sample, no scheduled sync) and is stopped then.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("DATABASE_URL", &url)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+    cmd.env("DATABASE_URL", &url)
         .env_remove("CITES_SPECIESPLUS_TOKEN")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("listening on"), "{line}");
+        .stderr(Stdio::piped());
+    let (child, _) = spawn_serve(cmd);
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

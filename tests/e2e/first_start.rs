@@ -3,7 +3,6 @@
 //! `loading` until it has succeeded and no permit is checked on it meanwhile, and a catalogue
 //! that held the sample is replaced by the mirror, never merged with it.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,7 +11,7 @@ use serde_json::{Value, json};
 use speciesplus_fake::{Catalogue, FakeConfig, FakeSpeciesPlus, Faults};
 use sync::{SyncSettings, Synchroniser};
 
-use crate::support::{cites, clock, stdout};
+use crate::support::{cites, clock, spawn_serve, stdout};
 
 const TOKEN: &str = "first-start-token-9Kq";
 /// Each fake response is this slow, so the first mirror lasts a few seconds: long enough to
@@ -31,27 +30,15 @@ struct Serve {
 
 impl Serve {
     fn start(database_url: &str, fake: &FakeSpeciesPlus) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("DATABASE_URL", database_url)
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+        cmd.env("DATABASE_URL", database_url)
             .env("CITES_SPECIESPLUS_TOKEN", TOKEN)
             .env("CITES_SPECIESPLUS_URL", fake.base_url())
             .env("CITES_SPECIESPLUS_PACE_MS", "0")
             .env("CITES_SPECIESPLUS_CONCURRENCY", "4")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let base = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
-            .to_owned();
+            .stderr(Stdio::null());
+        let (child, base) = spawn_serve(cmd);
         Serve { child, base }
     }
 }

@@ -171,6 +171,26 @@ pub fn stderr(o: &Output) -> String {
 /// How long `cites serve` may take to say it listens.
 const SERVE_START_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// Starts `cites serve` on 127.0.0.1:0 from `cmd` (the binary with its environment, stderr as
+/// the caller wants it) and reads the address it prints: the child and its base URL.
+pub fn spawn_serve(mut cmd: Command) -> (Child, String) {
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("serve did not start: {line:?}"))
+        .to_owned();
+    (child, base)
+}
+
 /// `cites serve` as a child process; killed when dropped (a failing test leaves no server).
 pub struct Server {
     pub base: String,
