@@ -518,7 +518,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Ending> {
         Command::Serve(args) => done(serve(db.clone(), clock, args).await),
         Command::Sync(args) => done(sync_command(db.clone(), clock, args).await),
         Command::Listing(args) => done(listing_command(db.clone(), clock, args).await),
-        Command::Amendments(args) => done(amendments_command(db.clone(), args).await),
+        Command::Amendments(args) => done(amendments_command(db.clone(), clock, args).await),
         Command::Keys { command } => done(keys_command(db.clone(), clock, command).await),
         Command::Check(args) => done(check_command(db.clone(), clock, args).await),
         Command::Quota { command } => crate::quota_cli::run(db.clone(), clock, command).await,
@@ -570,13 +570,8 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     let mirrors = synchroniser.has_client();
     let origin = sync::store::catalogue_origin(&db).await?;
     // With a token the sample is never loaded: the first mirror fills the catalogue.
-    if !mirrors && sync::store::counts(&db).await?.taxa == 0 && !args.no_sample {
-        let report = crate::sample::load(&synchroniser).await?;
-        tracing::warn!(
-            taxa = report.taxa_added,
-            "the catalogue was empty: loaded the {}; configure CITES_SPECIESPLUS_TOKEN to mirror Species+",
-            crate::sample::SAMPLE_SOURCE
-        );
+    if !mirrors && !args.no_sample {
+        crate::sample::load_if_empty(&db, clock.clone()).await?;
     }
     let schedule = if mirrors {
         let mirror_first = origin != sync::store::CatalogueOrigin::Mirror;
@@ -781,6 +776,8 @@ async fn listing_command(db: Db, clock: Arc<dyn Clock>, args: ListingArgs) -> an
         .as_deref()
         .map(|c| CountryCode::parse(c).map_err(|e| e.for_field("country")))
         .transpose()?;
+    // The input is read first: a command refused for its arguments changes nothing.
+    crate::sample::load_if_empty(&db, clock).await?;
     let listing = Catalogue::new(db)
         .listing(&args.taxon, date, country)
         .await?;
@@ -793,9 +790,14 @@ async fn listing_command(db: Db, clock: Arc<dyn Clock>, args: ListingArgs) -> an
 }
 
 #[allow(clippy::print_stdout)]
-async fn amendments_command(db: Db, args: AmendmentsArgs) -> anyhow::Result<()> {
+async fn amendments_command(
+    db: Db,
+    clock: Arc<dyn Clock>,
+    args: AmendmentsArgs,
+) -> anyhow::Result<()> {
     let from = parse_date_arg("from", &args.from)?;
     let to = parse_date_arg("to", &args.to)?;
+    crate::sample::load_if_empty(&db, clock).await?;
     let amendments = Catalogue::new(db).amendments(from, to).await?;
     if args.json {
         println!(
@@ -1113,6 +1115,7 @@ fn check_input(
 #[allow(clippy::print_stdout)]
 async fn check_command(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow::Result<()> {
     let input = check_input(&args, clock.today())?;
+    crate::sample::load_if_empty(&db, clock.clone()).await?;
     let ledger = quota::Ledger::new(db.clone(), clock.clone());
     let checker = crate::permit_check::Checker {
         catalogue: Catalogue::new(db.clone()),

@@ -7,8 +7,11 @@
 //! recorded as a dump load of `SAMPLE_SOURCE`.
 
 use std::io::Write;
+use std::sync::Arc;
 
-use sync::{NoProgress, SyncReport, Synchroniser};
+use db::Db;
+use domain::Clock;
+use sync::{NoProgress, SyncReport, SyncSettings, Synchroniser};
 
 /// The sample catalogue (NDJSON in the bulk-dump shape).
 pub const SAMPLE_NDJSON: &str = include_str!("../fixtures/sample/catalogue.ndjson");
@@ -32,4 +35,31 @@ pub async fn load(synchroniser: &Synchroniser) -> anyhow::Result<SyncReport> {
         )
         .await?;
     Ok(report)
+}
+
+/// Loads the sample into a catalogue that has never held anything (no run has succeeded), as
+/// `cites serve` does without a token, so the README's tour answers on a fresh install: for
+/// `cites listing`, `amendments` and `check`. Says so at WARN, with how to mirror Species+.
+/// Returns whether it loaded.
+pub async fn load_if_empty(db: &Db, clock: Arc<dyn Clock>) -> anyhow::Result<bool> {
+    if sync::store::catalogue_origin(db).await? != sync::store::CatalogueOrigin::Empty
+        || sync::store::counts(db).await?.taxa > 0
+    {
+        return Ok(false);
+    }
+    let synchroniser = Synchroniser::new(
+        db.clone(),
+        None,
+        clock,
+        SyncSettings {
+            fetch_concurrency: 1,
+            fetch_distributions: false,
+        },
+    );
+    let report = load(&synchroniser).await?;
+    tracing::warn!(
+        taxa = report.taxa_added,
+        "the catalogue was empty: loaded the {SAMPLE_SOURCE}, not for permit decisions; mirror Species+ with `cites sync --latest-dump` (CITES_SPECIESPLUS_TOKEN) or `cites serve` with a token"
+    );
+    Ok(true)
 }

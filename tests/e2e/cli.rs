@@ -108,6 +108,8 @@ async fn bad_arguments_fail_with_a_message_naming_the_field() {
     let out = cites(&t.url, &["listing", "4521", "--date", "2023-02-30"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("\"date\""), "{}", stderr(&out));
+    // Refused for its arguments, a command changed nothing: the catalogue is still empty.
+    assert_eq!(sync::store::counts(&t.db).await.unwrap().taxa, 0);
     let out = cites(&t.url, &["listing", "Nonexistent species"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("taxon not found"), "{}", stderr(&out));
@@ -281,4 +283,39 @@ fn logs_not_written_to_a_terminal_have_no_colour_codes() {
         !err.contains('\u{1b}'),
         "colour codes in a piped log: {err:?}"
     );
+}
+
+/// A newcomer's first command, before any `serve` or `sync`: the README's tour answers from
+/// the sample catalogue, loaded as `serve` loads it and labelled as such.
+#[test]
+fn the_readme_tour_answers_on_a_fresh_database_from_the_labelled_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let out = cites(
+        &url,
+        &[
+            "listing",
+            "Loxodonta africana",
+            "--date",
+            "2022-11-27",
+            "--country",
+            "NA",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("II"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("loaded the built-in SAMPLE catalogue"),
+        "{}",
+        stderr(&out)
+    );
+    // Loaded once: the next command finds it and says nothing.
+    let out = cites(
+        &url,
+        &["amendments", "--from", "2023-02-23", "--to", "2023-11-25"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("SAMPLE"), "{}", stderr(&out));
+    let status = stdout(&cites(&url, &["sync", "--status"]));
+    assert_eq!(status.matches("SAMPLE catalogue").count(), 1, "{status}");
 }
