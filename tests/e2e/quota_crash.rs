@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use db::{Backend, with_db};
+use db::{Backend, TestDb, with_db};
 use domain::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -519,14 +519,7 @@ async fn quota_invariants_hold_after_killing_the_server_under_load(backend: Back
             // Half-way, the server's database connections are terminated under it (W5: on
             // PostgreSQL, backends are killed too); its retries must hide that from clients.
             tokio::time::sleep(kill_after / 2).await;
-            let db = db::Db::connect(&t.url).await.unwrap();
-            let n: i64 = with_db!(&db, pool => sqlx::query_scalar(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()")
-                .fetch_one(pool).await)
-            .unwrap();
-            db.close().await;
-            backends_terminated += n;
+            backends_terminated += TestDb::terminate_connections_to(&t.url).await.unwrap();
             tokio::time::sleep(kill_after - kill_after / 2).await;
         } else {
             tokio::time::sleep(kill_after).await;

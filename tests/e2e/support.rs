@@ -13,24 +13,8 @@ use db::{Backend, TestDb};
 use domain::{Clock, ManualClock};
 use sync::{NoProgress, RunKind, SyncSettings, Synchroniser};
 
-/// Runs one scenario as a `#[tokio::test]` on SQLite and one on PostgreSQL
-/// (`<scenario>::on_sqlite`, `<scenario>::on_postgres`).
-macro_rules! on_both_backends {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test]
-            async fn on_sqlite() {
-                super::$scenario(db::Backend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                super::$scenario(db::Backend::Postgres).await
-            }
-        }
-    };
-}
-pub(crate) use on_both_backends;
+/// `db`'s, shared by every test binary.
+pub(crate) use db::on_both_backends;
 
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
