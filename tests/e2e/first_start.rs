@@ -31,6 +31,7 @@ struct Serve {
 impl Serve {
     fn start(database_url: &str, fake: &FakeSpeciesPlus) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+        cmd.env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW);
         cmd.env("DATABASE_URL", database_url)
             .env("CITES_SPECIESPLUS_TOKEN", TOKEN)
             .env("CITES_SPECIESPLUS_URL", fake.base_url())
