@@ -1,7 +1,7 @@
 //! The command line: `cites serve | sync | listing | amendments | keys`.
 //!
 //! The only place that reads configuration (flags and their environment variables) and builds
-//! the system clock; everything below receives typed settings.
+//! the clock; everything below receives typed settings.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use db::Db;
-use domain::{Clock, CountryCode, SystemClock};
+use domain::{Clock, CountryCode, SystemClock, Timestamp};
 use serde_json::{Value, json};
 use sync::listing::Status;
 use sync::{Catalogue, Client, ClientConfig, SyncSettings, Synchroniser, Token};
@@ -507,9 +507,45 @@ pub enum KeysCommand {
     },
 }
 
+/// Test-only, never for production: an RFC 3339 instant at which the binary's clock starts
+/// (it then runs on at the real pace), so that end-to-end tests choose their own date. Not a
+/// flag, absent from `--help`, and warned about in the log whenever it is set.
+pub const TEST_ONLY_NOW_ENV: &str = "CITES_TEST_ONLY_NOW";
+
+/// A clock that starts at a given instant and runs on at the pace of the monotonic clock, so
+/// that leases, heartbeats and expiries still pass while dates are the test's.
+struct TestOnlyClock {
+    start: Timestamp,
+    started: std::time::Instant,
+}
+
+impl Clock for TestOnlyClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = chrono::Duration::from_std(self.started.elapsed()).unwrap_or_default();
+        self.start + elapsed
+    }
+}
+
+/// The system clock, or the test-only one when [`TEST_ONLY_NOW_ENV`] is set.
+fn clock_from_env() -> anyhow::Result<Arc<dyn Clock>> {
+    let Some(value) = std::env::var_os(TEST_ONLY_NOW_ENV) else {
+        return Ok(Arc::new(SystemClock));
+    };
+    let value = value.to_string_lossy();
+    let start = domain::parse_timestamp(TEST_ONLY_NOW_ENV, &value)?;
+    tracing::warn!(
+        now = %start.to_rfc3339(),
+        "{TEST_ONLY_NOW_ENV} is set: the clock is a test's, not the system's (never set it in production)"
+    );
+    Ok(Arc::new(TestOnlyClock {
+        start,
+        started: std::time::Instant::now(),
+    }))
+}
+
 /// Runs the parsed command.
 pub async fn run(cli: Cli) -> anyhow::Result<Ending> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let clock = clock_from_env()?;
     let db = Db::connect(&cli.database_url)
         .await
         .with_context(|| format!("opening the database {}", db::redact(&cli.database_url)))?;

@@ -196,3 +196,37 @@ fn replace_db_name(url: &str, name: &str) -> String {
         None => format!("{host_part}/{name}"),
     }
 }
+
+/// Runs one scenario as a `#[tokio::test]` on SQLite and one on PostgreSQL, named
+/// `<scenario>::on_sqlite` and `<scenario>::on_postgres`: the one such macro of every test
+/// binary in the workspace. The scenario is an `async fn(db::Backend, ...)` beside the call.
+///
+/// - `on_both_backends!(scenario);` on tokio's current-thread runtime;
+/// - `on_both_backends!(multi_thread scenario);` on two worker threads;
+/// - `... scenario -> anyhow::Result<()>);` when the scenario returns that;
+/// - `... name = scenario(args...));` runs `scenario(backend, args...)` as the tests `name::*`.
+#[macro_export]
+macro_rules! on_both_backends {
+    (multi_thread $($rest:tt)+) => {
+        $crate::on_both_backends!(@with [(flavor = "multi_thread", worker_threads = 2)] $($rest)+);
+    };
+    (@with [$($flavor:tt)*] $name:ident = $scenario:ident($($arg:expr),* $(,)?) $(-> $ret:ty)?) => {
+        mod $name {
+            #[tokio::test $($flavor)*]
+            async fn on_sqlite() $(-> $ret)? {
+                super::$scenario($crate::Backend::Sqlite $(, $arg)*).await
+            }
+
+            #[tokio::test $($flavor)*]
+            async fn on_postgres() $(-> $ret)? {
+                super::$scenario($crate::Backend::Postgres $(, $arg)*).await
+            }
+        }
+    };
+    (@with [$($flavor:tt)*] $scenario:ident $(-> $ret:ty)?) => {
+        $crate::on_both_backends!(@with [$($flavor)*] $scenario = $scenario() $(-> $ret)?);
+    };
+    ($scenario:ident $($rest:tt)*) => {
+        $crate::on_both_backends!(@with [] $scenario $($rest)*);
+    };
+}

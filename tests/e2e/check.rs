@@ -534,7 +534,7 @@ fn a_command_line_check_that_reserves_is_the_same_request_whoever_retries_it() {
     let o = cites(&url, &["sync", "--from-dump", sample.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     // Reserving checks are issued today, against the quota of this year.
-    let today = domain::Clock::today(&domain::SystemClock);
+    let today = crate::support::today();
     let year = chrono::Datelike::year(&today).to_string();
     let o = cites(
         &url,

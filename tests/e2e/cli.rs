@@ -202,6 +202,7 @@ async fn serve_starts_offline_with_the_sample_and_shuts_down_gracefully_on_sigte
     );
     let key = stdout(&out).lines().nth(1).unwrap().trim().to_owned();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+    cmd.env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW);
     cmd.env("DATABASE_URL", &t.url)
         .env_remove("CITES_SPECIESPLUS_TOKEN")
         .env("RUST_LOG", "warn")
@@ -266,6 +267,7 @@ fn logs_not_written_to_a_terminal_have_no_colour_codes() {
     let url = format!("sqlite://{}", dir.path().join("c.db").display());
     // serve warns at once (no token: the sample, no scheduled sync) and is stopped then.
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+    cmd.env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW);
     cmd.env("DATABASE_URL", &url)
         .env_remove("CITES_SPECIESPLUS_TOKEN")
         .env("RUST_LOG", "warn")

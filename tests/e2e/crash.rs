@@ -13,6 +13,7 @@ const TOKEN: &str = "crash-test-token-0000tt";
 
 fn sync_command(url: &str, fake: &FakeSpeciesPlus) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cites"));
+    c.env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW);
     c.args(["sync", "--full"])
         .env("DATABASE_URL", url)
         .env("CITES_SPECIESPLUS_TOKEN", TOKEN)

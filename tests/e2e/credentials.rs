@@ -17,6 +17,7 @@ const PASSWORD: &str = "s3cretpass";
 /// on this test's runtime, which a blocking wait would stall).
 async fn sync(database_url: &str, speciesplus_url: &str, token: &str) -> Output {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_cites"))
+        .env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW)
         .args(["sync", "--full"])
         .env("DATABASE_URL", database_url)
         .env("CITES_SPECIESPLUS_TOKEN", token)

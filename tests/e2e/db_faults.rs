@@ -312,9 +312,9 @@ fn reserve(quota_id: i64, key: String, quantity: &str) -> Request {
 }
 
 /// A permit check that reserves one live hummingbird of Brazil's quota, issued today (the
-/// service runs on the real clock).
+/// service's clock starts at `support::NOW`).
 fn permit_check(key: String) -> Request {
-    let today = domain::Clock::today(&domain::SystemClock).to_string();
+    let today = crate::support::today().to_string();
     Request {
         path: "/v1/permit-checks".to_owned(),
         body: json!({

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use speciesplus_fake::{Catalogue, FakeConfig, FakeSpeciesPlus, Faults};
 use sync::{SyncSettings, Synchroniser};
 
-use crate::support::{cites, clock, spawn_serve, stdout};
+use crate::support::{cites, clock, on_both_backends, spawn_serve, stdout};
 
 const TOKEN: &str = "first-start-token-9Kq";
 /// Each fake response is this slow, so the first mirror lasts a few seconds: long enough to
@@ -31,6 +31,7 @@ struct Serve {
 impl Serve {
     fn start(database_url: &str, fake: &FakeSpeciesPlus) -> Serve {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+        cmd.env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW);
         cmd.env("DATABASE_URL", database_url)
             .env("CITES_SPECIESPLUS_TOKEN", TOKEN)
             .env("CITES_SPECIESPLUS_URL", fake.base_url())
@@ -190,27 +191,9 @@ async fn first_start(backend: Backend, from_sample: bool) {
     fake.shutdown().await;
 }
 
-macro_rules! first_start_on_both_backends {
-    ($name:ident, $from_sample:expr) => {
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                super::first_start(db::Backend::Sqlite, $from_sample).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() {
-                super::first_start(db::Backend::Postgres, $from_sample).await
-            }
-        }
-    };
-}
-
-first_start_on_both_backends!(
-    an_empty_catalogue_is_mirrored_from_the_weekly_dump_at_start_up,
-    false
+on_both_backends!(
+    multi_thread an_empty_catalogue_is_mirrored_from_the_weekly_dump_at_start_up = first_start(false)
 );
-first_start_on_both_backends!(
-    a_sample_catalogue_is_replaced_by_a_full_walk_at_start_up,
-    true
+on_both_backends!(
+    multi_thread a_sample_catalogue_is_replaced_by_a_full_walk_at_start_up = first_start(true)
 );

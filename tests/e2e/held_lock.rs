@@ -107,6 +107,7 @@ async fn read(app: &TestApp, path: &str) -> (u16, Duration) {
 async fn run_cites(url: &str, args: &[&str]) -> (Option<i32>, String, Duration) {
     let started = Instant::now();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_cites"))
+        .env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW)
         .args(args)
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "warn")

@@ -4,7 +4,9 @@ use cites::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
 
-use crate::support::{TestApp, cites, on_both_backends, sample_db, stderr, stdout};
+use crate::support::{
+    NOW, TEST_ONLY_NOW_ENV, TestApp, cites, cites_at, on_both_backends, sample_db, stderr, stdout,
+};
 
 pub(crate) async fn post(app: &TestApp, path: &str, role: Role, body: Value) -> (u16, Value) {
     post_with(app, app.key(role), path, body).await
@@ -261,7 +263,7 @@ async fn species_plus_quotas_are_imported_once_and_usable_from_the_command_line(
         stdout(&out)
     );
     // This year's national quota for the same taxon: reserve one unit against it.
-    let year = chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock)).to_string();
+    let year = chrono::Datelike::year(&crate::support::today()).to_string();
     let out = cites(
         &t.url,
         &[
@@ -676,11 +678,11 @@ async fn each_reservation_route_takes_only_the_fields_it_uses(backend: Backend) 
 
 on_both_backends!(each_reservation_route_takes_only_the_fields_it_uses);
 
-/// Declares a national quota of `limit` specimens for this year (the binary runs on the
-/// system clock, and a quota takes reservations during its period) from the command line; its
+/// Declares a national quota of `limit` specimens for this year (the binary's clock starts at
+/// `support::NOW`, and a quota takes reservations during its period) from the command line; its
 /// id.
 fn set_quota(url: &str, limit: &str) -> String {
-    let year = chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock)).to_string();
+    let year = chrono::Datelike::year(&crate::support::today()).to_string();
     let out = cites(
         url,
         &[
@@ -701,6 +703,96 @@ fn set_quota(url: &str, limit: &str) -> String {
     assert!(out.status.success(), "{}", stderr(&out));
     stdout(&out).split_whitespace().nth(1).unwrap().to_owned()
 }
+
+/// A quota year the system clock will not reach while this code lives, within the years a
+/// quota may have (1973 to 2200).
+const A_FAR_YEAR: &str = "2150";
+
+async fn the_binary_s_clock_starts_where_the_test_only_setting_says(backend: Backend) {
+    let t = sample_db(backend).await;
+    let then = "2150-06-01T00:00:00Z";
+    let set = cites_at(
+        Some(then),
+        &t.url,
+        &[
+            "quota",
+            "set",
+            "--exporter",
+            "NA",
+            "--taxon",
+            "4521",
+            "--year",
+            A_FAR_YEAR,
+            "--limit",
+            "10",
+            "--key",
+            "far",
+        ],
+    );
+    assert!(set.status.success(), "{}", stderr(&set));
+    assert!(
+        stderr(&set).contains(&format!("{TEST_ONLY_NOW_ENV} is set"))
+            && stderr(&set).contains("WARN"),
+        "the test-only clock is used without a warning: {}",
+        stderr(&set)
+    );
+    let id = stdout(&set).split_whitespace().nth(1).unwrap().to_owned();
+    // On the system clock (the default) and on the tests' usual date, 2150 has not begun.
+    for (now, key) in [(None, "on-system-clock"), (Some(NOW), "on-tests-date")] {
+        let out = cites_at(
+            now,
+            &t.url,
+            &["quota", "reserve", &id, "--quantity", "1", "--key", key],
+        );
+        assert_eq!(out.status.code(), Some(3), "{key}: {}", stderr(&out));
+        assert!(
+            stdout(&out).contains("today is outside it"),
+            "{key}: {}",
+            stdout(&out)
+        );
+        assert_eq!(
+            stderr(&out).contains(TEST_ONLY_NOW_ENV),
+            now.is_some(),
+            "{key}: {}",
+            stderr(&out)
+        );
+    }
+    // At an instant inside the period, the same reservation is taken.
+    let out = cites_at(
+        Some(then),
+        &t.url,
+        &[
+            "quota",
+            "reserve",
+            &id,
+            "--quantity",
+            "1",
+            "--key",
+            "in-2150",
+        ],
+    );
+    assert!(
+        stdout(&out).starts_with("done"),
+        "{} {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    // A value that is not an RFC 3339 instant stops the command, naming the setting.
+    let out = cites_at(Some("2150-06-01"), &t.url, &["quota", "list"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains(TEST_ONLY_NOW_ENV) && stderr(&out).contains("RFC 3339"),
+        "{}",
+        stderr(&out)
+    );
+    // Hidden: no help text mentions it.
+    let help = cites_at(None, &t.url, &["--help"]);
+    assert!(help.status.success(), "{}", stderr(&help));
+    assert!(!stdout(&help).contains("NOW"), "{}", stdout(&help));
+    t.drop_db().await.unwrap();
+}
+
+on_both_backends!(the_binary_s_clock_starts_where_the_test_only_setting_says);
 
 /// Runs `cites quota set` for NA's 2026 quota of 10 specimens of `taxon`.
 fn set_2026_quota_of(url: &str, taxon: &str) -> (Option<i32>, String, String) {
@@ -866,10 +958,11 @@ async fn the_command_line_prints_what_each_operation_moved(backend: Backend) {
     let id = set_quota(&t.url, "10");
     let shown =
         |at: chrono::DateTime<chrono::Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
-    let now = domain::Clock::now(&domain::SystemClock);
+    let now = domain::Clock::now(&*crate::support::clock());
     let asked = now + chrono::Duration::days(1);
     let asked = asked - chrono::Duration::nanoseconds(asked.timestamp_subsec_nanos().into());
-    // The real clock: a hold asked past the end of this year's quota ends with it.
+    // The binary's clock (from `support::NOW`): a hold asked past the end of this year's quota
+    // ends with it.
     let year_end = chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&now) + 1, 1, 1)
         .unwrap()
         .and_time(chrono::NaiveTime::MIN)
@@ -1194,7 +1287,7 @@ async fn a_quantity_sent_without_a_unit_is_in_the_quota_s_unit(backend: Backend)
     assert_eq!(s, 404, "{body}");
 
     // The command line, on this year's quota in kilograms.
-    let year = chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock)).to_string();
+    let year = chrono::Datelike::year(&crate::support::today()).to_string();
     let out = cites(
         &app.t.url,
         &[
@@ -2403,6 +2496,7 @@ async fn a_listing_piped_into_a_reader_that_stops_early_ends_without_a_panic() {
     assert_eq!(rc, Some(0), "{out} {err}");
     // The reader goes before the first line is written, as `cites quota list | head -0`.
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cites"))
+        .env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW)
         .args(["quota", "list"])
         .env("DATABASE_URL", &t.url)
         .env("RUST_LOG", "warn")

@@ -11,7 +11,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use db::{Backend, with_db};
+use db::{Backend, TestDb, with_db};
 use domain::Clock;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -395,7 +395,7 @@ pub(crate) async fn check_quotas(
             "{context}: quota {id} is over its limit: {body}"
         );
     }
-    let ledger = ::quota::Ledger::new(db.clone(), Arc::new(domain::SystemClock));
+    let ledger = ::quota::Ledger::new(db.clone(), crate::support::clock());
     for id in quotas {
         let violations = ledger.verify(*id).await.unwrap();
         assert!(violations.is_empty(), "{context}: {violations:#?}");
@@ -424,10 +424,10 @@ pub(crate) fn new_key(url: &str, role: &str) -> String {
     stdout(&out).lines().nth(1).unwrap().trim().to_owned()
 }
 
-/// The server runs on the real clock, and reserves only against a quota whose period holds
-/// today.
+/// The server's clock starts at `support::NOW`, and it reserves only against a quota whose
+/// period holds today.
 pub(crate) fn this_year() -> i32 {
-    chrono::Datelike::year(&domain::Clock::today(&domain::SystemClock))
+    chrono::Datelike::year(&crate::support::today())
 }
 
 /// A quota in kilograms, whose quantities may have decimals (specimens are counted whole).
@@ -465,7 +465,7 @@ async fn quota_invariants_hold_after_killing_the_server_under_load(backend: Back
     let log: PathBuf = logs.path().join("serve.log");
     let mut http = http_client();
     // The expiry half the reservations send; the others take the server's default.
-    let expires_at = (domain::SystemClock.now() + chrono::Duration::days(7))
+    let expires_at = (crate::support::clock().now() + chrono::Duration::days(7))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
 
     let mut server = Server::start(&t.url, &log).await;
@@ -519,14 +519,7 @@ async fn quota_invariants_hold_after_killing_the_server_under_load(backend: Back
             // Half-way, the server's database connections are terminated under it (W5: on
             // PostgreSQL, backends are killed too); its retries must hide that from clients.
             tokio::time::sleep(kill_after / 2).await;
-            let db = db::Db::connect(&t.url).await.unwrap();
-            let n: i64 = with_db!(&db, pool => sqlx::query_scalar(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND pid <> pg_backend_pid()")
-                .fetch_one(pool).await)
-            .unwrap();
-            db.close().await;
-            backends_terminated += n;
+            backends_terminated += TestDb::terminate_connections_to(&t.url).await.unwrap();
             tokio::time::sleep(kill_after - kill_after / 2).await;
         } else {
             tokio::time::sleep(kill_after).await;

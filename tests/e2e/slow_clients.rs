@@ -45,6 +45,7 @@ impl Served {
                 "{limit}exec \"$0\" serve --listen 127.0.0.1:0 --no-sample"
             ))
             .arg(env!("CARGO_BIN_EXE_cites"))
+            .env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW)
             .env("DATABASE_URL", url)
             .env_remove("CITES_SPECIESPLUS_TOKEN")
             .env("RUST_LOG", "warn")

@@ -13,35 +13,30 @@ use db::{Backend, TestDb};
 use domain::{Clock, ManualClock};
 use sync::{NoProgress, RunKind, SyncSettings, Synchroniser};
 
-/// Runs one scenario as a `#[tokio::test]` on SQLite and one on PostgreSQL
-/// (`<scenario>::on_sqlite`, `<scenario>::on_postgres`).
-macro_rules! on_both_backends {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test]
-            async fn on_sqlite() {
-                super::$scenario(db::Backend::Sqlite).await
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                super::$scenario(db::Backend::Postgres).await
-            }
-        }
-    };
-}
-pub(crate) use on_both_backends;
+/// `db`'s, shared by every test binary.
+pub(crate) use db::on_both_backends;
 
 pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// The instant every test starts at: the in-process service's clock ([`clock`]) and, through
+/// [`TEST_ONLY_NOW_ENV`], every run of the binary's, so that HTTP and CLI agree on the date and
+/// no test depends on the wall clock's.
+pub const NOW: &str = "2026-11-27T12:00:00Z";
+pub use cites::cli::TEST_ONLY_NOW_ENV;
+
 pub fn clock() -> Arc<dyn Clock> {
     Arc::new(ManualClock::new(
-        chrono::DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+        chrono::DateTime::parse_from_rfc3339(NOW)
             .unwrap()
             .with_timezone(&chrono::Utc),
     ))
+}
+
+/// The date at [`NOW`], UTC: "today" for every test.
+pub fn today() -> chrono::NaiveDate {
+    clock().today()
 }
 
 /// A fresh database holding the sample catalogue.
@@ -149,15 +144,24 @@ impl TestApp {
     }
 }
 
-/// Runs the `cites` binary with `args` against `database_url`.
+/// Runs the `cites` binary with `args` against `database_url`, its clock starting at [`NOW`].
 pub fn cites(database_url: &str, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_cites"))
-        .args(args)
+    cites_at(Some(NOW), database_url, args)
+}
+
+/// Runs the `cites` binary with its clock starting at `now` (RFC 3339; `None`: the system
+/// clock, for the one test of that default).
+pub fn cites_at(now: Option<&str>, database_url: &str, args: &[&str]) -> Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_cites"));
+    cmd.args(args)
         .env("DATABASE_URL", database_url)
         .env_remove("CITES_SPECIESPLUS_TOKEN")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
+        .env("RUST_LOG", "warn");
+    match now {
+        Some(now) => cmd.env(TEST_ONLY_NOW_ENV, now),
+        None => cmd.env_remove(TEST_ONLY_NOW_ENV),
+    };
+    cmd.output().unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -205,6 +209,7 @@ impl Server {
             .open(log)
             .unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_cites"))
+            .env(TEST_ONLY_NOW_ENV, NOW)
             .args(["serve", "--listen", "127.0.0.1:0", "--no-sample"])
             .env("DATABASE_URL", url)
             .env_remove("CITES_SPECIESPLUS_TOKEN")

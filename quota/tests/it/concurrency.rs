@@ -55,7 +55,9 @@ async fn race(ledger: Arc<Ledger>, quota_id: i64, reservers: usize, seed: u64) -
     total
 }
 
-on_both_backends!(the_last_units_are_never_sold_twice_with_2_to_64_concurrent_reservers);
+on_both_backends!(
+    multi_thread the_last_units_are_never_sold_twice_with_2_to_64_concurrent_reservers
+);
 async fn the_last_units_are_never_sold_twice_with_2_to_64_concurrent_reservers(backend: Backend) {
     let f = fixture(backend).await;
     let ledger = Arc::new(f.ledger.clone());
@@ -125,7 +127,9 @@ async fn naive_race(db: &db::Db, quota_id: i64, reservers: usize) -> i64 {
     total
 }
 
-on_both_backends!(a_naive_read_then_write_implementation_is_caught_overselling_by_the_same_harness);
+on_both_backends!(
+    multi_thread a_naive_read_then_write_implementation_is_caught_overselling_by_the_same_harness
+);
 async fn a_naive_read_then_write_implementation_is_caught_overselling_by_the_same_harness(
     backend: Backend,
 ) {
@@ -139,7 +143,9 @@ async fn a_naive_read_then_write_implementation_is_caught_overselling_by_the_sam
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_storm_of_duplicate_requests_reserves_once_per_key_and_answers_alike);
+on_both_backends!(
+    multi_thread a_storm_of_duplicate_requests_reserves_once_per_key_and_answers_alike
+);
 async fn a_storm_of_duplicate_requests_reserves_once_per_key_and_answers_alike(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "storm", Some("100"), "").await;
@@ -183,7 +189,9 @@ async fn a_storm_of_duplicate_requests_reserves_once_per_key_and_answers_alike(b
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(commits_racing_the_sweeper_at_the_expiry_boundary_each_end_exactly_once);
+on_both_backends!(
+    multi_thread commits_racing_the_sweeper_at_the_expiry_boundary_each_end_exactly_once
+);
 async fn commits_racing_the_sweeper_at_the_expiry_boundary_each_end_exactly_once(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "boundary", Some("1000"), "").await;
@@ -254,7 +262,7 @@ fn zipf(rng: &mut rand::rngs::StdRng, n: usize, s: f64) -> usize {
     n - 1
 }
 
-on_both_backends!(a_mixed_skewed_load_over_many_quotas_keeps_every_invariant);
+on_both_backends!(multi_thread a_mixed_skewed_load_over_many_quotas_keeps_every_invariant);
 async fn a_mixed_skewed_load_over_many_quotas_keeps_every_invariant(backend: Backend) {
     let f = fixture(backend).await;
     let mut quota_ids = Vec::new();

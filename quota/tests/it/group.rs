@@ -8,7 +8,9 @@ use rust_decimal::Decimal;
 
 use crate::support::*;
 
-on_both_backends!(group_commit_never_sells_the_last_units_twice_with_64_concurrent_reservers);
+on_both_backends!(
+    multi_thread group_commit_never_sells_the_last_units_twice_with_64_concurrent_reservers
+);
 async fn group_commit_never_sells_the_last_units_twice_with_64_concurrent_reservers(
     backend: Backend,
 ) {
@@ -55,7 +57,9 @@ async fn group_commit_never_sells_the_last_units_twice_with_64_concurrent_reserv
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(group_commit_answers_each_caller_alone_even_when_one_request_in_the_batch_is_bad);
+on_both_backends!(
+    multi_thread group_commit_answers_each_caller_alone_even_when_one_request_in_the_batch_is_bad
+);
 async fn group_commit_answers_each_caller_alone_even_when_one_request_in_the_batch_is_bad(
     backend: Backend,
 ) {
@@ -128,7 +132,7 @@ async fn group_commit_answers_each_caller_alone_even_when_one_request_in_the_bat
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_batched_refusal_replays_as_the_same_refusal_through_every_path);
+on_both_backends!(multi_thread a_batched_refusal_replays_as_the_same_refusal_through_every_path);
 async fn a_batched_refusal_replays_as_the_same_refusal_through_every_path(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "horns", Some("3"), "").await;
@@ -175,7 +179,9 @@ async fn a_batched_refusal_replays_as_the_same_refusal_through_every_path(backen
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_batch_decided_on_counters_someone_else_moved_is_decided_again_under_lock);
+on_both_backends!(
+    multi_thread a_batch_decided_on_counters_someone_else_moved_is_decided_again_under_lock
+);
 async fn a_batch_decided_on_counters_someone_else_moved_is_decided_again_under_lock(
     backend: Backend,
 ) {
@@ -232,7 +238,7 @@ async fn a_batch_decided_on_counters_someone_else_moved_is_decided_again_under_l
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(two_writers_on_one_quota_never_sell_the_last_units_twice);
+on_both_backends!(multi_thread two_writers_on_one_quota_never_sell_the_last_units_twice);
 async fn two_writers_on_one_quota_never_sell_the_last_units_twice(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "two-writers", Some("25"), "").await;
@@ -334,7 +340,7 @@ async fn on_sqlite_every_answered_batch_is_committed_and_the_writer_holds_no_loc
 }
 
 on_both_backends!(
-    a_key_used_before_is_a_conflict_through_group_commit_even_against_an_unknown_quota
+    multi_thread a_key_used_before_is_a_conflict_through_group_commit_even_against_an_unknown_quota
 );
 async fn a_key_used_before_is_a_conflict_through_group_commit_even_against_an_unknown_quota(
     backend: Backend,

@@ -114,7 +114,9 @@ async fn a_reader_sees_a_quota_s_history_grow_only_at_its_end_while_writers_race
     group.shutdown().await;
     f.t.drop_db().await.unwrap();
 }
-on_both_backends!(a_reader_sees_a_quota_s_history_grow_only_at_its_end_while_writers_race);
+on_both_backends!(
+    multi_thread a_reader_sees_a_quota_s_history_grow_only_at_its_end_while_writers_race
+);
 
 async fn a_history_read_page_by_page_is_the_whole_history_with_the_counters_after_each_entry(
     backend: Backend,
@@ -241,10 +243,12 @@ async fn a_history_read_page_by_page_is_the_whole_history_with_the_counters_afte
     f.t.drop_db().await.unwrap();
 }
 on_both_backends!(
-    a_history_read_page_by_page_is_the_whole_history_with_the_counters_after_each_entry
+    multi_thread a_history_read_page_by_page_is_the_whole_history_with_the_counters_after_each_entry
 );
 
-on_both_backends!(a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why);
+on_both_backends!(
+    multi_thread a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why
+);
 async fn a_refused_reservation_s_history_entry_shows_the_quantity_asked_and_why(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "refusals-shown", Some("2"), "KGM").await;

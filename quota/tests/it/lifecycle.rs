@@ -9,7 +9,9 @@ use quota::{Error, GroupCommit, Ledger, Outcome, Refusal, ReservationState};
 
 use crate::support::*;
 
-on_both_backends!(a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_replays);
+on_both_backends!(
+    multi_thread a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_replays
+);
 async fn a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_replays(
     backend: Backend,
 ) {
@@ -115,7 +117,7 @@ async fn a_reservation_is_committed_for_less_exported_and_closed_and_the_ledger_
 }
 
 on_both_backends!(
-    every_refused_commit_release_export_and_close_is_audited_once_with_what_it_asked_and_why
+    multi_thread every_refused_commit_release_export_and_close_is_audited_once_with_what_it_asked_and_why
 );
 async fn every_refused_commit_release_export_and_close_is_audited_once_with_what_it_asked_and_why(
     backend: Backend,
@@ -236,7 +238,9 @@ async fn every_refused_commit_release_export_and_close_is_audited_once_with_what
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(the_same_key_returns_the_first_outcome_and_other_parameters_are_a_conflict);
+on_both_backends!(
+    multi_thread the_same_key_returns_the_first_outcome_and_other_parameters_are_a_conflict
+);
 async fn the_same_key_returns_the_first_outcome_and_other_parameters_are_a_conflict(
     backend: Backend,
 ) {
@@ -317,7 +321,7 @@ async fn the_same_key_returns_the_first_outcome_and_other_parameters_are_a_confl
 }
 
 on_both_backends!(
-    quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mass_is_refused
+    multi_thread quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mass_is_refused
 );
 async fn quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mass_is_refused(
     backend: Backend,
@@ -365,7 +369,7 @@ async fn quantities_convert_exactly_within_a_dimension_and_a_count_against_a_mas
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_zero_quota_and_a_quota_in_preparation_refuse_every_reservation);
+on_both_backends!(multi_thread a_zero_quota_and_a_quota_in_preparation_refuse_every_reservation);
 async fn a_zero_quota_and_a_quota_in_preparation_refuse_every_reservation(backend: Backend) {
     let f = fixture(backend).await;
     let zero = declare(&f, "zero", Some("0"), "").await;
@@ -413,7 +417,9 @@ async fn a_zero_quota_and_a_quota_in_preparation_refuse_every_reservation(backen
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_after);
+on_both_backends!(
+    multi_thread a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_after
+);
 async fn a_hold_expires_at_its_expiry_and_never_before_and_cannot_be_committed_after(
     backend: Backend,
 ) {
@@ -498,7 +504,9 @@ async fn hold_through_group_commit(
     held
 }
 
-on_both_backends!(a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due);
+on_both_backends!(
+    multi_thread a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due
+);
 async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fell_due(
     backend: Backend,
 ) {
@@ -543,7 +551,9 @@ async fn a_burst_of_due_holds_is_swept_a_thousand_at_a_time_in_the_order_they_fe
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction);
+on_both_backends!(
+    multi_thread a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction
+);
 async fn a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction(backend: Backend) {
     const HOLDS: i64 = 2_005;
     let f = fixture(backend).await;
@@ -564,7 +574,7 @@ async fn a_backlog_of_due_holds_is_swept_in_one_call_a_thousand_per_transaction(
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(an_unexported_permit_returns_its_quantity_when_its_validity_ends);
+on_both_backends!(multi_thread an_unexported_permit_returns_its_quantity_when_its_validity_ends);
 async fn an_unexported_permit_returns_its_quantity_when_its_validity_ends(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "trophies", Some("10"), "").await;
@@ -594,7 +604,7 @@ async fn an_unexported_permit_returns_its_quantity_when_its_validity_ends(backen
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_retried_reservation_without_an_expiry_is_the_same_request);
+on_both_backends!(multi_thread a_retried_reservation_without_an_expiry_is_the_same_request);
 async fn a_retried_reservation_without_an_expiry_is_the_same_request(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "retry", Some("10"), "").await;
@@ -621,7 +631,9 @@ async fn a_retried_reservation_without_an_expiry_is_the_same_request(backend: Ba
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_retry_after_the_requested_expiry_has_passed_still_gets_the_first_answer);
+on_both_backends!(
+    multi_thread a_retry_after_the_requested_expiry_has_passed_still_gets_the_first_answer
+);
 async fn a_retry_after_the_requested_expiry_has_passed_still_gets_the_first_answer(
     backend: Backend,
 ) {
@@ -708,7 +720,9 @@ async fn a_retry_after_the_requested_expiry_has_passed_still_gets_the_first_answ
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_reservation_taken_in_one_statement_replays_identically_through_every_path);
+on_both_backends!(
+    multi_thread a_reservation_taken_in_one_statement_replays_identically_through_every_path
+);
 async fn a_reservation_taken_in_one_statement_replays_identically_through_every_path(
     backend: Backend,
 ) {
@@ -757,7 +771,9 @@ async fn a_reservation_taken_in_one_statement_replays_identically_through_every_
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_replay_after_the_reservation_moved_on_still_answers_as_the_first_time);
+on_both_backends!(
+    multi_thread a_replay_after_the_reservation_moved_on_still_answers_as_the_first_time
+);
 async fn a_replay_after_the_reservation_moved_on_still_answers_as_the_first_time(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "hides", Some("10"), "").await;
@@ -817,7 +833,7 @@ async fn a_replay_after_the_reservation_moved_on_still_answers_as_the_first_time
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(outcomes_stored_by_earlier_versions_still_replay);
+on_both_backends!(multi_thread outcomes_stored_by_earlier_versions_still_replay);
 async fn outcomes_stored_by_earlier_versions_still_replay(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "shells", Some("10"), "").await;
@@ -869,7 +885,9 @@ async fn outcomes_stored_by_earlier_versions_still_replay(backend: Backend) {
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_release_retried_after_the_quota_moved_on_answers_as_the_first_time);
+on_both_backends!(
+    multi_thread a_release_retried_after_the_quota_moved_on_answers_as_the_first_time
+);
 async fn a_release_retried_after_the_quota_moved_on_answers_as_the_first_time(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "shells", Some("10"), "").await;
@@ -947,7 +965,7 @@ async fn a_release_retried_after_the_quota_moved_on_answers_as_the_first_time(ba
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(racing_releases_of_one_hold_release_it_once);
+on_both_backends!(multi_thread racing_releases_of_one_hold_release_it_once);
 async fn racing_releases_of_one_hold_release_it_once(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "raced", Some("10"), "").await;
@@ -1003,7 +1021,9 @@ async fn racing_releases_of_one_hold_release_it_once(backend: Backend) {
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_refused_transition_on_a_quota_in_preparation_replays_as_the_first_time);
+on_both_backends!(
+    multi_thread a_refused_transition_on_a_quota_in_preparation_replays_as_the_first_time
+);
 async fn a_refused_transition_on_a_quota_in_preparation_replays_as_the_first_time(
     backend: Backend,
 ) {
@@ -1033,7 +1053,7 @@ async fn a_refused_transition_on_a_quota_in_preparation_replays_as_the_first_tim
 }
 
 on_both_backends!(
-    a_commit_retried_after_its_permit_was_exported_and_closed_answers_as_the_first_time
+    multi_thread a_commit_retried_after_its_permit_was_exported_and_closed_answers_as_the_first_time
 );
 async fn a_commit_retried_after_its_permit_was_exported_and_closed_answers_as_the_first_time(
     backend: Backend,
@@ -1151,7 +1171,9 @@ async fn a_commit_retried_after_its_permit_was_exported_and_closed_answers_as_th
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_commit_in_another_unit_or_beyond_the_hold_gets_the_same_answer_on_every_path);
+on_both_backends!(
+    multi_thread a_commit_in_another_unit_or_beyond_the_hold_gets_the_same_answer_on_every_path
+);
 async fn a_commit_in_another_unit_or_beyond_the_hold_gets_the_same_answer_on_every_path(
     backend: Backend,
 ) {
@@ -1237,7 +1259,7 @@ async fn a_commit_in_another_unit_or_beyond_the_hold_gets_the_same_answer_on_eve
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(quotas_are_listed_by_exporter_whatever_the_case_of_its_code);
+on_both_backends!(multi_thread quotas_are_listed_by_exporter_whatever_the_case_of_its_code);
 async fn quotas_are_listed_by_exporter_whatever_the_case_of_its_code(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "listed", Some("5"), "").await;
@@ -1263,7 +1285,7 @@ async fn quotas_are_listed_by_exporter_whatever_the_case_of_its_code(backend: Ba
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(verify_names_every_broken_invariant_of_a_quota);
+on_both_backends!(multi_thread verify_names_every_broken_invariant_of_a_quota);
 async fn verify_names_every_broken_invariant_of_a_quota(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "tampered", Some("10"), "").await;
@@ -1311,7 +1333,7 @@ async fn verify_names_every_broken_invariant_of_a_quota(backend: Backend) {
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(the_database_refuses_to_change_or_delete_an_audit_entry);
+on_both_backends!(multi_thread the_database_refuses_to_change_or_delete_an_audit_entry);
 async fn the_database_refuses_to_change_or_delete_an_audit_entry(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "audited", Some("10"), "").await;
@@ -1350,7 +1372,9 @@ async fn the_database_refuses_to_change_or_delete_an_audit_entry(backend: Backen
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard);
+on_both_backends!(
+    multi_thread upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard
+);
 async fn upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard(backend: Backend) {
     // A database as migration 0006 left it, with a history written then: a national quota
     // and an imported one, declared as the code of then did (today's writes columns added
@@ -1512,7 +1536,7 @@ async fn upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard(b
 }
 
 on_both_backends!(
-    an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plus_published
+    multi_thread an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plus_published
 );
 async fn an_import_revises_a_quota_only_while_its_limit_is_the_value_species_plus_published(
     backend: Backend,

@@ -361,7 +361,9 @@ fn validity(rng: &mut StdRng, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         .then(|| now + Duration::minutes(rng.random_range(1..=VALIDITY_MINUTES_MAX)))
 }
 
-on_both_backends!(the_engine_agrees_with_an_in_memory_model_over_seeded_random_operations);
+on_both_backends!(
+    multi_thread the_engine_agrees_with_an_in_memory_model_over_seeded_random_operations
+);
 async fn the_engine_agrees_with_an_in_memory_model_over_seeded_random_operations(backend: Backend) {
     let f = fixture(backend).await;
     let group = GroupCommit::start(f.ledger.clone());

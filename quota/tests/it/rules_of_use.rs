@@ -58,7 +58,7 @@ fn field_of(e: &Error) -> Option<&'static str> {
 }
 
 on_both_backends!(
-    a_reservation_outside_the_quota_period_is_refused_on_every_path_and_stays_refused
+    multi_thread a_reservation_outside_the_quota_period_is_refused_on_every_path_and_stays_refused
 );
 async fn a_reservation_outside_the_quota_period_is_refused_on_every_path_and_stays_refused(
     backend: Backend,
@@ -191,7 +191,7 @@ impl domain::Clock for Ticking {
 }
 
 on_both_backends!(
-    a_reservation_that_arrives_before_its_period_ends_but_is_written_after_is_refused_on_every_path
+    multi_thread a_reservation_that_arrives_before_its_period_ends_but_is_written_after_is_refused_on_every_path
 );
 async fn a_reservation_that_arrives_before_its_period_ends_but_is_written_after_is_refused_on_every_path(
     backend: Backend,
@@ -244,7 +244,9 @@ async fn a_reservation_that_arrives_before_its_period_ends_but_is_written_after_
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_released);
+on_both_backends!(
+    multi_thread a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_released
+);
 async fn a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_released(
     backend: Backend,
 ) {
@@ -332,7 +334,7 @@ async fn a_permit_issued_after_its_quota_period_is_refused_and_its_hold_can_be_r
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_hold_ends_with_its_quota_period_on_every_path_and_is_then_swept);
+on_both_backends!(multi_thread a_hold_ends_with_its_quota_period_on_every_path_and_is_then_swept);
 async fn a_hold_ends_with_its_quota_period_on_every_path_and_is_then_swept(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "year-end", Some("10"), "").await;
@@ -391,7 +393,9 @@ async fn a_hold_ends_with_its_quota_period_on_every_path_and_is_then_swept(backe
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years);
+on_both_backends!(
+    multi_thread a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years
+);
 async fn a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_years(
     backend: Backend,
 ) {
@@ -427,7 +431,7 @@ async fn a_quota_period_is_twelve_months_from_a_first_day_within_the_accepted_ye
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_permit_is_valid_six_months_at_most_and_by_default);
+on_both_backends!(multi_thread a_permit_is_valid_six_months_at_most_and_by_default);
 async fn a_permit_is_valid_six_months_at_most_and_by_default(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "permits", Some("10"), "").await;
@@ -491,7 +495,9 @@ async fn a_permit_is_valid_six_months_at_most_and_by_default(backend: Backend) {
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(an_export_on_an_expired_permit_is_refused_even_before_the_sweep_closes_it);
+on_both_backends!(
+    multi_thread an_export_on_an_expired_permit_is_refused_even_before_the_sweep_closes_it
+);
 async fn an_export_on_an_expired_permit_is_refused_even_before_the_sweep_closes_it(
     backend: Backend,
 ) {
@@ -536,7 +542,9 @@ async fn an_export_on_an_expired_permit_is_refused_even_before_the_sweep_closes_
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_quantity_exact_only_once_converted_is_reserved_alike_on_every_path);
+on_both_backends!(
+    multi_thread a_quantity_exact_only_once_converted_is_reserved_alike_on_every_path
+);
 async fn a_quantity_exact_only_once_converted_is_reserved_alike_on_every_path(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "grams", Some("10"), "GRM").await;
@@ -598,7 +606,7 @@ async fn a_quantity_exact_only_once_converted_is_reserved_alike_on_every_path(ba
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_fraction_of_a_specimen_is_refused_naming_the_quantity);
+on_both_backends!(multi_thread a_fraction_of_a_specimen_is_refused_naming_the_quantity);
 async fn a_fraction_of_a_specimen_is_refused_naming_the_quantity(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "live", Some("10"), "").await;
@@ -664,7 +672,9 @@ async fn a_fraction_of_a_specimen_is_refused_naming_the_quantity(backend: Backen
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(text_the_audit_cannot_record_is_refused_and_fails_no_one_else_in_a_batch);
+on_both_backends!(
+    multi_thread text_the_audit_cannot_record_is_refused_and_fails_no_one_else_in_a_batch
+);
 async fn text_the_audit_cannot_record_is_refused_and_fails_no_one_else_in_a_batch(
     backend: Backend,
 ) {
@@ -727,7 +737,7 @@ async fn text_the_audit_cannot_record_is_refused_and_fails_no_one_else_in_a_batc
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(every_refusal_for_lack_of_quota_shows_less_available_than_requested);
+on_both_backends!(multi_thread every_refusal_for_lack_of_quota_shows_less_available_than_requested);
 async fn every_refusal_for_lack_of_quota_shows_less_available_than_requested(backend: Backend) {
     let f = fixture(backend).await;
     let q = declare(&f, "churn", Some("5"), "").await;
@@ -782,7 +792,9 @@ async fn every_refusal_for_lack_of_quota_shows_less_available_than_requested(bac
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_requests);
+on_both_backends!(
+    multi_thread a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_requests
+);
 async fn a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_requests(
     backend: Backend,
 ) {
@@ -864,7 +876,9 @@ async fn a_national_quota_is_declared_once_per_scope_and_period_even_by_racing_r
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope);
+on_both_backends!(
+    multi_thread a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope
+);
 async fn a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope(backend: Backend) {
     let f = fixture(backend).await;
     // 4521 was declared on before Species+ merged it into 3210 (the caller, which reads the
@@ -934,7 +948,9 @@ async fn a_quota_on_a_concept_merged_into_the_taxon_is_a_quota_of_the_same_scope
     f.t.drop_db().await.unwrap();
 }
 
-on_both_backends!(a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used);
+on_both_backends!(
+    multi_thread a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used
+);
 async fn a_revised_limit_applies_at_once_on_every_path_and_never_below_what_is_used(
     backend: Backend,
 ) {

@@ -9,23 +9,8 @@ use domain::{CountryCode, ManualClock, Period, Quantity, TaxonId, UnitCode};
 use quota::{Actor, ClientKey, Ledger, QuotaSpec, QuotaView};
 use rust_decimal::Decimal;
 
-/// Runs one scenario as a `#[tokio::test]` on SQLite and one on PostgreSQL.
-macro_rules! on_both_backends {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                super::$scenario(db::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() {
-                super::$scenario(db::Backend::Postgres).await
-            }
-        }
-    };
-}
-pub(crate) use on_both_backends;
+/// `db`'s, shared by every test binary.
+pub(crate) use db::on_both_backends;
 
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 1, 9, 0, 0).single().unwrap()

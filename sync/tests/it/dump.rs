@@ -7,7 +7,9 @@ use sync::{NoProgress, RunKind};
 
 use crate::support::*;
 
-on_both_backends!(a_dump_with_a_malformed_line_fails_naming_the_line_and_applies_nothing);
+on_both_backends!(
+    multi_thread a_dump_with_a_malformed_line_fails_naming_the_line_and_applies_nothing -> anyhow::Result<()>
+);
 async fn a_dump_with_a_malformed_line_fails_naming_the_line_and_applies_nothing(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -47,7 +49,7 @@ async fn a_dump_with_a_malformed_line_fails_naming_the_line_and_applies_nothing(
 }
 
 on_both_backends!(
-    an_incremental_run_after_a_dump_load_asks_for_changes_since_the_dump_minus_the_overlap
+    multi_thread an_incremental_run_after_a_dump_load_asks_for_changes_since_the_dump_minus_the_overlap -> anyhow::Result<()>
 );
 async fn an_incremental_run_after_a_dump_load_asks_for_changes_since_the_dump_minus_the_overlap(
     backend: Backend,
@@ -91,7 +93,9 @@ async fn an_incremental_run_after_a_dump_load_asks_for_changes_since_the_dump_mi
     .await
 }
 
-on_both_backends!(an_incremental_run_with_no_successful_run_before_it_is_a_full_run);
+on_both_backends!(
+    multi_thread an_incremental_run_with_no_successful_run_before_it_is_a_full_run -> anyhow::Result<()>
+);
 async fn an_incremental_run_with_no_successful_run_before_it_is_a_full_run(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -117,7 +121,9 @@ async fn an_incremental_run_with_no_successful_run_before_it_is_a_full_run(
     .await
 }
 
-on_both_backends!(the_latest_dump_downloaded_through_the_api_gives_the_same_catalogue_as_a_walk);
+on_both_backends!(
+    multi_thread the_latest_dump_downloaded_through_the_api_gives_the_same_catalogue_as_a_walk -> anyhow::Result<()>
+);
 async fn the_latest_dump_downloaded_through_the_api_gives_the_same_catalogue_as_a_walk(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -161,7 +167,9 @@ async fn the_latest_dump_downloaded_through_the_api_gives_the_same_catalogue_as_
     .await
 }
 
-on_both_backends!(an_expired_dump_link_fails_clearly_and_changes_nothing);
+on_both_backends!(
+    multi_thread an_expired_dump_link_fails_clearly_and_changes_nothing -> anyhow::Result<()>
+);
 async fn an_expired_dump_link_fails_clearly_and_changes_nothing(
     backend: Backend,
 ) -> anyhow::Result<()> {

@@ -10,7 +10,9 @@ use sync::{Client, NoProgress, RunKind};
 
 use crate::support::*;
 
-on_both_backends!(a_full_sync_through_injected_faults_ends_with_the_same_catalogue_as_a_clean_one);
+on_both_backends!(
+    multi_thread a_full_sync_through_injected_faults_ends_with_the_same_catalogue_as_a_clean_one -> anyhow::Result<()>
+);
 async fn a_full_sync_through_injected_faults_ends_with_the_same_catalogue_as_a_clean_one(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -91,7 +93,9 @@ async fn baseline(db: &Db, older: &Catalogue) -> anyhow::Result<(String, Option<
     Ok((store::fingerprint(db).await?, since))
 }
 
-on_both_backends!(a_refused_token_stops_the_run_with_a_clear_error_and_changes_nothing);
+on_both_backends!(
+    multi_thread a_refused_token_stops_the_run_with_a_clear_error_and_changes_nothing -> anyhow::Result<()>
+);
 async fn a_refused_token_stops_the_run_with_a_clear_error_and_changes_nothing(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -152,7 +156,9 @@ async fn a_refused_token_stops_the_run_with_a_clear_error_and_changes_nothing(
     .await
 }
 
-on_both_backends!(a_malformed_page_fails_the_run_naming_the_url_and_applies_nothing);
+on_both_backends!(
+    multi_thread a_malformed_page_fails_the_run_naming_the_url_and_applies_nothing -> anyhow::Result<()>
+);
 async fn a_malformed_page_fails_the_run_naming_the_url_and_applies_nothing(
     backend: Backend,
 ) -> anyhow::Result<()> {

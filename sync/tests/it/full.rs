@@ -7,7 +7,9 @@ use sync::{NoProgress, RunKind, SyncReport};
 
 use crate::support::*;
 
-on_both_backends!(a_full_sync_gives_the_same_catalogue_as_loading_the_same_data_as_a_dump);
+on_both_backends!(
+    multi_thread a_full_sync_gives_the_same_catalogue_as_loading_the_same_data_as_a_dump -> anyhow::Result<()>
+);
 async fn a_full_sync_gives_the_same_catalogue_as_loading_the_same_data_as_a_dump(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -84,7 +86,7 @@ async fn a_full_sync_gives_the_same_catalogue_as_loading_the_same_data_as_a_dump
 }
 
 on_both_backends!(
-    a_second_full_sync_of_unchanged_data_changes_nothing_and_counts_every_taxon_unchanged
+    multi_thread a_second_full_sync_of_unchanged_data_changes_nothing_and_counts_every_taxon_unchanged -> anyhow::Result<()>
 );
 async fn a_second_full_sync_of_unchanged_data_changes_nothing_and_counts_every_taxon_unchanged(
     backend: Backend,
@@ -115,7 +117,7 @@ async fn a_second_full_sync_of_unchanged_data_changes_nothing_and_counts_every_t
 }
 
 on_both_backends!(
-    shuffled_arrays_and_the_2025_response_shape_give_the_same_catalogue_as_clean_responses
+    multi_thread shuffled_arrays_and_the_2025_response_shape_give_the_same_catalogue_as_clean_responses -> anyhow::Result<()>
 );
 async fn shuffled_arrays_and_the_2025_response_shape_give_the_same_catalogue_as_clean_responses(
     backend: Backend,

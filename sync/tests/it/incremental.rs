@@ -95,7 +95,9 @@ const FAMILY_LISTING: i64 = 990_001;
 const SPECIES_LISTING: i64 = 990_002;
 const NEW_TAXON: i64 = 990_100;
 
-on_both_backends!(an_incremental_run_picks_up_changed_added_and_deleted_taxa_and_family_listings_after_the_rebuild);
+on_both_backends!(
+    multi_thread an_incremental_run_picks_up_changed_added_and_deleted_taxa_and_family_listings_after_the_rebuild -> anyhow::Result<()>
+);
 async fn an_incremental_run_picks_up_changed_added_and_deleted_taxa_and_family_listings_after_the_rebuild(
     backend: Backend,
 ) -> anyhow::Result<()> {

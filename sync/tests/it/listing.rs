@@ -30,7 +30,9 @@ fn status_of(appendix: Option<&str>) -> Status {
     }
 }
 
-on_both_backends!(every_cop19_case_reads_back_as_expected_after_loading_the_sample_dump);
+on_both_backends!(
+    multi_thread every_cop19_case_reads_back_as_expected_after_loading_the_sample_dump -> anyhow::Result<()>
+);
 async fn every_cop19_case_reads_back_as_expected_after_loading_the_sample_dump(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -173,7 +175,7 @@ fn elephant_catalogue() -> anyhow::Result<Catalogue> {
 }
 
 on_both_backends!(
-    the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_kenya_with_its_quotas
+    multi_thread the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_kenya_with_its_quotas -> anyhow::Result<()>
 );
 async fn the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_kenya_with_its_quotas(
     backend: Backend,
@@ -229,7 +231,9 @@ async fn the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_
     .await
 }
 
-on_both_backends!(a_permit_check_sees_a_subspecies_under_its_species_and_its_listing_on_both_dates);
+on_both_backends!(
+    multi_thread a_permit_check_sees_a_subspecies_under_its_species_and_its_listing_on_both_dates -> anyhow::Result<()>
+);
 async fn a_permit_check_sees_a_subspecies_under_its_species_and_its_listing_on_both_dates(
     backend: Backend,
 ) -> anyhow::Result<()> {

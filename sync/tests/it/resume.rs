@@ -60,7 +60,7 @@ async fn run_and_drop_mid_fetch(s: &Synchroniser, db: &Db) -> anyhow::Result<()>
 }
 
 on_both_backends!(
-    a_run_failed_by_a_fatal_answer_mid_way_and_run_again_ends_with_the_uninterrupted_catalogue
+    multi_thread a_run_failed_by_a_fatal_answer_mid_way_and_run_again_ends_with_the_uninterrupted_catalogue -> anyhow::Result<()>
 );
 async fn a_run_failed_by_a_fatal_answer_mid_way_and_run_again_ends_with_the_uninterrupted_catalogue(
     backend: Backend,
@@ -111,7 +111,7 @@ async fn a_run_failed_by_a_fatal_answer_mid_way_and_run_again_ends_with_the_unin
 }
 
 on_both_backends!(
-    a_run_dropped_mid_fetch_is_resumed_by_the_next_run_and_ends_with_the_uninterrupted_catalogue
+    multi_thread a_run_dropped_mid_fetch_is_resumed_by_the_next_run_and_ends_with_the_uninterrupted_catalogue -> anyhow::Result<()>
 );
 async fn a_run_dropped_mid_fetch_is_resumed_by_the_next_run_and_ends_with_the_uninterrupted_catalogue(
     backend: Backend,
@@ -172,7 +172,7 @@ async fn a_run_dropped_mid_fetch_is_resumed_by_the_next_run_and_ends_with_the_un
 }
 
 on_both_backends!(
-    another_synchroniser_waits_for_the_lock_of_a_dropped_run_to_go_stale_and_then_resumes_it
+    multi_thread another_synchroniser_waits_for_the_lock_of_a_dropped_run_to_go_stale_and_then_resumes_it -> anyhow::Result<()>
 );
 async fn another_synchroniser_waits_for_the_lock_of_a_dropped_run_to_go_stale_and_then_resumes_it(
     backend: Backend,
@@ -223,7 +223,9 @@ fn this_host() -> String {
         .unwrap_or_else(|| "localhost".to_owned())
 }
 
-on_both_backends!(a_lock_left_by_an_earlier_process_with_the_same_pid_is_taken_over_at_once_but_a_live_holder_is_respected);
+on_both_backends!(
+    multi_thread a_lock_left_by_an_earlier_process_with_the_same_pid_is_taken_over_at_once_but_a_live_holder_is_respected -> anyhow::Result<()>
+);
 async fn a_lock_left_by_an_earlier_process_with_the_same_pid_is_taken_over_at_once_but_a_live_holder_is_respected(
     backend: Backend,
 ) -> anyhow::Result<()> {

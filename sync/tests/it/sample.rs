@@ -27,7 +27,9 @@ async fn load_sample(db: &Db) -> anyhow::Result<()> {
 /// A synthetic taxon of the sample (`fixtures/cop19`) that no generated catalogue holds.
 const SAMPLE_ONLY_TAXON: i64 = 900_010;
 
-on_both_backends!(an_incremental_run_on_the_sample_is_a_full_run_that_replaces_it);
+on_both_backends!(
+    multi_thread an_incremental_run_on_the_sample_is_a_full_run_that_replaces_it -> anyhow::Result<()>
+);
 async fn an_incremental_run_on_the_sample_is_a_full_run_that_replaces_it(
     backend: Backend,
 ) -> anyhow::Result<()> {
@@ -82,7 +84,7 @@ async fn an_incremental_run_on_the_sample_is_a_full_run_that_replaces_it(
     .await
 }
 
-on_both_backends!(the_latest_dump_replaces_the_sample);
+on_both_backends!(multi_thread the_latest_dump_replaces_the_sample -> anyhow::Result<()>);
 async fn the_latest_dump_replaces_the_sample(backend: Backend) -> anyhow::Result<()> {
     with_dbs(backend, 2, |dbs| async move {
         let catalogue = Catalogue::generate(60, 22);
@@ -112,7 +114,9 @@ async fn the_latest_dump_replaces_the_sample(backend: Backend) -> anyhow::Result
     .await
 }
 
-on_both_backends!(a_sample_loaded_before_its_mark_existed_is_marked_by_the_upgrade);
+on_both_backends!(
+    multi_thread a_sample_loaded_before_its_mark_existed_is_marked_by_the_upgrade -> anyhow::Result<()>
+);
 async fn a_sample_loaded_before_its_mark_existed_is_marked_by_the_upgrade(
     backend: Backend,
 ) -> anyhow::Result<()> {

@@ -17,23 +17,8 @@ use sync::{Client, ClientConfig, NoProgress, RunKind, SyncReport, SyncSettings, 
 /// The token the fake accepts. Long and unusual, so a leak into a message is easy to spot.
 pub const TOKEN: &str = "tok-7Qm2x9LpZ4";
 
-/// Runs one scenario as a `#[tokio::test]` on SQLite and one on PostgreSQL.
-macro_rules! on_both_backends {
-    ($scenario:ident) => {
-        mod $scenario {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() -> anyhow::Result<()> {
-                super::$scenario(db::Backend::Sqlite).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() -> anyhow::Result<()> {
-                super::$scenario(db::Backend::Postgres).await
-            }
-        }
-    };
-}
-pub(crate) use on_both_backends;
+/// `db`'s, shared by every test binary.
+pub(crate) use db::on_both_backends;
 
 /// Creates `n` fresh databases on `backend`, runs `body` on them and drops them again, also
 /// when `body` fails or panics (the panic is re-raised afterwards). An unreachable PostgreSQL
