@@ -5,7 +5,7 @@
 //! 1,000 quotas (each reservation picks a random one), on SQLite (a file database as
 //! `db::TestDb` makes it: WAL, `synchronous=FULL`) and on PostgreSQL (127.0.0.1:5432, or
 //! `CITES_TEST_POSTGRES_URL`), for these variants, interleaved cell by cell so that they are
-//! compared under the same fsync weather (quota-notes §5.4):
+//! compared under the same fsync weather (the protocol in `benches/README.md`):
 //!
 //! - (a) naive read-then-write: autocommitted `SELECT` then `UPDATE ... SET held = <read + 1>`.
 //!   Wrong on purpose: it loses updates, reported as "lost" (granted minus what the counters
@@ -33,7 +33,7 @@
 //! within one run, not absolute figures across runs. Every error is counted and printed.
 //!
 //! Run: `cargo bench --bench quota` (`CITES_BENCH_SECS=10` seconds measured per cell after a
-//! 5 s warm-up (`CITES_BENCH_WARMUP_SECS`), as quota-notes 5.4 asks; 128 cells: about 35
+//! 5 s warm-up (`CITES_BENCH_WARMUP_SECS`), as the protocol asks; 128 cells: about 35
 //! minutes; `CITES_BENCH_BACKENDS=sqlite|postgres` runs one; `CITES_BENCH_VARIANTS=d,f,e1`,
 //! `CITES_BENCH_CLIENTS=16,64` and `CITES_BENCH_QUOTAS=1` run a subset of the cells;
 //! `CITES_BENCH_RUNS=3` runs them all three times and gives the medians in the ratio table;
@@ -51,7 +51,7 @@ use domain::{CountryCode, ManualClock, Period, Quantity, TaxonId, UnitCode};
 use quota::{Actor, ClientKey, GroupCommit, Ledger, Outcome, QuotaSpec};
 use rand::{Rng, SeedableRng};
 
-/// Seconds measured per cell unless `CITES_BENCH_SECS` says otherwise (quota-notes 5.4: at
+/// Seconds measured per cell unless `CITES_BENCH_SECS` says otherwise (the protocol: at
 /// least 10 s measured after a 5 s warm-up).
 const SECS_DEFAULT: f64 = 10.0;
 /// Run before each measured window unless `CITES_BENCH_WARMUP_SECS` says otherwise; its
@@ -59,7 +59,7 @@ const SECS_DEFAULT: f64 = 10.0;
 const WARMUP_DEFAULT: Duration = Duration::from_secs(5);
 
 /// Whole runs of every cell unless `CITES_BENCH_RUNS` says otherwise; the ratio table shows
-/// the median of the runs (quota-notes 5.4 asks for at least 3).
+/// the median of the runs (the protocol asks for at least 3).
 const RUNS_DEFAULT: usize = 1;
 
 fn runs() -> usize {
@@ -307,7 +307,7 @@ async fn raw_tx(ctx: &Ctx, quota_id: i64) -> Result<bool, sqlx::Error> {
     })
 }
 
-/// The raw ceiling for group commit (quota-notes 5.4, "raw batch-100 transactions"): one
+/// The raw ceiling for group commit (raw batch transactions): one
 /// writer, `BEGIN [IMMEDIATE]; INSERT <batch> reservations; conditional UPDATE by <batch>;
 /// COMMIT`, with the batch as large as the cell's client count (the largest batch group commit
 /// can form there).

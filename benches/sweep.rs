@@ -1,6 +1,6 @@
 //! The expire and release paths under a long history, on SQLite and PostgreSQL (a harness, not
-//! criterion). Quota-notes 4: most holds are never turned into permits, so "benchmark the
-//! release and expire paths, not only reserve".
+//! criterion). Most holds are never turned into permits, so the release and expire paths
+//! matter as much as reserve.
 //!
 //! Each backend gets one quota with a history of finished reservations (released, expired,
 //! closed, rejected; written directly in SQL, as years of use would leave them), then, in the

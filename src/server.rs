@@ -451,7 +451,7 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
 
 /// Query-string extraction whose rejections use our error format (422 naming the problem).
 /// A parameter with an empty value (`?year=`, `?after=&limit=`) is absent: forms and the
-/// README's `?name=` spellings send them so.
+/// the `?name=` spellings of `docs/http.md` send them so.
 pub struct AppQuery<T>(pub T);
 
 /// The query of a route that takes no parameters: one sent is refused, naming it, rather than

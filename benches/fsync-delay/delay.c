@@ -2,8 +2,9 @@
  * An LD_PRELOAD shim that makes every fsync and fdatasync of a process take at least
  * CITES_FSYNC_DELAY_US microseconds longer: the real call runs, then the calling thread sleeps.
  * The caller sees what a slower disk shows it (the thread blocked, no CPU used meanwhile), so the
- * quota benchmark can be run at the fsync latencies quota-notes 2.2 measured on this kind of
- * machine (0.13 to 3.1 ms) when today's disk answers in 0.15 ms. Benchmarks only.
+ * quota benchmark can be run at the fsync latencies its goals were set at on this kind of
+ * machine (0.13 to 3.1 ms; see benches/README.md) when today's disk answers in 0.15 ms.
+ * Benchmarks only.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The quota benchmark at several fsync latencies, to tell what the engine does from what this
-# machine's disk does. quota-notes 5.5 set its goals on a machine of this kind whose fsync took
-# 0.13 to 3.1 ms (quota-notes 2.2); today's disk may answer in 0.15 ms, where the work inside a
+# machine's disk does. The quota goals (benches/README.md) were set on a machine of this kind
+# whose fsync took 0.13 to 3.1 ms; today's disk may answer in 0.15 ms, where the work inside a
 # transaction, not its commit, sets the rates, and batching commits away gains less.
 #
 # For each latency the bench runs with an LD_PRELOAD shim (delay.c) that makes every fsync and
@@ -12,7 +12,7 @@
 # Usage: benches/fsync-delay/run.sh [delay_us...]   (default: 0 1000 3000)
 # Env:   every CITES_BENCH_* setting of benches/quota.rs is passed on (default here: the goal
 #        cells, CITES_BENCH_VARIANTS=d,f,e1,e2,e3 CITES_BENCH_CLIENTS=16,64 CITES_BENCH_QUOTAS=1,
-#        and CITES_BENCH_RUNS=3, quota-notes 5.4's median of three runs);
+#        and CITES_BENCH_RUNS=3, the protocol's median of three runs);
 #        PGPORT_DELAYED (55432) the port of the cluster it starts; PGBIN the directory of
 #        PostgreSQL's initdb and pg_ctl (default: pg_config --bindir, then /usr/lib/postgresql);
 #        WORKDIR where the run's directory (the cluster, the SQLite files, the probe) is made

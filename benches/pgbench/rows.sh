@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# What each row of an unbatched reservation costs PostgreSQL, measured the way quota-notes 5.4
+# What each row of an unbatched reservation costs PostgreSQL, measured the way the quota bench
 # measures its ceiling (pgbench -M prepared, one hot quota), every statement side by side in the
 # same run and interleaved round by round, so the ratios hold on a noisy shared machine.
 #
-#   e1      the raw hot-row conditional UPDATE (the ceiling the notes set for the engine)
-#   cte     the notes' reserve CTE: that UPDATE and one minimal reservation row
+#   e1      the raw hot-row conditional UPDATE (the ceiling set for the engine)
+#   cte     a minimal reserve CTE: that UPDATE and one minimal reservation row
 #   +res    the engine's conditional UPDATE and its reservation row (indexes, CHECKs, a FK)
 #   +audit  and the audit ledger entry
 #   engine  and the key's request record: the engine's whole statement (`reserve_fast`)

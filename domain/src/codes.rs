@@ -326,8 +326,8 @@ impl SourceCode {
     /// Whether this source code may be used for specimens of `kingdom`.
     ///
     /// A (artificially propagated) and Y (assisted production) are plants-only; C (bred in
-    /// captivity), R (ranched) and F (born in captivity) are animals-only (cites-domain §4,
-    /// following SAPI's annual-report validation). Every other code fits both kingdoms.
+    /// captivity), R (ranched) and F (born in captivity) are animals-only (following SAPI's
+    /// annual-report validation). Every other code fits both kingdoms.
     pub fn valid_for(self, kingdom: Kingdom) -> bool {
         match self.code() {
             "A" | "Y" => kingdom == Kingdom::Plantae,

@@ -2,7 +2,7 @@
 //!
 //! A blank unit and `NAR` both mean "number of specimens" and parse to `NAR`. The legacy codes
 //! KIL, CUM, SQM and CCM parse to their UN/CEFACT replacements KGM, MTQ, MTK and CMQ
-//! (cites-domain §0 item 4: accept both spellings, store the new ones).
+//! (both spellings are in use in permits and reports: accept both, store the new ones).
 
 #[cfg(test)]
 mod tests;

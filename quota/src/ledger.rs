@@ -126,7 +126,7 @@ pub(crate) struct QuotaRow {
 
 /// Why nothing can be reserved or issued against a quota of this period at `now` (the day, in
 /// UTC, outside it): a permit counts against the quota of the 12 months it is issued in
-/// (cites-domain 5.1).
+/// (not the months it is used in).
 fn period_refusal(
     period_start: NaiveDate,
     period_end: NaiveDate,

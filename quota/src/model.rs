@@ -347,7 +347,7 @@ pub enum Refusal {
     /// Species+ shows the quota "in preparation".
     QuotaInPreparation,
     /// The day of the request (UTC) is outside the quota's period: a permit counts against
-    /// the quota of the 12 months it is issued in (cites-domain 5.1).
+    /// the quota of the 12 months it is issued in (not the months it is used in).
     OutsidePeriod {
         period_start: NaiveDate,
         period_last_day: NaiveDate,

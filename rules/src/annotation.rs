@@ -1,10 +1,10 @@
 //! Reading annotations: which plant parts a # annotation covers, and which specimens a fauna
 //! "exclusive purpose" annotation keeps in Appendix II.
 //!
-//! Plant # annotations are a closed, numbered list (cites-domain §3.2), so their coverage is a
-//! table keyed by number, mapping term codes to covered / not covered / needs review. Conditions
-//! the rules can see (source A for "artificially propagated", the origin for "exported from
-//! Mexico", the genus for "of Vanilla") are decided; conditions they cannot see (retail
+//! Plant # annotations are a closed, numbered list (set by the Conference of the Parties), so their
+//! coverage is a table keyed by number, mapping term codes to covered / not covered / needs review.
+//! Conditions the rules can see (source A for "artificially propagated", the origin for "exported
+//! from Mexico", the genus for "of Vanilla") are decided; conditions they cannot see (retail
 //! packaging, labels, sterile containers being "in vitro") go to review.
 //!
 //! Fauna annotations are free text. The parser here recognises the clause shape the Appendices

@@ -3,9 +3,9 @@
 //! Parties, suspensions, quotas and history, plus an advisory risk score.
 //!
 //! Owns: parsing an application into checked values ([`Application::parse`], every error naming
-//! its field), the thirteen rules of the permit-check checklist (cites-domain §8) and their
-//! reason codes, the precedence NOT_CITES > NOT_CONTROLLED_ANNOTATION > REFUSE > NEEDS_REVIEW >
-//! ALLOW, box 11a, and the risk score with its configuration ([`RiskConfig`]).
+//! its field), the thirteen rules of the permit-check checklist (`tests/it/table.rs` walks them)
+//! and their reason codes, the precedence NOT_CITES > NOT_CONTROLLED_ANNOTATION > REFUSE >
+//! NEEDS_REVIEW > ALLOW, box 11a, and the risk score with its configuration ([`RiskConfig`]).
 //!
 //! Layout: `input` (application in and checked), `facts` (what the caller supplies),
 //! `check` (the rules, one module per group of checklist items), `annotation` (# annotation

@@ -327,7 +327,7 @@ impl Catalogue {
     /// The weekly SAPI rebuild run at `at`: materialises pending listing changes (with the
     /// `[FAMILY listing X spp.] ` style inheritance for order/family/genus listings), recomputes
     /// `cites_listing` of the touched taxa and all taxonomic positions, and backdates
-    /// `updated_at` of touched taxa that have no `dependents_updated_at` to the edit time (§7.1).
+    /// `updated_at` of touched taxa that have no `dependents_updated_at` to the edit time.
     pub fn rebuild(&mut self, at: DateTime<Utc>) {
         let pending = std::mem::take(&mut self.pending);
         let mut touched: HashMap<usize, DateTime<Utc>> = HashMap::new();
@@ -431,7 +431,7 @@ impl Catalogue {
 
     /// Adds or replaces (by id) a suspension; same propagation rules as [`Catalogue::set_quota`],
     /// except that import suspensions and suspensions without a country apply to every
-    /// descendant regardless of distribution (§3.2).
+    /// descendant regardless of distribution.
     pub fn set_suspension(
         &mut self,
         taxon_id: Option<i64>,

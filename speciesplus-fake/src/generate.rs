@@ -47,7 +47,7 @@ const COUNTRIES: [(&str, &str); 30] = [
     ("HK", "Hong Kong, SAR"),
 ];
 
-/// Entry-into-force dates of past CoPs (plus the CoP19 dates, §8.3).
+/// Entry-into-force dates of past CoPs (plus the CoP19 dates).
 const COP_DATES: [&str; 21] = [
     "1975-07-01",
     "1977-02-04",
@@ -700,7 +700,7 @@ fn add_listings(g: &mut Gen, lines: &mut [TaxonLine]) {
 }
 
 fn add_trade_restrictions(g: &mut Gen, lines: &mut [TaxonLine]) {
-    // Two country-wide suspensions, shown on every taxon distributed there (§3.2).
+    // Two country-wide suspensions, shown on every taxon distributed there.
     let mut global = Vec::new();
     for (iso, name) in [("PH", "Philippines"), ("IN", "India")] {
         global.push(SuspensionRow {
@@ -828,7 +828,7 @@ fn add_synonyms(g: &mut Gen, lines: &mut [TaxonLine], n_syn: usize) -> Vec<Taxon
     if targets.is_empty() {
         return out;
     }
-    // A few hybrids leak into `synonyms[]` of genera without being rows (§7.4).
+    // A few hybrids leak into `synonyms[]` of genera without being rows.
     for l in lines.iter_mut() {
         if l.rank == "GENUS" && g.chance(0.01) {
             let id = g.row_id();

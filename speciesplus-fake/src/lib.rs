@@ -4,7 +4,7 @@
 //!
 //! [`FakeSpeciesPlus::start`] binds `127.0.0.1:0` and serves real HTTP with axum from a
 //! [`Catalogue`] (bulk-dump NDJSON lines, loaded or [`Catalogue::generate`]d). It reproduces the
-//! behaviour described in `docs/speciesplus-api.md` §11: token auth (401 with an empty body),
+//! behaviour the recordings in `fixtures/speciesplus/` show: token auth (401 with an empty body),
 //! parameter validation (422 / 400 per [`Shape`]), pagination with `Total-Count` and RFC 5988
 //! `Link` headers, taxonomic ordering with synonyms and deleted rows last, `updated_since`
 //! (inclusive), the weekly-rebuild blind spots, the 1-hour visibility lag, unstable array order,

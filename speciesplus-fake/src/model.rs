@@ -88,7 +88,7 @@ pub struct CommonName {
     pub language: String,
 }
 
-/// A listing change in the `/cites_legislation` shape (§4.2): `party` and `hash_annotation`
+/// A listing change in the `/cites_legislation` shape: `party` and `hash_annotation`
 /// are omitted when null, `annotation` is always present.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListingRow {
@@ -123,7 +123,7 @@ impl ListingRow {
     }
 }
 
-/// An element of `cites_quotas[]` (§4.3).
+/// An element of `cites_quotas[]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuotaRow {
     pub id: i64,
@@ -151,7 +151,7 @@ fn yes() -> bool {
     true
 }
 
-/// An element of `cites_suspensions[]` (§4.4).
+/// An element of `cites_suspensions[]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuspensionRow {
     pub id: i64,
@@ -171,7 +171,7 @@ pub struct SuspensionRow {
     pub start_notification: Option<Event>,
 }
 
-/// An element of the `/distributions` array (§3.4).
+/// An element of the `/distributions` array.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DistributionRow {
     pub id: i64,
@@ -187,7 +187,7 @@ pub struct DistributionRow {
     pub references: Vec<String>,
 }
 
-/// An element of the `/references` array (§3.5).
+/// An element of the `/references` array.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceRow {
     pub id: i64,

@@ -160,7 +160,7 @@ pub struct Client {
 }
 
 /// Installs the ring TLS provider once; reqwest is built without a default provider so that
-/// only one crypto library is compiled (build notes §3.2).
+/// only one crypto library is compiled (ring; no OpenSSL, no aws-lc).
 pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
@@ -191,7 +191,7 @@ impl Client {
     }
 
     /// `GET taxon_concepts?page=&per_page=[&updated_since=]`. `page` and `per_page` are always
-    /// sent: the server's cache key holds parameter values without names (API notes §3.1).
+    /// sent: the server's cache key holds parameter values without names.
     pub async fn taxon_concepts_page(
         &self,
         page: u64,

@@ -26,7 +26,7 @@ use crate::store::{self, TaxonOutcome};
 use crate::wire;
 
 /// Incremental runs ask for changes since the last successful start minus this: one weekly
-/// Species+ rebuild, its backdated timestamps, the one-hour cache and clock skew (API notes §7.1).
+/// Species+ rebuild, its backdated timestamps, the one-hour cache and clock skew.
 pub const INCREMENTAL_OVERLAP: chrono::Duration = chrono::Duration::days(8);
 /// A lock not refreshed for this long belongs to a dead run and may be taken over.
 pub const LOCK_STALE_AFTER: Duration = Duration::from_secs(10 * 60);
@@ -382,7 +382,7 @@ impl Synchroniser {
             .map(|r| r.id)
             .collect();
         if *kind == RunKind::Incremental {
-            // A family or genus listing does not bump its species (API notes §7.1): fetch the
+            // A family or genus listing does not bump its species' `updated_at`: fetch the
             // legislation of every descendant of a changed higher taxon.
             for r in records.values().filter(|r| r.is_higher_taxon() && r.active) {
                 targets.extend(store::descendants_of(&self.db, &r.full_name).await?);
@@ -553,7 +553,7 @@ impl Synchroniser {
                 "rows drifted between pages during the walk: walking again"
             );
             // Accepted names come in a stable taxonomic order, synonyms and deleted rows after
-            // them in an order that changes between calls (API notes §9.2, §11.5). Once a whole
+            // them in an order that changes between calls. Once a whole
             // walk found no accepted row the ones before it missed, only that tail is walked again.
             let start = match checkpoint.tail_page {
                 Some(tail) if checkpoint.pass > 0 && accepted <= checkpoint.accepted_seen => tail,

@@ -1,5 +1,5 @@
 //! The service's reads and permit checks while an administrator terminates its PostgreSQL
-//! connections again and again (quota-notes W5: "on PG, backends are also killed"). A broken
+//! connections again and again (on PostgreSQL, backends are also killed). A broken
 //! connection is read again on a new one, and a keyed check's record written again, so no caller
 //! sees the break; the quota's own requests are tested in the quota crate. A check's reservation
 //! is retried until `quota::WRITE_DEADLINE`: on a machine loaded enough that every connection it

@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 
 use crate::support::{Server, cites, stderr, stdout, tail};
 
-/// Kill cycles per backend, unless `CITES_CRASH_KILLS` says otherwise (the gate of quota-notes
-/// 5.5 is 100: `CITES_CRASH_KILLS=100 cargo test --test e2e quota_invariants`).
+/// Kill cycles per backend, unless `CITES_CRASH_KILLS` says otherwise (the engine's
+/// correctness gate is 100: `CITES_CRASH_KILLS=100 cargo test --test e2e quota_invariants`).
 const KILLS_DEFAULT: u64 = 20;
 /// Concurrent clients during each cycle.
 const CLIENTS: u64 = 8;

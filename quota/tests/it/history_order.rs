@@ -1,5 +1,5 @@
-//! A quota's history grows only at its end, whatever runs at once (quota-notes 5.2, invariant
-//! 7: what clients observe must not contradict `seq`). A reader that has seen entry `s` has
+//! A quota's history grows only at its end, whatever runs at once (what clients observe must
+//! not contradict `seq`). A reader that has seen entry `s` has
 //! seen every entry of that quota before `s`, so an auditor can page through the history by
 //! sequence number, or keep a copy up to date, without ever missing an entry.
 

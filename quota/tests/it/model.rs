@@ -4,8 +4,9 @@
 //! requests are sent again and earlier keys are reused for other requests. Every answer, every
 //! sweep and every counter must agree with the model; a failure names its seed and operation.
 //!
-//! CI runs [`OPS_DEFAULT`] operations per backend. The correctness gate of quota-notes 5.5 is
-//! the same test with more: `CITES_MODEL_OPS=1000000 cargo test -p quota --test it model`.
+//! CI runs [`OPS_DEFAULT`] operations per backend. The engine's correctness gate (10^6
+//! operations per backend) is the same test with more:
+//! `CITES_MODEL_OPS=1000000 cargo test -p quota --test it model`.
 //! Seeds are independent, so a long run can be split over processes: `CITES_MODEL_FIRST_SEED`
 //! (default 1) says where each one starts.
 

@@ -1,7 +1,7 @@
 //! The decision table: each case changes the base application or facts in one way the
 //! Convention or the checklist speaks to, and states the decision and the exact reason codes.
 //!
-//! Groups follow the checklist (cites-domain §8): taxon and listing, CoP19 transitions,
+//! Groups follow the checklist: taxon and listing, CoP19 transitions,
 //! annotations, Parties, documents, purpose, source, suspensions, quotas, validity, re-export
 //! chain, and precedence when several rules fire.
 
@@ -139,7 +139,7 @@ fn quota_limit(f: &mut Facts, limit: Option<Decimal>) {
 // ---- CoP19 listing histories ----------------------------------------------------------------
 
 /// *Pycnonotus zeylanicus*: Appendix II, transferred to Appendix I with the delayed entry into
-/// force of 25 November 2023 (cites-domain §0 item 1).
+/// force of 25 November 2023 (the CoP19 amendments delayed by 9 months).
 const PYCNONOTUS: &[Row] = &[
     Row::listed(2_001, Appendix::II, "1997-09-18"),
     Row::listed(2_002, Appendix::I, "2023-11-25"),
@@ -1813,7 +1813,7 @@ fn quotas() -> Vec<Case> {
         },
         Case {
             // Issued on 30 December, used on 10 January: it counts against the year of issue
-            // (cites-domain 5.1), so the 2024 quota's zero refuses it.
+            // (not the year it is used in), so the 2024 quota's zero refuses it.
             name: "a_permit_counts_against_the_quota_of_the_year_it_is_issued_in",
             input: |a| {
                 a.date_issue = s("2024-12-30");

@@ -2,13 +2,13 @@
 //!
 //! Species+ gives no end date for a listing change and names split-listed populations only in
 //! annotation text, so "which Appendix applied to taxon T, for country C, on date D" is derived
-//! here, from `effective_at` and never from the curated `is_current` flag. The rule (API notes
-//! §8.4, checked against every recorded elephant row): a `+` row for Appendix A is in force on D
-//! if it took effect on or before D and no later row that took effect on or before D replaces
-//! it. A later row replaces it when it is (a) a `+` row for the same Appendix (for Appendix III:
-//! of the same listing party), (b) a `+` row for another Appendix whose populations cover its
-//! populations (a transfer), or (c) a `-` row for that Appendix. A reservation (`R+`) is in force
-//! from its date until a later `R-` of the same party and Appendix.
+//! here, from `effective_at` and never from the curated `is_current` flag. The rule (checked
+//! against every recorded elephant row in `fixtures/speciesplus/`): a `+` row for Appendix A is in
+//! force on D if it took effect on or before D and no later row that took effect on or before D
+//! replaces it. A later row replaces it when it is (a) a `+` row for the same Appendix (for
+//! Appendix III: of the same listing party), (b) a `+` row for another Appendix whose populations
+//! cover its populations (a transfer), or (c) a `-` row for that Appendix. A reservation (`R+`) is
+//! in force from its date until a later `R-` of the same party and Appendix.
 //!
 //! Pure: no I/O. The caller loads the rows (the taxon's own, those Species+ marks as inherited,
 //! and, where the taxon has none of its own, its nearest listed ancestor's).

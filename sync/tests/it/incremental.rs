@@ -18,7 +18,7 @@ struct Picks {
     /// An unlisted family with unlisted species.
     family: TaxonLine,
     /// A species of it bumped by a quota long before: the rebuild does not bump it again, so
-    /// `updated_since` never offers it (API notes §7.1).
+    /// `updated_since` never offers it.
     hidden_species: i64,
     /// A species of it with no `dependents_updated_at`: the rebuild backdates its `updated_at`.
     offered_species: i64,
