@@ -1007,7 +1007,7 @@ fn main() {
 
     println!();
     println!(
-        "Engine (d) against the raw ceilings and baselines, each figure the median over the runs (ceiling: e1 on PostgreSQL, e2 on SQLite; goals in quota-notes 5.5: PG d/e1 >= 0.8, d/b >= 1.5, d/c >= 1.8; SQLite d/e2 >= 0.7; group commit f/d >= 10 on PG, >= 20 on SQLite at 16-64 clients on one quota; e3/d is the most f/d could be on this machine, a raw batch of as many rows as there are clients against d)"
+        "Engine (d) against the raw ceilings and baselines, each figure the median over the runs (ceiling: e1 on PostgreSQL, e2 on SQLite; goals in benches/README.md: PG d/e1 >= 0.8, d/b >= 1.5, d/c >= 1.8; SQLite d/e2 >= 0.7; group commit f/d >= 10 on PG, >= 20 on SQLite at 16-64 clients on one quota; e3/d is the most f/d could be on this machine, a raw batch of as many rows as there are clients against d)"
     );
     println!(
         "backend  quotas clients     d res/s   f res/s  e1 res/s  e2 res/s  e3 res/s   d/e1   d/e2    d/b    d/c    f/d   f/e3   e3/d   ceiling"
