@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: the library crates never depend on this one.
 
+pub mod check_cli;
 pub mod cli;
 pub mod keys;
 pub mod listen;

@@ -134,6 +134,10 @@ pub enum CheckError {
     Settings { key: String, message: String },
     #[error(transparent)]
     Catalogue(sync::Error),
+    #[error(
+        "the catalogue is being mirrored from Species+ for the first time: no permit is checked on it until that has succeeded (GET /v1/sync/status shows the runs); send the check again later"
+    )]
+    CatalogueLoading,
     #[error(transparent)]
     Quota(#[from] quota::Error),
     #[error("recording the check: {0}")]
@@ -198,6 +202,9 @@ pub struct Checker {
     pub reserver: Option<GroupCommit>,
     pub clock: Arc<dyn Clock>,
     pub settings: Arc<CheckSettings>,
+    /// Whether the service mirrors Species+ (a token is configured): until its first mirror
+    /// has succeeded, no permit is checked ([`CheckError::CatalogueLoading`]).
+    pub mirrors_speciesplus: bool,
 }
 
 impl Checker {
@@ -212,6 +219,14 @@ impl Checker {
         actor: &Actor,
         key_owner: Option<&str>,
     ) -> Result<serde_json::Value, CheckError> {
+        // What the catalogue is, read once: a service still loading its first mirror decides
+        // nothing, and a decision on the sample says so (`Facts::catalogue_is_sample`).
+        let origin = sync::store::catalogue_origin(&self.db)
+            .await
+            .map_err(CheckError::Catalogue)?;
+        if self.mirrors_speciesplus && origin != sync::store::CatalogueOrigin::Mirror {
+            return Err(CheckError::CatalogueLoading);
+        }
         let submitted = serde_json::to_string(&input)?;
         let app = Application::parse(input)?;
         let key = match (app.reserve(), app.client_key()) {
@@ -245,7 +260,7 @@ impl Checker {
             },
             None => None,
         };
-        let (mut facts, taxon) = self.gather(&app, own).await?;
+        let (mut facts, taxon) = self.gather(&app, own, origin).await?;
         let mut decision = rules::check(&app, &facts, &self.settings.risk);
         let mut reservation = None;
         if let (Some(key), Verdict::Allow, Some(b11a)) =
@@ -401,6 +416,7 @@ impl Checker {
         &self,
         app: &Application,
         own_reservation: Option<i64>,
+        origin: sync::store::CatalogueOrigin,
     ) -> Result<(Facts, CheckedTaxon), CheckError> {
         let by_id = app.taxon_id().is_some();
         let query = match (app.taxon_id(), app.taxon_name()) {
@@ -542,10 +558,7 @@ impl Checker {
             captive_breeding_review,
             security_stamp_required: self.settings.security_stamp_required,
             origin_permit_status: None,
-            catalogue_is_sample: sync::store::catalogue_origin(&self.db)
-                .await
-                .map_err(CheckError::Catalogue)?
-                == sync::store::CatalogueOrigin::Sample,
+            catalogue_is_sample: origin == sync::store::CatalogueOrigin::Sample,
         };
         let taxon = CheckedTaxon {
             id: t.id,

@@ -42,9 +42,8 @@ pub async fn load(synchroniser: &Synchroniser) -> anyhow::Result<SyncReport> {
 /// `cites listing`, `amendments` and `check`. Says so at WARN, with how to mirror Species+.
 /// Returns whether it loaded.
 pub async fn load_if_empty(db: &Db, clock: Arc<dyn Clock>) -> anyhow::Result<bool> {
-    if sync::store::catalogue_origin(db).await? != sync::store::CatalogueOrigin::Empty
-        || sync::store::counts(db).await?.taxa > 0
-    {
+    // Empty: no run ever succeeded, and only a successful run writes taxa.
+    if sync::store::catalogue_origin(db).await? != sync::store::CatalogueOrigin::Empty {
         return Ok(false);
     }
     let synchroniser = Synchroniser::new(

@@ -78,6 +78,7 @@ impl AppState {
             reserver: Some(self.reserver.clone()),
             clock: self.clock.clone(),
             settings: self.check_settings.clone(),
+            mirrors_speciesplus: self.mirrors_speciesplus,
         }
     }
 }
@@ -768,15 +769,6 @@ async fn permit_check(
     if input.reserve {
         require(&caller, PERMIT_ROLES)?;
     }
-    if state.catalogue_state().await? == CatalogueState::Loading {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "catalogue_loading",
-            "the catalogue is being mirrored from Species+ for the first time: no permit is \
-             checked on it until that has succeeded (GET /v1/sync/status shows the runs); \
-             send the check again later",
-        ));
-    }
     let actor = quota::Actor {
         name: caller.name.clone(),
         reason: None,
@@ -803,6 +795,11 @@ impl From<crate::permit_check::CheckError> for ApiError {
             .on_field("client_key"),
             (None, E::Quota(q)) => ApiError::from(q),
             (None, E::Catalogue(c)) => ApiError::from(c),
+            (None, E::CatalogueLoading) => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "catalogue_loading",
+                E::CatalogueLoading.to_string(),
+            ),
             (None, E::Store(s)) if database_unavailable(&s) => {
                 ApiError::unavailable("permit check", &s)
             }

@@ -106,7 +106,7 @@ pub fn read(m: &PublishedMeasure<'_>) -> SuspensionFact {
         fact.purposes = PurposeCode::parse("T").into_iter().collect();
     } else if ALL_TRADE.iter().any(|p| trimmed.starts_with(p)) {
         // All trade: no narrowing.
-    } else if !domestic || fact.terms.is_empty() && !lower.contains("all ") {
+    } else if !domestic_scope_read(domestic, &fact.terms, &lower) {
         fact.scope_unread = Some(if notes.trim().is_empty() {
             "Species+ gives no notes saying which trade it covers".to_owned()
         } else {
@@ -114,6 +114,13 @@ pub fn read(m: &PublishedMeasure<'_>) -> SuspensionFact {
         });
     }
     fact
+}
+
+/// Whether a measure that is not "all (commercial) trade" still has a scope the rules read:
+/// only a domestic measure can, by naming the specimen types it bans or by covering all of a
+/// kind ("all Appendix-I listed elephants").
+fn domestic_scope_read(domestic: bool, terms: &[TermCode], lower: &str) -> bool {
+    domestic && (!terms.is_empty() || lower.contains("all "))
 }
 
 fn terms_named(lower: &str) -> Vec<TermCode> {

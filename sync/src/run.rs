@@ -705,12 +705,13 @@ impl Synchroniser {
     }
 
     /// `made_at`: when the dump was made, if known; otherwise the file's modification time.
-    /// `note`: the report's first warning.
+    /// `sample_note`: given only for the built-in sample, the report's first warning; the
+    /// catalogue is then marked as the sample instead of replacing one.
     async fn load_dump_with(
         &self,
         path: &Path,
         made_at: Option<DateTime<Utc>>,
-        note: Option<&str>,
+        sample_note: Option<&str>,
         progress: &dyn Progress,
     ) -> Result<SyncReport> {
         let shown = path.display().to_string();
@@ -753,7 +754,7 @@ impl Synchroniser {
         }
         let run_id = store::insert_run(&self.db, "dump", started_at, None).await?;
         let result = self
-            .apply_dump(reader, &shown, run_id, note, watermark, progress)
+            .apply_dump(reader, &shown, run_id, sample_note, watermark, progress)
             .await;
         if let Err(e) = &result
             && let Err(fe) =
@@ -769,7 +770,7 @@ impl Synchroniser {
         reader: Box<dyn BufRead + Send>,
         shown: &str,
         run_id: i64,
-        note: Option<&str>,
+        sample_note: Option<&str>,
         watermark: DateTime<Utc>,
         progress: &dyn Progress,
     ) -> Result<SyncReport> {
@@ -781,8 +782,8 @@ impl Synchroniser {
         };
         let mut warnings = Vec::new();
         let mut tx = self.db.begin().await?;
-        // A real dump replaces the sample; the sample (the one load with a note) is marked.
-        let sample = note.is_some();
+        // A real dump replaces the sample; the sample itself is marked.
+        let sample = sample_note.is_some();
         if !sample && store::clear_sample(&mut tx).await? {
             warnings.push(SAMPLE_REPLACED.to_owned());
         }
@@ -853,7 +854,7 @@ impl Synchroniser {
             count_batch(&mut report, batch::apply(&mut tx, &batch).await?);
             progress.advance(batch.taxa.len() as u64);
         }
-        report.warnings = note
+        report.warnings = sample_note
             .map(str::to_owned)
             .into_iter()
             .chain(warnings)

@@ -443,6 +443,7 @@ async fn a_check_whose_hold_is_written_after_its_quota_year_ended_is_not_an_allo
         reserver: None,
         clock: at("2026-12-31T23:59:59.999Z"),
         settings: Arc::new(cites::permit_check::CheckSettings::default()),
+        mirrors_speciesplus: false,
     };
     let mut application = hummingbird_export("1");
     application["date_issue"] = json!("2026-12-31");
