@@ -626,6 +626,10 @@ pub struct Decision {
     pub precedence: Precedence,
     /// Box 11a, when an export quota applies and the request converts into its unit.
     pub box_11a: Option<Box11a>,
+    /// Every export quota the request counts against, each with its own box 11a figures, in
+    /// the order of the facts: nested quotas (a species quota inside a genus quota) all apply,
+    /// and a reserving check holds every one of them together. `box_11a` is the tightest.
+    pub quotas_counted: Vec<Box11a>,
     /// The risk score, for applications that are neither refused nor outside the Convention.
     pub risk: Option<RiskScore>,
     /// The listing relied on.

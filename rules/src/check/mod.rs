@@ -82,6 +82,8 @@ pub(crate) struct Ctx<'a> {
     /// Ids of matching suspensions whose notes carry conditions.
     pub(crate) conditional_suspensions: Vec<i64>,
     pub(crate) box_11a: Option<Box11a>,
+    /// Box 11a figures of every quota the export counts against (`box_11a` is the tightest).
+    pub(crate) quotas_counted: Vec<Box11a>,
     /// A matching quota with a positive limit, which stands as the non-detriment finding.
     pub(crate) quota_as_ndf: Option<i64>,
 }
@@ -98,6 +100,7 @@ impl<'a> Ctx<'a> {
             non_party: false,
             conditional_suspensions: Vec::new(),
             box_11a: None,
+            quotas_counted: Vec::new(),
             quota_as_ndf: None,
         }
     }
@@ -152,6 +155,7 @@ impl<'a> Ctx<'a> {
             reasons: self.reasons,
             precedence,
             box_11a: self.box_11a,
+            quotas_counted: self.quotas_counted,
             risk,
             listing,
         }

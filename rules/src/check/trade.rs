@@ -548,25 +548,32 @@ pub(super) fn quotas(ctx: &mut Ctx<'_>) {
         candidates.push((quota, limit, amount));
     }
 
+    ctx.quotas_counted = candidates
+        .iter()
+        .map(|(quota, limit, amount)| box_11a(quota, *limit, *amount))
+        .collect();
     // Box 11a shows the quota that binds most tightly: the least left after this application.
     ctx.box_11a = candidates
         .into_iter()
         .min_by_key(|(quota, limit, amount)| {
             limit.saturating_sub(used(quota)).saturating_sub(*amount)
         })
-        .map(|(quota, limit, amount)| {
-            let already_used = quota.committed.saturating_add(quota.exported);
-            Box11a {
-                quota_id: quota.id,
-                quota: limit,
-                already_used,
-                this_application: amount,
-                total_after: already_used.saturating_add(amount),
-                unit: quota.unit,
-                period_start: quota.period.start(),
-                period_end_inclusive: quota.period.last_day().unwrap_or(quota.period.end()),
-            }
-        });
+        .map(|(quota, limit, amount)| box_11a(quota, limit, amount));
+}
+
+/// A quota's box 11a figures for a request of `amount` in its unit.
+fn box_11a(quota: &QuotaFact, limit: Decimal, amount: Decimal) -> Box11a {
+    let already_used = quota.committed.saturating_add(quota.exported);
+    Box11a {
+        quota_id: quota.id,
+        quota: limit,
+        already_used,
+        this_application: amount,
+        total_after: already_used.saturating_add(amount),
+        unit: quota.unit,
+        period_start: quota.period.start(),
+        period_end_inclusive: quota.period.last_day().unwrap_or(quota.period.end()),
+    }
 }
 
 /// Held, committed and exported: everything the quota already accounts for. Saturating, so

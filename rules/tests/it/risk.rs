@@ -285,6 +285,36 @@ fn box_11a_shows_the_quota_that_binds_most_tightly() {
 }
 
 #[test]
+fn every_nested_quota_is_counted_with_its_own_box_11a() {
+    let decision = check(no_change, |f| {
+        f.quotas[0].held = Decimal::from(3);
+        f.quotas[0].committed = Decimal::ZERO;
+        f.quotas[0].exported = Decimal::ZERO;
+        let mut genus = f.quotas[0].clone();
+        genus.id = 8;
+        genus.taxon_id = domain::TaxonId::new(support::PYTHONIDAE);
+        genus.limit = Some(Decimal::from(650));
+        genus.held = Decimal::ZERO;
+        genus.committed = Decimal::from(11);
+        genus.exported = Decimal::ZERO;
+        f.quotas.push(genus);
+    });
+    assert_eq!(decision.decision, Verdict::Allow);
+    let counted: Vec<(i64, Decimal)> = decision
+        .quotas_counted
+        .iter()
+        .map(|b| (b.quota_id, b.already_used))
+        .collect();
+    let species = decision.quotas_counted[0].quota_id;
+    assert_eq!(
+        counted,
+        vec![(species, Decimal::ZERO), (8, Decimal::from(11))]
+    );
+    let tightest = decision.box_11a.unwrap();
+    assert!(decision.quotas_counted.contains(&tightest));
+}
+
+#[test]
 fn quotas_are_not_counted_for_re_exports_or_imports() {
     let decision = check(|a| a.transaction = s("import"), no_change);
     assert!(decision.box_11a.is_none());
