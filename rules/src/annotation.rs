@@ -101,6 +101,10 @@ pub(crate) fn hash_version(symbol: &str) -> Option<&str> {
 }
 
 /// Coverage of a specimen under plant annotation `#number`; `None` for an unknown number.
+///
+/// Longer than 150 lines on purpose: it is the table of the seventeen # annotations, one arm
+/// each, read side by side with the Appendices' interpretation section (only #4 is long enough
+/// to have a function of its own).
 pub(crate) fn hash_coverage(number: u32, specimen: &Specimen<'_>) -> Option<Coverage> {
     let s = specimen;
     let coverage = match number {

@@ -362,150 +362,23 @@ pub(crate) struct RiskInputs<'a> {
     pub(crate) conditional_suspensions: &'a [i64],
 }
 
-/// Scores an application.
+/// Scores an application: each indicator is judged on its own, and those that fire with a
+/// positive weight add up.
 pub(crate) fn score(inputs: &RiskInputs<'_>, config: &RiskConfig) -> RiskScore {
-    let app = inputs.application;
-    let facts = inputs.facts;
-    let mut indicators: Vec<RiskIndicator> = Vec::new();
-    let mut fire = |code: RiskCode, weight: u32, explanation: String| {
-        if weight > 0 {
-            indicators.push(RiskIndicator {
-                code,
-                weight,
-                explanation,
-            });
-        }
-    };
-
-    if let Some(box_11a) = inputs.box_11a
-        && box_11a.quota > Decimal::ZERO
-    {
-        let threshold = Decimal::from(config.quota_nearly_used.used_percent_min);
-        let used_percent = box_11a
-            .total_after
-            .saturating_mul(Decimal::ONE_HUNDRED)
-            .checked_div(box_11a.quota)
-            .unwrap_or(Decimal::MAX);
-        if used_percent >= threshold {
-            fire(
-                RiskCode::QuotaNearlyUsed,
-                config.quota_nearly_used.weight,
-                format!(
-                    "with this application {} of the {} {} quota (id {}) is used: {}% (threshold {}%)",
-                    box_11a.total_after,
-                    box_11a.quota,
-                    box_11a.unit,
-                    box_11a.quota_id,
-                    used_percent.round_dp(1).normalize(),
-                    threshold
-                ),
-            );
-        }
-    }
-
-    let history = &config.quantity_above_history;
-    let permits_min = usize::try_from(history.previous_permits_min).unwrap_or(usize::MAX);
-    if let Some(median) = median_in(&facts.exporter_history, app.quantity())
-        && median.n_used >= permits_min
-        && median.value > Decimal::ZERO
-    {
-        let requested = app.quantity().amount();
-        let ratio_percent = requested
-            .saturating_mul(Decimal::ONE_HUNDRED)
-            .checked_div(median.value)
-            .unwrap_or(Decimal::MAX);
-        if ratio_percent > Decimal::from(history.ratio_percent_min) {
-            fire(
-                RiskCode::QuantityAboveHistory,
-                history.weight,
-                format!(
-                    "{} {} is {}% of the median {} {} of the applicant's {} earlier permits for this taxon (threshold {}%)",
-                    requested,
-                    app.quantity().unit(),
-                    ratio_percent.round_dp(0).normalize(),
-                    median.value.normalize(),
-                    app.quantity().unit(),
-                    median.n_used,
-                    history.ratio_percent_min
-                ),
-            );
-        }
-    }
-
-    if inputs.appendix == Some(Appendix::I) {
-        fire(
-            RiskCode::AppendixI,
-            config.appendix_i.weight,
-            "the specimen is treated as Appendix I, the most threatened species".to_owned(),
-        );
-    }
-
-    let source = app.source().code();
-    if facts.captive_breeding_review && matches!(source, "C" | "D" | "F" | "R") {
-        fire(
-            RiskCode::CaptiveBreedingReview,
-            config.captive_breeding_review.weight,
-            format!(
-                "source {source} for a taxon under review of trade in captive-produced specimens (Res. Conf. 17.7)"
-            ),
-        );
-    }
-
-    let origin = app.origin_or_exporter();
-    if source == "W" && !facts.distribution.is_empty() && !facts.distribution.contains(&origin) {
-        fire(
-            RiskCode::WildOutsideDistribution,
-            config.wild_outside_distribution.weight,
-            format!(
-                "wild specimens from {origin}, which is not in the taxon's distribution ({} countries)",
-                facts.distribution.len()
-            ),
-        );
-    }
-
-    let window = config.recent_listing_amendment.window_days;
-    if let Some(last) = facts.last_amendment {
-        let days_ago = (facts.today - last).num_days();
-        if (0..=i64::from(window)).contains(&days_ago) {
-            fire(
-                RiskCode::RecentListingAmendment,
-                config.recent_listing_amendment.weight,
-                format!(
-                    "the listing was amended on {last}, {days_ago} days before {} (window {window} days)",
-                    facts.today
-                ),
-            );
-        }
-    }
-
-    if !inputs.conditional_suspensions.is_empty() {
-        fire(
-            RiskCode::SuspensionConditions,
-            config.suspension_conditions.weight,
-            format!(
-                "suspension {} covers this trade subject to conditions in its notes",
-                inputs
-                    .conditional_suspensions
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
-
-    let refused = facts.exporter_refused_applications;
-    if refused >= config.refused_applications.count_min {
-        fire(
-            RiskCode::RefusedApplications,
-            config.refused_applications.weight,
-            format!(
-                "the applicant has {refused} refused application(s) (threshold {})",
-                config.refused_applications.count_min
-            ),
-        );
-    }
-
+    let indicators: Vec<RiskIndicator> = [
+        quota_nearly_used(inputs, config),
+        quantity_above_history(inputs, config),
+        appendix_i(inputs, config),
+        captive_breeding_review(inputs, config),
+        wild_outside_distribution(inputs, config),
+        recent_listing_amendment(inputs, config),
+        suspension_conditions(inputs, config),
+        refused_applications(inputs, config),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|indicator| indicator.weight > 0)
+    .collect();
     let score = indicators
         .iter()
         .fold(0_u32, |sum, indicator| sum.saturating_add(indicator.weight));
@@ -521,6 +394,169 @@ pub(crate) fn score(inputs: &RiskInputs<'_>, config: &RiskConfig) -> RiskScore {
         level,
         indicators,
     }
+}
+
+fn indicator(code: RiskCode, weight: u32, explanation: String) -> Option<RiskIndicator> {
+    Some(RiskIndicator {
+        code,
+        weight,
+        explanation,
+    })
+}
+
+fn quota_nearly_used(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    let box_11a = inputs.box_11a.filter(|b| b.quota > Decimal::ZERO)?;
+    let threshold = Decimal::from(config.quota_nearly_used.used_percent_min);
+    let used_percent = box_11a
+        .total_after
+        .saturating_mul(Decimal::ONE_HUNDRED)
+        .checked_div(box_11a.quota)
+        .unwrap_or(Decimal::MAX);
+    if used_percent < threshold {
+        return None;
+    }
+    indicator(
+        RiskCode::QuotaNearlyUsed,
+        config.quota_nearly_used.weight,
+        format!(
+            "with this application {} of the {} {} quota (id {}) is used: {}% (threshold {}%)",
+            box_11a.total_after,
+            box_11a.quota,
+            box_11a.unit,
+            box_11a.quota_id,
+            used_percent.round_dp(1).normalize(),
+            threshold
+        ),
+    )
+}
+
+fn quantity_above_history(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    let app = inputs.application;
+    let history = &config.quantity_above_history;
+    let permits_min = usize::try_from(history.previous_permits_min).unwrap_or(usize::MAX);
+    let median = median_in(&inputs.facts.exporter_history, app.quantity())?;
+    if median.n_used < permits_min || median.value <= Decimal::ZERO {
+        return None;
+    }
+    let requested = app.quantity().amount();
+    let ratio_percent = requested
+        .saturating_mul(Decimal::ONE_HUNDRED)
+        .checked_div(median.value)
+        .unwrap_or(Decimal::MAX);
+    if ratio_percent <= Decimal::from(history.ratio_percent_min) {
+        return None;
+    }
+    indicator(
+        RiskCode::QuantityAboveHistory,
+        history.weight,
+        format!(
+            "{} {} is {}% of the median {} {} of the applicant's {} earlier permits for this taxon (threshold {}%)",
+            requested,
+            app.quantity().unit(),
+            ratio_percent.round_dp(0).normalize(),
+            median.value.normalize(),
+            app.quantity().unit(),
+            median.n_used,
+            history.ratio_percent_min
+        ),
+    )
+}
+
+fn appendix_i(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    if inputs.appendix != Some(Appendix::I) {
+        return None;
+    }
+    indicator(
+        RiskCode::AppendixI,
+        config.appendix_i.weight,
+        "the specimen is treated as Appendix I, the most threatened species".to_owned(),
+    )
+}
+
+fn captive_breeding_review(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    let source = inputs.application.source().code();
+    if !inputs.facts.captive_breeding_review || !matches!(source, "C" | "D" | "F" | "R") {
+        return None;
+    }
+    indicator(
+        RiskCode::CaptiveBreedingReview,
+        config.captive_breeding_review.weight,
+        format!(
+            "source {source} for a taxon under review of trade in captive-produced specimens (Res. Conf. 17.7)"
+        ),
+    )
+}
+
+fn wild_outside_distribution(
+    inputs: &RiskInputs<'_>,
+    config: &RiskConfig,
+) -> Option<RiskIndicator> {
+    let app = inputs.application;
+    let distribution = &inputs.facts.distribution;
+    let origin = app.origin_or_exporter();
+    if app.source().code() != "W" || distribution.is_empty() || distribution.contains(&origin) {
+        return None;
+    }
+    indicator(
+        RiskCode::WildOutsideDistribution,
+        config.wild_outside_distribution.weight,
+        format!(
+            "wild specimens from {origin}, which is not in the taxon's distribution ({} countries)",
+            distribution.len()
+        ),
+    )
+}
+
+fn recent_listing_amendment(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    let facts = inputs.facts;
+    let window = config.recent_listing_amendment.window_days;
+    let last = facts.last_amendment?;
+    let days_ago = (facts.today - last).num_days();
+    if !(0..=i64::from(window)).contains(&days_ago) {
+        return None;
+    }
+    indicator(
+        RiskCode::RecentListingAmendment,
+        config.recent_listing_amendment.weight,
+        format!(
+            "the listing was amended on {last}, {days_ago} days before {} (window {window} days)",
+            facts.today
+        ),
+    )
+}
+
+fn suspension_conditions(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    if inputs.conditional_suspensions.is_empty() {
+        return None;
+    }
+    indicator(
+        RiskCode::SuspensionConditions,
+        config.suspension_conditions.weight,
+        format!(
+            "suspension {} covers this trade subject to conditions in its notes",
+            inputs
+                .conditional_suspensions
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    )
+}
+
+fn refused_applications(inputs: &RiskInputs<'_>, config: &RiskConfig) -> Option<RiskIndicator> {
+    let refused = inputs.facts.exporter_refused_applications;
+    if refused < config.refused_applications.count_min {
+        return None;
+    }
+    indicator(
+        RiskCode::RefusedApplications,
+        config.refused_applications.weight,
+        format!(
+            "the applicant has {refused} refused application(s) (threshold {})",
+            config.refused_applications.count_min
+        ),
+    )
 }
 
 struct Median {

@@ -256,6 +256,30 @@ pub(crate) fn generate(n_taxa: usize, seed: u64) -> Catalogue {
     let n_acc = n_taxa - n_syn - n_del;
 
     // 1. The tree, in depth-first (taxonomic) order.
+    let mut lines = tree(&mut g, n_acc);
+
+    // 2. Per-taxon details.
+    for l in lines.iter_mut() {
+        fill_details(&mut g, l);
+    }
+
+    // 3. Listings: higher-taxon listings inherited by descendants, then own rows.
+    add_listings(&mut g, &mut lines);
+
+    // 4. Quotas and suspensions.
+    add_trade_restrictions(&mut g, &mut lines);
+
+    // 5. Synonyms and deleted taxa.
+    let mut extra = add_synonyms(&mut g, &mut lines, n_syn);
+    extra.extend(deleted(&mut g, n_del));
+    lines.extend(extra);
+    // Catalogue insertion order is not the taxonomic order (ids and order are decoupled).
+    Catalogue::from_lines(lines).unwrap_or_default()
+}
+
+/// The accepted taxa as a tree of `n_acc` lines in depth-first (taxonomic) order: kingdoms,
+/// phyla, classes, orders, families, genera, species and subspecies.
+fn tree(g: &mut Gen, n_acc: usize) -> Vec<TaxonLine> {
     let counts = skeleton(n_acc);
     let higher: usize = counts.iter().sum();
     let n_species_total = n_acc.saturating_sub(higher);
@@ -359,7 +383,7 @@ pub(crate) fn generate(n_taxa: usize, seed: u64) -> Catalogue {
                                     let at = g.timestamp();
                                     let mut ssl =
                                         new_line(g.id(), ssname, "SUBSPECIES", h.clone(), at);
-                                    sl_author(&mut g, &mut ssl);
+                                    sl_author(g, &mut ssl);
                                     lines.push(ssl);
                                 }
                             }
@@ -370,20 +394,11 @@ pub(crate) fn generate(n_taxa: usize, seed: u64) -> Catalogue {
         }
     }
     lines.truncate(n_acc);
-
-    // 2. Per-taxon details.
-    for l in lines.iter_mut() {
-        fill_details(&mut g, l);
-    }
-
-    // 3. Listings: higher-taxon listings inherited by descendants, then own rows.
-    add_listings(&mut g, &mut lines);
-
-    // 4. Quotas and suspensions.
-    add_trade_restrictions(&mut g, &mut lines);
-
-    // 5. Synonyms and deleted taxa.
-    let mut extra = add_synonyms(&mut g, &mut lines, n_syn);
+    lines
+}
+/// `n_del` deleted species (most accepted, some synonyms when they were deleted).
+fn deleted(g: &mut Gen, n_del: usize) -> Vec<TaxonLine> {
+    let mut out = Vec::with_capacity(n_del);
     for _ in 0..n_del {
         let status = if g.chance(0.8) { "A" } else { "S" };
         let genus = g.name("", 2, 3);
@@ -392,11 +407,9 @@ pub(crate) fn generate(n_taxa: usize, seed: u64) -> Catalogue {
         let mut l = new_line(g.id(), name, "SPECIES", HigherTaxa::default(), at);
         l.name_status = status.to_string();
         l.author_year = Some(g.author(false));
-        extra.push(l.to_deleted(at));
+        out.push(l.to_deleted(at));
     }
-    lines.extend(extra);
-    // Catalogue insertion order is not the taxonomic order (ids and order are decoupled).
-    Catalogue::from_lines(lines).unwrap_or_default()
+    out
 }
 
 fn sl_author(g: &mut Gen, l: &mut TaxonLine) {
