@@ -19,6 +19,9 @@
 //! Architecture invariant: depends on `domain` and `db` only; knows nothing of HTTP, the CLI or
 //! Species+ (the application hands it Species+ quotas to import).
 
+#[macro_use]
+mod sql;
+
 mod amount;
 mod error;
 mod group;
