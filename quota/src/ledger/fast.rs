@@ -135,8 +135,9 @@ pub(super) async fn reserve_fast(
 /// record are written, and the quota's row lock is held for the commit alone. `None` when it
 /// does not apply (the reservation is not held or has expired, the quantity is in another
 /// unit, zero or more than held, the permit's validity is not in the future, the day is
-/// outside the quota's period, the key was used before or at the same moment); nothing was written and the general path answers, with its
-/// refusals and errors. Locks the reservation, then the quota, as the general path and the
+/// outside the quota's period, the key was used before or at the same moment, the reservation is
+/// a member of a linked reservation, which moves with its other members); nothing was written
+/// and the general path answers, with its refusals and errors. Locks the reservation, then the quota, as the general path and the
 /// sweeper do.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit_fast(
@@ -173,7 +174,7 @@ pub(super) async fn commit_fast(
     let written: std::result::Result<Option<Committed>, sqlx::Error> = sqlx::query_as(concat!(
         "WITH r AS (UPDATE quota_reservations x SET state = 'committed', \
          committed_micro = COALESCE($2, x.quantity_micro), permit_expires_at = $3 \
-         WHERE x.id = $1 AND x.state = 'held' AND x.expires_at > $4 \
+         WHERE x.id = $1 AND x.state = 'held' AND x.expires_at > $4 AND x.linked_to IS NULL \
          AND COALESCE($2, x.quantity_micro) <= x.quantity_micro \
          AND EXISTS (SELECT 1 FROM export_quotas q WHERE q.id = x.quota_id \
          AND ($5::TEXT IS NULL OR q.unit = $5) AND q.period_start <= $10 AND q.period_end > $10) \
@@ -244,8 +245,9 @@ pub(super) fn fast_answer(
 /// the key's record are written, and the quota's row lock is held for the commit alone instead
 /// of four round trips. `None` when it does not apply (the reservation is not held, the key was
 /// used before, or used at the same moment: its record's primary key then aborts the whole
-/// statement); nothing was written and the general path answers, as before. Locks the
-/// reservation, then the quota, as the general path and the sweeper do.
+/// statement; or it is a member of a linked reservation, which moves with its other members);
+/// nothing was written and the general path answers, as before. Locks the reservation, then
+/// the quota, as the general path and the sweeper do.
 pub(super) async fn release_fast(
     pool: &sqlx::PgPool,
     key: &ClientKey,
@@ -265,7 +267,7 @@ pub(super) async fn release_fast(
     }
     let written: std::result::Result<Option<Released>, sqlx::Error> = sqlx::query_as(concat!(
         "WITH r AS (UPDATE quota_reservations SET state = 'released' \
-         WHERE id = $1 AND state = 'held' \
+         WHERE id = $1 AND state = 'held' AND linked_to IS NULL \
          AND NOT EXISTS (SELECT 1 FROM quota_requests WHERE client_key = $2) \
          RETURNING id, quota_id, quantity_micro, expires_at), \
          upd AS (UPDATE export_quotas SET held_micro = held_micro - (SELECT quantity_micro FROM r) \

@@ -13,7 +13,7 @@ use super::{
     rows::{QuotaRow, ReservationRow, load_quota, load_reservation},
 };
 use crate::error::{Error, Result};
-use crate::model::{ClientKey, Outcome, Refusal};
+use crate::model::{ClientKey, LinkedOutcome, Outcome, Refusal};
 
 /// A request's parameters as its key keeps them: hashed.
 pub(crate) fn params_hash(params: &str) -> String {
@@ -299,6 +299,23 @@ impl Ledger {
         match stored {
             Some(stored) => self.answer_stored(&stored).await.map(Some),
             None => Ok(None),
+        }
+    }
+
+    /// The first outcome of a reservation made under `key` by [`Ledger::reserve_linked`] (or by
+    /// [`Ledger::reserve`], answered as a linked reservation of one quota), if there was one:
+    /// what a permit check retried with its key answers again.
+    pub async fn reserved_linked_under(&self, key: &ClientKey) -> Result<Option<LinkedOutcome>> {
+        let stored: Option<(String, String)> = read_db!(&self.db, pool => sqlx::query_as(
+            "SELECT operation, outcome FROM quota_requests WHERE client_key = $1 \
+             AND operation IN ('reserve', 'reserve-linked')")
+            .bind(key.as_str()).fetch_optional(pool).await)?;
+        match stored {
+            None => Ok(None),
+            Some((operation, stored)) if operation == "reserve-linked" => {
+                parse_stored(&stored).map(Some)
+            }
+            Some((_, stored)) => Ok(Some(self.answer_stored(&stored).await?.into())),
         }
     }
 

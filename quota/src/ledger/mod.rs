@@ -7,7 +7,9 @@
 //! - `declare`: declaring quotas, revising limits, the values Species+ published.
 //! - `reserve`: admitting a reservation (its period, its hold) and the general path.
 //! - `fast`: the one-statement paths of the usual reservation, commit and release.
-//! - `transition`: commit, release, export and close, with one refuse-and-audit path.
+//! - `linked`: a reservation holding several quotas (nested quotas), refused or held whole.
+//! - `transition`: commit, release, export and close (of every member of a linked
+//!   reservation together), with one refuse-and-audit path.
 //! - `sweep`: expiring holds and closing permits whose time has passed.
 //! - `queries`, `history`, `verify`: reads of quotas, reservations and the audit ledger, and
 //!   the invariants checked over them.
@@ -23,6 +25,7 @@ mod declare;
 mod fast;
 mod history;
 mod idempotency;
+mod linked;
 mod queries;
 mod reserve;
 mod retry;
@@ -40,8 +43,8 @@ use domain::{Clock, Quantity};
 
 use crate::error::Result;
 use crate::model::{
-    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, ReservationView,
-    SweepReport, check_whole,
+    Actor, ClientKey, HistoryPage, LedgerEntry, LinkedOutcome, Outcome, QuotaSpec, QuotaView,
+    ReservationView, SweepReport, check_whole,
 };
 
 use fast::{commit_fast, release_fast};
@@ -91,6 +94,10 @@ pub const WRITE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5
 /// ledger's own transactions hold a lock for milliseconds.
 pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Quotas one linked reservation holds at most ([`Ledger::reserve_linked`]): a taxon's own quota
+/// and its ancestors' (species, genus, family, order, class, phylum, kingdom), with room to
+/// spare; more is a request no permit needs.
+pub const LINKED_QUOTAS_MAX: usize = 16;
 /// Permits [`Ledger::issued_quantities`] returns at most (the latest).
 pub const ISSUED_HISTORY_MAX: i64 = 500;
 /// Entries per page of a quota's history, at most ([`Ledger::history_page`]).
@@ -185,6 +192,35 @@ impl Ledger {
             .await;
         self.or_first_answer(key, &params_hash(&params), reserved)
             .await
+    }
+
+    /// Holds `quantity` against every quota of `quota_ids` at once: the quotas a permit under
+    /// nested quotas counts against (a species quota and its genus's). One transaction locks
+    /// the quotas in id order and writes one held reservation per quota, linked, each with its
+    /// audit entry; or, when any quota refuses (outside its period, or without room), refuses
+    /// the whole, naming that quota and its figures, and holds nothing anywhere. The hold ends
+    /// at `expires_at` (default now + [`HOLD_DEFAULT`]) or when the first of the periods does.
+    /// Every member then moves with any other: [`Ledger::commit`], [`Ledger::release`],
+    /// [`Ledger::record_export`], [`Ledger::close`] and the sweeper take them all together.
+    /// One client key for the whole; the quantity is converted to each quota's unit. A single
+    /// quota is exactly [`Ledger::reserve`] (its paths, its stored answer).
+    pub async fn reserve_linked(
+        &self,
+        key: &ClientKey,
+        quota_ids: &[i64],
+        quantity: &Quantity,
+        expires_at: Option<DateTime<Utc>>,
+        actor: &Actor,
+    ) -> Result<LinkedOutcome> {
+        actor.check()?;
+        match quota_ids {
+            [one] => (self.reserve(key, *one, quantity, expires_at, actor).await)
+                .map(LinkedOutcome::from),
+            _ => {
+                self.reserve_several(key, quota_ids, quantity, expires_at, actor)
+                    .await
+            }
+        }
     }
 
     /// Turns a held reservation into an issued permit for `quantity` (default: all of it; less

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::amount::from_micro;
 use crate::error::{Error, Result};
-use crate::model::QuotaView;
+use crate::model::{QuotaView, ReservationView};
 
 impl Ledger {
     pub(super) async fn quota_row(&self, id: i64) -> Result<QuotaRow> {
@@ -122,5 +122,27 @@ impl Ledger {
                 "SELECT ", reservation_columns!(), " FROM quota_reservations WHERE id = $1"))
                 .bind(id).fetch_optional(pool).await)?;
         r.ok_or(Error::ReservationNotFound(id))
+    }
+
+    /// The reservations linked with `reservation_id` ([`Ledger::reserve_linked`]), itself
+    /// included, in id order (which is their quotas' order): what a permit under nested quotas
+    /// holds. A reservation of one quota: itself alone.
+    pub async fn linked_reservations(&self, reservation_id: i64) -> Result<Vec<ReservationView>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            r: ReservationRow,
+            unit: String,
+        }
+        let rows: Vec<Row> = read_db!(&self.db, pool => sqlx::query_as(concat!(
+            "SELECT x.*, q.unit FROM (SELECT ", reservation_columns!(),
+            " FROM quota_reservations WHERE id = $1 OR linked_to = (SELECT linked_to \
+             FROM quota_reservations WHERE id = $1)) x JOIN export_quotas q ON q.id = x.quota_id \
+             ORDER BY x.id"))
+            .bind(reservation_id).fetch_all(pool).await)?;
+        if rows.is_empty() {
+            return Err(Error::ReservationNotFound(reservation_id));
+        }
+        Ok(rows.iter().map(|row| row.r.view(&row.unit)).collect())
     }
 }

@@ -208,12 +208,6 @@ pub(super) async fn load_reservation(tx: &mut Tx, id: i64) -> Result<Reservation
     row_in(tx, id, Lock::No).await
 }
 
-/// [`load_reservation`] holding the row's lock until the transaction ends (taken before the
-/// quota's, the order every path takes them in).
-pub(super) async fn lock_reservation(tx: &mut Tx, id: i64) -> Result<ReservationRow> {
-    row_in(tx, id, Lock::ForUpdate).await
-}
-
 pub(super) async fn set_state(
     tx: &mut Tx,
     id: i64,

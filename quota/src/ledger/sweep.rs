@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use db::with_tx;
+use db::{Tx, with_tx};
 use domain::Clock;
 
 use super::{
@@ -42,6 +42,10 @@ impl Ledger {
              ORDER BY permit_expires_at, id LIMIT $2) \
              RETURNING ", reservation_columns!()))
             .bind(now).bind(SWEEP_BATCH_MAX).fetch_all(c).await)?;
+        // The members of a linked reservation move together: they share their expiry and
+        // validity, but the batch's limit may have cut between them.
+        expired.extend(sweep_linked(&mut tx, &expired, "held", "expired").await?);
+        closed.extend(sweep_linked(&mut tx, &closed, "committed", "closed").await?);
         // The audit in the order things fell due.
         expired.sort_by_key(|r| (r.expires_at, r.id));
         closed.sort_by_key(|r| (r.permit_expires_at, r.id));
@@ -90,4 +94,29 @@ impl Ledger {
             closed: closed.len() as u64,
         })
     }
+}
+
+/// The other members, still `from`, of the linked reservations `swept` moves `to`: moved too.
+async fn sweep_linked(
+    tx: &mut Tx,
+    swept: &[ReservationRow],
+    from: &'static str,
+    to: &'static str,
+) -> Result<Vec<ReservationRow>> {
+    let ids: Vec<i64> = swept.iter().map(|r| r.id).collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<ReservationRow> = with_tx!(tx, c => {
+        let mut qb = sqlx::QueryBuilder::new("UPDATE quota_reservations SET state = ");
+        qb.push_bind(to).push(" WHERE state = ").push_bind(from);
+        qb.push(" AND linked_to IN (SELECT linked_to FROM quota_reservations WHERE linked_to IS NOT NULL AND id IN (");
+        let mut list = qb.separated(", ");
+        for id in &ids {
+            list.push_bind(*id);
+        }
+        qb.push(")) RETURNING ").push(reservation_columns!());
+        qb.build_query_as().fetch_all(&mut *c).await
+    })?;
+    Ok(rows)
 }

@@ -10,10 +10,7 @@ use super::{
     audit::{append_refusal, settle},
     decide::permit_until,
     idempotency::{claim_key, parse_stored_transition, store_outcome},
-    rows::{
-        QuotaRow, ReservationRow, load_quota, load_reservation, lock_quota, lock_reservation,
-        set_state,
-    },
+    rows::{QuotaRow, ReservationRow, load_quota, load_reservation, lock_quota, set_state},
 };
 use crate::amount::{from_micro, to_micro};
 use crate::error::{Error, Result};
@@ -69,7 +66,8 @@ pub(super) struct Member {
 
 /// Where a transition's checks and writes came to.
 enum Step {
-    Done(Box<Outcome>),
+    /// Every member moved: their answers, in member order.
+    Done(Vec<Outcome>),
     /// Refused as `current` stands (member `at`'s reservation, read again if it changed):
     /// nothing was written.
     Refused {
@@ -97,7 +95,7 @@ impl Ledger {
             tx.rollback().await?;
             return first;
         }
-        let members = lock_members(&mut tx, reservation_id).await?;
+        let (members, asked) = lock_members(&mut tx, reservation_id).await?;
         // Again, after any wait for that lock: the expiry, period and validity checks and the
         // audit entry's time are those of the write.
         let now = self.clock.now();
@@ -115,7 +113,13 @@ impl Ledger {
             },
         };
         let outcome = match step {
-            Step::Done(outcome) => *outcome,
+            Step::Done(mut done) if asked < done.len() => done.swap_remove(asked),
+            Step::Done(_) => {
+                return Err(Error::Invalid {
+                    field: "reservation_id",
+                    message: format!("the transition did not move reservation {reservation_id}"),
+                });
+            }
             Step::Refused {
                 refusal,
                 current,
@@ -133,15 +137,56 @@ impl Ledger {
     }
 }
 
-/// The reservation a transition moves, locked (PostgreSQL; SQLite's write transaction
-/// excludes every other writer) before its quota is read: a refusal decided from it cannot
+/// The reservations a transition moves: the one asked for and, when it is linked, every other
+/// member of its linked reservation, in id order (the order every path locks several in), with
+/// the index of the one asked for. Locked (PostgreSQL; SQLite's write transaction excludes
+/// every other writer) before their quotas are read: a refusal decided from them cannot
 /// contradict a change committed meanwhile, which its audit entry, written after, would
-/// otherwise follow in the quota's history.
-async fn lock_members(tx: &mut Tx, reservation_id: i64) -> Result<Vec<Member>> {
-    let r = lock_reservation(tx, reservation_id).await?;
-    let quota = load_quota(tx, r.quota_id).await?;
-    let unit = UnitCode::parse(&quota.unit)?;
-    Ok(vec![Member { r, quota, unit }])
+/// otherwise follow in the quota's history. A reservation's link never changes, so the
+/// statement finds the members before it locks them.
+async fn lock_members(tx: &mut Tx, reservation_id: i64) -> Result<(Vec<Member>, usize)> {
+    let sql = match tx {
+        Tx::Sqlite(_) => concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM quota_reservations WHERE id = $1 \
+             OR linked_to = (SELECT linked_to FROM quota_reservations WHERE id = $1) ORDER BY id"
+        ),
+        Tx::Postgres(_) => concat!(
+            "SELECT ",
+            reservation_columns!(),
+            " FROM quota_reservations WHERE id = $1 \
+             OR linked_to = (SELECT linked_to FROM quota_reservations WHERE id = $1) ORDER BY id \
+             FOR NO KEY UPDATE"
+        ),
+    };
+    let rows: Vec<ReservationRow> =
+        with_tx!(tx, c => sqlx::query_as(sql).bind(reservation_id).fetch_all(c).await)?;
+    let asked = (rows.iter().position(|r| r.id == reservation_id))
+        .ok_or(Error::ReservationNotFound(reservation_id))?;
+    let mut members = Vec::with_capacity(rows.len());
+    for r in rows {
+        let quota = load_quota(tx, r.quota_id).await?;
+        let unit = UnitCode::parse(&quota.unit)?;
+        members.push(Member { r, quota, unit });
+    }
+    Ok((members, asked))
+}
+
+/// A member after the first that its conditional UPDATE did not change. Every member is
+/// locked, so this cannot follow from another writer; the transaction is dropped, with the
+/// members moved before it, rather than refused half-moved.
+fn moved_while_locked(at: usize, m: &Member) -> Result<()> {
+    if at == 0 {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        field: "reservation_id",
+        message: format!(
+            "reservation {} changed while its transition held it; nothing was written",
+            m.r.id
+        ),
+    })
 }
 
 /// The refusal of a reservation not (or no longer, after a racing change) in the state the
@@ -254,13 +299,14 @@ async fn commit(
              RETURNING ", reservation_columns!()))
             .bind(m.r.id).bind(*c).bind(permit_expires_at).bind(now).fetch_optional(conn).await)?;
         let Some(changed) = changed else {
+            moved_while_locked(at, m)?;
             let again = load_reservation(tx, m.r.id).await?;
             return Ok(wrong_state_of(again, ReservationState::Held, at));
         };
         let delta = (-m.r.quantity_micro, *c, 0);
         done.push(settle(tx, m.quota.id, &changed, "commit", delta, actor, now).await?);
     }
-    first_done(done)
+    Ok(Step::Done(done))
 }
 
 /// The members' holds cancelled.
@@ -273,13 +319,14 @@ async fn release(
     let mut done = Vec::with_capacity(members.len());
     for (at, m) in members.iter().enumerate() {
         let Some(changed) = set_state(tx, m.r.id, "held", "released").await? else {
+            moved_while_locked(at, m)?;
             let again = load_reservation(tx, m.r.id).await?;
             return Ok(wrong_state_of(again, ReservationState::Held, at));
         };
         let delta = (-m.r.quantity_micro, 0, 0);
         done.push(settle(tx, m.quota.id, &changed, "release", delta, actor, now).await?);
     }
-    first_done(done)
+    Ok(Step::Done(done))
 }
 
 /// An export recorded under the members' permits.
@@ -310,6 +357,7 @@ async fn export(
              RETURNING ", reservation_columns!()))
             .bind(m.r.id).bind(*e).fetch_optional(conn).await)?;
         let Some(changed) = changed else {
+            moved_while_locked(at, m)?;
             // Changed since it was read (closed, or exported meanwhile; a permit's validity
             // never changes): the answer says what stopped it now.
             let again = load_reservation(tx, m.r.id).await?;
@@ -329,7 +377,7 @@ async fn export(
         };
         done.push(settle(tx, m.quota.id, &changed, "export", (0, -e, *e), actor, now).await?);
     }
-    first_done(done)
+    Ok(Step::Done(done))
 }
 
 /// The members' permits closed: what they did not export returns to their quotas.
@@ -337,13 +385,14 @@ async fn close(tx: &mut Tx, members: &[Member], actor: &Actor, now: DateTime<Utc
     let mut done = Vec::with_capacity(members.len());
     for (at, m) in members.iter().enumerate() {
         let Some(changed) = set_state(tx, m.r.id, "committed", "closed").await? else {
+            moved_while_locked(at, m)?;
             let again = load_reservation(tx, m.r.id).await?;
             return Ok(wrong_state_of(again, ReservationState::Committed, at));
         };
         let delta = (0, -(changed.committed_micro - changed.exported_micro), 0);
         done.push(settle(tx, m.quota.id, &changed, "close", delta, actor, now).await?);
     }
-    first_done(done)
+    Ok(Step::Done(done))
 }
 
 fn refused(refusal: Refusal, m: &Member, at: usize) -> Step {
@@ -352,17 +401,6 @@ fn refused(refusal: Refusal, m: &Member, at: usize) -> Step {
         current: m.r.clone(),
         at,
     }
-}
-
-/// The answer of a transition that moved every member: the reservation asked for's.
-fn first_done(done: Vec<Outcome>) -> Result<Step> {
-    done.into_iter()
-        .next()
-        .map(|o| Step::Done(Box::new(o)))
-        .ok_or_else(|| Error::Invalid {
-            field: "reservation_id",
-            message: "the transition moved no reservation".into(),
-        })
 }
 
 /// The one path of every refused transition. A refusal changes nothing, but it is audited:
