@@ -19,6 +19,9 @@
 //! Architecture invariant: depends on `domain` and `db` only; knows nothing of HTTP, the CLI or
 //! Species+ (the application hands it Species+ quotas to import).
 
+#[macro_use]
+mod sql;
+
 mod amount;
 mod error;
 mod group;
@@ -29,11 +32,11 @@ pub use amount::{MICRO_PER_UNIT, from_micro, to_micro};
 pub use error::{Error, Result};
 pub use group::{GROUP_BATCH_MAX, GROUP_QUEUE_MAX, GroupCommit};
 pub use ledger::{
-    HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX, LOCK_WAIT,
-    Ledger, PERMIT_VALIDITY_MONTHS, QUOTA_YEARS, TRANSIENT_RETRIES_MAX, WRITE_DEADLINE,
-    permit_valid_until,
+    HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX,
+    LINKED_QUOTAS_MAX, LOCK_WAIT, Ledger, PERMIT_VALIDITY_MONTHS, QUOTA_YEARS,
+    TRANSIENT_RETRIES_MAX, WRITE_DEADLINE, permit_valid_until,
 };
 pub use model::{
-    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, REASON_CHARS_MAX,
-    Refusal, ReservationState, ReservationView, SweepReport,
+    Actor, ClientKey, HistoryPage, LedgerEntry, LinkedOutcome, Outcome, QuotaSpec, QuotaView,
+    REASON_CHARS_MAX, Refusal, ReservationState, ReservationView, SweepReport,
 };

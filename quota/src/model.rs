@@ -454,6 +454,28 @@ impl Outcome {
     }
 }
 
+/// The outcome of a reservation holding several quotas ([`crate::Ledger::reserve_linked`]),
+/// stored with its client key and returned again on replay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum LinkedOutcome {
+    /// Every quota holds the quantity: one reservation per quota, and each quota just after its
+    /// hold (its box 11a figures), both in quota id order.
+    Done {
+        reservations: Vec<ReservationView>,
+        quotas: Vec<QuotaView>,
+    },
+    /// Refused whole: quota `quota_id` could not hold it (`refusal`, with its figures), and
+    /// nothing is held anywhere. `reservation` is the rejected reservation that quota keeps of
+    /// the demand it turned away; `quotas` stand as they were, in quota id order.
+    Refused {
+        quota_id: i64,
+        refusal: Refusal,
+        reservation: Option<ReservationView>,
+        quotas: Vec<QuotaView>,
+    },
+}
+
 /// One entry of the audit ledger.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerEntry {

@@ -1413,16 +1413,26 @@ async fn upgrading_the_ledger_keeps_every_audit_entry_its_number_and_its_guard(b
         .reserve(&key("r"), q.id, &qty("3", ""), None, &actor("po"))
         .await
         .unwrap();
-    f.ledger
-        .commit(
-            &key("c"),
-            r.reservation().unwrap().id,
-            None,
-            None,
-            &actor("po"),
-        )
-        .await
-        .unwrap();
+    // Committed as the code of then did: today's commit reads which reservations are linked
+    // (a column added since, migration 0012).
+    let reservation_id = r.reservation().unwrap().id;
+    db::with_db!(f.ledger.db(), pool => sqlx::query(
+        "UPDATE quota_reservations SET state = 'committed', committed_micro = quantity_micro, \
+         permit_expires_at = $2 WHERE id = $1")
+        .bind(reservation_id).bind(quota::permit_valid_until(t0())).execute(pool).await
+        .map(|_| ()))
+    .unwrap();
+    db::with_db!(f.ledger.db(), pool => sqlx::query(
+        "UPDATE export_quotas SET held_micro = held_micro - 3000000, \
+         committed_micro = committed_micro + 3000000 WHERE id = $1")
+        .bind(q.id).execute(pool).await.map(|_| ()))
+    .unwrap();
+    db::with_db!(f.ledger.db(), pool => sqlx::query(
+        "INSERT INTO quota_ledger (quota_id, reservation_id, event, delta_held, delta_committed, \
+         delta_exported, limit_micro, actor, reason, at) VALUES ($1, $2, 'commit', -3000000, \
+         3000000, 0, 10000000, 'po', 'test', $3)")
+        .bind(q.id).bind(reservation_id).bind(t0()).execute(pool).await.map(|_| ()))
+    .unwrap();
     // Read as stored: today's history reads columns added since.
     type Stored = (
         i64,

@@ -8,5 +8,6 @@ mod connection_loss;
 mod group;
 mod history_order;
 mod lifecycle;
+mod linked;
 mod model;
 mod rules_of_use;

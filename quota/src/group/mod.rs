@@ -15,6 +15,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
 use crate::ledger::{self, Admitted, Ledger, WRITE_DEADLINE};
+
+mod batch;
+mod decide;
 use crate::model::{Actor, ClientKey, Outcome};
 
 /// Most reservations applied in one transaction.
@@ -136,9 +139,9 @@ impl GroupCommit {
 async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
     // PostgreSQL: the quotas as this writer's last batches left them. A batch on one of them
     // is decided on these counters and written in one statement that checks they still hold
-    // ([`ledger::reserve_batch_known`]); anyone else's change since only sends the batch
+    // ([`batch::reserve_batch_known`]); anyone else's change since only sends the batch
     // through the locked path, which reads them again.
-    let mut known = ledger::QuotaRows::new();
+    let mut known = batch::QuotaRows::new();
     // The writer's own connection, kept across batches. SQLite: taken out of the pool, so that
     // its page cache and prepared statements stay warm (the pool hands its connections out in
     // turn, and each finds its cache stale once another has written). PostgreSQL: so that a
@@ -197,8 +200,8 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
         }
         let items = items_of(&batch);
         let usual = match &mut own {
-            Own::Sqlite(conn) if begun => ledger::reserve_batch_sqlite(conn, &items, now).await,
-            Own::Postgres(conn) => ledger::reserve_batch_known(conn, &items, &known, now).await,
+            Own::Sqlite(conn) if begun => batch::reserve_batch_sqlite(conn, &items, now).await,
+            Own::Postgres(conn) => batch::reserve_batch_known(conn, &items, &known, now).await,
             _ => Ok(None),
         };
         drop(items);
@@ -334,10 +337,10 @@ fn answer(batch: Vec<Request>, outcomes: Vec<Result<Outcome>>) {
     }
 }
 
-fn items_of(batch: &[Request]) -> Vec<ledger::BatchItem<'_>> {
+fn items_of(batch: &[Request]) -> Vec<batch::BatchItem<'_>> {
     batch
         .iter()
-        .map(|r| ledger::BatchItem {
+        .map(|r| batch::BatchItem {
             key: &r.key,
             quota_id: r.quota_id,
             quantity: &r.quantity,
@@ -348,8 +351,8 @@ fn items_of(batch: &[Request]) -> Vec<ledger::BatchItem<'_>> {
         .collect()
 }
 
-/// Applies the batch when the writer's usual path did not ([`ledger::reserve_batch_sqlite`],
-/// [`ledger::reserve_batch_known`]): in one transaction with a handful of statements
+/// Applies the batch when the writer's usual path did not ([`batch::reserve_batch_sqlite`],
+/// [`batch::reserve_batch_known`]): in one transaction with a handful of statements
 /// ([`ledger::reserve_batch`]), on a connection from the pool. A request refused by validation (unknown quota,
 /// incompatible unit, reused key) gets its own error and writes nothing; the others go on.
 /// Answers with the outcomes and the batch's quotas as it left them.
@@ -357,11 +360,11 @@ async fn apply_batch(
     ledger: &Ledger,
     batch: &[Request],
     now: DateTime<Utc>,
-) -> Result<(Vec<Result<Outcome>>, ledger::QuotaRows)> {
+) -> Result<(Vec<Result<Outcome>>, batch::QuotaRows)> {
     let items = items_of(batch);
     let started = std::time::Instant::now();
     let mut tx = ledger.db().begin().await?;
-    let applied = ledger::reserve_batch(&mut tx, &items, now).await?;
+    let applied = batch::reserve_batch(&mut tx, &items, now).await?;
     let written = started.elapsed();
     tx.commit().await?;
     tracing::debug!(
