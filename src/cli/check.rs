@@ -14,13 +14,13 @@ use crate::cli::CheckArgs;
 /// The permit check's national settings from `path`, or the defaults.
 pub(crate) fn check_settings(
     path: Option<&std::path::Path>,
-) -> anyhow::Result<crate::permit_check::CheckSettings> {
+) -> anyhow::Result<crate::app::permit_check::CheckSettings> {
     let Some(path) = path else {
-        return Ok(crate::permit_check::CheckSettings::default());
+        return Ok(crate::app::permit_check::CheckSettings::default());
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))?;
-    crate::permit_check::CheckSettings::from_toml_str(&text)
+    crate::app::permit_check::CheckSettings::from_toml_str(&text)
         .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))
 }
 
@@ -122,9 +122,9 @@ fn check_input(
 #[allow(clippy::print_stdout)]
 pub async fn run(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow::Result<()> {
     let input = check_input(&args, clock.today())?;
-    crate::sample::load_if_empty(&db, clock.clone()).await?;
+    crate::app::sample::load_if_empty(&db, clock.clone()).await?;
     let ledger = quota::Ledger::new(db.clone(), clock.clone());
-    let checker = crate::permit_check::Checker {
+    let checker = crate::app::permit_check::Checker {
         catalogue: Catalogue::new(db.clone()),
         ledger,
         reserver: None,

@@ -3,6 +3,9 @@
 //! The only place that reads configuration (flags and their environment variables) and builds
 //! the clock; everything below receives typed settings.
 
+pub mod check;
+pub mod quota;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -15,7 +18,7 @@ use serde_json::{Value, json};
 use sync::listing::Status;
 use sync::{Catalogue, Client, ClientConfig, SyncSettings, Synchroniser, Token};
 
-use crate::keys::{self, Role};
+use crate::app::keys::{self, Role};
 
 /// The Species+ API used when none is configured.
 pub const SPECIESPLUS_URL_DEFAULT: &str = "https://api.speciesplus.net/api/v1/";
@@ -119,7 +122,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CITES_LISTEN", default_value = LISTEN_DEFAULT)]
     pub listen: String,
     /// When to sync (cron with seconds, UTC).
-    #[arg(long, env = "CITES_SYNC_CRON", default_value = crate::schedule::SYNC_CRON_DEFAULT)]
+    #[arg(long, env = "CITES_SYNC_CRON", default_value = crate::app::schedule::SYNC_CRON_DEFAULT)]
     pub sync_cron: String,
     /// Do not load the built-in sample catalogue into an empty database.
     #[arg(long)]
@@ -454,8 +457,8 @@ pub struct Importer {
 }
 
 impl Importer {
-    pub fn actor(&self) -> quota::Actor {
-        quota::Actor {
+    pub fn actor(&self) -> ::quota::Actor {
+        ::quota::Actor {
             name: self.actor.clone(),
             reason: self.reason.clone(),
         }
@@ -463,8 +466,8 @@ impl Importer {
 }
 
 impl Who {
-    pub fn actor(&self) -> quota::Actor {
-        quota::Actor {
+    pub fn actor(&self) -> ::quota::Actor {
+        ::quota::Actor {
             name: self.actor.clone(),
             reason: self.reason.clone(),
         }
@@ -474,13 +477,13 @@ impl Who {
     /// the service: its keys are one namespace whoever runs it, so that a command retried under
     /// another account (`sudo`, cron, a colleague re-running a script whose outcome was unknown;
     /// `--actor` defaults to `$USER`) finds its first answer instead of acting twice. They never
-    /// meet an HTTP caller's keys, which are scoped to an API key ([`quota::ClientKey::of_caller`]).
-    pub fn key(&self) -> anyhow::Result<quota::ClientKey> {
+    /// meet an HTTP caller's keys, which are scoped to an API key ([`::quota::ClientKey::of_caller`]).
+    pub fn key(&self) -> anyhow::Result<::quota::ClientKey> {
         let k = self
             .key
             .clone()
             .unwrap_or_else(|| format!("cli-{:032x}", rand::random::<u128>()));
-        Ok(quota::ClientKey::parse(&k)?)
+        Ok(::quota::ClientKey::parse(&k)?)
     }
 }
 
@@ -556,8 +559,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Ending> {
         Command::Listing(args) => done(listing_command(db.clone(), clock, args).await),
         Command::Amendments(args) => done(amendments_command(db.clone(), clock, args).await),
         Command::Keys { command } => done(keys_command(db.clone(), clock, command).await),
-        Command::Check(args) => done(crate::check_cli::run(db.clone(), clock, args).await),
-        Command::Quota { command } => crate::quota_cli::run(db.clone(), clock, command).await,
+        Command::Check(args) => done(crate::cli::check::run(db.clone(), clock, args).await),
+        Command::Quota { command } => crate::cli::quota::run(db.clone(), clock, command).await,
     };
     db.close().await;
     result
@@ -595,7 +598,7 @@ pub fn synchroniser(
 }
 
 async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result<()> {
-    crate::schedule::validate_cron(&args.sync_cron).map_err(anyhow::Error::msg)?;
+    crate::app::schedule::validate_cron(&args.sync_cron).map_err(anyhow::Error::msg)?;
     let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| {
         anyhow::anyhow!(
             "invalid --listen {:?}: {e}; accepted HOST:PORT, e.g. 127.0.0.1:8080",
@@ -607,7 +610,7 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     let origin = sync::store::catalogue_origin(&db).await?;
     // With a token the sample is never loaded: the first mirror fills the catalogue.
     if !mirrors && !args.no_sample {
-        crate::sample::load_if_empty(&db, clock.clone()).await?;
+        crate::app::sample::load_if_empty(&db, clock.clone()).await?;
     }
     let schedule = if mirrors {
         let mirror_first = origin != sync::store::CatalogueOrigin::Mirror;
@@ -619,12 +622,12 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
             );
         }
         tracing::info!(cron = %args.sync_cron, "scheduled sync enabled");
-        let quotas = crate::schedule::QuotaImport {
+        let quotas = crate::app::schedule::QuotaImport {
             db: db.clone(),
             clock: clock.clone(),
         };
         Some(
-            crate::schedule::Schedule::start(
+            crate::app::schedule::Schedule::start(
                 &args.sync_cron,
                 synchroniser.clone(),
                 mirror_first,
@@ -638,8 +641,9 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
         );
         None
     };
-    let slots = crate::listen::connection_slots()?;
-    let listener = crate::listen::bind(listen).with_context(|| format!("listening on {listen}"))?;
+    let slots = crate::http::listen::connection_slots()?;
+    let listener =
+        crate::http::listen::bind(listen).with_context(|| format!("listening on {listen}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(address = %bound, connections = slots, "cites serving");
     // Printed on stdout so scripts (and tests) can find the port when asked for port 0.
@@ -647,14 +651,14 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
     {
         println!("listening on http://{bound}");
     }
-    let mut state = crate::server::AppState::new(db.clone(), clock);
-    state.check_settings = Arc::new(crate::check_cli::check_settings(
+    let mut state = crate::http::AppState::new(db.clone(), clock);
+    state.check_settings = Arc::new(crate::cli::check::check_settings(
         args.check_config.as_deref(),
     )?);
     state.mirrors_speciesplus = mirrors;
     let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
-    let app = crate::server::app(state);
-    crate::listen::serve(listener, app, slots, shutdown_signal()).await;
+    let app = crate::http::app(state);
+    crate::http::listen::serve(listener, app, slots, shutdown_signal()).await;
     tracing::info!("shutting down");
     let _ = stop_sweeper.send(true);
     if let Err(e) = sweeper.await {
@@ -671,14 +675,14 @@ pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 
 /// Runs the quota sweeper until told to stop; the caller owns the handle and awaits it.
 fn spawn_sweeper(
-    ledger: quota::Ledger,
+    ledger: ::quota::Ledger,
 ) -> (
     tokio::sync::watch::Sender<bool>,
     tokio::task::JoinHandle<()>,
 ) {
     let (tx, mut rx) = tokio::sync::watch::channel(false);
     let handle = tokio::spawn(async move {
-        let actor = quota::Actor {
+        let actor = ::quota::Actor {
             name: "sweeper".into(),
             reason: Some("expiry".into()),
         };
@@ -779,12 +783,12 @@ async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::
         (None, false, false) => sync::RunKind::Incremental,
     };
     let synchroniser = synchroniser(db.clone(), clock.clone(), &args.speciesplus)?;
-    let progress = crate::progress::ConsoleProgress::new();
+    let progress = crate::app::progress::ConsoleProgress::new();
     let result = synchroniser.run_once(kind, &progress).await;
     progress.finish();
     let report = result?;
     // What Species+ publishes as quotas limits permits from now on.
-    let imported = crate::quota_cli::import_after_sync(&db, clock).await;
+    let imported = crate::cli::quota::import_after_sync(&db, clock).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -815,7 +819,7 @@ async fn listing_command(db: Db, clock: Arc<dyn Clock>, args: ListingArgs) -> an
         .map(|c| CountryCode::parse(c).map_err(|e| e.for_field("country")))
         .transpose()?;
     // The input is read first: a command refused for its arguments changes nothing.
-    crate::sample::load_if_empty(&db, clock).await?;
+    crate::app::sample::load_if_empty(&db, clock).await?;
     let listing = Catalogue::new(db)
         .listing(&args.taxon, date, country)
         .await?;
@@ -835,7 +839,7 @@ async fn amendments_command(
 ) -> anyhow::Result<()> {
     let from = parse_date_arg("from", &args.from)?;
     let to = parse_date_arg("to", &args.to)?;
-    crate::sample::load_if_empty(&db, clock).await?;
+    crate::app::sample::load_if_empty(&db, clock).await?;
     let amendments = Catalogue::new(db).amendments(from, to).await?;
     if args.json {
         println!(

@@ -704,7 +704,7 @@ mod tests {
 
     #[test]
     fn the_example_settings_file_parses_and_keeps_the_default_weights_it_does_not_give() {
-        let text = include_str!("../config/check.example.toml");
+        let text = include_str!("../../config/check.example.toml");
         let s = CheckSettings::from_toml_str(text).unwrap();
         assert!(s.non_parties.is_empty());
         assert!(!s.security_stamp_required);

@@ -25,16 +25,16 @@ async fn unit_or(
 }
 
 /// A `--limit` in `unit`, read as the HTTP routes read a limit
-/// ([`crate::quota_api::amount_in_unit`]).
+/// ([`crate::http::quota::amount_in_unit`]).
 fn quantity(field: &'static str, amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    crate::quota_api::amount_in_unit([field, "--unit"], amount, unit, false)
+    crate::http::quota::amount_in_unit([field, "--unit"], amount, unit, false)
         .map_err(|(_, message)| anyhow::anyhow!(message))
 }
 
 /// `--quantity` of a reservation, commit or export: it moves the quota, so more than nothing
 /// (a `--limit`, read by [`quantity`], may be zero).
 fn moved_quantity(amount: &str, unit: &str) -> anyhow::Result<Quantity> {
-    crate::quota_api::amount_in_unit(["--quantity", "--unit"], amount, unit, true)
+    crate::http::quota::amount_in_unit(["--quantity", "--unit"], amount, unit, true)
         .map_err(|(_, message)| anyhow::anyhow!(message))
 }
 
@@ -54,7 +54,7 @@ enum Operation {
 #[allow(clippy::print_stdout)]
 fn print_outcome(operation: Operation, o: &Outcome, json: bool) -> Ending {
     if json {
-        println!("{:#}", crate::quota_api::outcome_json(o));
+        println!("{:#}", crate::http::quota::outcome_json(o));
         return match o {
             Outcome::Done { .. } => Ending::Done,
             Outcome::Refused { .. } => Ending::Refused,
@@ -227,7 +227,7 @@ async fn run_command(
             // A retry gets its first answer even if a synchronisation has changed the taxon
             // since.
             let merged =
-                crate::quota_api::declarable::<anyhow::Error>(&db, &ledger, &key, spec.taxon_id)
+                crate::http::quota::declarable::<anyhow::Error>(&db, &ledger, &key, spec.taxon_id)
                     .await?
                     .map_err(|why| {
                         anyhow::anyhow!("invalid taxon {} for --taxon: {why}", spec.taxon_id)
@@ -312,7 +312,7 @@ async fn run_command(
                 .map(|t| TaxonId::parse(&t).map_err(|e| e.for_field("--taxon")))
                 .transpose()?;
             let taxa = match taxon {
-                Some(t) => Some(crate::quota_api::taxa_governing(&db, t).await?),
+                Some(t) => Some(crate::http::quota::taxa_governing(&db, t).await?),
                 None => None,
             };
             // Checked as the HTTP list checks them: a typo is an error, not an empty list.
@@ -334,7 +334,7 @@ async fn run_command(
                 .await?;
             if let Some(t) = taxon
                 && list.is_empty()
-                && let Some(why) = crate::quota_api::unknown_taxon(&db, t).await?
+                && let Some(why) = crate::http::quota::unknown_taxon(&db, t).await?
             {
                 anyhow::bail!(
                     "invalid --taxon: {}",
@@ -371,7 +371,7 @@ async fn run_command(
         QuotaCommand::Show { id, json } => {
             let (q, published) = ledger.quota_with_speciesplus_value(id).await?;
             if json {
-                let shown = crate::quota_api::with_speciesplus_value(&q, published);
+                let shown = crate::http::quota::with_speciesplus_value(&q, published);
                 println!("{}", serde_json::to_string_pretty(&shown)?);
             } else {
                 println!(
@@ -838,7 +838,7 @@ pub async fn import_speciesplus(
     if sync::store::counts(db).await?.taxa == 0 {
         anyhow::bail!(
             "the catalogue is empty: there are no Species+ quotas to import. Fill it first: {}",
-            crate::quota_api::FILL_THE_CATALOGUE
+            crate::http::quota::FILL_THE_CATALOGUE
         );
     }
     let rows: Vec<Row> = db::with_db!(db, pool => sqlx::query_as::<_, Row>(
@@ -935,7 +935,7 @@ pub async fn import_speciesplus(
         };
         let key = ClientKey::parse(&format!("speciesplus-{}", r.id))?;
         let merged =
-            match crate::quota_api::declarable::<anyhow::Error>(db, ledger, &key, spec.taxon_id)
+            match crate::http::quota::declarable::<anyhow::Error>(db, ledger, &key, spec.taxon_id)
                 .await?
             {
                 Ok(merged) => merged,

@@ -3,6 +3,10 @@
 //! Errors are mapped to HTTP statuses here and nowhere else. Internal causes are logged with
 //! the request; clients get a short message and a code, never a database error or a secret.
 
+pub mod listen;
+pub mod openapi;
+pub mod quota;
+
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
@@ -19,20 +23,20 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tower_http::trace::TraceLayer;
 
-use crate::keys::{self, Caller, Role};
-use crate::quota_api::{self as q, DECLARE_ROLES, PERMIT_ROLES};
+use crate::app::keys::{self, Caller, Role};
+use crate::http::quota::{self as q, DECLARE_ROLES, PERMIT_ROLES};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub catalogue: sync::Catalogue,
-    pub ledger: quota::Ledger,
+    pub ledger: ::quota::Ledger,
     /// Reservations go through one writer task that commits concurrent requests together.
-    pub reserver: quota::GroupCommit,
+    pub reserver: ::quota::GroupCommit,
     pub clock: Arc<dyn Clock>,
     /// National settings of the permit check (`--check-config`).
-    pub check_settings: Arc<crate::permit_check::CheckSettings>,
+    pub check_settings: Arc<crate::app::permit_check::CheckSettings>,
     /// Whether the service mirrors Species+ (a token is configured): until its first complete
     /// run has succeeded, the catalogue is "loading" and permit checks are not answered.
     pub mirrors_speciesplus: bool,
@@ -41,14 +45,14 @@ pub struct AppState {
 impl AppState {
     /// Starts the reservation writer task, so it must run inside a tokio runtime.
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> AppState {
-        let ledger = quota::Ledger::new(db.clone(), clock.clone());
+        let ledger = ::quota::Ledger::new(db.clone(), clock.clone());
         AppState {
             catalogue: sync::Catalogue::new(db.clone()),
-            reserver: quota::GroupCommit::start(ledger.clone()),
+            reserver: ::quota::GroupCommit::start(ledger.clone()),
             ledger,
             db,
             clock,
-            check_settings: Arc::new(crate::permit_check::CheckSettings::default()),
+            check_settings: Arc::new(crate::app::permit_check::CheckSettings::default()),
             mirrors_speciesplus: false,
         }
     }
@@ -70,8 +74,8 @@ impl AppState {
     }
 
     /// The permit checker over this state, reserving through the group-commit writer.
-    pub fn checker(&self) -> crate::permit_check::Checker {
-        crate::permit_check::Checker {
+    pub fn checker(&self) -> crate::app::permit_check::Checker {
+        crate::app::permit_check::Checker {
             db: self.db.clone(),
             catalogue: self.catalogue.clone(),
             ledger: self.ledger.clone(),
@@ -141,7 +145,7 @@ pub const BODY_BYTES_MAX: usize = 256 * 1024;
 /// once would only add to the requests waiting on it.
 pub const RETRY_AFTER_SECS: u32 = 2;
 /// The longest `/health` waits for the database's answer before saying it is unreachable
-/// (the ledger's writes are bounded alike: [`quota::WRITE_DEADLINE`]).
+/// (the ledger's writes are bounded alike: [`::quota::WRITE_DEADLINE`]).
 pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The service's router.
@@ -408,7 +412,7 @@ async fn authorize(State(state): State<AppState>, req: Request, next: Next) -> R
         .map(|m| m.as_str().to_owned());
     let Some(roles) = path.as_deref().and_then(|p| roles_of(&parts.method, p)) else {
         // A route missing from the table: refused, not served unchecked.
-        tracing::error!(method = %parts.method, path = ?path, "route missing from server::ROUTES");
+        tracing::error!(method = %parts.method, path = ?path, "route missing from http::ROUTES");
         return ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -593,7 +597,7 @@ async fn health(State(state): State<AppState>) -> Response {
 }
 
 async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    Json(crate::http::openapi::document())
 }
 
 #[derive(Deserialize)]
@@ -769,7 +773,7 @@ async fn permit_check(
     if input.reserve {
         require(&caller, PERMIT_ROLES)?;
     }
-    let actor = quota::Actor {
+    let actor = ::quota::Actor {
         name: caller.name.clone(),
         reason: None,
     };
@@ -782,9 +786,9 @@ async fn permit_check(
     ))
 }
 
-impl From<crate::permit_check::CheckError> for ApiError {
-    fn from(e: crate::permit_check::CheckError) -> ApiError {
-        use crate::permit_check::CheckError as E;
+impl From<crate::app::permit_check::CheckError> for ApiError {
+    fn from(e: crate::app::permit_check::CheckError) -> ApiError {
+        use crate::app::permit_check::CheckError as E;
         match (e.field(), e) {
             (Some(field), e) => ApiError::invalid(field, e.to_string()),
             (None, E::KeyConflict(k)) => ApiError::new(

@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::keys::Role;
-use crate::server::{ApiError, AppQuery, AppState, Authenticated};
+use crate::app::keys::Role;
+use crate::http::{ApiError, AppQuery, AppState, Authenticated};
 
 /// Roles that may reserve and move reservations.
 pub const PERMIT_ROLES: &[Role] = &[Role::PermitOfficer, Role::Admin];
@@ -62,7 +62,7 @@ where
                     "body_too_large",
                     format!(
                         "the body is larger than the {} bytes accepted",
-                        crate::server::BODY_BYTES_MAX
+                        crate::http::BODY_BYTES_MAX
                     ),
                 )
                 .on_field("body")
@@ -226,7 +226,7 @@ impl From<quota::Error> for ApiError {
                      the same client_key and the same API key: it takes effect at most once",
                 )
             }
-            quota::Error::Sqlx(s) if crate::server::database_unavailable(s) => {
+            quota::Error::Sqlx(s) if crate::http::database_unavailable(s) => {
                 ApiError::unavailable("quota ledger", s)
             }
             _ => ApiError::internal("quota ledger", &e),
@@ -243,7 +243,7 @@ fn parse_field<T>(
     parse(value).map_err(|e| ApiError::invalid(field, e.for_field(field).to_string()))
 }
 
-fn actor(caller: &crate::keys::Caller, reason: Option<String>) -> Actor {
+fn actor(caller: &crate::app::keys::Caller, reason: Option<String>) -> Actor {
     Actor {
         name: caller.name.clone(),
         reason,
@@ -252,7 +252,7 @@ fn actor(caller: &crate::keys::Caller, reason: Option<String>) -> Actor {
 
 /// The request's key, in its caller's namespace: two API keys that happen to send the same
 /// client_key make two requests (key names are unique, so the caller's name tells them apart).
-fn client_key(caller: &crate::keys::Caller, k: Option<&str>) -> Result<ClientKey, ApiError> {
+fn client_key(caller: &crate::app::keys::Caller, k: Option<&str>) -> Result<ClientKey, ApiError> {
     let k = k.ok_or_else(|| {
         ApiError::invalid(
             "client_key",
@@ -392,7 +392,7 @@ pub async fn get_quota(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
-    _: AppQuery<crate::server::NoQuery>,
+    _: AppQuery<crate::http::NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let (q, value) = state
         .ledger
@@ -770,7 +770,7 @@ pub async fn get_reservation(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
-    _: AppQuery<crate::server::NoQuery>,
+    _: AppQuery<crate::http::NoQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let r = state.ledger.reservation(parse_id("id", &id)?).await?;
     Ok(Json(json!({ "reservation": r })))
@@ -900,15 +900,15 @@ mod tests {
         for answer in [
             ApiError::from(quota::Error::Sqlx(lost())),
             ApiError::from(sync::Error::Sqlx(lost())),
-            ApiError::from(crate::permit_check::CheckError::Store(lost())),
+            ApiError::from(crate::app::permit_check::CheckError::Store(lost())),
             ApiError::from(quota::Error::Sqlx(sqlx::Error::PoolTimedOut)),
         ] {
             let body = unavailable_body(answer).await;
             assert!(!body.to_string().contains("db-7"), "{body}");
         }
         // An unkeyed check whose record was lost: not "try again", since it may count twice.
-        let lost_record =
-            ApiError::from(crate::permit_check::CheckError::RecordLost(lost())).into_response();
+        let lost_record = ApiError::from(crate::app::permit_check::CheckError::RecordLost(lost()))
+            .into_response();
         assert_eq!(lost_record.status(), StatusCode::SERVICE_UNAVAILABLE);
         let body = axum::body::to_bytes(lost_record.into_body(), 1 << 16)
             .await
