@@ -5,5 +5,9 @@
 pub mod keys;
 pub mod permit_check;
 pub mod progress;
+pub mod quota;
+pub mod quota_import;
 pub mod sample;
 pub mod schedule;
+pub mod settings;
+pub mod views;

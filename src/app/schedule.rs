@@ -13,7 +13,7 @@ use domain::Clock;
 use sync::{RunKind, Synchroniser};
 
 /// Where a successful run's Species+ quotas go: the ledger of this database, on this clock
-/// ([`crate::cli::quota::import_after_sync`]).
+/// ([`crate::app::quota_import::import_after_sync`]).
 #[derive(Clone)]
 pub struct QuotaImport {
     pub db: Db,
@@ -22,7 +22,7 @@ pub struct QuotaImport {
 
 impl QuotaImport {
     async fn run(&self) {
-        crate::cli::quota::import_after_sync(&self.db, self.clock.clone()).await;
+        crate::app::quota_import::import_after_sync(&self.db, self.clock.clone()).await;
     }
 }
 

@@ -11,19 +11,6 @@ use sync::Catalogue;
 
 use crate::cli::CheckArgs;
 
-/// The permit check's national settings from `path`, or the defaults.
-pub(crate) fn check_settings(
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<crate::app::permit_check::CheckSettings> {
-    let Some(path) = path else {
-        return Ok(crate::app::permit_check::CheckSettings::default());
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))?;
-    crate::app::permit_check::CheckSettings::from_toml_str(&text)
-        .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))
-}
-
 /// Whether the application's `field` came from an option of `cites check` rather than from
 /// `--input`'s file.
 fn option_given(args: &CheckArgs, field: &str) -> bool {
@@ -129,7 +116,9 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow::Resu
         ledger,
         reserver: None,
         clock,
-        settings: Arc::new(check_settings(args.check_config.as_deref())?),
+        settings: Arc::new(crate::app::settings::check_settings(
+            args.check_config.as_deref(),
+        )?),
         // The command line checks on whatever catalogue the database holds.
         mirrors_speciesplus: false,
         db,

@@ -14,11 +14,13 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use db::Db;
 use domain::{Clock, CountryCode, SystemClock, Timestamp};
-use serde_json::{Value, json};
+use serde_json::json;
 use sync::listing::Status;
 use sync::{Catalogue, Client, ClientConfig, SyncSettings, Synchroniser, Token};
 
 use crate::app::keys::{self, Role};
+use crate::app::settings::ServeSettings;
+use crate::app::views::{listing_json, run_json};
 
 /// The Species+ API used when none is configured.
 pub const SPECIESPLUS_URL_DEFAULT: &str = "https://api.speciesplus.net/api/v1/";
@@ -546,15 +548,23 @@ fn clock_from_env() -> anyhow::Result<Arc<dyn Clock>> {
     }))
 }
 
-/// Runs the parsed command.
-pub async fn run(cli: Cli) -> anyhow::Result<Ending> {
+/// What runs the service of `cites serve` once its options are read: given by `main`, since
+/// the command line does not know the HTTP service.
+pub type Serve = fn(
+    Db,
+    Arc<dyn Clock>,
+    ServeSettings,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>>>>;
+
+/// Runs the parsed command; `cites serve` runs `serve`.
+pub async fn run(cli: Cli, serve: Serve) -> anyhow::Result<Ending> {
     let clock = clock_from_env()?;
     let db = Db::connect(&cli.database_url)
         .await
         .with_context(|| format!("opening the database {}", db::redact(&cli.database_url)))?;
     let done = |r: anyhow::Result<()>| r.map(|()| Ending::Done);
     let result = match cli.command {
-        Command::Serve(args) => done(serve(db.clone(), clock, args).await),
+        Command::Serve(args) => done(serve_command(db.clone(), clock, args, serve).await),
         Command::Sync(args) => done(sync_command(db.clone(), clock, args).await),
         Command::Listing(args) => done(listing_command(db.clone(), clock, args).await),
         Command::Amendments(args) => done(amendments_command(db.clone(), clock, args).await),
@@ -597,7 +607,14 @@ pub fn synchroniser(
     ))
 }
 
-async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result<()> {
+/// Reads and checks `cites serve`'s options, then runs the service through `serve` (which
+/// `main` passes: the command line does not know the HTTP service).
+async fn serve_command(
+    db: Db,
+    clock: Arc<dyn Clock>,
+    args: ServeArgs,
+    serve: Serve,
+) -> anyhow::Result<()> {
     crate::app::schedule::validate_cron(&args.sync_cron).map_err(anyhow::Error::msg)?;
     let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| {
         anyhow::anyhow!(
@@ -605,121 +622,15 @@ async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result
             args.listen
         )
     })?;
-    let synchroniser = Arc::new(synchroniser(db.clone(), clock.clone(), &args.speciesplus)?);
-    let mirrors = synchroniser.has_client();
-    let origin = sync::store::catalogue_origin(&db).await?;
-    // With a token the sample is never loaded: the first mirror fills the catalogue.
-    if !mirrors && !args.no_sample {
-        crate::app::sample::load_if_empty(&db, clock.clone()).await?;
-    }
-    let schedule = if mirrors {
-        let mirror_first = origin != sync::store::CatalogueOrigin::Mirror;
-        if mirror_first {
-            tracing::warn!(
-                catalogue = origin.as_str(),
-                "the catalogue is no mirror of Species+ yet: mirroring it now; until that has \
-                 succeeded it is loading and permit checks answer 503"
-            );
-        }
-        tracing::info!(cron = %args.sync_cron, "scheduled sync enabled");
-        let quotas = crate::app::schedule::QuotaImport {
-            db: db.clone(),
-            clock: clock.clone(),
-        };
-        Some(
-            crate::app::schedule::Schedule::start(
-                &args.sync_cron,
-                synchroniser.clone(),
-                mirror_first,
-                Some(quotas),
-            )
-            .await?,
-        )
-    } else {
-        tracing::warn!(
-            "no Species+ token (CITES_SPECIESPLUS_TOKEN): scheduled sync disabled, serving the local catalogue"
-        );
-        None
+    let synchroniser = synchroniser(db.clone(), clock.clone(), &args.speciesplus)?;
+    let settings = ServeSettings {
+        listen,
+        sync_cron: args.sync_cron,
+        no_sample: args.no_sample,
+        check_config: args.check_config,
+        synchroniser,
     };
-    let slots = crate::http::listen::connection_slots()?;
-    let listener =
-        crate::http::listen::bind(listen).with_context(|| format!("listening on {listen}"))?;
-    let bound = listener.local_addr()?;
-    tracing::info!(address = %bound, connections = slots, "cites serving");
-    // Printed on stdout so scripts (and tests) can find the port when asked for port 0.
-    #[allow(clippy::print_stdout)]
-    {
-        println!("listening on http://{bound}");
-    }
-    let mut state = crate::http::AppState::new(db.clone(), clock);
-    state.check_settings = Arc::new(crate::cli::check::check_settings(
-        args.check_config.as_deref(),
-    )?);
-    state.mirrors_speciesplus = mirrors;
-    let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
-    let app = crate::http::app(state);
-    crate::http::listen::serve(listener, app, slots, shutdown_signal()).await;
-    tracing::info!("shutting down");
-    let _ = stop_sweeper.send(true);
-    if let Err(e) = sweeper.await {
-        tracing::warn!(error = %e, "the quota sweeper ended abnormally");
-    }
-    if let Some(s) = schedule {
-        s.shutdown().await;
-    }
-    Ok(())
-}
-
-/// How often `cites serve` expires holds and closes permits whose time has passed.
-pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Runs the quota sweeper until told to stop; the caller owns the handle and awaits it.
-fn spawn_sweeper(
-    ledger: ::quota::Ledger,
-) -> (
-    tokio::sync::watch::Sender<bool>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (tx, mut rx) = tokio::sync::watch::channel(false);
-    let handle = tokio::spawn(async move {
-        let actor = ::quota::Actor {
-            name: "sweeper".into(),
-            reason: Some("expiry".into()),
-        };
-        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    match ledger.sweep_due(&actor).await {
-                        Ok(r) if r.expired + r.closed > 0 => tracing::info!(expired = r.expired, closed = r.closed, "quota sweep"),
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "quota sweep failed"),
-                    }
-                }
-                _ = rx.changed() => break,
-            }
-        }
-    });
-    (tx, handle)
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    serve(db, clock, settings).await
 }
 
 /// Warnings of a run's report that `cites sync --status` prints under it.
@@ -788,7 +699,7 @@ async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::
     progress.finish();
     let report = result?;
     // What Species+ publishes as quotas limits permits from now on.
-    let imported = crate::cli::quota::import_after_sync(&db, clock).await;
+    let imported = crate::app::quota_import::import_after_sync(&db, clock).await;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -920,45 +831,6 @@ async fn keys_command(db: Db, clock: Arc<dyn Clock>, command: KeysCommand) -> an
         }
     }
     Ok(())
-}
-
-/// A sync run as JSON (the stored report parsed back into an object).
-pub fn run_json(r: &sync::store::RunRecord) -> Value {
-    json!({
-        "id": r.id,
-        "kind": r.kind,
-        "status": r.status,
-        "started_at": r.started_at,
-        "finished_at": r.finished_at,
-        "updated_since": r.updated_since,
-        "checkpoint": r.checkpoint.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
-        "report": r.report.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
-        "error": r.error,
-    })
-}
-
-/// A listing as JSON: the shape of `GET /v1/taxa/{id}/listing` and `cites listing --json`.
-pub fn listing_json(l: &sync::catalogue::TaxonListing) -> Value {
-    let (appendix, status) = match &l.listing.status {
-        Status::Listed { appendix } => (json!(appendix), "listed"),
-        Status::NotListed => (Value::Null, "not_listed"),
-        Status::DependsOnPopulation { .. } => (Value::Null, "depends_on_population"),
-    };
-    json!({
-        "taxon": l.taxon,
-        "resolved_from_synonym": l.via_synonym,
-        "date": l.listing.date,
-        "country": l.listing.country,
-        "status": status,
-        "appendix": appendix,
-        "summary": l.listing.summary(),
-        "needs_review": l.listing.needs_review,
-        "inherited_from": l.inherited_from,
-        "app_iii_parties": l.listing.app_iii_parties,
-        "reservations": l.listing.reservations,
-        "deciding_listing_changes": l.listing.deciding,
-        "deciding_listing_change_ids": l.listing.deciding.iter().map(|f| f.listing_id).collect::<Vec<_>>(),
-    })
 }
 
 /// A listing as text for a person.

@@ -6,6 +6,7 @@
 pub mod listen;
 pub mod openapi;
 pub mod quota;
+pub mod serve;
 
 use std::sync::Arc;
 
@@ -635,7 +636,7 @@ async fn sync_status(
         "catalogue_state": catalogue_state.as_str(),
         "last_successful_start": last_success,
         "catalogue": counts,
-        "runs": runs.iter().map(crate::cli::run_json).collect::<Vec<_>>(),
+        "runs": runs.iter().map(crate::app::views::run_json).collect::<Vec<_>>(),
     })))
 }
 
@@ -717,7 +718,7 @@ async fn get_listing(
         .catalogue
         .listing(&id.to_string(), date, country)
         .await?;
-    Ok(Json(crate::cli::listing_json(&listing)))
+    Ok(Json(crate::app::views::listing_json(&listing)))
 }
 
 fn parse_date(field: &'static str, text: &str) -> Result<NaiveDate, ApiError> {

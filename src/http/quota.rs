@@ -9,15 +9,15 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{StatusCode, header};
 use chrono::{DateTime, NaiveDate, Utc};
-use db::Db;
 use domain::{CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode};
 use quota::{Actor, ClientKey, QuotaSpec};
-use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::keys::Role;
+use crate::app::quota::{amount_in_unit, declarable, taxa_governing, unknown_taxon};
+use crate::app::views::{outcome_json, with_speciesplus_value};
 use crate::http::{ApiError, AppQuery, AppState, Authenticated};
 
 /// Roles that may reserve and move reservations.
@@ -301,37 +301,6 @@ fn required_amount<'a>(field: &'static str, amount: Option<&'a str>) -> Result<&
     })
 }
 
-/// `amount` in `unit` (blank: a count of specimens), as every quota route and `cites quota`
-/// command reads them: the one grammar of amounts ([`domain::parse_amount`]); `moved`: the
-/// amount moves the quota (a reservation, commit or export), so it must be more than nothing
-/// (a limit may be zero). `fields` names the amount and the unit as the caller calls them
-/// (`quantity` and `unit` here, `--quantity` and `--unit` on the command line); an error is
-/// the field at fault with its message.
-pub(crate) fn amount_in_unit(
-    [field, unit_field]: [&'static str; 2],
-    amount: &str,
-    unit: &str,
-    moved: bool,
-) -> Result<Quantity, (&'static str, String)> {
-    let amount = domain::parse_amount(field, amount).map_err(|e| (field, e.to_string()))?;
-    if moved && amount <= Decimal::ZERO {
-        let message = format!("invalid {field} {amount}: accepted a decimal above 0");
-        return Err((field, message));
-    }
-    let unit =
-        UnitCode::parse(unit).map_err(|e| (unit_field, e.for_field(unit_field).to_string()))?;
-    Quantity::new(amount, unit).map_err(|e| (field, e.for_field(field).to_string()))
-}
-
-/// A ledger outcome as the quota routes answer it: the outcome, and a refusal's message.
-pub(crate) fn outcome_json(o: &quota::Outcome) -> Value {
-    let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
-    if let quota::Outcome::Refused { refusal, .. } = o {
-        v["message"] = json!(refusal.message());
-    }
-    v
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
@@ -399,17 +368,6 @@ pub async fn get_quota(
         .quota_with_speciesplus_value(parse_id("id", &id)?)
         .await?;
     Ok(Json(json!({ "quota": with_speciesplus_value(&q, value) })))
-}
-
-/// A quota as one reads it alone: for an imported quota, with the value Species+ published at
-/// its last import (`speciesplus_value`, null while in preparation), which a national revision
-/// may have left behind.
-pub fn with_speciesplus_value(q: &quota::QuotaView, value: Option<Option<Decimal>>) -> Value {
-    let mut v = serde_json::to_value(q).unwrap_or(Value::Null);
-    if let Some(value) = value {
-        v["speciesplus_value"] = json!(value.map(|d| d.normalize().to_string()));
-    }
-    v
 }
 
 #[derive(Deserialize)]
@@ -529,117 +487,6 @@ pub async fn revise_quota(
         .revise(&key, id, limit.as_ref(), &actor(&caller, b.reason))
         .await?;
     Ok(Json(json!({ "quota": q })))
-}
-
-/// How to fill an empty catalogue, for answers that need one.
-pub const FILL_THE_CATALOGUE: &str = "`cites sync --latest-dump` (the weekly Species+ dump; needs \
-     CITES_SPECIESPLUS_TOKEN), `cites sync --from-dump FILE`, or `cites serve`, which loads the \
-     built-in sample catalogue into an empty database (not for permit decisions)";
-
-/// Why no quota can be declared for `taxon_id`, or `None` when one can. A permit check
-/// resolves a name to its accepted taxon and finds the quotas of that taxon and its ancestors,
-/// so a quota on an id the catalogue does not hold, or on a concept Species+ no longer keeps
-/// active, would never count a permit; one on a synonym belongs on the accepted taxon, which
-/// the answer names. (A quota declared before Species+ merged its taxon into another still
-/// counts: the check also reads the quotas of the synonyms pointing to the taxon.)
-pub async fn undeclarable_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Option<String>> {
-    let id = i64::from(taxon_id.get());
-    Ok(match sync::store::taxon(db, id).await? {
-        Some(t) if t.name_status == "A" && t.active => None,
-        Some(t) if t.name_status == "A" => Some(format!(
-            "taxon {id} ({}) is no longer active in Species+: declare the quota against the taxon that replaced it",
-            t.full_name
-        )),
-        Some(t) => {
-            let accepted = sync::store::accepted_of(db, id).await?;
-            let accepted: Vec<String> = accepted.iter().map(i64::to_string).collect();
-            Some(format!(
-                "taxon {id} ({}) is a synonym: declare the quota against its accepted taxon ({})",
-                t.full_name,
-                if accepted.is_empty() {
-                    "none recorded".to_owned()
-                } else {
-                    accepted.join(" or ")
-                }
-            ))
-        }
-        None if sync::store::counts(db).await?.taxa == 0 => Some(format!(
-            "no taxon {id}: the catalogue is empty; fill it first: {FILL_THE_CATALOGUE}"
-        )),
-        None => Some(format!(
-            "no taxon {id} in the catalogue: give the Species+ id of an accepted taxon in it \
-             (`cites listing NAME` or GET /v1/taxa?name=NAME shows it)"
-        )),
-    })
-}
-
-/// What the service checks before the ledger declares a quota on `taxon_id` under `key`: the
-/// concepts merged into the taxon, to pass to [`quota::Ledger::declare_with_merged`], or why no
-/// quota can be declared on it. A key already used is answered by the ledger as the first
-/// time, so a retry gets its first answer even after a synchronisation changed the taxon.
-pub async fn declarable<E>(
-    db: &Db,
-    ledger: &quota::Ledger,
-    key: &ClientKey,
-    taxon_id: TaxonId,
-) -> Result<Result<Vec<TaxonId>, String>, E>
-where
-    E: From<quota::Error> + From<sync::Error>,
-{
-    if ledger.key_used(key).await? {
-        return Ok(Ok(Vec::new()));
-    }
-    if let Some(why) = undeclarable_taxon(db, taxon_id).await? {
-        return Ok(Err(why));
-    }
-    Ok(Ok(merged_into(db, taxon_id).await?))
-}
-
-/// Why a list of `taxon_id`'s quotas would be empty for a reason other than its having none:
-/// the catalogue does not hold the taxon (a typo would otherwise read as "no quota"). A quota
-/// declared on a taxon that has since left the catalogue is still listed: this is asked only
-/// when the list is empty.
-pub async fn unknown_taxon(db: &Db, taxon_id: TaxonId) -> sync::Result<Option<String>> {
-    let id = i64::from(taxon_id.get());
-    Ok(match sync::store::taxon(db, id).await? {
-        Some(_) => None,
-        None => Some(format!(
-            "no taxon {id} in the catalogue, and no quota on it: give the Species+ id of a taxon \
-             in the catalogue (GET /v1/taxa?name= finds it)"
-        )),
-    })
-}
-
-/// The concepts Species+ has merged into the accepted taxon `taxon_id` (the synonyms pointing
-/// to it): a quota still declared on one of them limits the taxon's exports, so a new one of
-/// the same scope on the taxon would be a second allowance for the same specimens.
-pub async fn merged_into(db: &Db, taxon_id: TaxonId) -> sync::Result<Vec<TaxonId>> {
-    let ids = sync::store::synonyms_of(db, i64::from(taxon_id.get())).await?;
-    Ok(ids
-        .into_iter()
-        .filter_map(|id| u32::try_from(id).ok().map(TaxonId::new))
-        .collect())
-}
-
-/// The taxa whose own quotas govern exports of `taxon_id` (a permit check adds its
-/// ancestors'): the taxon and the concepts merged into it; for a synonym, each accepted taxon
-/// it points to and the concepts merged into those. An id the catalogue does not know stands
-/// for itself.
-pub async fn taxa_governing(db: &Db, taxon_id: TaxonId) -> sync::Result<Vec<i64>> {
-    let id = i64::from(taxon_id.get());
-    let accepted = sync::store::accepted_of(db, id).await?;
-    let roots = if accepted.is_empty() {
-        vec![id]
-    } else {
-        accepted
-    };
-    let mut ids = roots.clone();
-    for root in roots {
-        ids.extend(sync::store::synonyms_of(db, root).await?);
-    }
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
 }
 
 pub async fn declare_quota(
