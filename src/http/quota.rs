@@ -4,234 +4,39 @@
 //! and admins declare quotas; every key reads. A refused reservation is a 200 answer with
 //! `"outcome": "refused"` and its reason: it is an answer, not a failure.
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{CountryCode, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode, UnitCode};
 use quota::{Actor, ClientKey, QuotaSpec};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::keys::Role;
 use crate::app::quota::{amount_in_unit, declarable, taxa_governing, unknown_taxon};
 use crate::app::views::{outcome_json, with_speciesplus_value};
-use crate::http::{ApiError, AppQuery, AppState, Authenticated};
+use crate::http::{ApiError, AppJson, AppQuery, AppState, Authenticated};
 
 /// Roles that may reserve and move reservations.
 pub const PERMIT_ROLES: &[Role] = &[Role::PermitOfficer, Role::Admin];
 /// Roles that may declare quotas.
 pub const DECLARE_ROLES: &[Role] = &[Role::ScientificAuthority, Role::Admin];
 
-/// A JSON body whose rejections use our error format (422 naming the problem).
-pub struct AppJson<T>(pub T);
-
-impl<T, S> FromRequest<S> for AppJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    /// A value of the wrong type names its field by its path in the body (`limit`,
-    /// `documents.ndf_reference`), found by `serde_path_to_error`; what is not JSON at all, or
-    /// not an object, is the `body`'s fault.
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                // Media types are case-insensitive (RFC 9110 8.3.1).
-                let m = m.trim().to_ascii_lowercase();
-                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-            });
-        if !json {
-            return Err(ApiError::invalid(
-                "body",
-                "send the body as JSON, with Content-Type: application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    format!(
-                        "the body is larger than the {} bytes accepted",
-                        crate::http::BODY_BYTES_MAX
-                    ),
-                )
-                .on_field("body")
-            } else {
-                ApiError::invalid("body", r.body_text())
-            }
-        })?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if inner.is_syntax() || inner.is_eof() {
-                ApiError::invalid(
-                    "body",
-                    format!("the body is not the JSON object expected: {inner}"),
-                )
-            } else if let Some(name) = inner
-                .to_string()
-                .strip_prefix("duplicate field `")
-                .and_then(|rest| rest.split('`').next())
-            {
-                let field = if path == "." {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                };
-                ApiError::invalid(
-                    field.clone(),
-                    format!("invalid {field}: given twice; accepted once"),
-                )
-            } else if path == "." || path.starts_with('[') {
-                // The body is JSON, but not an object: say what it is, not the Rust type it
-                // was to become.
-                let found = inner.to_string();
-                // serde reads an array as the struct's fields in order: "invalid length", or
-                // an error at its first element ("[0]").
-                let found = found
-                    .strip_prefix("invalid type: ")
-                    .filter(|_| !path.starts_with('['))
-                    .or_else(|| path.starts_with('[').then_some("sequence"))
-                    .or_else(|| found.strip_prefix("invalid length").map(|_| "sequence"))
-                    .and_then(|t| t.split([',', ' ']).next())
-                    .map_or("something else", |t| match t {
-                        "sequence" => "an array",
-                        "string" => "a string",
-                        "integer" | "floating" => "a number",
-                        "boolean" => "a boolean",
-                        "null" => "null",
-                        _ => "something else",
-                    });
-                ApiError::invalid(
-                    "body",
-                    format!("the body must be one JSON object of this route's fields, not {found}"),
-                )
-            } else {
-                ApiError::invalid(path.clone(), explain(&path, &inner.to_string()))
-            }
-        })?;
-        de.end().map_err(|e| {
-            ApiError::invalid("body", format!("the body is not one JSON object: {e}"))
-        })?;
-        Ok(AppJson(value))
-    }
-}
-
-/// A field's decoding error as a caller reads it: serde's Rust type names in plain words, and
-/// what is accepted where the decoder does not say (the formats of instants and dates, and
-/// that a quota's quantities are strings).
-fn explain(path: &str, serde_says: &str) -> String {
-    let mut said = serde_says.to_owned();
-    // The path names the field: where it sits in the text adds nothing.
-    if let Some(at) = said.find(" at line ") {
-        said.truncate(at);
-    }
-    // serde names an unknown field together with the fields accepted: nothing to add.
-    if said.starts_with("unknown field") {
-        return format!("invalid {path}: {said}");
-    }
-    for int in ["u8", "u16", "u32", "u64"] {
-        said = said.replace(
-            &format!("expected {int}"),
-            "expected a whole number, 0 or more",
-        );
-    }
-    for int in ["i8", "i16", "i32", "i64"] {
-        said = said.replace(&format!("expected {int}"), "expected a whole number");
-    }
-    if let Some(at) = said.find("expected struct ") {
-        said.truncate(at);
-        said.push_str("expected a JSON object");
-    }
-    let field = path.rsplit('.').next().unwrap_or(path);
-    // chrono's words for a date or an instant it could not read.
-    let chrono_says = |said: &mut String| match said.as_str() {
-        "input is out of range" => *said = "no such day or time".to_owned(),
-        "premature end of input" | "input is not enough for unique date and time" => {
-            *said = "incomplete".to_owned();
-        }
-        "input contains invalid characters" | "trailing input" => {
-            *said = "not in the format accepted".to_owned();
-        }
-        _ => {}
-    };
-    let accepted = if field.ends_with("_at") {
-        chrono_says(&mut said);
-        "; accepted an RFC 3339 instant, such as 2026-12-10T00:00:00Z"
-    } else if field.starts_with("date_")
-        || field.starts_with("period_")
-        || field.ends_with("_date")
-        || field.ends_with("_on")
-        || field == "valid_until"
-    {
-        chrono_says(&mut said);
-        if said == "no such day or time" {
-            said = "no such day".to_owned();
-        }
-        "; accepted a date, YYYY-MM-DD"
-    } else if (field == "quantity" || field == "limit") && said.contains("expected a string") {
-        "; accepted an exact decimal written as a JSON string, e.g. \"5\""
-    } else {
-        ""
-    };
-    format!("invalid {path}: {said}{accepted}")
-}
-
-impl From<quota::Error> for ApiError {
-    fn from(e: quota::Error) -> ApiError {
-        match &e {
-            quota::Error::QuotaNotFound(_) | quota::Error::ReservationNotFound(_) => {
-                ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string())
-            }
-            quota::Error::KeyConflict { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
-                    .on_field("client_key")
-            }
-            quota::Error::QuotaExists { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "quota_exists", e.to_string())
-            }
-            quota::Error::Invalid { field, .. } => ApiError::invalid(*field, e.to_string()),
-            quota::Error::Stopped => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stopping", e.to_string())
-            }
-            // A conversion names no field of its own: a unit that cannot measure against the
-            // quota's is the unit's fault, an amount that cannot be converted the quantity's.
-            quota::Error::Domain(d) => ApiError::invalid(
-                d.field().unwrap_or(match d {
-                    domain::Error::IncompatibleUnits { .. } => "unit",
-                    _ => "quantity",
-                }),
-                d.to_string(),
-            ),
-            // The database stayed busy or out of reach through every retry. Whether the
-            // request took effect is for a retry with the same key to tell; the cause is
-            // logged, not sent.
-            quota::Error::Busy(_) | quota::Error::GroupFailed(_) => {
-                tracing::warn!(error = %e, "quota ledger unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the quota ledger could not be reached in time; send the request again with \
-                     the same client_key and the same API key: it takes effect at most once",
-                )
-            }
-            quota::Error::Sqlx(s) if crate::http::database_unavailable(s) => {
-                ApiError::unavailable("quota ledger", s)
-            }
-            _ => ApiError::internal("quota ledger", &e),
-        }
-    }
+/// The routes of this module.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/quotas", get(list_quotas).post(declare_quota))
+        .route("/v1/quotas/{id}", get(get_quota))
+        .route("/v1/quotas/{id}/history", get(quota_history))
+        .route("/v1/quotas/{id}/revisions", post(revise_quota))
+        .route("/v1/quotas/{id}/reservations", post(reserve))
+        .route("/v1/reservations/{id}", get(get_reservation))
+        .route("/v1/reservations/{id}/commit", post(commit))
+        .route("/v1/reservations/{id}/release", post(release))
+        .route("/v1/reservations/{id}/exports", post(record_export))
+        .route("/v1/reservations/{id}/close", post(close))
 }
 
 /// Parses one input field with a `domain` parser; a failure is a 422 naming the field.
@@ -703,68 +508,4 @@ pub async fn close(
         .close(&key, id, &actor(&caller, b.reason))
         .await?;
     Ok(Json(outcome_json(&o)))
-}
-
-#[cfg(test)]
-mod tests {
-    use axum::response::IntoResponse;
-
-    use super::*;
-
-    /// The body of `answer`, which must be a 503 coded "unavailable".
-    async fn unavailable_body(answer: ApiError) -> Value {
-        let answer = answer.into_response();
-        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let body = axum::body::to_bytes(answer.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["error"]["code"], "unavailable");
-        body
-    }
-
-    #[tokio::test]
-    async fn a_ledger_out_of_reach_is_a_503_telling_to_retry_with_the_same_key_without_the_cause() {
-        for e in [
-            quota::Error::Busy(quota::TRANSIENT_RETRIES_MAX),
-            quota::Error::GroupFailed("error communicating with database at db-7.internal".into()),
-        ] {
-            let body = unavailable_body(ApiError::from(e)).await;
-            let message = body["error"]["message"].as_str().unwrap();
-            assert!(message.contains("same client_key"), "{message}");
-            assert!(!message.contains("db-7"), "{message}");
-        }
-    }
-
-    #[tokio::test]
-    async fn a_database_out_of_reach_on_a_read_is_a_503_not_a_500_and_keeps_its_cause_to_the_log() {
-        let lost = || {
-            sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::ConnectionReset,
-                "reset by db-7.internal",
-            ))
-        };
-        for answer in [
-            ApiError::from(quota::Error::Sqlx(lost())),
-            ApiError::from(sync::Error::Sqlx(lost())),
-            ApiError::from(crate::app::permit_check::CheckError::Store(lost())),
-            ApiError::from(quota::Error::Sqlx(sqlx::Error::PoolTimedOut)),
-        ] {
-            let body = unavailable_body(answer).await;
-            assert!(!body.to_string().contains("db-7"), "{body}");
-        }
-        // An unkeyed check whose record was lost: not "try again", since it may count twice.
-        let lost_record = ApiError::from(crate::app::permit_check::CheckError::RecordLost(lost()))
-            .into_response();
-        assert_eq!(lost_record.status(), StatusCode::SERVICE_UNAVAILABLE);
-        let body = axum::body::to_bytes(lost_record.into_body(), 1 << 16)
-            .await
-            .unwrap();
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(body["error"]["code"], "outcome_unknown");
-        assert!(!body.to_string().contains("db-7"), "{body}");
-        // A statement that failed is still the server's fault, not a reason to retry.
-        let failed = ApiError::from(quota::Error::Sqlx(sqlx::Error::RowNotFound)).into_response();
-        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
-    }
 }
