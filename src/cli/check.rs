@@ -1,6 +1,6 @@
 //! `cites check`: one permit application from a JSON file or from options, checked on the
 //! catalogue and the ledger of the database, the decision printed (text or `--json`). The
-//! options are `cli::CheckArgs`; the checking is `permit_check::Checker`'s.
+//! options are `cli::CheckArgs`; the checking is `app::permit_check::Checker`'s.
 
 use std::sync::Arc;
 
