@@ -30,6 +30,18 @@ pub fn amount_in_unit(
     Quantity::new(amount, unit).map_err(|e| (field, e.for_field(field).to_string()))
 }
 
+/// The unit a request gave, or else the one its quota or reservation counts in (`counted_in`,
+/// read only then), as the quota routes and commands read it.
+pub async fn unit_or(
+    given: Option<&str>,
+    counted_in: impl Future<Output = quota::Result<UnitCode>>,
+) -> quota::Result<String> {
+    Ok(match given {
+        Some(u) => u.to_owned(),
+        None => counted_in.await?.code().to_owned(),
+    })
+}
+
 /// How to fill an empty catalogue, for answers that need one.
 pub const FILL_THE_CATALOGUE: &str = "`cites sync --latest-dump` (the weekly Species+ dump; needs \
      CITES_SPECIESPLUS_TOKEN), `cites sync --from-dump FILE`, or `cites serve`, which loads the \

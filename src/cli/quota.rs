@@ -9,20 +9,9 @@ use domain::{
 use quota::{Actor, Ledger, Outcome, QuotaSpec, QuotaView};
 use rust_decimal::Decimal;
 
-use crate::app::quota::{shown_limit, shown_period};
+use crate::app::quota::{shown_limit, shown_period, unit_or};
 use crate::app::quota_import::{ImportError, import_speciesplus};
 use crate::cli::{Ending, Importer, QuotaCommand, SetArgs, Who};
-
-/// The unit given, or else the quota's (`default`, read only then).
-async fn unit_or(
-    given: Option<String>,
-    default: impl Future<Output = quota::Result<UnitCode>>,
-) -> anyhow::Result<String> {
-    Ok(match given {
-        Some(u) => u,
-        None => default.await?.code().to_owned(),
-    })
-}
 
 /// A `--limit` in `unit`, read as the HTTP routes read a limit
 /// ([`crate::app::quota::amount_in_unit`]).
@@ -309,7 +298,7 @@ async fn revise(
 ) -> anyhow::Result<Ending> {
     let limit = match limit {
         Some(l) => {
-            let unit = unit_or(unit, ledger.quota_unit(id)).await?;
+            let unit = unit_or(unit.as_deref(), ledger.quota_unit(id)).await?;
             Some(quantity("--limit", &l, &unit)?)
         }
         None => None,
@@ -590,7 +579,7 @@ async fn reserve(
     expires_at: Option<String>,
     who: Who,
 ) -> anyhow::Result<Ending> {
-    let unit = unit_or(unit, ledger.quota_unit(quota)).await?;
+    let unit = unit_or(unit.as_deref(), ledger.quota_unit(quota)).await?;
     let expires_at = expires_at
         .map(|at| instant("expires-at", &at))
         .transpose()?;
@@ -621,7 +610,7 @@ async fn commit(
         .transpose()?;
     let q = match q {
         Some(q) => {
-            let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
+            let unit = unit_or(unit.as_deref(), ledger.reservation_unit(reservation)).await?;
             Some(moved_quantity(&q, &unit)?)
         }
         None => None,
@@ -656,7 +645,7 @@ async fn export(
     unit: Option<String>,
     who: Who,
 ) -> anyhow::Result<Ending> {
-    let unit = unit_or(unit, ledger.reservation_unit(reservation)).await?;
+    let unit = unit_or(unit.as_deref(), ledger.reservation_unit(reservation)).await?;
     let o = ledger
         .record_export(
             &who.key()?,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::keys::Role;
-use crate::app::quota::{amount_in_unit, declarable, taxa_governing, unknown_taxon};
+use crate::app::quota::{amount_in_unit, declarable, taxa_governing, unit_or, unknown_taxon};
 use crate::app::views::{outcome_json, with_speciesplus_value};
 use crate::http::{ApiError, AppJson, AppQuery, AppState, Authenticated};
 
@@ -65,17 +65,6 @@ fn client_key(caller: &crate::app::keys::Caller, k: Option<&str>) -> Result<Clie
         )
     })?;
     Ok(ClientKey::of_caller(&caller.name, k)?)
-}
-
-/// The unit a request gave, or the one its quota counts in when it gave none (read only then).
-async fn unit_or(
-    given: Option<&str>,
-    quota_unit: impl Future<Output = quota::Result<UnitCode>>,
-) -> Result<String, ApiError> {
-    Ok(match given {
-        Some(u) => u.to_owned(),
-        None => quota_unit.await?.code().to_owned(),
-    })
 }
 
 /// A limit: `amount` (required) in `unit`, zero allowed.
