@@ -15,8 +15,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cites::keys::{self, Role};
-use cites::server::{AppState, app};
+use cites::app::keys::{self, Role};
+use cites::http::{AppState, app};
 use db::{Backend, TestDb};
 use domain::{Clock, ManualClock};
 use serde_json::{Value, json};

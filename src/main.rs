@@ -21,7 +21,10 @@ async fn main() -> std::process::ExitCode {
     sync::client::install_tls_provider();
     let cli = cites::cli::Cli::parse();
     end_quietly_when_the_reader_goes();
-    match cites::cli::run(cli).await {
+    // The command line reads `cites serve`'s options; the HTTP layer runs the service.
+    let serve: cites::cli::Serve =
+        |db, clock, settings| Box::pin(cites::http::serve::serve(db, clock, settings));
+    match cites::cli::run(cli, serve).await {
         Ok(cites::cli::Ending::Done) => std::process::ExitCode::SUCCESS,
         // The refusal is printed already: it is an answer, not an error.
         Ok(cites::cli::Ending::Refused) => std::process::ExitCode::from(cites::cli::EXIT_REFUSED),

@@ -349,6 +349,17 @@ pub async fn quotas_of(db: &Db, taxon_id: i64) -> Result<Vec<QuotaRow>> {
     Ok(rows.into_iter().map(QuotaRow::from).collect())
 }
 
+/// Every quota Species+ lists as current, by id: what the application imports into the
+/// quota ledger after a sync.
+pub async fn current_quotas(db: &Db) -> Result<Vec<QuotaRow>> {
+    let rows: Vec<QuotaDb> = read_db!(db, pool => sqlx::query_as(
+        "SELECT id, taxon_concept_id, quota, unit_code, unit_name, country, country_name, \
+         publication_date, notes, url, public_display, is_current \
+         FROM quotas WHERE is_current = $1 ORDER BY id")
+        .bind(true).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(QuotaRow::from).collect())
+}
+
 /// Suspensions Species+ lists for the taxon.
 pub async fn suspensions_of(db: &Db, taxon_id: i64) -> Result<Vec<SuspensionRow>> {
     let rows: Vec<SuspensionDb> = read_db!(db, pool => sqlx::query_as(

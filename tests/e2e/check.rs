@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cites::keys::Role;
+use cites::app::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
 
@@ -436,13 +436,13 @@ async fn a_check_whose_hold_is_written_after_its_quota_year_ended_is_not_an_allo
                 .with_timezone(&chrono::Utc),
         ))
     };
-    let checker = cites::permit_check::Checker {
+    let checker = cites::app::permit_check::Checker {
         db: t.db.clone(),
         catalogue: sync::Catalogue::new(t.db.clone()),
         ledger: quota::Ledger::new(t.db.clone(), at("2027-01-01T00:00:00.001Z")),
         reserver: None,
         clock: at("2026-12-31T23:59:59.999Z"),
-        settings: Arc::new(cites::permit_check::CheckSettings::default()),
+        settings: Arc::new(cites::app::permit_check::CheckSettings::default()),
         mirrors_speciesplus: false,
     };
     let mut application = hummingbird_export("1");

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cites::keys::Role;
+use cites::app::keys::Role;
 use db::Backend;
 use serde_json::json;
 use sqlx::Connection;

@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-use cites::keys::Role;
+use cites::app::keys::Role;
 use db::{Backend, with_db};
 use speciesplus_fake::{Catalogue, FakeConfig, FakeSpeciesPlus, Faults};
 

@@ -352,7 +352,7 @@ async fn client(
         let told = send(&http, &base, &key, &req).await;
         // A 503 asks to wait (`Retry-After`) before sending more: this client does.
         let pause = match told {
-            Told::Unavailable(_) => Duration::from_secs(cites::server::RETRY_AFTER_SECS.into()),
+            Told::Unavailable(_) => Duration::from_secs(cites::http::RETRY_AFTER_SECS.into()),
             _ => CLIENT_PAUSE,
         };
         records.push((req, told));
@@ -414,7 +414,7 @@ async fn probe_outage(
         "{ctx}: /health while the database is gone: {health_body}"
     );
     assert!(
-        health_took < cites::server::HEALTH_DEADLINE + MARGIN,
+        health_took < cites::http::HEALTH_DEADLINE + MARGIN,
         "{ctx}: /health took {health_took:?}"
     );
     let mut slowest = health_took;

@@ -74,7 +74,7 @@ async fn first_start(backend: Backend, from_sample: bool) {
                 fetch_distributions: false,
             },
         );
-        cites::sample::load(&no_client).await.unwrap();
+        cites::app::sample::load(&no_client).await.unwrap();
     }
     let out = cites(
         &t.url,

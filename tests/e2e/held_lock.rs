@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use cites::keys::Role;
+use cites::app::keys::Role;
 use db::{Backend, TestDb};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor};

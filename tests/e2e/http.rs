@@ -1,6 +1,6 @@
 //! The HTTP service: authentication, roles, listings, amendments, errors, OpenAPI.
 
-use cites::keys::Role;
+use cites::app::keys::Role;
 use db::Backend;
 
 use crate::support::TestApp;
@@ -89,21 +89,22 @@ async fn requests_without_a_valid_key_get_401_and_wrong_roles_get_403(backend: B
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     // A revoked key stops working at once.
-    cites::keys::revoke(&app.t.db, "test enforcement", crate::support::clock().now())
+    cites::app::keys::revoke(&app.t.db, "test enforcement", crate::support::clock().now())
         .await
         .unwrap();
     let (s, _) = app.get("/v1/sync/status", Some(Role::Enforcement)).await;
     assert_eq!(s, 401);
     // Revoking it again says it was, not that there is no such key.
-    let again = cites::keys::revoke(&app.t.db, "test enforcement", crate::support::clock().now())
-        .await
-        .unwrap_err()
-        .to_string();
+    let again =
+        cites::app::keys::revoke(&app.t.db, "test enforcement", crate::support::clock().now())
+            .await
+            .unwrap_err()
+            .to_string();
     assert!(
         again.starts_with("the key named \"test enforcement\" was already revoked, at "),
         "{again}"
     );
-    let unknown = cites::keys::revoke(&app.t.db, "nobody", crate::support::clock().now())
+    let unknown = cites::app::keys::revoke(&app.t.db, "nobody", crate::support::clock().now())
         .await
         .unwrap_err()
         .to_string();
@@ -236,7 +237,7 @@ async fn health_and_openapi_need_no_key_and_openapi_documents_every_route() {
     assert_eq!(health["database"], "ok");
     let (s, doc) = app.get("/v1/openapi.json", None).await;
     assert_eq!(s, 200);
-    for (method, path, roles) in cites::server::ROUTES {
+    for (method, path, roles) in cites::http::ROUTES {
         let op = &doc["paths"][path][method.to_lowercase()];
         assert!(op.is_object(), "{method} {path} is not documented");
         if !roles.is_empty() {
@@ -263,7 +264,7 @@ async fn health_and_openapi_need_no_key_and_openapi_documents_every_route() {
         .sum();
     assert_eq!(
         documented,
-        cites::server::ROUTES.len(),
+        cites::http::ROUTES.len(),
         "a documented operation has no route"
     );
     app.stop().await;
@@ -479,9 +480,9 @@ async fn postgres_the_role_is_checked_before_the_body_is_read() {
 
 #[test]
 fn openapi_names_the_resource_each_404_did_not_find() {
-    let doc = cites::openapi::document();
+    let doc = cites::http::openapi::document();
     let mut seen = 0;
-    for (method, path, _) in cites::server::ROUTES {
+    for (method, path, _) in cites::http::ROUTES {
         let op = &doc["paths"][path][method.to_lowercase()];
         let Some(said) = op["responses"]["404"]["description"].as_str() else {
             continue;
@@ -498,7 +499,7 @@ fn openapi_names_the_resource_each_404_did_not_find() {
         };
         assert_eq!(said, expected, "{method} {path}");
     }
-    let on_an_id = cites::server::ROUTES
+    let on_an_id = cites::http::ROUTES
         .iter()
         .filter(|(_, path, _)| path.contains("{id}"))
         .count();

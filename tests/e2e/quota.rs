@@ -1,6 +1,6 @@
 //! The quota ledger through the HTTP service and the command line.
 
-use cites::keys::Role;
+use cites::app::keys::Role;
 use db::Backend;
 use serde_json::{Value, json};
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cites::schedule::{Schedule, validate_cron};
+use cites::app::schedule::{Schedule, validate_cron};
 use db::{Backend, TestDb};
 use speciesplus_fake::{Catalogue, FakeConfig, FakeSpeciesPlus};
 use sync::{Client, ClientConfig, SyncSettings, Synchroniser, Token};
@@ -18,7 +18,7 @@ fn a_five_field_crontab_is_refused_with_the_accepted_form() {
         err.contains("--sync-cron") && err.contains("6 fields"),
         "{err}"
     );
-    assert!(validate_cron(cites::schedule::SYNC_CRON_DEFAULT).is_ok());
+    assert!(validate_cron(cites::app::schedule::SYNC_CRON_DEFAULT).is_ok());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use cites::listen::{BODY_TIMEOUT, HEAD_TIMEOUT, slots_for_file_limit};
+use cites::http::listen::{BODY_TIMEOUT, HEAD_TIMEOUT, slots_for_file_limit};
 use db::{Backend, TestDb};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -88,7 +88,7 @@ impl Served {
             .status()
             .unwrap();
         assert!(status.success());
-        let bound = cites::listen::SHUTDOWN_DRAIN_TIMEOUT + MARGIN;
+        let bound = cites::http::listen::SHUTDOWN_DRAIN_TIMEOUT + MARGIN;
         let started = Instant::now();
         while self.child.try_wait().unwrap().is_none() {
             assert!(
@@ -355,7 +355,7 @@ async fn a_head_too_large_gets_431_and_an_unreadable_one_400_in_the_error_format
         .post(format!("http://{}/v1/permit-checks", server.addr))
         .bearer_auth(&key)
         .header("Content-Type", "application/json")
-        .body(vec![b' '; cites::server::BODY_BYTES_MAX + 1])
+        .body(vec![b' '; cites::http::BODY_BYTES_MAX + 1])
         .send()
         .await
         .unwrap();

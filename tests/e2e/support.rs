@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 
-use cites::keys::{self, Role};
-use cites::server::{AppState, app};
+use cites::app::keys::{self, Role};
+use cites::http::{AppState, app};
 use db::{Backend, TestDb};
 use domain::{Clock, ManualClock};
 use sync::{NoProgress, RunKind, SyncSettings, Synchroniser};

@@ -1,4 +1,5 @@
-//! Architecture checks: what each crate may depend on, and file headers.
+//! Architecture checks: what each crate may depend on, the layers of the application and
+//! which way they import, and file headers.
 
 use std::path::Path;
 
@@ -14,7 +15,9 @@ fn dependencies(manifest: &Path) -> Vec<String> {
             in_deps = line == "[dependencies]";
             continue;
         }
+        // `name = ...`, `name.workspace = true` or `name = { ... }`: the name alone.
         if in_deps && let Some((name, _)) = line.split_once('=') {
+            let name = name.split('.').next().unwrap_or(name);
             deps.push(name.trim().to_owned());
         }
     }
@@ -87,3 +90,112 @@ const FORBIDDEN: [&str; 3] = [
     concat!("todo", "!("),
     concat!("unimplemented", "!("),
 ];
+
+/// The workspace's own crates, which a crate's dependency rules are about.
+const WORKSPACE_CRATES: [&str; 6] = ["domain", "db", "sync", "quota", "rules", "speciesplus-fake"];
+
+#[test]
+fn rules_depends_on_domain_alone_and_quota_on_neither_sync_nor_rules() {
+    let ours = |manifest: &str| -> Vec<String> {
+        dependencies(&repo_path(manifest))
+            .into_iter()
+            .filter(|d| WORKSPACE_CRATES.contains(&d.as_str()) || d == "cites")
+            .collect()
+    };
+    assert_eq!(
+        ours("rules/Cargo.toml"),
+        ["domain"],
+        "rules depends on more than domain"
+    );
+    let quota = ours("quota/Cargo.toml");
+    for edge in ["sync", "rules", "cites", "speciesplus-fake"] {
+        assert!(!quota.iter().any(|d| d == edge), "quota depends on {edge}");
+    }
+}
+
+/// The layers of the application (`src/`) and, for each, the layers it may not name: `http`
+/// and `cli` are two interfaces over `app` and never over each other; `app` knows neither.
+const LAYERS: [(&str, &[&str]); 3] = [
+    ("src/app", &["cli", "http"]),
+    ("src/http", &["cli"]),
+    ("src/cli", &["http"]),
+];
+
+/// A Rust text without its comments (`//` to the end of a line).
+fn code_of(text: &str) -> String {
+    text.lines()
+        .map(|line| line.split_once("//").map_or(line, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The top-level modules of the application a Rust text names through `crate::` (`crate::x`
+/// and each path of `crate::{x, y::z}`), comments left out.
+fn crate_modules_named(text: &str) -> Vec<String> {
+    let code: String = code_of(text).split_whitespace().collect();
+    let ident = |s: &str| -> String {
+        s.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut named = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            // Paths of a group start after `{` or a comma at the group's own depth.
+            let mut depth = 0;
+            let mut start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => start = true,
+                    _ if start => {
+                        named.push(ident(&group[i..]));
+                        start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            named.push(ident(rest));
+        }
+    }
+    named
+}
+
+#[test]
+fn the_application_layers_import_one_way_app_under_http_and_cli_which_never_meet() {
+    for (layer, forbidden) in LAYERS {
+        let mut files = Vec::new();
+        rust_files(&repo_path(layer), &mut files);
+        assert!(files.len() >= 3, "{layer}: too few files found");
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for named in crate_modules_named(&text) {
+                assert!(
+                    !forbidden.contains(&named.as_str()),
+                    "{} imports crate::{named}: {layer} may not name {forbidden:?}",
+                    f.display()
+                );
+            }
+            // The application layer serves both interfaces: no web framework, no flags.
+            if layer == "src/app" {
+                for framework in ["axum::", "clap::"] {
+                    assert!(
+                        !code_of(&text).contains(framework),
+                        "{} uses {framework}: the application layer knows no interface",
+                        f.display()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn crate_paths_are_read_in_groups_and_comments_are_left_out() {
+    let text = "use crate::app::quota;\nuse crate::{\n    cli::Ending,\n    http::{self, ApiError},\n};\n// crate::server\nlet x = crate::http::ROUTES; // crate::keys\n";
+    assert_eq!(crate_modules_named(text), ["app", "cli", "http", "http"]);
+}

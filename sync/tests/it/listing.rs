@@ -226,6 +226,17 @@ async fn the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_
         assert_eq!(in_preparation.country, "MZ");
         assert!(quotas.iter().any(|q| q.quota.is_some()));
         assert!(!store::suspensions_of(db, 4521).await?.is_empty());
+
+        // The current quotas of the whole catalogue, by id: the elephant's current ones among
+        // them, none of its past ones.
+        let current = store::current_quotas(db).await?;
+        assert!(current.iter().all(|q| q.is_current));
+        assert!(current.windows(2).all(|w| w[0].id < w[1].id));
+        let current_ids: std::collections::HashSet<i64> = current.iter().map(|q| q.id).collect();
+        let (now, past): (Vec<_>, Vec<_>) = quotas.iter().partition(|q| q.is_current);
+        assert!(!now.is_empty() && !past.is_empty());
+        assert!(now.iter().all(|q| current_ids.contains(&q.id)));
+        assert!(past.iter().all(|q| !current_ids.contains(&q.id)));
         Ok(())
     })
     .await

@@ -10,7 +10,7 @@ use sync::{NoProgress, RunKind};
 
 use crate::support::*;
 
-/// The note the application gives the sample's load (`cites::sample`).
+/// The note the application gives the sample's load (`cites::app::sample`).
 const NOTE: &str = "loaded the built-in SAMPLE catalogue (test): not for permit decisions";
 
 async fn load_sample(db: &Db) -> anyhow::Result<()> {

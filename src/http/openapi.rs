@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 document of the HTTP service, served at `/v1/openapi.json`.
 //!
 //! Written out by hand: the service has a handful of routes, and a test checks that every
-//! route of `server::ROUTES` is documented here with its error responses, so the document
+//! route of `http::ROUTES` is documented here with its error responses, so the document
 //! cannot drift from the router unnoticed.
 
 use serde_json::{Value, json};
@@ -225,8 +225,8 @@ pub fn document() -> Value {
     })
 }
 
-/// The `Retry-After` header of a 503 ([`crate::server::RETRY_AFTER_SECS`]).
+/// The `Retry-After` header of a 503 ([`crate::http::RETRY_AFTER_SECS`]).
 fn retry_after() -> serde_json::Value {
     json!({"Retry-After": {"description": "seconds to wait before sending the request again",
-        "schema": {"type": "integer", "example": crate::server::RETRY_AFTER_SECS}}})
+        "schema": {"type": "integer", "example": crate::http::RETRY_AFTER_SECS}}})
 }

@@ -202,7 +202,7 @@ fn rewritten(written: &[u8]) -> Option<Vec<u8>> {
         ),
         _ => return None,
     };
-    // The service's error format (`server::ApiError`), written out here below the router.
+    // The service's error format (`http::ApiError`), written out here below the router.
     let body = json!({"error": {"code": code, "message": message, "field": field}}).to_string();
     let mut answer = format!(
         "{status_line}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",

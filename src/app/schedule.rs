@@ -13,7 +13,7 @@ use domain::Clock;
 use sync::{RunKind, Synchroniser};
 
 /// Where a successful run's Species+ quotas go: the ledger of this database, on this clock
-/// ([`crate::quota_cli::import_after_sync`]).
+/// ([`crate::app::quota_import::import_after_sync`]).
 #[derive(Clone)]
 pub struct QuotaImport {
     pub db: Db,
@@ -22,7 +22,7 @@ pub struct QuotaImport {
 
 impl QuotaImport {
     async fn run(&self) {
-        crate::quota_cli::import_after_sync(&self.db, self.clock.clone()).await;
+        crate::app::quota_import::import_after_sync(&self.db, self.clock.clone()).await;
     }
 }
 
@@ -97,7 +97,7 @@ impl Schedule {
                     return;
                 };
                 tracing::info!("scheduled sync starting");
-                let progress = crate::progress::ConsoleProgress::new();
+                let progress = crate::app::progress::ConsoleProgress::new();
                 let result = synchroniser.run_once(RunKind::Incremental, &progress).await;
                 progress.finish();
                 match result {
@@ -138,7 +138,7 @@ pub async fn first_mirror(synchroniser: &Synchroniser) {
     let mut pause = FIRST_MIRROR_RETRY_FIRST;
     loop {
         tracing::info!("first mirror of Species+ starting: the latest bulk dump");
-        let progress = crate::progress::ConsoleProgress::new();
+        let progress = crate::app::progress::ConsoleProgress::new();
         let mut result = synchroniser.run_once(RunKind::LatestDump, &progress).await;
         if matches!(result, Err(sync::Error::NoDump)) {
             tracing::info!("Species+ offers no bulk dump: the first mirror walks every page");

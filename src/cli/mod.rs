@@ -3,19 +3,22 @@
 //! The only place that reads configuration (flags and their environment variables) and builds
 //! the clock; everything below receives typed settings.
 
+mod catalogue;
+pub mod check;
+mod keys;
+pub mod quota;
+mod sync;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ::sync::{Client, ClientConfig, SyncSettings, Synchroniser, Token};
 use anyhow::{Context, bail};
-use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use db::Db;
-use domain::{Clock, CountryCode, SystemClock, Timestamp};
-use serde_json::{Value, json};
-use sync::listing::Status;
-use sync::{Catalogue, Client, ClientConfig, SyncSettings, Synchroniser, Token};
+use domain::{Clock, SystemClock, Timestamp};
 
-use crate::keys::{self, Role};
+use crate::app::settings::ServeSettings;
 
 /// The Species+ API used when none is configured.
 pub const SPECIESPLUS_URL_DEFAULT: &str = "https://api.speciesplus.net/api/v1/";
@@ -119,7 +122,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CITES_LISTEN", default_value = LISTEN_DEFAULT)]
     pub listen: String,
     /// When to sync (cron with seconds, UTC).
-    #[arg(long, env = "CITES_SYNC_CRON", default_value = crate::schedule::SYNC_CRON_DEFAULT)]
+    #[arg(long, env = "CITES_SYNC_CRON", default_value = crate::app::schedule::SYNC_CRON_DEFAULT)]
     pub sync_cron: String,
     /// Do not load the built-in sample catalogue into an empty database.
     #[arg(long)]
@@ -237,47 +240,7 @@ pub struct AmendmentsArgs {
 #[derive(Subcommand, Debug)]
 pub enum QuotaCommand {
     /// Declare a national export quota.
-    Set {
-        /// Exporting country, ISO 3166-1 alpha-2 (e.g. NA).
-        #[arg(long)]
-        exporter: String,
-        /// Species+ id of an accepted, active taxon in the catalogue.
-        #[arg(long)]
-        taxon: String,
-        /// Calendar year of the quota.
-        #[arg(
-            long,
-            required_unless_present = "period_start",
-            conflicts_with = "period_start"
-        )]
-        year: Option<i32>,
-        /// First day of a quota period that is not a calendar year (YYYY-MM-DD).
-        #[arg(long, requires = "period_last_day")]
-        period_start: Option<String>,
-        /// Last day of that period, inclusive (YYYY-MM-DD).
-        #[arg(long, requires = "period_start")]
-        period_last_day: Option<String>,
-        /// The limit, an exact decimal; omit for "in preparation".
-        #[arg(long, allow_hyphen_values = true)]
-        limit: Option<String>,
-        /// Unit code (blank or NAR: number of specimens, whose limit is whole).
-        #[arg(long, default_value = "")]
-        unit: String,
-        /// Only specimens of this CITES term code (e.g. SKI); default: every term.
-        #[arg(long)]
-        term: Option<String>,
-        /// Only specimens of this CITES source code (e.g. W); default: every source.
-        #[arg(long)]
-        source: Option<String>,
-        /// Only trade for this CITES purpose code (e.g. H); default: every purpose.
-        #[arg(long)]
-        purpose: Option<String>,
-        /// Free text kept with the quota (its basis, conditions).
-        #[arg(long)]
-        notes: Option<String>,
-        #[command(flatten)]
-        who: Who,
-    },
+    Set(SetArgs),
     /// Revise a quota's limit (a national quota amended; never below what is already held,
     /// committed and exported).
     #[command(group(clap::ArgGroup::new("new_limit").required(true).args(["limit", "in_preparation"])))]
@@ -410,6 +373,50 @@ pub enum QuotaCommand {
     Sweep,
 }
 
+// The options of `cites quota set` (the subcommand's help is its variant's).
+#[derive(Args, Debug)]
+pub struct SetArgs {
+    /// Exporting country, ISO 3166-1 alpha-2 (e.g. NA).
+    #[arg(long)]
+    pub exporter: String,
+    /// Species+ id of an accepted, active taxon in the catalogue.
+    #[arg(long)]
+    pub taxon: String,
+    /// Calendar year of the quota.
+    #[arg(
+        long,
+        required_unless_present = "period_start",
+        conflicts_with = "period_start"
+    )]
+    pub year: Option<i32>,
+    /// First day of a quota period that is not a calendar year (YYYY-MM-DD).
+    #[arg(long, requires = "period_last_day")]
+    pub period_start: Option<String>,
+    /// Last day of that period, inclusive (YYYY-MM-DD).
+    #[arg(long, requires = "period_start")]
+    pub period_last_day: Option<String>,
+    /// The limit, an exact decimal; omit for "in preparation".
+    #[arg(long, allow_hyphen_values = true)]
+    pub limit: Option<String>,
+    /// Unit code (blank or NAR: number of specimens, whose limit is whole).
+    #[arg(long, default_value = "")]
+    pub unit: String,
+    /// Only specimens of this CITES term code (e.g. SKI); default: every term.
+    #[arg(long)]
+    pub term: Option<String>,
+    /// Only specimens of this CITES source code (e.g. W); default: every source.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only trade for this CITES purpose code (e.g. H); default: every purpose.
+    #[arg(long)]
+    pub purpose: Option<String>,
+    /// Free text kept with the quota (its basis, conditions).
+    #[arg(long)]
+    pub notes: Option<String>,
+    #[command(flatten)]
+    pub who: Who,
+}
+
 /// An id argument (a quota's, a reservation's): a whole number, 1 or more. Negative numbers are
 /// read as values, not options (`cites quota show -1`), so the message says what is accepted.
 fn positive_id(text: &str) -> Result<i64, String> {
@@ -454,8 +461,8 @@ pub struct Importer {
 }
 
 impl Importer {
-    pub fn actor(&self) -> quota::Actor {
-        quota::Actor {
+    pub fn actor(&self) -> ::quota::Actor {
+        ::quota::Actor {
             name: self.actor.clone(),
             reason: self.reason.clone(),
         }
@@ -463,8 +470,8 @@ impl Importer {
 }
 
 impl Who {
-    pub fn actor(&self) -> quota::Actor {
-        quota::Actor {
+    pub fn actor(&self) -> ::quota::Actor {
+        ::quota::Actor {
             name: self.actor.clone(),
             reason: self.reason.clone(),
         }
@@ -474,13 +481,13 @@ impl Who {
     /// the service: its keys are one namespace whoever runs it, so that a command retried under
     /// another account (`sudo`, cron, a colleague re-running a script whose outcome was unknown;
     /// `--actor` defaults to `$USER`) finds its first answer instead of acting twice. They never
-    /// meet an HTTP caller's keys, which are scoped to an API key ([`quota::ClientKey::of_caller`]).
-    pub fn key(&self) -> anyhow::Result<quota::ClientKey> {
+    /// meet an HTTP caller's keys, which are scoped to an API key ([`::quota::ClientKey::of_caller`]).
+    pub fn key(&self) -> anyhow::Result<::quota::ClientKey> {
         let k = self
             .key
             .clone()
             .unwrap_or_else(|| format!("cli-{:032x}", rand::random::<u128>()));
-        Ok(quota::ClientKey::parse(&k)?)
+        Ok(::quota::ClientKey::parse(&k)?)
     }
 }
 
@@ -543,21 +550,31 @@ fn clock_from_env() -> anyhow::Result<Arc<dyn Clock>> {
     }))
 }
 
-/// Runs the parsed command.
-pub async fn run(cli: Cli) -> anyhow::Result<Ending> {
+/// What runs the service of `cites serve` once its options are read: given by `main`, since
+/// the command line does not know the HTTP service.
+pub type Serve = fn(
+    Db,
+    Arc<dyn Clock>,
+    ServeSettings,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>>>>;
+
+/// Runs the parsed command; `cites serve` runs `serve`.
+pub async fn run(cli: Cli, serve: Serve) -> anyhow::Result<Ending> {
     let clock = clock_from_env()?;
     let db = Db::connect(&cli.database_url)
         .await
         .with_context(|| format!("opening the database {}", db::redact(&cli.database_url)))?;
     let done = |r: anyhow::Result<()>| r.map(|()| Ending::Done);
     let result = match cli.command {
-        Command::Serve(args) => done(serve(db.clone(), clock, args).await),
-        Command::Sync(args) => done(sync_command(db.clone(), clock, args).await),
-        Command::Listing(args) => done(listing_command(db.clone(), clock, args).await),
-        Command::Amendments(args) => done(amendments_command(db.clone(), clock, args).await),
-        Command::Keys { command } => done(keys_command(db.clone(), clock, command).await),
-        Command::Check(args) => done(crate::check_cli::run(db.clone(), clock, args).await),
-        Command::Quota { command } => crate::quota_cli::run(db.clone(), clock, command).await,
+        Command::Serve(args) => done(serve_command(db.clone(), clock, args, serve).await),
+        Command::Sync(args) => done(sync::sync_command(db.clone(), clock, args).await),
+        Command::Listing(args) => done(catalogue::listing_command(db.clone(), clock, args).await),
+        Command::Amendments(args) => {
+            done(catalogue::amendments_command(db.clone(), clock, args).await)
+        }
+        Command::Keys { command } => done(keys::keys_command(db.clone(), clock, command).await),
+        Command::Check(args) => done(crate::cli::check::run(db.clone(), clock, args).await),
+        Command::Quota { command } => crate::cli::quota::run(db.clone(), clock, command).await,
     };
     db.close().await;
     result
@@ -594,450 +611,28 @@ pub fn synchroniser(
     ))
 }
 
-async fn serve(db: Db, clock: Arc<dyn Clock>, args: ServeArgs) -> anyhow::Result<()> {
-    crate::schedule::validate_cron(&args.sync_cron).map_err(anyhow::Error::msg)?;
+/// Reads and checks `cites serve`'s options, then runs the service through `serve` (which
+/// `main` passes: the command line does not know the HTTP service).
+async fn serve_command(
+    db: Db,
+    clock: Arc<dyn Clock>,
+    args: ServeArgs,
+    serve: Serve,
+) -> anyhow::Result<()> {
+    crate::app::schedule::validate_cron(&args.sync_cron).map_err(anyhow::Error::msg)?;
     let listen: std::net::SocketAddr = args.listen.parse().map_err(|e| {
         anyhow::anyhow!(
             "invalid --listen {:?}: {e}; accepted HOST:PORT, e.g. 127.0.0.1:8080",
             args.listen
         )
     })?;
-    let synchroniser = Arc::new(synchroniser(db.clone(), clock.clone(), &args.speciesplus)?);
-    let mirrors = synchroniser.has_client();
-    let origin = sync::store::catalogue_origin(&db).await?;
-    // With a token the sample is never loaded: the first mirror fills the catalogue.
-    if !mirrors && !args.no_sample {
-        crate::sample::load_if_empty(&db, clock.clone()).await?;
-    }
-    let schedule = if mirrors {
-        let mirror_first = origin != sync::store::CatalogueOrigin::Mirror;
-        if mirror_first {
-            tracing::warn!(
-                catalogue = origin.as_str(),
-                "the catalogue is no mirror of Species+ yet: mirroring it now; until that has \
-                 succeeded it is loading and permit checks answer 503"
-            );
-        }
-        tracing::info!(cron = %args.sync_cron, "scheduled sync enabled");
-        let quotas = crate::schedule::QuotaImport {
-            db: db.clone(),
-            clock: clock.clone(),
-        };
-        Some(
-            crate::schedule::Schedule::start(
-                &args.sync_cron,
-                synchroniser.clone(),
-                mirror_first,
-                Some(quotas),
-            )
-            .await?,
-        )
-    } else {
-        tracing::warn!(
-            "no Species+ token (CITES_SPECIESPLUS_TOKEN): scheduled sync disabled, serving the local catalogue"
-        );
-        None
-    };
-    let slots = crate::listen::connection_slots()?;
-    let listener = crate::listen::bind(listen).with_context(|| format!("listening on {listen}"))?;
-    let bound = listener.local_addr()?;
-    tracing::info!(address = %bound, connections = slots, "cites serving");
-    // Printed on stdout so scripts (and tests) can find the port when asked for port 0.
-    #[allow(clippy::print_stdout)]
-    {
-        println!("listening on http://{bound}");
-    }
-    let mut state = crate::server::AppState::new(db.clone(), clock);
-    state.check_settings = Arc::new(crate::check_cli::check_settings(
-        args.check_config.as_deref(),
-    )?);
-    state.mirrors_speciesplus = mirrors;
-    let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
-    let app = crate::server::app(state);
-    crate::listen::serve(listener, app, slots, shutdown_signal()).await;
-    tracing::info!("shutting down");
-    let _ = stop_sweeper.send(true);
-    if let Err(e) = sweeper.await {
-        tracing::warn!(error = %e, "the quota sweeper ended abnormally");
-    }
-    if let Some(s) = schedule {
-        s.shutdown().await;
-    }
-    Ok(())
-}
-
-/// How often `cites serve` expires holds and closes permits whose time has passed.
-pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Runs the quota sweeper until told to stop; the caller owns the handle and awaits it.
-fn spawn_sweeper(
-    ledger: quota::Ledger,
-) -> (
-    tokio::sync::watch::Sender<bool>,
-    tokio::task::JoinHandle<()>,
-) {
-    let (tx, mut rx) = tokio::sync::watch::channel(false);
-    let handle = tokio::spawn(async move {
-        let actor = quota::Actor {
-            name: "sweeper".into(),
-            reason: Some("expiry".into()),
-        };
-        let mut tick = tokio::time::interval(SWEEP_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {
-                    match ledger.sweep_due(&actor).await {
-                        Ok(r) if r.expired + r.closed > 0 => tracing::info!(expired = r.expired, closed = r.closed, "quota sweep"),
-                        Ok(_) => {}
-                        Err(e) => tracing::error!(error = %e, "quota sweep failed"),
-                    }
-                }
-                _ = rx.changed() => break,
-            }
-        }
-    });
-    (tx, handle)
-}
-
-/// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-}
-
-/// Warnings of a run's report that `cites sync --status` prints under it.
-const STATUS_WARNINGS_SHOWN: usize = 3;
-
-#[allow(clippy::print_stdout)]
-async fn sync_command(db: Db, clock: Arc<dyn Clock>, args: SyncArgs) -> anyhow::Result<()> {
-    if args.status {
-        let runs = sync::store::recent_runs(&db, 10).await?;
-        if args.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(
-                    &json!({"runs": runs.iter().map(run_json).collect::<Vec<_>>()})
-                )?
-            );
-        } else if runs.is_empty() {
-            println!("no sync run yet");
-        } else {
-            for r in &runs {
-                // The report's warnings, the first few: a sample load says it is one here.
-                let warnings: Vec<String> = r
-                    .report
-                    .as_deref()
-                    .and_then(|c| serde_json::from_str::<sync::SyncReport>(c).ok())
-                    .map(|report| report.warnings)
-                    .unwrap_or_default();
-                let shown: String = warnings
-                    .iter()
-                    .take(STATUS_WARNINGS_SHOWN)
-                    .map(|w| format!("\n           warning: {w}"))
-                    .chain((warnings.len() > STATUS_WARNINGS_SHOWN).then(|| {
-                        format!(
-                            "\n           ({} more warnings: --json shows them all)",
-                            warnings.len() - STATUS_WARNINGS_SHOWN
-                        )
-                    }))
-                    .collect();
-                println!(
-                    "run {:>4}  {:<11} {:<9} started {}  finished {}{}{shown}",
-                    r.id,
-                    r.kind,
-                    r.status,
-                    r.started_at.format("%Y-%m-%d %H:%M:%S"),
-                    r.finished_at
-                        .map(|f| f.format("%Y-%m-%d %H:%M:%S").to_string())
-                        .unwrap_or_else(|| "-".into()),
-                    r.error
-                        .as_deref()
-                        .map(|e| format!("\n           error: {e}"))
-                        .unwrap_or_default()
-                );
-            }
-        }
-        return Ok(());
-    }
-    let kind = match (&args.from_dump, args.full, args.latest_dump) {
-        (Some(path), _, _) => sync::RunKind::Dump(path.clone()),
-        (None, _, true) => sync::RunKind::LatestDump,
-        (None, true, false) => sync::RunKind::Full,
-        (None, false, false) => sync::RunKind::Incremental,
-    };
     let synchroniser = synchroniser(db.clone(), clock.clone(), &args.speciesplus)?;
-    let progress = crate::progress::ConsoleProgress::new();
-    let result = synchroniser.run_once(kind, &progress).await;
-    progress.finish();
-    let report = result?;
-    // What Species+ publishes as quotas limits permits from now on.
-    let imported = crate::quota_cli::import_after_sync(&db, clock).await;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        println!("{report}");
-        if let Some(i) = imported {
-            for line in &i.not_applied {
-                println!("{line}");
-            }
-            println!("Species+ quotas into the ledger: {}", i.summary());
-        }
-    }
-    Ok(())
-}
-
-fn parse_date_arg(field: &'static str, text: &str) -> anyhow::Result<NaiveDate> {
-    Ok(domain::parse_date(field, text)?)
-}
-
-#[allow(clippy::print_stdout)]
-async fn listing_command(db: Db, clock: Arc<dyn Clock>, args: ListingArgs) -> anyhow::Result<()> {
-    let date = match &args.date {
-        Some(d) => parse_date_arg("date", d)?,
-        None => clock.today(),
+    let settings = ServeSettings {
+        listen,
+        sync_cron: args.sync_cron,
+        no_sample: args.no_sample,
+        check_config: args.check_config,
+        synchroniser,
     };
-    let country = args
-        .country
-        .as_deref()
-        .map(|c| CountryCode::parse(c).map_err(|e| e.for_field("country")))
-        .transpose()?;
-    // The input is read first: a command refused for its arguments changes nothing.
-    crate::sample::load_if_empty(&db, clock).await?;
-    let listing = Catalogue::new(db)
-        .listing(&args.taxon, date, country)
-        .await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&listing_json(&listing))?);
-    } else {
-        println!("{}", listing_text(&listing));
-    }
-    Ok(())
-}
-
-#[allow(clippy::print_stdout)]
-async fn amendments_command(
-    db: Db,
-    clock: Arc<dyn Clock>,
-    args: AmendmentsArgs,
-) -> anyhow::Result<()> {
-    let from = parse_date_arg("from", &args.from)?;
-    let to = parse_date_arg("to", &args.to)?;
-    crate::sample::load_if_empty(&db, clock).await?;
-    let amendments = Catalogue::new(db).amendments(from, to).await?;
-    if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({"from": from, "to": to, "amendments": amendments})
-            )?
-        );
-        return Ok(());
-    }
-    if amendments.is_empty() {
-        println!("no listing change takes effect between {from} and {to}");
-    }
-    for a in &amendments {
-        let changes: Vec<String> = a
-            .changes
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}{} (#{})",
-                    c.change_type,
-                    c.appendix,
-                    c.party
-                        .as_deref()
-                        .map(|p| format!(" {p}"))
-                        .unwrap_or_default(),
-                    c.listing_id
-                )
-            })
-            .collect();
-        println!(
-            "{}  {:<40} {:>10} -> {:<10} {}",
-            a.effective_at,
-            a.full_name,
-            a.before,
-            a.after,
-            changes.join(", ")
-        );
-    }
-    Ok(())
-}
-
-#[allow(clippy::print_stdout)]
-async fn keys_command(db: Db, clock: Arc<dyn Clock>, command: KeysCommand) -> anyhow::Result<()> {
-    match command {
-        KeysCommand::Create { role, name } => {
-            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-            let (key, info) = keys::create(&db, &name, role, clock.now()).await?;
-            println!(
-                "created key {:?} (role {}, prefix {})",
-                info.name, info.role, info.key_prefix
-            );
-            println!("{key}");
-            println!("store it now: it is not kept and cannot be shown again");
-        }
-        KeysCommand::List { json } => {
-            let list = keys::list(&db).await?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            } else {
-                for k in list {
-                    println!(
-                        "{:<30} {:<21} cites_{}_…  created {}{}",
-                        k.name,
-                        k.role,
-                        k.key_prefix,
-                        k.created_at.format("%Y-%m-%d"),
-                        k.revoked_at
-                            .map(|r| format!("  revoked {}", r.format("%Y-%m-%d")))
-                            .unwrap_or_default()
-                    );
-                }
-            }
-        }
-        KeysCommand::Revoke { name } => {
-            keys::revoke(&db, &name, clock.now()).await?;
-            println!("revoked key {name:?}");
-        }
-    }
-    Ok(())
-}
-
-/// A sync run as JSON (the stored report parsed back into an object).
-pub fn run_json(r: &sync::store::RunRecord) -> Value {
-    json!({
-        "id": r.id,
-        "kind": r.kind,
-        "status": r.status,
-        "started_at": r.started_at,
-        "finished_at": r.finished_at,
-        "updated_since": r.updated_since,
-        "checkpoint": r.checkpoint.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
-        "report": r.report.as_deref().and_then(|c| serde_json::from_str::<Value>(c).ok()),
-        "error": r.error,
-    })
-}
-
-/// A listing as JSON: the shape of `GET /v1/taxa/{id}/listing` and `cites listing --json`.
-pub fn listing_json(l: &sync::catalogue::TaxonListing) -> Value {
-    let (appendix, status) = match &l.listing.status {
-        Status::Listed { appendix } => (json!(appendix), "listed"),
-        Status::NotListed => (Value::Null, "not_listed"),
-        Status::DependsOnPopulation { .. } => (Value::Null, "depends_on_population"),
-    };
-    json!({
-        "taxon": l.taxon,
-        "resolved_from_synonym": l.via_synonym,
-        "date": l.listing.date,
-        "country": l.listing.country,
-        "status": status,
-        "appendix": appendix,
-        "summary": l.listing.summary(),
-        "needs_review": l.listing.needs_review,
-        "inherited_from": l.inherited_from,
-        "app_iii_parties": l.listing.app_iii_parties,
-        "reservations": l.listing.reservations,
-        "deciding_listing_changes": l.listing.deciding,
-        "deciding_listing_change_ids": l.listing.deciding.iter().map(|f| f.listing_id).collect::<Vec<_>>(),
-    })
-}
-
-/// A listing as text for a person.
-pub fn listing_text(l: &sync::catalogue::TaxonListing) -> String {
-    let mut out = format!(
-        "{} ({}, id {})",
-        l.taxon.full_name,
-        l.taxon.rank.to_lowercase(),
-        l.taxon.id
-    );
-    if let Some(s) = &l.via_synonym {
-        out.push_str(&format!(
-            "\n  asked as synonym {} (id {})",
-            s.full_name, s.id
-        ));
-    }
-    if !l.taxon.active {
-        out.push_str("\n  this taxon concept was deleted in Species+");
-    }
-    let country = l
-        .listing
-        .country
-        .as_deref()
-        .map(|c| format!(" for {c}"))
-        .unwrap_or_default();
-    let verdict = match &l.listing.status {
-        Status::Listed { appendix } => format!("Appendix {appendix}"),
-        Status::NotListed => "not listed".to_owned(),
-        Status::DependsOnPopulation { appendices } => format!(
-            "depends on the population: Appendices {} (give --country, or read the annotations)",
-            appendices
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(" and ")
-        ),
-    };
-    out.push_str(&format!(
-        "\n  on {}{}: {}",
-        l.listing.date, country, verdict
-    ));
-    if let Some(i) = &l.inherited_from {
-        out.push_str(&format!("\n  inherited: {i}"));
-    }
-    if !l.listing.app_iii_parties.is_empty() {
-        out.push_str(&format!(
-            "\n  Appendix III listed by: {}",
-            l.listing.app_iii_parties.join(", ")
-        ));
-    }
-    for f in &l.listing.deciding {
-        out.push_str(&format!(
-            "\n  listing change #{}: + {} from {}",
-            f.listing_id, f.appendix, f.effective_at
-        ));
-        if let Some(a) = f.annotation.as_deref().filter(|a| !a.is_empty()) {
-            let flat = a.split_whitespace().collect::<Vec<_>>().join(" ");
-            let short: String = flat.chars().take(160).collect();
-            out.push_str(&format!(
-                "\n    annotation: {short}{}",
-                if flat.chars().count() > 160 {
-                    "…"
-                } else {
-                    ""
-                }
-            ));
-        }
-        if let Some(h) = &f.hash_annotation {
-            out.push_str(&format!(
-                "\n    # annotation {}: {}",
-                h.symbol.as_deref().unwrap_or("?"),
-                h.note.as_deref().unwrap_or("")
-            ));
-        }
-    }
-    for r in &l.listing.reservations {
-        out.push_str(&format!(
-            "\n  reservation in force: {} on Appendix {} since {} (#{})",
-            r.party, r.appendix, r.effective_at, r.listing_id
-        ));
-    }
-    if l.listing.needs_review {
-        out.push_str("\n  REVIEW: a population clause could not be read; see the annotations");
-    }
-    out
+    serve(db, clock, settings).await
 }

@@ -35,7 +35,7 @@ pub const HEAD_TIMEOUT_BUSY: Duration = Duration::from_secs(3);
 pub const BUSY_FREE_SLOTS_DIVISOR: usize = 8;
 
 /// A request body must be received whole within this of the handler starting to read it:
-/// the largest accepted (`server::BODY_BYTES_MAX`, 256 KiB) then needs about 26 KB/s.
+/// the largest accepted (`http::BODY_BYTES_MAX`, 256 KiB) then needs about 26 KB/s.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A write that makes no progress for this long (the client does not read its answer) ends

@@ -14,7 +14,7 @@ use domain::Clock;
 use sync::{NoProgress, SyncReport, SyncSettings, Synchroniser};
 
 /// The sample catalogue (NDJSON in the bulk-dump shape).
-pub const SAMPLE_NDJSON: &str = include_str!("../fixtures/sample/catalogue.ndjson");
+pub const SAMPLE_NDJSON: &str = include_str!("../../fixtures/sample/catalogue.ndjson");
 /// How the sample is named in logs and sync reports.
 pub const SAMPLE_SOURCE: &str =
     "built-in SAMPLE catalogue (recorded 2021-2022 + synthetic CoP19 cases)";

@@ -331,6 +331,40 @@ impl Checker {
             o.remove("check_id");
         }
         let explanation = serde_json::to_string(&answer)?;
+        let inserted = self
+            .insert_record(&Record {
+                checked_at,
+                actor: &actor.name,
+                app: &app,
+                taxon_id,
+                verdict: &verdict,
+                key: key.as_ref(),
+                reservation_id,
+                submitted: &submitted,
+                explanation: &explanation,
+            })
+            .await?;
+        match inserted {
+            Ok(id) => {
+                answer["check_id"] = serde_json::json!(id);
+                Ok(answer)
+            }
+            // The same check, retried concurrently, recorded first: answer as it did.
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => match &key {
+                Some(key) => self
+                    .recorded(key, &submitted)
+                    .await?
+                    .ok_or_else(|| CheckError::KeyConflict(key.client_part().to_owned())),
+                None => Err(CheckError::Store(sqlx::Error::Database(d))),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Writes a check's record: its id, or the database's error (a unique violation: the same
+    /// keyed check, recorded first); [`CheckError::RecordLost`] when the connection broke under
+    /// an unkeyed one.
+    async fn insert_record(&self, r: &Record<'_>) -> Result<Result<i64, sqlx::Error>, CheckError> {
         // Through the ledger's pool, whose statements wait at most `quota::LOCK_WAIT` for a
         // lock (the main pool's SQLite busy timeout is 30 s): a database locked by another
         // process makes the check a 503 within `quota::WRITE_DEADLINE`, not a wait as long.
@@ -340,10 +374,10 @@ impl Checker {
             "INSERT INTO permit_checks (checked_at, actor, transaction_type, taxon_id, exporter, \
              importer, decision, client_key, reservation_id, application, explanation) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id")
-            .bind(checked_at).bind(&actor.name).bind(app.transaction().as_str())
-            .bind(taxon_id).bind(app.exporter().as_str()).bind(app.importer().as_str())
-            .bind(&verdict).bind(key.as_ref().map(|k| k.as_str())).bind(reservation_id)
-            .bind(&submitted).bind(&explanation).fetch_one(pool).await)
+            .bind(r.checked_at).bind(r.actor).bind(r.app.transaction().as_str())
+            .bind(r.taxon_id).bind(r.app.exporter().as_str()).bind(r.app.importer().as_str())
+            .bind(r.verdict).bind(r.key.map(|k| k.as_str())).bind(r.reservation_id)
+            .bind(r.submitted).bind(r.explanation).fetch_one(pool).await)
         };
         let deadline = tokio::time::Instant::now() + quota::WRITE_DEADLINE;
         let inserted: Result<i64, sqlx::Error> = loop {
@@ -351,7 +385,7 @@ impl Checker {
             // the first write landed, the second meets the unique key and answers with the
             // first. An unkeyed one is not (it would count a refusal twice in the exporter's
             // history), so its loss reaches the caller as such.
-            let attempt = if key.is_some() {
+            let attempt = if r.key.is_some() {
                 db::retry_read(record).await
             } else {
                 match record().await {
@@ -372,21 +406,7 @@ impl Checker {
                 other => break other,
             }
         };
-        match inserted {
-            Ok(id) => {
-                answer["check_id"] = serde_json::json!(id);
-                Ok(answer)
-            }
-            // The same check, retried concurrently, recorded first: answer as it did.
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => match &key {
-                Some(key) => self
-                    .recorded(key, &submitted)
-                    .await?
-                    .ok_or_else(|| CheckError::KeyConflict(key.client_part().to_owned())),
-                None => Err(CheckError::Store(sqlx::Error::Database(d))),
-            },
-            Err(e) => Err(e.into()),
-        }
+        Ok(inserted)
     }
 
     /// The recorded answer of a check made under `key`, if the application is the same.
@@ -504,22 +524,7 @@ impl Checker {
             .collect();
         // Every measure Species+ lists, current or not: the rules judge each as at the trade
         // date, reading its kind, scope and window from what Species+ gives.
-        let suspensions = c
-            .suspensions
-            .iter()
-            .filter_map(|s| {
-                Some(rules::measure::read(&rules::measure::PublishedMeasure {
-                    id: s.id,
-                    taxon_id: s.taxon_concept_id.map(taxon_id),
-                    country: CountryCode::parse(s.country.as_deref()?).ok()?,
-                    start_date: s.start_date.unwrap_or(CONVENTION_IN_FORCE),
-                    is_current: s.is_current,
-                    applies_to_import: s.applies_to_import,
-                    notification: s.notification_name.as_deref(),
-                    notes: s.notes.as_deref(),
-                }))
-            })
-            .collect();
+        let suspensions = measures(&c.suspensions);
         let captive_breeding_review = std::iter::once(t.id)
             .chain(ancestor_ids.iter().copied())
             .any(|id| self.settings.captive_breeding_review_taxa.contains(&id));
@@ -568,25 +573,64 @@ impl Checker {
         };
         // The check's own reservation, as it stands now, is not someone else's use of the quota.
         if let Some(own) = own_reservation {
-            let now = self.ledger.reservation(own).await?;
-            let zero = rust_decimal::Decimal::ZERO;
-            for q in facts.quotas.iter_mut().filter(|q| q.id == now.quota_id) {
-                match now.state {
-                    quota::ReservationState::Held => q.held = (q.held - now.quantity).max(zero),
-                    quota::ReservationState::Committed => {
-                        q.committed = (q.committed - (now.committed - now.exported)).max(zero);
-                        q.exported = (q.exported - now.exported).max(zero);
-                    }
-                    // Its permit used and closed: what it exported is its own use too.
-                    quota::ReservationState::Closed => {
-                        q.exported = (q.exported - now.exported).max(zero);
-                    }
-                    _ => {}
-                }
-            }
+            self.leave_out(own, &mut facts.quotas).await?;
         }
         Ok((facts, taxon))
     }
+
+    /// `quotas` without what the reservation `own` (a retried check's own) holds, has committed
+    /// and has exported, as it stands now.
+    async fn leave_out(&self, own: i64, quotas: &mut [QuotaFact]) -> Result<(), CheckError> {
+        let now = self.ledger.reservation(own).await?;
+        let zero = rust_decimal::Decimal::ZERO;
+        for q in quotas.iter_mut().filter(|q| q.id == now.quota_id) {
+            match now.state {
+                quota::ReservationState::Held => q.held = (q.held - now.quantity).max(zero),
+                quota::ReservationState::Committed => {
+                    q.committed = (q.committed - (now.committed - now.exported)).max(zero);
+                    q.exported = (q.exported - now.exported).max(zero);
+                }
+                // Its permit used and closed: what it exported is its own use too.
+                quota::ReservationState::Closed => {
+                    q.exported = (q.exported - now.exported).max(zero);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The measures Species+ lists (suspensions), as the rules read them.
+fn measures(suspensions: &[sync::model::SuspensionRow]) -> Vec<rules::SuspensionFact> {
+    suspensions
+        .iter()
+        .filter_map(|s| {
+            Some(rules::measure::read(&rules::measure::PublishedMeasure {
+                id: s.id,
+                taxon_id: s.taxon_concept_id.map(taxon_id),
+                country: CountryCode::parse(s.country.as_deref()?).ok()?,
+                start_date: s.start_date.unwrap_or(CONVENTION_IN_FORCE),
+                is_current: s.is_current,
+                applies_to_import: s.applies_to_import,
+                notification: s.notification_name.as_deref(),
+                notes: s.notes.as_deref(),
+            }))
+        })
+        .collect()
+}
+
+/// What a check's record holds (`permit_checks`).
+struct Record<'a> {
+    checked_at: DateTime<Utc>,
+    actor: &'a str,
+    app: &'a Application,
+    taxon_id: i64,
+    verdict: &'a str,
+    key: Option<&'a ClientKey>,
+    reservation_id: Option<i64>,
+    submitted: &'a str,
+    explanation: &'a str,
 }
 
 /// "ALLOW", "REFUSE", "NEEDS_REVIEW" or "NOT_CITES", as the rules serialise it.
@@ -704,7 +748,7 @@ mod tests {
 
     #[test]
     fn the_example_settings_file_parses_and_keeps_the_default_weights_it_does_not_give() {
-        let text = include_str!("../config/check.example.toml");
+        let text = include_str!("../../config/check.example.toml");
         let s = CheckSettings::from_toml_str(text).unwrap();
         assert!(s.non_parties.is_empty());
         assert!(!s.security_stamp_required);

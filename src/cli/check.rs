@@ -1,6 +1,6 @@
 //! `cites check`: one permit application from a JSON file or from options, checked on the
 //! catalogue and the ledger of the database, the decision printed (text or `--json`). The
-//! options are `cli::CheckArgs`; the checking is `permit_check::Checker`'s.
+//! options are `cli::CheckArgs`; the checking is `app::permit_check::Checker`'s.
 
 use std::sync::Arc;
 
@@ -10,19 +10,6 @@ use serde_json::json;
 use sync::Catalogue;
 
 use crate::cli::CheckArgs;
-
-/// The permit check's national settings from `path`, or the defaults.
-pub(crate) fn check_settings(
-    path: Option<&std::path::Path>,
-) -> anyhow::Result<crate::permit_check::CheckSettings> {
-    let Some(path) = path else {
-        return Ok(crate::permit_check::CheckSettings::default());
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))?;
-    crate::permit_check::CheckSettings::from_toml_str(&text)
-        .map_err(|e| anyhow::anyhow!("check config {}: {e}", path.display()))
-}
 
 /// Whether the application's `field` came from an option of `cites check` rather than from
 /// `--input`'s file.
@@ -122,14 +109,16 @@ fn check_input(
 #[allow(clippy::print_stdout)]
 pub async fn run(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow::Result<()> {
     let input = check_input(&args, clock.today())?;
-    crate::sample::load_if_empty(&db, clock.clone()).await?;
+    crate::app::sample::load_if_empty(&db, clock.clone()).await?;
     let ledger = quota::Ledger::new(db.clone(), clock.clone());
-    let checker = crate::permit_check::Checker {
+    let checker = crate::app::permit_check::Checker {
         catalogue: Catalogue::new(db.clone()),
         ledger,
         reserver: None,
         clock,
-        settings: Arc::new(check_settings(args.check_config.as_deref())?),
+        settings: Arc::new(crate::app::settings::check_settings(
+            args.check_config.as_deref(),
+        )?),
         // The command line checks on whatever catalogue the database holds.
         mirrors_speciesplus: false,
         db,

@@ -14,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
 
-use crate::server::ApiError;
+use crate::http::ApiError;
 
 /// `router` with every request body under the deadline.
 pub fn with_deadline(router: Router) -> Router {

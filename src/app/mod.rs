@@ -1,0 +1,13 @@
+//! The application layer: the use cases the command line and the HTTP service share (the
+//! permit check, API keys, the sample catalogue, the sync schedule), over the library crates.
+//! It imports neither `crate::cli` nor `crate::http`.
+
+pub mod keys;
+pub mod permit_check;
+pub mod progress;
+pub mod quota;
+pub mod quota_import;
+pub mod sample;
+pub mod schedule;
+pub mod settings;
+pub mod views;
