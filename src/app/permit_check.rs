@@ -15,7 +15,9 @@ use domain::{
     Clock, CountryCode, Kingdom, Period, PurposeCode, Quantity, SourceCode, TaxonId, TermCode,
     UnitCode,
 };
-use quota::{Actor, ClientKey, GroupCommit, Ledger, Outcome, QuotaView};
+use quota::{
+    Actor, ClientKey, GroupCommit, Ledger, LinkedOutcome, Outcome, QuotaView, ReservationView,
+};
 use rules::{
     Application, ApplicationInput, Decision, Facts, HashAnnotationFact, ListingChangeFact,
     ListingFacts, ListingStatus, QuotaFact, ReservationFact, RiskConfig, TaxonFacts, Verdict,
@@ -188,8 +190,14 @@ pub struct CheckAnswer {
     pub taxon: CheckedTaxon,
     #[serde(flatten)]
     pub decision: Decision,
-    /// With `reserve: true` and an `ALLOW` naming a quota: the ledger's outcome.
+    /// With `reserve: true` and an `ALLOW` naming a quota: the ledger's outcome (for box 11a's
+    /// quota when several apply).
     pub reservation: Option<Outcome>,
+    /// Under nested quotas (a species quota inside a genus quota), every reservation the check
+    /// holds, one per quota of `quotas_counted`, linked: committing, releasing or exporting
+    /// under any one of them moves them all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub linked_reservations: Vec<ReservationView>,
 }
 
 /// What the check needs from the service.
@@ -254,64 +262,32 @@ impl Checker {
         // A retry after a crash between the reservation and the record: the check's own
         // reservation is left out of its facts ([`Checker::gather`]).
         let own = match &key {
-            Some(key) => match self.ledger.reserved_under(key).await? {
-                Some(Outcome::Done { reservation, .. }) => Some(reservation.id),
-                _ => None,
+            Some(key) => match self.ledger.reserved_linked_under(key).await? {
+                Some(LinkedOutcome::Done { reservations, .. }) => {
+                    reservations.iter().map(|r| r.id).collect()
+                }
+                _ => Vec::new(),
             },
-            None => None,
+            None => Vec::new(),
         };
-        let (mut facts, taxon) = self.gather(&app, own, origin).await?;
+        let (mut facts, taxon) = self.gather(&app, &own, origin).await?;
         let mut decision = rules::check(&app, &facts, &self.settings.risk);
-        let mut reservation = None;
-        if let (Some(key), Verdict::Allow, Some(b11a)) =
-            (&key, decision.decision, &decision.box_11a)
-        {
-            let quota_id = b11a.quota_id;
-            // The hold's audit entry names the check that made it (by the caller's key, which
-            // its record carries too): enforcement reads the quota's history, not the checks.
-            let made_by_check = format!("permit check {}", key.client_part());
-            let actor = &Actor {
-                name: actor.name.clone(),
-                reason: Some(match &actor.reason {
-                    None => made_by_check,
-                    Some(r) => format!("{made_by_check}: {r}")
-                        .chars()
-                        .take(quota::REASON_CHARS_MAX)
-                        .collect(),
-                }),
-            };
-            let outcome = match &self.reserver {
-                Some(r) => {
-                    r.reserve(key, quota_id, &app.quantity(), None, actor)
-                        .await?
+        let (mut reservation, mut linked_reservations) = (None, Vec::new());
+        if let (Some(key), Verdict::Allow) = (&key, decision.decision) {
+            let held = self.reserve_counted(key, &app, &decision, actor).await?;
+            if let Some((outcome, linked, quotas)) = held {
+                if let Outcome::Refused { .. } = &outcome {
+                    // Taken meanwhile: decide again on the figures the ledger answered with.
+                    for view in &quotas {
+                        for q in facts.quotas.iter_mut().filter(|q| q.id == view.id) {
+                            apply_view(q, view);
+                        }
+                    }
+                    decision = rules::check(&app, &facts, &self.settings.risk);
                 }
-                None => {
-                    self.ledger
-                        .reserve(key, quota_id, &app.quantity(), None, actor)
-                        .await?
-                }
-            };
-            if let Outcome::Refused {
-                refusal: quota::Refusal::OutsidePeriod { .. },
-                ..
-            } = &outcome
-            {
-                // The quota's period ended while the check ran (its last moments): the check
-                // decided for a day that is over, on a quota that no longer covers today. Not an
-                // ALLOW beside a refused hold: the date of issue is what to send again.
-                return Err(CheckError::IssueNotToday {
-                    date_issue: app.date_issue(),
-                    today: self.ledger.clock().now().date_naive(),
-                });
+                reservation = Some(outcome);
+                linked_reservations = linked;
             }
-            if let Outcome::Refused { quota, .. } = &outcome {
-                // Taken meanwhile: decide again on the figures the ledger answered with.
-                for q in facts.quotas.iter_mut().filter(|q| q.id == quota.id) {
-                    apply_view(q, quota);
-                }
-                decision = rules::check(&app, &facts, &self.settings.risk);
-            }
-            reservation = Some(outcome);
         }
         let checked_at = self.clock.now();
         let reservation_id = reservation
@@ -326,6 +302,7 @@ impl Checker {
             taxon,
             decision,
             reservation,
+            linked_reservations,
         })?;
         if let Some(o) = answer.as_object_mut() {
             o.remove("check_id");
@@ -359,6 +336,70 @@ impl Checker {
             },
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Holds an allowed application's quantity against every quota it counts against
+    /// (`quotas_counted`: one, or nested ones held together); `None` when no quota applies.
+    /// Answers the outcome for box 11a's quota, every linked reservation (when several), and
+    /// the quotas as the ledger left them.
+    async fn reserve_counted(
+        &self,
+        key: &ClientKey,
+        app: &Application,
+        decision: &Decision,
+        actor: &Actor,
+    ) -> Result<Option<(Outcome, Vec<ReservationView>, Vec<QuotaView>)>, CheckError> {
+        let Some(b11a) = &decision.box_11a else {
+            return Ok(None);
+        };
+        let quota_ids: Vec<i64> = decision.quotas_counted.iter().map(|b| b.quota_id).collect();
+        // The hold's audit entry names the check that made it (by the caller's key, which
+        // its record carries too): enforcement reads the quota's history, not the checks.
+        let made_by_check = format!("permit check {}", key.client_part());
+        let actor = &Actor {
+            name: actor.name.clone(),
+            reason: Some(match &actor.reason {
+                None => made_by_check,
+                Some(r) => format!("{made_by_check}: {r}")
+                    .chars()
+                    .take(quota::REASON_CHARS_MAX)
+                    .collect(),
+            }),
+        };
+        let (outcome, linked, quotas) = if quota_ids.len() > 1 {
+            let linked = (self.ledger)
+                .reserve_linked(key, &quota_ids, &app.quantity(), None, actor)
+                .await?;
+            one_of_linked(linked, b11a.quota_id)
+        } else {
+            let outcome = match &self.reserver {
+                Some(r) => {
+                    r.reserve(key, b11a.quota_id, &app.quantity(), None, actor)
+                        .await?
+                }
+                None => {
+                    self.ledger
+                        .reserve(key, b11a.quota_id, &app.quantity(), None, actor)
+                        .await?
+                }
+            };
+            let quotas = vec![outcome.quota().clone()];
+            (outcome, Vec::new(), quotas)
+        };
+        if let Outcome::Refused {
+            refusal: quota::Refusal::OutsidePeriod { .. },
+            ..
+        } = &outcome
+        {
+            // The quota's period ended while the check ran (its last moments): the check
+            // decided for a day that is over, on a quota that no longer covers today. Not an
+            // ALLOW beside a refused hold: the date of issue is what to send again.
+            return Err(CheckError::IssueNotToday {
+                date_issue: app.date_issue(),
+                today: self.ledger.clock().now().date_naive(),
+            });
+        }
+        Ok(Some((outcome, linked, quotas)))
     }
 
     /// Writes a check's record: its id, or the database's error (a unique violation: the same
@@ -429,13 +470,13 @@ impl Checker {
         Ok(Some(answer))
     }
 
-    /// Reads everything the rules decide on: the facts of `app`, without `own_reservation` (a
-    /// retried check's own, as it stands now), which is neither someone else's use of the quota
+    /// Reads everything the rules decide on: the facts of `app`, without `own_reservations` (a
+    /// retried check's own, every linked one, as they stand now), which is neither someone else's use of the quota
     /// nor one of the exporter's earlier permits the first answer was compared with.
     async fn gather(
         &self,
         app: &Application,
-        own_reservation: Option<i64>,
+        own_reservations: &[i64],
         origin: sync::store::CatalogueOrigin,
     ) -> Result<(Facts, CheckedTaxon), CheckError> {
         let by_id = app.taxon_id().is_some();
@@ -510,8 +551,11 @@ impl Checker {
                 // quota included: the history a new application is compared with.
                 let (quotas, issued) = tokio::try_join!(
                     self.ledger.quotas_of_taxa(exporter.as_str(), &lineage),
-                    self.ledger
-                        .issued_quantities(exporter.as_str(), &own_taxa, own_reservation),
+                    self.ledger.issued_quantities(
+                        exporter.as_str(),
+                        &own_taxa,
+                        own_reservations.first().copied()
+                    ),
                 )?;
                 Ok::<_, CheckError>((merged, quotas, issued))
             },
@@ -572,8 +616,8 @@ impl Checker {
             via_synonym: c.resolved.via_synonym.as_ref().map(|s| s.full_name.clone()),
         };
         // The check's own reservation, as it stands now, is not someone else's use of the quota.
-        if let Some(own) = own_reservation {
-            self.leave_out(own, &mut facts.quotas).await?;
+        for own in own_reservations {
+            self.leave_out(*own, &mut facts.quotas).await?;
         }
         Ok((facts, taxon))
     }
@@ -695,6 +739,47 @@ fn listing_facts(l: &ListingAt, country: CountryCode) -> ListingFacts {
             })
             .collect(),
         needs_review: l.needs_review,
+    }
+}
+
+/// A linked reservation's answer as a check gives it: the outcome for quota `shown` (box 11a's),
+/// every member when the quotas were held, and the quotas as the ledger left them.
+fn one_of_linked(
+    linked: LinkedOutcome,
+    shown: i64,
+) -> (Outcome, Vec<ReservationView>, Vec<QuotaView>) {
+    match linked {
+        LinkedOutcome::Done {
+            reservations,
+            quotas,
+        } => {
+            let at = (reservations.iter().position(|r| r.quota_id == shown)).unwrap_or(0);
+            let outcome = Outcome::Done {
+                reservation: reservations[at].clone(),
+                quota: quotas
+                    .iter()
+                    .find(|q| q.id == shown)
+                    .unwrap_or(&quotas[0])
+                    .clone(),
+            };
+            (outcome, reservations, quotas)
+        }
+        LinkedOutcome::Refused {
+            quota_id,
+            refusal,
+            reservation,
+            quotas,
+        } => {
+            let quota = (quotas.iter().find(|q| q.id == quota_id))
+                .unwrap_or(&quotas[0])
+                .clone();
+            let outcome = Outcome::Refused {
+                refusal,
+                reservation,
+                quota,
+            };
+            (outcome, Vec::new(), quotas)
+        }
     }
 }
 

@@ -170,8 +170,12 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, args: CheckArgs) -> anyhow::Resu
             text(&r["legal_reference"])
         );
     }
-    let b = &answer["box_11a"];
-    if !b.is_null() {
+    // Every quota the permit counts against (nested quotas: the species's and the genus's).
+    let counted = answer["quotas_counted"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    for b in &counted {
         println!(
             "  box 11a: {} of {} {} used, {} after this permit (quota {})",
             text(&b["already_used"]),

@@ -11,6 +11,7 @@ mod db_faults;
 mod first_start;
 mod held_lock;
 mod http;
+mod nested_quotas;
 mod quota;
 mod quota_crash;
 mod schedule;

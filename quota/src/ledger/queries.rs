@@ -72,7 +72,8 @@ impl Ledger {
     /// closed) against `exporter`'s quotas for any of `taxon_ids` (a taxon and the concepts
     /// merged into it), newest first, each with its quota's unit: the exporter's history a
     /// permit check compares a new application with; without reservation `except` (a retried
-    /// check's own permit, which its first answer was not compared with).
+    /// check's own permit, which its first answer was not compared with, and the reservations
+    /// linked to it).
     pub async fn issued_quantities(
         &self,
         exporter: &str,
@@ -95,7 +96,9 @@ impl Ledger {
             }
             qb.push(")");
             if let Some(id) = except {
+                // And every reservation linked to it (nested quotas: one permit, several rows).
                 qb.push(" AND r.id <> ").push_bind(id);
+                qb.push(" AND (r.linked_to IS NULL OR r.linked_to <> ").push_bind(id).push(")");
             }
             qb.push(" ORDER BY r.id DESC LIMIT ");
             qb.push_bind(ISSUED_HISTORY_MAX);
