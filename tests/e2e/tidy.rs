@@ -87,3 +87,11 @@ const FORBIDDEN: [&str; 3] = [
     concat!("todo", "!("),
     concat!("unimplemented", "!("),
 ];
+
+#[test]
+fn trace_depends_on_domain_and_db_only_among_our_crates() {
+    let trace = dependencies(&repo_path("trace/Cargo.toml"));
+    for edge in ["quota", "sync", "rules", "cites", "axum", "clap"] {
+        assert!(!trace.iter().any(|d| d == edge), "trace depends on {edge}");
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests of the provenance register, every scenario on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod ingest;
