@@ -25,6 +25,7 @@ mod findings;
 mod ingest;
 mod model;
 mod parse;
+mod query;
 mod store;
 
 pub use error::{Error, Problem, Result};
@@ -35,3 +36,7 @@ pub use model::{
     EventKind, Flow, IdScheme, Identifier, Specimen,
 };
 pub use parse::parse_batch;
+pub use query::{
+    DEPTH_DEFAULT, DEPTH_MAX, DocumentView, Forward, Limits, NODES_DEFAULT, NODES_MAX, Node,
+    Origin, QueryEdge, Reached,
+};
