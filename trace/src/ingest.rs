@@ -59,6 +59,16 @@ impl Register {
             .await
     }
 
+    /// Ingests an EPCIS 2.0 JSON-LD document ([`crate::parse_epcis`]), under the same rules.
+    pub async fn ingest_epcis(
+        &self,
+        json: &serde_json::Value,
+        client_key: &str,
+    ) -> Result<Ingested> {
+        self.ingest_with("epcis", json, client_key, crate::epcis::parse_epcis)
+            .await
+    }
+
     async fn ingest_with(
         &self,
         format: &'static str,
@@ -608,7 +618,7 @@ fn events(
             for f in flows {
                 let Some(k) = known.get(&f.specimen) else {
                     p.push(
-                        format!("{}.specimen", f.path),
+                        f.specimen_path.clone(),
                         format!(
                             "unknown specimen {}: not in the batch nor in the register",
                             f.specimen
@@ -619,7 +629,7 @@ fn events(
                 if direction == "out" {
                     if !k.in_batch {
                         p.push(
-                            format!("{}.specimen", f.path),
+                            f.specimen_path.clone(),
                             format!(
                                 "specimen {} is already in the register: an event produces only \
                                  specimens declared in its own batch",
@@ -629,7 +639,7 @@ fn events(
                     } else if !corrected.contains(&e.key) {
                         if let Some(first) = producers.get(f.specimen.as_str()) {
                             p.push(
-                                format!("{}.specimen", f.path),
+                                f.specimen_path.clone(),
                                 format!(
                                     "specimen {} is produced by event {first} already; a \
                                      specimen comes into being once (declare the first event \
@@ -647,7 +657,7 @@ fn events(
                         Ok(m) => Some(m),
                         Err(message) => {
                             p.push(
-                                format!("{}.quantity", f.path),
+                                f.quantity_path.clone(),
                                 format!("{message} (the unit of specimen {})", f.specimen),
                             );
                             continue;

@@ -20,6 +20,7 @@
 //! crates, never on `quota`, `sync` or `rules` (the application hands in what they know);
 //! knows nothing of HTTP or the CLI.
 
+mod epcis;
 mod error;
 mod findings;
 mod ingest;
@@ -28,6 +29,7 @@ mod parse;
 mod query;
 mod store;
 
+pub use epcis::{DERIVED_EVENT_PREFIX, DOCUMENT_URI_PREFIX, parse_epcis};
 pub use error::{Error, Problem, Result};
 pub use findings::{Finding, Severity, YIELD_TOLERANCE};
 pub use ingest::{BATCH_RECORDS_MAX, CLIENT_KEY_CHARS_MAX, Ingested, Register};

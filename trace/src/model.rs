@@ -254,7 +254,9 @@ pub struct Specimen {
 /// specimen's own); `None` for the whole specimen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flow {
-    pub path: String,
+    /// Where the specimen and the quantity were read, for problems found later.
+    pub specimen_path: String,
+    pub quantity_path: String,
     pub specimen: String,
     pub quantity: Option<Quantity>,
 }

@@ -343,7 +343,8 @@ fn read_flow(path: &str, v: &Value, p: &mut Problems) -> Option<Flow> {
     // A bare string is a whole specimen.
     if let Value::String(s) = v {
         return check_key(path, s, p).map(|specimen| Flow {
-            path: path.to_owned(),
+            specimen_path: path.to_owned(),
+            quantity_path: path.to_owned(),
             specimen,
             quantity: None,
         });
@@ -361,7 +362,8 @@ fn read_flow(path: &str, v: &Value, p: &mut Problems) -> Option<Flow> {
         );
     }
     Some(Flow {
-        path: path.to_owned(),
+        specimen_path: format!("{path}.specimen"),
+        quantity_path: format!("{path}.quantity"),
         specimen: specimen?,
         quantity: quantity?,
     })
@@ -407,7 +409,7 @@ fn read_correction(path: &str, v: &Value, p: &mut Problems) -> Option<Correction
 
 // --- the reader: each helper reports what it finds wrong and answers `None` ----------------
 
-fn join(path: &str, field: &str) -> String {
+pub(crate) fn join(path: &str, field: &str) -> String {
     if path.is_empty() {
         field.to_owned()
     } else {
@@ -477,7 +479,7 @@ pub(crate) fn array<'v>(
 }
 
 /// A required string field parsed by `parse`.
-fn required<T>(
+pub(crate) fn required<T>(
     m: &Map<String, Value>,
     path: &str,
     field: &str,
@@ -495,7 +497,7 @@ fn required<T>(
 }
 
 /// An optional string field parsed by `parse`: `Some(None)` when absent, `None` when faulty.
-fn optional<T>(
+pub(crate) fn optional<T>(
     m: &Map<String, Value>,
     path: &str,
     field: &str,
@@ -510,7 +512,7 @@ fn optional<T>(
     })
 }
 
-fn optional_value<T>(
+pub(crate) fn optional_value<T>(
     m: &Map<String, Value>,
     path: &str,
     field: &str,
@@ -529,7 +531,12 @@ fn optional_value<T>(
     }
 }
 
-fn text(m: &Map<String, Value>, path: &str, field: &str, p: &mut Problems) -> Option<String> {
+pub(crate) fn text(
+    m: &Map<String, Value>,
+    path: &str,
+    field: &str,
+    p: &mut Problems,
+) -> Option<String> {
     required(m, path, field, p, nonblank)
 }
 
@@ -553,7 +560,12 @@ fn nonblank(s: &str) -> std::result::Result<String, String> {
     }
 }
 
-fn key(m: &Map<String, Value>, path: &str, field: &str, p: &mut Problems) -> Option<String> {
+pub(crate) fn key(
+    m: &Map<String, Value>,
+    path: &str,
+    field: &str,
+    p: &mut Problems,
+) -> Option<String> {
     required(m, path, field, p, key_rule)
 }
 
@@ -569,7 +581,7 @@ pub(crate) fn key_rule(s: &str) -> std::result::Result<String, String> {
     }
 }
 
-fn check_key(path: &str, s: &str, p: &mut Problems) -> Option<String> {
+pub(crate) fn check_key(path: &str, s: &str, p: &mut Problems) -> Option<String> {
     match key_rule(s) {
         Ok(k) => Some(k),
         Err(message) => {
@@ -579,7 +591,7 @@ fn check_key(path: &str, s: &str, p: &mut Problems) -> Option<String> {
     }
 }
 
-fn vocab<T>(
+pub(crate) fn vocab<T>(
     m: &Map<String, Value>,
     path: &str,
     field: &str,

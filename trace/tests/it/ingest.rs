@@ -86,7 +86,7 @@ async fn a_faulty_batch_is_refused_whole_with_every_problem_and_nothing_stored(b
         "{shown:#?}"
     );
     assert!(
-        shown[3].starts_with("events[1].outputs[0].specimen: unknown specimen s:nowhere"),
+        shown[3].starts_with("events[1].outputs[0]: unknown specimen s:nowhere"),
         "{shown:#?}"
     );
     for table in [

@@ -3,5 +3,6 @@
 
 mod support;
 
+mod epcis;
 mod ingest;
 mod queries;
