@@ -303,7 +303,46 @@ async fn resolve(tx: &mut db::Tx, batch: &Batch) -> Result<Rows> {
 
     documents(batch, &stored_documents, &agent_known, &mut rows, &mut p);
 
-    // Specimens: registered once.
+    let known = specimens(batch, &stored, &mut rows, &mut p)?;
+    let corrected = corrections(batch, &stored_events, &mut rows, &mut p);
+    events(
+        batch,
+        &known,
+        &stored_events,
+        &agent_known,
+        &stored_documents,
+        &corrected,
+        &mut rows,
+        &mut p,
+    );
+    cycles(batch, &mut p);
+    if !p.is_empty() {
+        return p.into_result(rows);
+    }
+    let values: Vec<String> = rows.identifiers.iter().map(|i| i.1.clone()).collect();
+    let mut identifiers = store::identifiers(tx, &values).await?;
+    identifiers.extend(rows.identifiers.iter().cloned());
+    rows.findings = plausibility(batch, &known, &stored, &corrected, &identifiers)
+        .into_iter()
+        .map(|f| store::FindingRow {
+            severity: f.severity.as_str(),
+            nodes: serde_json::Value::from(f.nodes.clone()).to_string(),
+            numbers: serde_json::to_string(&f.numbers).unwrap_or_else(|_| "{}".to_owned()),
+            rule: f.rule,
+            message: f.message,
+        })
+        .collect();
+    Ok(rows)
+}
+
+/// The batch's specimens (each registered once) as rows, and what ingest knows of every
+/// specimen the batch names, in the batch or in the register.
+fn specimens(
+    batch: &Batch,
+    stored: &HashMap<String, StoredSpecimen>,
+    rows: &mut Rows,
+    p: &mut Problems,
+) -> Result<HashMap<String, Known>> {
     let mut known: HashMap<String, Known> = HashMap::new();
     for s in &batch.specimens {
         if stored.contains_key(&s.key) {
@@ -345,7 +384,7 @@ async fn resolve(tx: &mut db::Tx, batch: &Batch) -> Result<Rows> {
             Err(message) => p.push(format!("{}.quantity", s.path), message),
         }
     }
-    for (key, s) in &stored {
+    for (key, s) in stored {
         if !known.contains_key(key) {
             let unit = UnitCode::parse(&s.unit)
                 .map_err(|_| Error::Corrupt(format!("unit of specimen {key}")))?;
@@ -360,35 +399,7 @@ async fn resolve(tx: &mut db::Tx, batch: &Batch) -> Result<Rows> {
         }
     }
 
-    let corrected = corrections(batch, &stored_events, &mut rows, &mut p);
-    events(
-        batch,
-        &known,
-        &stored_events,
-        &agent_known,
-        &stored_documents,
-        &corrected,
-        &mut rows,
-        &mut p,
-    );
-    cycles(batch, &mut p);
-    if !p.is_empty() {
-        return p.into_result(rows);
-    }
-    let values: Vec<String> = rows.identifiers.iter().map(|i| i.1.clone()).collect();
-    let mut identifiers = store::identifiers(tx, &values).await?;
-    identifiers.extend(rows.identifiers.iter().cloned());
-    rows.findings = plausibility(batch, &known, &stored, &corrected, &identifiers)
-        .into_iter()
-        .map(|f| store::FindingRow {
-            severity: f.severity.as_str(),
-            nodes: serde_json::Value::from(f.nodes.clone()).to_string(),
-            numbers: serde_json::to_string(&f.numbers).unwrap_or_else(|_| "{}".to_owned()),
-            rule: f.rule,
-            message: f.message,
-        })
-        .collect();
-    Ok(rows)
+    Ok(known)
 }
 
 /// Two records of the batch under one key.

@@ -371,23 +371,30 @@ impl Register {
                 specimens.insert(key, row);
             }
         }
-        // The events touching the kept specimens, with all their flows.
-        let events_of_sel = "SELECT f.event_key FROM sel JOIN trace_flows f \
-             ON f.specimen_key = sel.specimen_key";
+        // The events touching the kept specimens, with all their flows. The kept keys go in
+        // as one JSON array, so the walk runs once per query.
+        let keys =
+            serde_json::Value::from(specimens.keys().cloned().collect::<Vec<_>>()).to_string();
+        let json_each = match self.db.backend() {
+            db::Backend::Sqlite => "json_each($1)",
+            db::Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
+        };
+        // CROSS JOIN keeps SQLite's planner from putting the JSON array inside the loop.
+        let sel = format!("WITH sel(specimen_key) AS MATERIALIZED (SELECT value FROM {json_each})");
+        let events_of_sel = "SELECT f.event_key FROM sel CROSS JOIN trace_flows f \
+             WHERE f.specimen_key = sel.specimen_key";
         let flows_sql = format!(
-            "{cte}, ev AS ({events_of_sel} WHERE {NOT_CORRECTED}) \
+            "{sel}, ev AS ({events_of_sel} AND {NOT_CORRECTED}) \
              SELECT f.event_key, f.specimen_key, f.direction, f.quantity_micro, s.unit, \
              e.kind, e.occurred_at, e.country, e.agent_key \
-             FROM trace_flows f JOIN trace_events e ON e.key = f.event_key \
-             JOIN trace_specimens s ON s.key = f.specimen_key \
-             WHERE f.event_key IN (SELECT event_key FROM ev) \
-             ORDER BY f.event_key, f.direction, f.specimen_key"
+             FROM (SELECT DISTINCT event_key FROM ev) x \
+             JOIN trace_flows f ON f.event_key = x.event_key \
+             JOIN trace_events e ON e.key = f.event_key \
+             JOIN trace_specimens s ON s.key = f.specimen_key"
         );
         let rows = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(flows_sql.clone()))
-                .bind(&seed_o)
-                .bind(depth)
-                .bind(nodes)
+                .bind(&keys)
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -420,7 +427,7 @@ impl Register {
             flows.push(flow);
         }
         let documents_sql = format!(
-            "{cte}, ev AS ({events_of_sel} WHERE {NOT_CORRECTED}) \
+            "{sel}, ev AS ({events_of_sel} AND {NOT_CORRECTED}) \
              SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM trace_event_documents ed \
              JOIN trace_documents d ON d.country = ed.country AND d.doc_type = ed.doc_type \
              AND d.number = ed.number \
@@ -431,9 +438,7 @@ impl Register {
         );
         let documents = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(documents_sql.clone()))
-                .bind(&seed_o)
-                .bind(depth)
-                .bind(nodes)
+                .bind(&keys)
                 .fetch_all(pool)
                 .await?
                 .iter()
