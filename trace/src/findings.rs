@@ -298,3 +298,88 @@ fn reused_identifiers(identifiers: &[(String, String, String)], out: &mut Vec<Fi
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn facts(entries: &[(&str, &str, i64)]) -> HashMap<String, Facts> {
+        entries
+            .iter()
+            .map(|(k, unit, m)| {
+                (
+                    (*k).to_owned(),
+                    Facts {
+                        unit: UnitCode::parse(unit).unwrap(),
+                        quantity_micro: *m,
+                        produced_at: None,
+                        consumed_before: 0,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn transform<'a>(
+        inputs: Vec<(&'a str, i64)>,
+        outputs: Vec<(&'a str, i64)>,
+        yield_ratio: Option<&str>,
+    ) -> CheckedEvent<'a> {
+        CheckedEvent {
+            key: "t",
+            kind: EventKind::Transform,
+            at: Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single().unwrap(),
+            inputs,
+            outputs,
+            subjects: vec![],
+            yield_ratio: yield_ratio.map(|y| y.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_transform_may_produce_its_yield_plus_the_tolerance_and_no_more() {
+        let f = facts(&[
+            ("fish", "KGM", 120_000_000),
+            ("caviar", "GRM", 12_120_000_000),
+        ]);
+        // 12.12 kg of caviar from 120 kg at a yield of 0.1: within 1 %.
+        let ok = transform(
+            vec![("fish", 120_000_000)],
+            vec![("caviar", 12_120_000_000)],
+            Some("0.1"),
+        );
+        assert_eq!(check(&[ok], &f, &[], &[]), vec![]);
+        let over = transform(
+            vec![("fish", 120_000_000)],
+            vec![("caviar", 12_130_000_000)],
+            Some("0.1"),
+        );
+        let found = check(&[over], &f, &[], &[]);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].rule, "conservation");
+        assert_eq!(found[0].numbers["limit"], "12.12");
+        assert_eq!(found[0].numbers["outputs"], "12.13");
+        assert_eq!(found[0].numbers["unit"], "KGM");
+    }
+
+    #[test]
+    fn units_that_do_not_convert_make_conservation_unverifiable_never_a_silent_pass() {
+        let f = facts(&[("skin", "NAR", 1_000_000), ("leather", "KGM", 2_000_000)]);
+        let t = transform(
+            vec![("skin", 1_000_000)],
+            vec![("leather", 2_000_000)],
+            None,
+        );
+        let found = check(&[t], &f, &[], &[]);
+        assert_eq!(
+            found
+                .iter()
+                .map(|x| (x.rule.as_str(), x.severity))
+                .collect::<Vec<_>>(),
+            [("conservation_unverifiable", Severity::Info)]
+        );
+    }
+}

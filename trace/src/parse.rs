@@ -44,7 +44,7 @@ fn read_batch(json: &Value, p: &mut Problems) -> Batch {
     };
     allowed(
         top,
-        "$",
+        "",
         &["agents", "documents", "specimens", "events", "corrections"],
         p,
     );
@@ -651,5 +651,65 @@ fn optional_quantity(
     match m.get(field) {
         None | Some(Value::Null) => Some(None),
         Some(v) => read_quantity(&join(path, field), v, p).map(Some),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::error::Error;
+    use serde_json::json;
+
+    fn problems(v: Value) -> Vec<(String, String)> {
+        match parse_batch(&v) {
+            Err(Error::Refused { problems }) => {
+                problems.into_iter().map(|p| (p.path, p.message)).collect()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_fault_is_named_by_its_path_not_only_the_first() {
+        let found = problems(json!({
+            "specimens": [{"key": "", "taxon": "1", "term": "XXX", "source": "W", "colour": "red"}],
+            "documents": [{"country": "ZZ", "type": "permit", "number": "1234567890123456789012345678901234567890", "status": "issued"}],
+            "events": [{"key": "e", "kind": "split", "at": "2024-01-01T00:00:00Z", "yield": "0.5"}],
+            "extra": 1
+        }));
+        let paths: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "extra",
+                "documents[0].country",
+                "documents[0].type",
+                "documents[0].number",
+                "specimens[0].colour",
+                "specimens[0].key",
+                "specimens[0].term",
+                "specimens[0].quantity",
+                "events[0].yield",
+            ]
+        );
+        assert!(found[0].1.contains("unknown field"));
+        assert!(found[8].1.contains("only a transform"));
+    }
+
+    #[test]
+    fn a_flow_is_a_key_or_a_key_with_a_quantity_in_any_unit() {
+        let batch = parse_batch(&json!({"events": [{
+            "key": "e", "kind": "transform", "at": "2024-01-01T00:00:00+02:00", "yield": 0.12,
+            "inputs": ["fish"], "outputs": [{"specimen": "lot", "quantity": {"amount": "1500", "unit": "GRM"}}]
+        }]}))
+        .unwrap();
+        let e = &batch.events[0];
+        assert_eq!(e.at.to_rfc3339(), "2023-12-31T22:00:00+00:00");
+        assert_eq!(e.yield_ratio.unwrap().to_string(), "0.12");
+        assert_eq!(e.inputs[0].quantity, None);
+        assert_eq!(e.outputs[0].quantity.unwrap().to_string(), "1500 GRM");
+        assert_eq!(e.outputs[0].quantity_path, "events[0].outputs[0].quantity");
     }
 }
