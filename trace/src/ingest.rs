@@ -136,10 +136,7 @@ impl Register {
     }
 
     async fn replay(&self, client_key: &str, digest: &str) -> Result<Option<Ingested>> {
-        let mut tx = self.db.begin().await?;
-        let found = store::batch_by_key(&mut tx, client_key).await?;
-        tx.rollback().await?;
-        let Some((batch_id, stored)) = found else {
+        let Some((batch_id, stored)) = store::batch_by_key(&self.db, client_key).await? else {
             return Ok(None);
         };
         if stored != digest {

@@ -127,15 +127,15 @@ pub struct Rows {
 }
 
 /// The batch stored under `client_key`: its id and digest.
-pub async fn batch_by_key(tx: &mut Tx, client_key: &str) -> Result<Option<(i64, String)>> {
-    let row = with_tx!(tx, c => {
+pub async fn batch_by_key(db: &db::Db, client_key: &str) -> Result<Option<(i64, String)>> {
+    let row = db::read_db!(db, pool => {
         sqlx::query("SELECT id, digest FROM trace_batches WHERE client_key = $1")
             .bind(client_key)
-            .fetch_optional(&mut *c)
+            .fetch_optional(pool)
             .await?
             .map(|r| Ok::<_, sqlx::Error>((r.try_get::<i64, _>(0)?, r.try_get::<String, _>(1)?)))
-            .transpose()?
-    });
+            .transpose()
+    })?;
     Ok(row)
 }
 
