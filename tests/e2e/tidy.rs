@@ -92,7 +92,15 @@ const FORBIDDEN: [&str; 3] = [
 ];
 
 /// The workspace's own crates, which a crate's dependency rules are about.
-const WORKSPACE_CRATES: [&str; 6] = ["domain", "db", "sync", "quota", "rules", "speciesplus-fake"];
+const WORKSPACE_CRATES: [&str; 7] = [
+    "domain",
+    "db",
+    "sync",
+    "quota",
+    "rules",
+    "trace",
+    "speciesplus-fake",
+];
 
 #[test]
 fn rules_depends_on_domain_alone_and_quota_on_neither_sync_nor_rules() {
@@ -198,4 +206,12 @@ fn the_application_layers_import_one_way_app_under_http_and_cli_which_never_meet
 fn crate_paths_are_read_in_groups_and_comments_are_left_out() {
     let text = "use crate::app::quota;\nuse crate::{\n    cli::Ending,\n    http::{self, ApiError},\n};\n// crate::server\nlet x = crate::http::ROUTES; // crate::keys\n";
     assert_eq!(crate_modules_named(text), ["app", "cli", "http", "http"]);
+}
+
+#[test]
+fn trace_depends_on_domain_and_db_only_among_our_crates() {
+    let trace = dependencies(&repo_path("trace/Cargo.toml"));
+    for edge in ["quota", "sync", "rules", "cites", "axum", "clap"] {
+        assert!(!trace.iter().any(|d| d == edge), "trace depends on {edge}");
+    }
 }

@@ -1,0 +1,8 @@
+//! Integration tests of the provenance register, every scenario on SQLite and on PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod epcis;
+mod ingest;
+mod queries;
