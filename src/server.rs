@@ -452,7 +452,8 @@ pub fn require(caller: &Caller, allowed: &[Role]) -> Result<(), ApiError> {
 
 /// Query-string extraction whose rejections use our error format (422 naming the problem).
 /// A parameter with an empty value (`?year=`, `?after=&limit=`) is absent: forms and the
-/// the `?name=` spellings of `docs/http.md` send them so.
+/// the `?name=` spellings of `docs/http.md` send them so. Where absence means a value the
+/// caller may not have meant (`date=`: today), [`refuse_empty`] refuses it instead.
 pub struct AppQuery<T>(pub T);
 
 /// The query of a route that takes no parameters: one sent is refused, naming it, rather than
@@ -484,6 +485,21 @@ where
             .map(AppQuery)
             .map_err(|e| query_rejection(&kept, e))
     }
+}
+
+/// A 422 naming `name` when the query sends it with an empty value: for a parameter whose
+/// absence stands for a value of its own (a listing's `date` is today), an empty one is more
+/// likely a form left blank than a request for that value.
+pub fn refuse_empty(uri: &Uri, name: &'static str, accepted: &str) -> Result<(), ApiError> {
+    let empty = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .any(|(n, v)| n == name && v.is_empty());
+    if empty {
+        return Err(ApiError::invalid(
+            name,
+            format!("{name} is empty: accepted {accepted}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A query string the route cannot take: an unknown parameter is named as the field at fault,
@@ -567,7 +583,7 @@ async fn method_not_allowed(method: Method, path: Option<MatchedPath>, uri: Uri)
 
 /// Liveness and what the service can answer from: the database reachable (else 503), and the
 /// catalogue's state (`loading` until a service that mirrors Species+ has its first mirror).
-async fn health(State(state): State<AppState>) -> Response {
+async fn health(State(state): State<AppState>, _: AppQuery<NoQuery>) -> Response {
     // `SELECT 1` is an INT4 on PostgreSQL and an INTEGER on SQLite: both decode as i32.
     let ping = async {
         db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)
@@ -592,7 +608,7 @@ async fn health(State(state): State<AppState>) -> Response {
     )
 }
 
-async fn openapi() -> Json<Value> {
+async fn openapi(_: AppQuery<NoQuery>) -> Json<Value> {
     Json(crate::openapi::document())
 }
 
@@ -695,9 +711,15 @@ async fn get_listing(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
+    uri: Uri,
     AppQuery(q): AppQuery<ListingQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    refuse_empty(
+        &uri,
+        "date",
+        "a date YYYY-MM-DD, or no date parameter for today",
+    )?;
     let date = match q.date.as_deref() {
         Some(d) => parse_date("date", d)?,
         None => state.clock.today(),
