@@ -34,6 +34,6 @@ pub use ledger::{
     permit_valid_until,
 };
 pub use model::{
-    Actor, ClientKey, HistoryPage, LedgerEntry, Outcome, QuotaSpec, QuotaView, REASON_CHARS_MAX,
-    Refusal, ReservationState, ReservationView, SweepReport,
+    Actor, ClientKey, HistoryPage, LedgerEntry, NOTES_CHARS_MAX, Outcome, QuotaSpec, QuotaView,
+    REASON_CHARS_MAX, Refusal, ReservationState, ReservationView, SweepReport,
 };
