@@ -556,7 +556,7 @@ fn catalogue_paths() -> Value {
             optional_query("limit", "runs to list (default 10)", integer(1, 100))
         ]), ("runs, newest first", json!({"type": "object", "required": ["catalogue_state", "catalogue", "runs"], "properties": {"catalogue_state": {"type": "string", "enum": ["mirror", "loading", "sample", "empty"]}, "catalogue": {"type": "object"}, "runs": {"type": "array", "maxItems": 100, "items": {"type": "object"}}}})), true, None)},
         "/v1/taxa": {"get": op("Find taxa by scientific name prefix or common name", json!([
-            param("name", "query", true, "at least 2 characters once trimmed", json!({"type": "string", "pattern": "\\S[\\s\\S]*\\S"}))
+            param("name", "query", true, "at least 2 characters once trimmed, no NUL", json!({"type": "string", "pattern": "^[^\\u0000]*[^\\s\\u0000][^\\u0000]*[^\\s\\u0000][^\\u0000]*$"}))
         ]), ("matching taxa (at most 50)", wrapped("taxa", json!({"type": "array", "maxItems": sync::catalogue::SEARCH_RESULTS_MAX, "items": {"type": "object", "required": ["id", "full_name"]}}))), true, None)},
         "/v1/taxa/{id}": {"get": op("One taxon with its distribution", json!([id.clone()]),
             ("the taxon", json!({"type": "object", "required": ["taxon", "distributions"], "properties": {"taxon": {"type": "object", "required": ["id", "full_name"]}, "distributions": {"type": "array"}}})), true, Some("no such taxon"))},

@@ -670,6 +670,13 @@ async fn search_taxa(
             "name must have at least 2 characters: a scientific name, its beginning, or a common name",
         ));
     }
+    // PostgreSQL's text cannot hold NUL: refused alike on both backends, not a 500 on one.
+    if name.contains('\0') {
+        return Err(ApiError::invalid(
+            "name",
+            "name holds a NUL character: accepted a scientific name, its beginning, or a common name",
+        ));
+    }
     let taxa = state.catalogue.search(name).await?;
     Ok(Json(json!({ "taxa": taxa })))
 }
