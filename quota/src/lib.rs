@@ -37,6 +37,6 @@ pub use ledger::{
     TRANSIENT_RETRIES_MAX, WRITE_DEADLINE, permit_valid_until,
 };
 pub use model::{
-    Actor, ClientKey, HistoryPage, LedgerEntry, LinkedOutcome, Outcome, QuotaSpec, QuotaView,
-    REASON_CHARS_MAX, Refusal, ReservationState, ReservationView, SweepReport,
+    Actor, ClientKey, HistoryPage, LedgerEntry, LinkedOutcome, NOTES_CHARS_MAX, Outcome, QuotaSpec,
+    QuotaView, REASON_CHARS_MAX, Refusal, ReservationState, ReservationView, SweepReport,
 };

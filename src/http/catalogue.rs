@@ -1,7 +1,7 @@
 //! The catalogue over HTTP: the sync status, taxa, a taxon's listing on a date, amendments.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -9,6 +9,7 @@ use domain::CountryCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::http::extract::refuse_empty;
 use crate::http::{ApiError, AppQuery, AppState, Authenticated, NoQuery};
 
 /// The routes of this module.
@@ -79,6 +80,13 @@ async fn search_taxa(
             "name must have at least 2 characters: a scientific name, its beginning, or a common name",
         ));
     }
+    // PostgreSQL's text cannot hold NUL: refused alike on both backends, not a 500 on one.
+    if name.contains('\0') {
+        return Err(ApiError::invalid(
+            "name",
+            "name holds a NUL character: accepted a scientific name, its beginning, or a common name",
+        ));
+    }
     let taxa = state.catalogue.search(name).await?;
     Ok(Json(json!({ "taxa": taxa })))
 }
@@ -120,9 +128,15 @@ async fn get_listing(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
+    uri: Uri,
     AppQuery(q): AppQuery<ListingQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let id = parse_id(&id)?;
+    refuse_empty(
+        &uri,
+        "date",
+        "a date YYYY-MM-DD, or no date parameter for today",
+    )?;
     let date = match q.date.as_deref() {
         Some(d) => parse_date("date", d)?,
         None => state.clock.today(),

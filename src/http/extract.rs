@@ -4,9 +4,10 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 use crate::app::keys::{self, Caller};
 use crate::http::{ApiError, AppState, database_unavailable};
@@ -103,7 +104,8 @@ fn bearer_key(value: &axum::http::HeaderValue) -> Result<String, &'static str> {
 
 /// Query-string extraction whose rejections use our error format (422 naming the problem).
 /// A parameter with an empty value (`?year=`, `?after=&limit=`) is absent: forms and the
-/// the `?name=` spellings of `docs/http.md` send them so.
+/// the `?name=` spellings of `docs/http.md` send them so. Where absence means a value the
+/// caller may not have meant (`date=`: today), [`refuse_empty`] refuses it instead.
 pub struct AppQuery<T>(pub T);
 
 /// The query of a route that takes no parameters: one sent is refused, naming it, rather than
@@ -288,6 +290,15 @@ where
         de.end().map_err(|e| {
             ApiError::invalid("body", format!("the body is not one JSON object: {e}"))
         })?;
+        // serde reads an array as an object's fields in order; no field of any body is an
+        // array (the OpenAPI document's tests hold this), so one is refused, named.
+        let whole: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if let Some(field) = first_array(&whole, "") {
+            return Err(ApiError::invalid(
+                field.clone(),
+                format!("invalid {field}: an array; accepted a JSON object of its fields"),
+            ));
+        }
         Ok(AppJson(value))
     }
 }
@@ -350,6 +361,39 @@ fn explain(path: &str, serde_says: &str) -> String {
         ""
     };
     format!("invalid {path}: {said}{accepted}")
+}
+
+/// The path (`documents.import_permit`) of the first array among the members of `value`.
+fn first_array(value: &Value, at: &str) -> Option<String> {
+    let Value::Object(members) = value else {
+        return None;
+    };
+    members.iter().find_map(|(name, member)| {
+        let path = if at.is_empty() {
+            name.clone()
+        } else {
+            format!("{at}.{name}")
+        };
+        match member {
+            Value::Array(_) => Some(path),
+            _ => first_array(member, &path),
+        }
+    })
+}
+
+/// A 422 naming `name` when the query sends it with an empty value: for a parameter whose
+/// absence stands for a value of its own (a listing's `date` is today), an empty one is more
+/// likely a form left blank than a request for that value.
+pub fn refuse_empty(uri: &Uri, name: &'static str, accepted: &str) -> Result<(), ApiError> {
+    let empty = form_urlencoded::parse(uri.query().unwrap_or("").as_bytes())
+        .any(|(n, v)| n == name && v.is_empty());
+    if empty {
+        return Err(ApiError::invalid(
+            name,
+            format!("{name} is empty: accepted {accepted}"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 
 use crate::http::error::with_retry_after;
+use crate::http::extract::{AppQuery, NoQuery};
 use crate::http::{AppState, HEALTH_DEADLINE};
 
 /// The routes of this module.
@@ -19,7 +20,7 @@ pub(crate) fn routes() -> Router<AppState> {
 
 /// Liveness and what the service can answer from: the database reachable (else 503), and the
 /// catalogue's state (`loading` until a service that mirrors Species+ has its first mirror).
-async fn health(State(state): State<AppState>) -> Response {
+async fn health(State(state): State<AppState>, _: AppQuery<NoQuery>) -> Response {
     // `SELECT 1` is an INT4 on PostgreSQL and an INTEGER on SQLite: both decode as i32.
     let ping = async {
         db::with_db!(&state.db, pool => sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(pool).await)
@@ -44,6 +45,6 @@ async fn health(State(state): State<AppState>) -> Response {
     )
 }
 
-async fn openapi() -> Json<Value> {
+async fn openapi(_: AppQuery<NoQuery>) -> Json<Value> {
     Json(crate::http::openapi::document())
 }

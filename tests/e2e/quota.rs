@@ -479,7 +479,7 @@ async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
             format!("/v1/quotas/{id}/history?limit=1"),
         ),
         (
-            "/v1/taxa/4521/listing?date=&country=".to_owned(),
+            "/v1/taxa/4521/listing?country=".to_owned(),
             "/v1/taxa/4521/listing".to_owned(),
         ),
         (
@@ -494,6 +494,13 @@ async fn empty_query_parameters_are_taken_as_absent(backend: Backend) {
     }
     let (_, list) = app.get("/v1/quotas?exporter=&taxon=&year=", r).await;
     assert_eq!(list["quotas"][0]["id"], id, "{list}");
+    // But an empty date is refused, naming it: absent, it would mean today.
+    let (s, body) = app.get("/v1/taxa/4521/listing?date=&country=", r).await;
+    assert_eq!(
+        (s, body["error"]["field"].as_str()),
+        (422, Some("date")),
+        "{body}"
+    );
     // Absent, so a required parameter is missing; an unknown one with a value is still refused.
     let (s, body) = app.get("/v1/amendments?from=2023-11-25&to=", r).await;
     assert_eq!(
