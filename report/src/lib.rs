@@ -1,6 +1,7 @@
 //! Reports for Scientific Authorities: the quota-use review of the ledger (figures, use by
 //! month, run-out date at the current pace, refused demand, flags), its tables (text, JSON, CSV
-//! and Parquet through polars).
+//! and Parquet through polars) and its charts (PNG and SVG through plotters, with an embedded
+//! DejaVu Sans font, no system fonts).
 //!
 //! The application layer gathers the rows (quotas with their counters, their ledger history,
 //! recorded refusals, Species+'s published values, earlier years for trends, and "today") and
@@ -14,6 +15,7 @@
 // Tests may unwrap: a panic there is a test failure with a backtrace, which is what we want.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod chart;
 mod error;
 pub mod input;
 pub mod quota_use;

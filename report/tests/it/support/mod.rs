@@ -1,10 +1,11 @@
 //! A seeded review shared by the report's tests: four quotas whose figures the unit tests of
-//! `quota_use` check by hand.
+//! `quota_use` check by hand, and a trend of five years with a gap.
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use domain::{CountryCode, Date, Period, TaxonId, UnitCode};
 use report::{
     HistoryEntry, PublishedLimit, QuotaInput, QuotaUseInput, QuotaUseReview, RefusalRecord,
+    TrendPoint, TrendSeries,
 };
 use rust_decimal::Decimal;
 
@@ -146,4 +147,27 @@ pub fn inputs() -> Vec<QuotaUseInput> {
 
 pub fn seeded() -> QuotaUseReview {
     report::review(d(TODAY), &inputs())
+}
+
+/// Five years of leopard exports from NA; no importer figure for 2025.
+pub fn trend() -> TrendSeries {
+    let point = |year, quota: &str, exp: &str, imp: Option<&str>| TrendPoint {
+        year,
+        quota: Some(dec(quota)),
+        used: None,
+        exporter_reported: Some(dec(exp)),
+        importer_reported: imp.map(dec),
+    };
+    TrendSeries {
+        taxon_name: "Panthera pardus".to_owned(),
+        exporter: CountryCode::parse("NA").unwrap(),
+        unit: UnitCode::parse("NAR").unwrap(),
+        points: vec![
+            point(2021, "250", "180", Some("170")),
+            point(2022, "250", "210", Some("205")),
+            point(2023, "250", "240", Some("238")),
+            point(2024, "250", "190", Some("200")),
+            point(2025, "250", "120", None),
+        ],
+    }
 }
