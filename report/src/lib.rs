@@ -1,7 +1,7 @@
 //! Reports for Scientific Authorities: the quota-use review of the ledger (figures, use by
 //! month, run-out date at the current pace, refused demand, flags), its tables (text, JSON, CSV
-//! and Parquet through polars) and its charts (PNG and SVG through plotters, with an embedded
-//! DejaVu Sans font, no system fonts).
+//! and Parquet through polars), its charts (PNG and SVG through plotters, with an embedded
+//! DejaVu Sans font, no system fonts) and one self-contained HTML report.
 //!
 //! The application layer gathers the rows (quotas with their counters, their ledger history,
 //! recorded refusals, Species+'s published values, earlier years for trends, and "today") and
@@ -17,6 +17,7 @@
 
 pub mod chart;
 mod error;
+pub mod html;
 pub mod input;
 pub mod quota_use;
 pub mod table;
