@@ -1,8 +1,9 @@
 //! What the application layer hands in: plain rows read from the ledger and the catalogue,
-//! already in `domain` types. Nothing here is read by this crate from anywhere else.
+//! already in `domain` types. Nothing here is read by this crate from anywhere else; the day
+//! of a review is an argument of `review`, never the wall clock.
 
 use domain::{
-    CountryCode, Date, Period, PurposeCode, SourceCode, TaxonId, TermCode, Timestamp, UnitCode,
+    CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, Timestamp, UnitCode,
 };
 use rust_decimal::Decimal;
 
@@ -93,6 +94,3 @@ pub struct TrendSeries {
     pub unit: UnitCode,
     pub points: Vec<TrendPoint>,
 }
-
-/// The day a review is made: an input, never the wall clock.
-pub type Today = Date;

@@ -202,7 +202,8 @@ fn elapsed_days(today: Date, start: Date, last_day: Date) -> i64 {
 
 /// At the pace so far (`used` over `elapsed` days), the first day on which use reaches the
 /// limit: day n with n * used / elapsed >= limit, n = ceil(limit * elapsed / used), exactly.
-/// A limit already reached gives the day the history reached it.
+/// A limit already reached gives the day the history reached it (today, or the period's last
+/// day, when the history handed in does not show it).
 fn runs_out_on(
     q: &QuotaInput,
     used: Decimal,
