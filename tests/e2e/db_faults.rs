@@ -42,8 +42,6 @@ const RECOVERY_TIMEOUT: Duration = Duration::from_secs(20);
 const RECOVERY_POLL: Duration = Duration::from_millis(100);
 /// Acknowledged requests of a cycle sent again after it, at most.
 const ACKNOWLEDGED_RETRIES_MAX: usize = 16;
-/// A whole run fails rather than take longer than this per cycle.
-const BUDGET_PER_CYCLE: Duration = Duration::from_secs(12);
 const SEED: u64 = 0xDB_FA_17;
 const RESERVE_QUANTITIES: &[&str] = &["0.5", "1", "2"];
 
@@ -509,10 +507,6 @@ async fn on_postgres_the_service_rides_out_its_database_crashing_and_its_network
     let mut slowest_direct_503 = Duration::ZERO;
 
     for cycle in 0..cycles {
-        assert!(
-            started.elapsed() < BUDGET_PER_CYCLE * (cycle as u32 + 1),
-            "cycle {cycle}: over the budget"
-        );
         let crash = cycle % 2 == 1;
         let ctx = format!(
             "cycle {cycle} ({})",
