@@ -9,7 +9,7 @@ use super::{client_key, integer, op, optional_query, param, response};
 /// The provenance register's routes: the ingest of a batch and the queries.
 pub(super) fn trace_paths() -> Value {
     let records = |required: &[&str]| {
-        json!({"type": "array", "maxItems": trace::BATCH_RECORDS_MAX,
+        json!({"type": ["array", "null"], "description": "null: none", "maxItems": trace::BATCH_RECORDS_MAX,
         "items": {"type": "object", "required": required}})
     };
     let project = json!({"type": "object", "additionalProperties": false,
