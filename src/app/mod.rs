@@ -1,5 +1,6 @@
 //! The application layer: the use cases the command line and the HTTP service share (the
-//! permit check, API keys, the sample catalogue, the sync schedule), over the library crates.
+//! permit check, API keys, the sample catalogue, the sync schedule, the provenance register),
+//! over the library crates.
 //! It imports neither `crate::cli` nor `crate::http`.
 
 pub mod keys;
@@ -10,4 +11,5 @@ pub mod quota_import;
 pub mod sample;
 pub mod schedule;
 pub mod settings;
+pub mod trace;
 pub mod views;

@@ -1,4 +1,4 @@
-//! The command line: `cites serve | sync | listing | amendments | keys`.
+//! The command line: `cites serve | sync | listing | amendments | quota | check | trace | keys`.
 //!
 //! The only place that reads configuration (flags and their environment variables) and builds
 //! the clock; everything below receives typed settings.
@@ -8,6 +8,7 @@ pub mod check;
 mod keys;
 pub mod quota;
 mod sync;
+pub mod trace;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +64,13 @@ pub enum Command {
     },
     /// Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES, with every reason.
     Check(CheckArgs),
+    /// The provenance register: ingest events, trace a specimen's origin or where it went,
+    /// look up an identifier or a document.
+    #[command(after_help = TRACE_EXIT_STATUS)]
+    Trace {
+        #[command(subcommand)]
+        command: crate::cli::trace::TraceCommand,
+    },
     /// Manage API keys of the HTTP service.
     Keys {
         #[command(subcommand)]
@@ -78,6 +86,10 @@ pub const EXIT_REFUSED: u8 = 3;
 const QUOTA_EXIT_STATUS: &str = "Exit status: 0 done; 1 error (on stderr); 2 invalid \
     arguments; 3 refused by the ledger, the refusal printed (such as not enough quota, or a \
     reservation in another state), or for `import`, Species+ quotas not applied (printed).";
+
+/// The exit statuses of `cites trace`, in its help.
+const TRACE_EXIT_STATUS: &str = "Exit status: 0 done; 1 error (on stderr), such as an unknown \
+    specimen; 2 invalid arguments; 3 a batch refused, every fault printed on stderr, nothing stored.";
 
 /// How a command that did not fail ended; `main` turns it into the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -575,6 +587,7 @@ pub async fn run(cli: Cli, serve: Serve) -> anyhow::Result<Ending> {
         Command::Keys { command } => done(keys::keys_command(db.clone(), clock, command).await),
         Command::Check(args) => done(crate::cli::check::run(db.clone(), clock, args).await),
         Command::Quota { command } => crate::cli::quota::run(db.clone(), clock, command).await,
+        Command::Trace { command } => crate::cli::trace::run(db.clone(), clock, command).await,
     };
     db.close().await;
     result

@@ -17,6 +17,8 @@ pub struct ApiError {
     pub(crate) code: &'static str,
     pub(crate) message: String,
     pub(crate) field: Option<std::borrow::Cow<'static, str>>,
+    /// Every fault of a refused body, each with its path and message (a trace batch's).
+    pub(crate) problems: Option<Vec<trace::Problem>>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             code,
             message: message.into(),
             field: None,
+            problems: None,
         }
     }
 
@@ -44,6 +47,7 @@ impl ApiError {
             code: "invalid_input",
             message: message.into(),
             field: Some(field.into()),
+            problems: None,
         }
     }
 
@@ -88,6 +92,9 @@ impl IntoResponse for ApiError {
         let mut error = json!({"code": self.code, "message": self.message});
         if let Some(field) = self.field {
             error["field"] = json!(field);
+        }
+        if let Some(problems) = self.problems {
+            error["problems"] = json!(problems);
         }
         let response = (self.status, Json(json!({ "error": error }))).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
@@ -169,6 +176,37 @@ impl From<quota::Error> for ApiError {
                 ApiError::unavailable("quota ledger", s)
             }
             _ => ApiError::internal("quota ledger", &e),
+        }
+    }
+}
+
+impl From<crate::app::trace::TraceError> for ApiError {
+    fn from(e: crate::app::trace::TraceError) -> ApiError {
+        use crate::app::trace::TraceError as E;
+        match e {
+            E::Invalid { field, message } => ApiError::invalid(field, message),
+            E::Refused(problems) => {
+                let mut refused = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "batch_refused",
+                    format!(
+                        "the batch was refused whole, nothing stored: {} problem(s), each named in error.problems with its JSON path",
+                        problems.len()
+                    ),
+                )
+                .on_field("body");
+                refused.problems = Some(problems);
+                refused
+            }
+            e @ E::KeyConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "key_conflict", e.to_string())
+                    .on_field("client_key")
+            }
+            E::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+            e => match e.sqlx() {
+                Some(s) if database_unavailable(s) => ApiError::unavailable("trace register", s),
+                _ => ApiError::internal("trace register", &e),
+            },
         }
     }
 }

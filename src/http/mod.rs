@@ -13,6 +13,7 @@ pub mod listen;
 pub mod openapi;
 pub mod quota;
 pub mod serve;
+mod trace;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub use crate::http::error::{ApiError, database_unavailable};
 use crate::http::extract::authenticate;
 pub use crate::http::extract::{AppJson, AppQuery, Authenticated, NoQuery};
 use crate::http::quota::{DECLARE_ROLES, PERMIT_ROLES};
+use crate::http::trace::INGEST_ROLES;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -119,7 +121,7 @@ impl CatalogueState {
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
-pub const ROUTES: [(&str, &str, &[Role]); 20] = [
+pub const ROUTES: [(&str, &str, &[Role]); 26] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -141,6 +143,12 @@ pub const ROUTES: [(&str, &str, &[Role]); 20] = [
     ("POST", "/v1/reservations/{id}/close", PERMIT_ROLES),
     // Every role may check; `reserve: true` needs a permit officer or an admin.
     ("POST", "/v1/permit-checks", &Role::ALL),
+    ("POST", "/v1/trace/events", INGEST_ROLES),
+    ("GET", "/v1/trace/specimens/{key}/origin", &Role::ALL),
+    ("GET", "/v1/trace/specimens/{key}/forward", &Role::ALL),
+    ("GET", "/v1/trace/events/{key}/forward", &Role::ALL),
+    ("GET", "/v1/trace/identifiers/{value}", &Role::ALL),
+    ("GET", "/v1/trace/documents/{number}", &Role::ALL),
 ];
 
 /// Largest request body accepted, in bytes: a permit check or a quota is a few hundred.
@@ -163,6 +171,7 @@ pub fn app(state: AppState) -> Router {
         .merge(keys::routes())
         .merge(quota::routes())
         .merge(check::routes())
+        .merge(trace::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

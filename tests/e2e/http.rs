@@ -499,6 +499,10 @@ fn openapi_names_the_resource_each_404_did_not_find() {
             "no such quota"
         } else if path.starts_with("/v1/reservations/") {
             "no such reservation"
+        } else if path.starts_with("/v1/trace/specimens/") {
+            "no such specimen"
+        } else if path.starts_with("/v1/trace/events/") {
+            "no such event"
         } else {
             panic!("{method} {path} has a 404 ({said}) for no resource")
         };
@@ -506,12 +510,12 @@ fn openapi_names_the_resource_each_404_did_not_find() {
     }
     let on_an_id = cites::http::ROUTES
         .iter()
-        .filter(|(_, path, _)| path.contains("{id}"))
+        .filter(|(_, path, _)| path.contains("{id}") || path.contains("{key}"))
         .count();
     assert_eq!(
         seen,
         on_an_id + 1,
-        "every route on an id has its 404, and the quota list"
+        "every route on an id or a trace key has its 404, and the quota list"
     );
 }
 

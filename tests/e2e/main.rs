@@ -18,3 +18,4 @@ mod schedule;
 mod slow_clients;
 mod support;
 mod tidy;
+mod trace;

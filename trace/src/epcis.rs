@@ -429,7 +429,11 @@ fn documents(
             [country, doc_type, number] => CountryCode::parse(country)
                 .ok()
                 .zip(DocType::parse(doc_type))
-                .filter(|_| !number.is_empty() && number.chars().count() <= 35)
+                .filter(|_| {
+                    !number.is_empty()
+                        && number.chars().count() <= 35
+                        && !number.chars().any(char::is_control)
+                })
                 .map(|(country, doc_type)| DocumentKey {
                     country,
                     doc_type,

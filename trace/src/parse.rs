@@ -112,9 +112,12 @@ pub(crate) fn read_document_key(
     let doc_type = vocab(m, path, "type", DocType::parse, DocType::accepted, p);
     let number = required(m, path, "number", p, |s| {
         let n = s.trim();
-        if n.is_empty() || n.chars().count() > DOCUMENT_NUMBER_CHARS_MAX {
+        if n.is_empty()
+            || n.chars().count() > DOCUMENT_NUMBER_CHARS_MAX
+            || n.chars().any(char::is_control)
+        {
             Err(format!(
-                "{s:?} is not a document number: accepted 1 to {DOCUMENT_NUMBER_CHARS_MAX} characters (box 1 of the permit form)"
+                "{s:?} is not a document number: accepted 1 to {DOCUMENT_NUMBER_CHARS_MAX} printable characters (box 1 of the permit form)"
             ))
         } else {
             Ok(n.to_owned())
