@@ -7,6 +7,7 @@ mod catalogue;
 pub mod check;
 mod keys;
 pub mod quota;
+pub mod report;
 mod sync;
 
 use std::path::PathBuf;
@@ -63,6 +64,11 @@ pub enum Command {
     },
     /// Check a permit application: ALLOW, REFUSE, NEEDS_REVIEW or NOT_CITES, with every reason.
     Check(CheckArgs),
+    /// Reports for Scientific Authorities: the quota-use review.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
+    },
     /// Manage API keys of the HTTP service.
     Keys {
         #[command(subcommand)]
@@ -575,6 +581,7 @@ pub async fn run(cli: Cli, serve: Serve) -> anyhow::Result<Ending> {
         Command::Keys { command } => done(keys::keys_command(db.clone(), clock, command).await),
         Command::Check(args) => done(crate::cli::check::run(db.clone(), clock, args).await),
         Command::Quota { command } => crate::cli::quota::run(db.clone(), clock, command).await,
+        Command::Report { command } => done(report::run(db.clone(), clock, command).await),
     };
     db.close().await;
     result

@@ -12,6 +12,7 @@ mod keys;
 pub mod listen;
 pub mod openapi;
 pub mod quota;
+mod report;
 pub mod serve;
 
 use std::sync::Arc;
@@ -119,7 +120,7 @@ impl CatalogueState {
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
-pub const ROUTES: [(&str, &str, &[Role]); 20] = [
+pub const ROUTES: [(&str, &str, &[Role]); 21] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -141,6 +142,7 @@ pub const ROUTES: [(&str, &str, &[Role]); 20] = [
     ("POST", "/v1/reservations/{id}/close", PERMIT_ROLES),
     // Every role may check; `reserve: true` needs a permit officer or an admin.
     ("POST", "/v1/permit-checks", &Role::ALL),
+    ("GET", "/v1/reports/quota-use", &Role::ALL),
 ];
 
 /// Largest request body accepted, in bytes: a permit check or a quota is a few hundred.
@@ -163,6 +165,7 @@ pub fn app(state: AppState) -> Router {
         .merge(keys::routes())
         .merge(quota::routes())
         .merge(check::routes())
+        .merge(report::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
