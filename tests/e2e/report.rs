@@ -4,6 +4,7 @@
 
 use cites::app::keys::Role;
 use db::Backend;
+use polars::prelude::{ParquetReader, SerReader};
 use serde_json::{Value, json};
 
 use crate::support::{TestApp, cites, on_both_backends, repo_path, stderr, stdout};
@@ -324,6 +325,22 @@ fn the_command_line_prints_the_table_and_writes_csv_parquet_and_html() {
         bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"),
         "{} bytes",
         bytes.len()
+    );
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
+        .finish()
+        .unwrap();
+    assert_eq!(df.height(), 1);
+    let text = |name: &str| {
+        df.column(name)
+            .unwrap()
+            .str()
+            .unwrap()
+            .get(0)
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        ["taxon_name", "limit", "held", "used", "available"].map(text),
+        ["Loxodonta africana", "10", "0", "5", "5"].map(|v| Some(v.to_owned()))
     );
 
     let html = dir.path().join("q.html");
