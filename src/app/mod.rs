@@ -8,6 +8,7 @@ pub mod permit_check;
 pub mod progress;
 pub mod quota;
 pub mod quota_import;
+pub mod report;
 pub mod sample;
 pub mod schedule;
 pub mod settings;

@@ -7,6 +7,7 @@ mod catalogue;
 pub mod check;
 mod keys;
 pub mod quota;
+pub mod report;
 mod sync;
 pub mod trace;
 
@@ -70,6 +71,11 @@ pub enum Command {
     Trace {
         #[command(subcommand)]
         command: crate::cli::trace::TraceCommand,
+    },
+    /// Reports for Scientific Authorities: the quota-use review.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
     },
     /// Manage API keys of the HTTP service.
     Keys {
@@ -588,6 +594,7 @@ pub async fn run(cli: Cli, serve: Serve) -> anyhow::Result<Ending> {
         Command::Check(args) => done(crate::cli::check::run(db.clone(), clock, args).await),
         Command::Quota { command } => crate::cli::quota::run(db.clone(), clock, command).await,
         Command::Trace { command } => crate::cli::trace::run(db.clone(), clock, command).await,
+        Command::Report { command } => done(report::run(db.clone(), clock, command).await),
     };
     db.close().await;
     result

@@ -12,6 +12,7 @@ mod keys;
 pub mod listen;
 pub mod openapi;
 pub mod quota;
+mod report;
 pub mod serve;
 mod trace;
 
@@ -121,7 +122,7 @@ impl CatalogueState {
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
-pub const ROUTES: [(&str, &str, &[Role]); 26] = [
+pub const ROUTES: [(&str, &str, &[Role]); 27] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -149,6 +150,7 @@ pub const ROUTES: [(&str, &str, &[Role]); 26] = [
     ("GET", "/v1/trace/events/{key}/forward", &Role::ALL),
     ("GET", "/v1/trace/identifiers/{value}", &Role::ALL),
     ("GET", "/v1/trace/documents/{number}", &Role::ALL),
+    ("GET", "/v1/reports/quota-use", &Role::ALL),
 ];
 
 /// Largest request body accepted, in bytes: a permit check or a quota is a few hundred.
@@ -172,6 +174,7 @@ pub fn app(state: AppState) -> Router {
         .merge(quota::routes())
         .merge(check::routes())
         .merge(trace::routes())
+        .merge(report::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

@@ -659,10 +659,65 @@ fn check_path() -> Value {
     json!({"/v1/permit-checks": {"post": check}})
 }
 
+/// `GET /v1/reports/quota-use`: the review's rows as JSON or, with `Accept: text/csv`, CSV.
+fn report_paths() -> Value {
+    let row = json!({"type": "object", "required": ["quota_id", "exporter", "taxon_id", "taxon_name", "period_start", "period_last_day", "unit", "limit", "held", "committed", "exported", "used", "available", "used_share", "period_elapsed_share", "runs_out_on", "refused_requests", "refused_quantity", "published", "flags", "months"], "properties": {
+        "quota_id": {"type": "integer"},
+        "exporter": {"type": "string"},
+        "taxon_id": {"type": "integer"},
+        "taxon_name": {"type": "string"},
+        "period_start": {"type": "string", "format": "date"},
+        "period_last_day": {"type": "string", "format": "date"},
+        "limit": {"type": ["string", "null"], "description": "null: in preparation"},
+        "held": {"type": "string"}, "committed": {"type": "string"}, "exported": {"type": "string"},
+        "used": {"type": "string", "description": "box 11a: committed + exported"},
+        "available": {"type": ["string", "null"], "description": "limit - held - used; negative when exceeded"},
+        "used_share": {"type": ["number", "null"], "description": "used / limit; null for a zero quota or one in preparation"},
+        "period_elapsed_share": {"type": "number"},
+        "runs_out_on": {"type": ["string", "null"], "format": "date", "description": "the day use reaches the limit at the pace so far"},
+        "refused_requests": {"type": "integer"},
+        "refused_quantity": {"type": "string"},
+        "published": {"type": ["string", "null"], "description": "what Species+ publishes: in preparation, AMOUNT UNIT, or null for a national quota"},
+        "flags": {"type": "array", "items": {"type": "string", "enum": ["over_80_percent", "exceeded", "activity_under_zero_quota", "in_preparation", "differs_from_species_plus"]}},
+        "months": {"type": "array", "items": {"type": "object", "required": ["month", "used", "cumulative", "refused_requests"]}}}});
+    let mut review = op(
+        "The quota-use review (scientific authorities; every role reads): one row per quota of the exporter in force during part of the year, with held, committed, exported, used (box 11a) and its share of the limit, use by month, the day the quota runs out at the current pace, refused demand and flags, as of the service's today; CSV with Accept: text/csv",
+        json!([
+            param("exporter", "query", true, "exporting country", country()),
+            param(
+                "year",
+                "query",
+                true,
+                "quotas in force during part of this year",
+                integer(QUOTA_YEAR_MIN.into(), QUOTA_YEAR_MAX.into())
+            ),
+            optional_query(
+                "taxon",
+                "Species+ taxon id, as on GET /v1/quotas: the quotas declared on it, on concepts Species+ has merged into it and, for a synonym, on its accepted taxon; 404 naming taxon when the catalogue holds no such taxon and no quota is declared on it",
+                taxon_id_schema()
+            )
+        ]),
+        (
+            "the review as of today, rows sorted by exporter, taxon name, period and id",
+            json!({"type": "object", "required": ["today", "rows"], "properties": {"today": {"type": "string", "format": "date"}, "rows": {"type": "array", "items": row}}}),
+        ),
+        true,
+        None,
+    );
+    review["responses"]["200"]["content"]["text/csv"] = json!({"schema": {"type": "string"}});
+    review["responses"]["404"] = response("no such taxon");
+    json!({"/v1/reports/quota-use": {"get": review}})
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = catalogue_paths();
-    for more in [quota_paths(), check_path(), trace::trace_paths()] {
+    for more in [
+        quota_paths(),
+        check_path(),
+        report_paths(),
+        trace::trace_paths(),
+    ] {
         if let (Some(paths), Value::Object(more)) = (paths.as_object_mut(), more) {
             paths.extend(more);
         }

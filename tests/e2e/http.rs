@@ -493,7 +493,8 @@ fn openapi_names_the_resource_each_404_did_not_find() {
         seen += 1;
         // The quota list by taxon answers 404 for a taxon id neither the catalogue nor any
         // quota knows.
-        let expected = if path.starts_with("/v1/taxa/") || (method, path) == ("GET", "/v1/quotas") {
+        let by_taxon = [("GET", "/v1/quotas"), ("GET", "/v1/reports/quota-use")];
+        let expected = if path.starts_with("/v1/taxa/") || by_taxon.contains(&(method, path)) {
             "no such taxon"
         } else if path.starts_with("/v1/quotas/") {
             "no such quota"
@@ -514,8 +515,8 @@ fn openapi_names_the_resource_each_404_did_not_find() {
         .count();
     assert_eq!(
         seen,
-        on_an_id + 1,
-        "every route on an id or a trace key has its 404, and the quota list"
+        on_an_id + 2,
+        "every route on an id or a trace key has its 404, and the quota list and review by taxon"
     );
 }
 

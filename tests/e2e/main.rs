@@ -14,6 +14,7 @@ mod http;
 mod nested_quotas;
 mod quota;
 mod quota_crash;
+mod report;
 mod schedule;
 mod slow_clients;
 mod support;

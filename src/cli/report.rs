@@ -1,0 +1,115 @@
+//! `cites report quota-use`: the quota-use review of an exporter's quotas for a year, as a
+//! table on the terminal, or as JSON, CSV, Parquet or a self-contained HTML report.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use db::Db;
+use domain::Clock;
+use report::table::Table;
+
+use crate::app::report::{ReportError, parse_query, quota_use};
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The quota-use review (Art. IV(3)): per quota in force during part of the year, held,
+    /// committed, exported, used (box 11a) and its share of the limit, use by month, the day it
+    /// runs out at the current pace, refused demand and flags; a table unless told otherwise.
+    QuotaUse(QuotaUseArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("output").args(["json", "csv", "parquet", "html"])))]
+pub struct QuotaUseArgs {
+    /// Exporting country, ISO 3166-1 alpha-2 (e.g. NA).
+    #[arg(long)]
+    pub exporter: String,
+    /// Quotas in force during part of this calendar year (1975 to 2200).
+    #[arg(long, allow_hyphen_values = true)]
+    pub year: String,
+    /// A Species+ taxon id: the quotas declared on it, on concepts Species+ has merged into it
+    /// and, for a synonym, on its accepted taxon (as `cites quota list --taxon`).
+    #[arg(long)]
+    pub taxon: Option<String>,
+    /// Print the review as JSON (the body of GET /v1/reports/quota-use).
+    #[arg(long)]
+    pub json: bool,
+    /// Write one row per quota as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write one row per quota as Parquet to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub parquet: Option<PathBuf>,
+    /// Write a self-contained HTML report (tables and charts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// Runs `cites report …`.
+pub async fn run(db: Db, clock: Arc<dyn Clock>, command: ReportCommand) -> anyhow::Result<()> {
+    match command {
+        ReportCommand::QuotaUse(args) => quota_use_command(&db, clock, args).await,
+    }
+}
+
+#[allow(clippy::print_stdout)]
+async fn quota_use_command(
+    db: &Db,
+    clock: Arc<dyn Clock>,
+    args: QuotaUseArgs,
+) -> anyhow::Result<()> {
+    let query = parse_query(
+        Some(&args.exporter),
+        Some(&args.year),
+        args.taxon.as_deref(),
+    )
+    .map_err(|(field, message)| anyhow::anyhow!("invalid --{field}: {message}"))?;
+    let ledger = quota::Ledger::new(db.clone(), clock.clone());
+    let review = quota_use(db, &ledger, clock.today(), &query)
+        .await
+        .map_err(|e| match e {
+            ReportError::UnknownTaxon(why) => anyhow::anyhow!(
+                "invalid --taxon: {}",
+                why.replace(
+                    "GET /v1/taxa?name= finds it",
+                    "cites listing NAME --json gives it"
+                )
+            ),
+            e => e.into(),
+        })?;
+    if args.json {
+        println!("{}", review.to_json()?);
+    } else if let Some(path) = &args.csv {
+        write(path, |f| {
+            report::table::write_csv(&review, Table::Quotas, f)
+        })?;
+    } else if let Some(path) = &args.parquet {
+        write(path, |f| {
+            report::table::write_parquet(&review, Table::Quotas, f)
+        })?;
+    } else if let Some(path) = &args.html {
+        let html = report::html::quota_use_report(&review, &[])?;
+        std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
+    } else {
+        print!("{}", report::table::text_table(&review));
+    }
+    if args.csv.is_some() || args.parquet.is_some() || args.html.is_some() {
+        println!("{} quotas reviewed", review.rows.len());
+    }
+    Ok(())
+}
+
+/// Creates `path` and writes it with `write`, naming the file in an error.
+fn write(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> report::Result<()>,
+) -> anyhow::Result<()> {
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    write(&mut out).with_context(|| format!("writing {}", path.display()))?;
+    std::io::Write::flush(&mut out).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
