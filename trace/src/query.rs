@@ -621,23 +621,28 @@ fn nodes_and_edges(
     (nodes, edges)
 }
 
-fn analyse_origin(target: &str, sub: Sub) -> Origin {
-    // Kept: the events producing a kept specimen, their inputs, and custody events on kept
-    // specimens; not the other consumers of an ancestor (a split's siblings).
-    let producers: HashSet<&str> = sub
+/// The flows a trace keeps: every flow of an event with a `direction` flow ("out": producing,
+/// "in": consuming) on a kept specimen, and the custody (`subject`) flows on kept specimens.
+fn kept_flows<'a>(sub: &'a Sub, direction: &str) -> Vec<&'a FlowRow> {
+    let events: HashSet<&str> = sub
         .flows
         .iter()
-        .filter(|f| f.direction == "out" && sub.specimens.contains_key(&f.specimen))
+        .filter(|f| f.direction == direction && sub.specimens.contains_key(&f.specimen))
         .map(|f| f.event.as_str())
         .collect();
-    let flows: Vec<&FlowRow> = sub
-        .flows
+    sub.flows
         .iter()
         .filter(|f| match f.direction.as_str() {
             "subject" => sub.specimens.contains_key(&f.specimen),
-            _ => producers.contains(f.event.as_str()),
+            _ => events.contains(f.event.as_str()),
         })
-        .collect();
+        .collect()
+}
+
+fn analyse_origin(target: &str, sub: Sub) -> Origin {
+    // Kept: the events producing a kept specimen, their inputs, and custody events on kept
+    // specimens; not the other consumers of an ancestor (a split's siblings).
+    let flows = kept_flows(&sub, "out");
     let kept_events: HashSet<&str> = flows.iter().map(|f| f.event.as_str()).collect();
     let m = Material::build(&sub, &flows);
     let unit_of = |n: NodeIndex| {
@@ -754,20 +759,7 @@ fn analyse_origin(target: &str, sub: Sub) -> Origin {
 fn analyse_forward(from: &str, starts: &[String], sub: Sub) -> Forward {
     // Kept: every event consuming a kept specimen (with all its flows, for the weights) and
     // custody events on kept specimens.
-    let consumers: HashSet<&str> = sub
-        .flows
-        .iter()
-        .filter(|f| f.direction == "in" && sub.specimens.contains_key(&f.specimen))
-        .map(|f| f.event.as_str())
-        .collect();
-    let flows: Vec<&FlowRow> = sub
-        .flows
-        .iter()
-        .filter(|f| match f.direction.as_str() {
-            "subject" => sub.specimens.contains_key(&f.specimen),
-            _ => consumers.contains(f.event.as_str()),
-        })
-        .collect();
+    let flows = kept_flows(&sub, "in");
     let kept_events: HashSet<&str> = flows.iter().map(|f| f.event.as_str()).collect();
     let m = Material::build(&sub, &flows);
     // Inputs from outside the subgraph weigh in each event's split of shares.
