@@ -13,4 +13,5 @@ pub mod sample;
 pub mod schedule;
 pub mod settings;
 pub mod trace;
+pub mod trace_output;
 pub mod views;

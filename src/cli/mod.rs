@@ -10,6 +10,7 @@ pub mod quota;
 pub mod report;
 mod sync;
 pub mod trace;
+pub mod trace_output;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use trace::{DocumentView, Forward, Origin};
 
 use crate::app::trace::{Format, TraceError, Tracing, limits};
 use crate::cli::Ending;
+use crate::cli::trace_output::{OutputArgs, emit};
 
 #[derive(Subcommand, Debug)]
 pub enum TraceCommand {
@@ -45,6 +46,8 @@ pub enum TraceCommand {
         /// Print the whole answer as JSON (the node-link graph included).
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// Where a specimen went (or, with --event, what an event such as an acquisition produced).
     Forward {
@@ -57,6 +60,8 @@ pub enum TraceCommand {
         limits: LimitArgs,
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// The specimens an identifier names, or the documents of a number.
     #[command(group(clap::ArgGroup::new("what").required(true).args(["identifier", "document"])))]
@@ -97,7 +102,7 @@ impl LimitArgs {
 /// Runs `cites trace`.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow::Result<Ending> {
-    let tracing = Tracing::new(db, clock);
+    let tracing = Tracing::new(db, clock.clone());
     match command {
         TraceCommand::Ingest {
             file,
@@ -162,13 +167,16 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow
                 Err(e) => Err(e.into()),
             }
         }
-        TraceCommand::Origin { key, limits, json } => {
+        TraceCommand::Origin {
+            key,
+            limits,
+            json,
+            output,
+        } => {
             let o = tracing.origin(&key, limits.limits()?).await?;
-            if json {
-                println!("{:#}", serde_json::json!(o));
-            } else {
-                print!("{}", origin_table(&o));
-            }
+            emit(&o, &o.view(), &output, json, clock.now(), || {
+                origin_table(&o)
+            })?;
             Ok(Ending::Done)
         }
         TraceCommand::Forward {
@@ -176,6 +184,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow
             event,
             limits,
             json,
+            output,
         } => {
             let limits = limits.limits()?;
             let f = if event {
@@ -183,11 +192,9 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow
             } else {
                 tracing.forward(&key, limits).await?
             };
-            if json {
-                println!("{:#}", serde_json::json!(f));
-            } else {
-                print!("{}", forward_table(&f));
-            }
+            emit(&f, &f.view(), &output, json, clock.now(), || {
+                forward_table(&f)
+            })?;
             Ok(Ending::Done)
         }
         TraceCommand::Lookup {

@@ -1,7 +1,8 @@
 //! The provenance register over HTTP: `POST /v1/trace/events` ingests a batch (the project's
 //! JSON, or an EPCIS 2.0 document), and the queries answer the origin and forward trace of a
 //! specimen, the forward trace of an event, and look-ups by identifier and document number
-//! (the use cases are `app::trace`'s).
+//! (the use cases are `app::trace`'s). A trace answer is JSON, or by `Accept` GraphViz DOT,
+//! an SVG picture or an EPCIS 2.0 document (`app::trace_output`).
 //!
 //! Permit officers, enforcement and admins ingest; every key reads. A batch is accepted whole
 //! or refused whole (422 `batch_refused`, every fault in `error.problems`); its `client_key`
@@ -11,6 +12,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use quota::ClientKey;
@@ -19,6 +21,7 @@ use serde_json::{Value, json};
 
 use crate::app::keys::Role;
 use crate::app::trace::{Format, Tracing, limits};
+use crate::app::trace_output::{OutputFormat, render as render_answer};
 use crate::http::{ApiError, AppQuery, AppState, Authenticated};
 
 /// Roles that may ingest: permit officers (their documents and trade events), enforcement
@@ -128,15 +131,44 @@ fn segment(name: &'static str, p: Result<Path<String>, PathRejection>) -> Result
         .map_err(|e| ApiError::invalid(name, format!("invalid {name}: {}", e.body_text())))
 }
 
+/// A trace answer in the format `Accept` asks for (JSON unless it names one of the others).
+fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    answer: &impl serde::Serialize,
+    view: &trace::View<'_>,
+) -> Result<Response, ApiError> {
+    let format = OutputFormat::from_accept(
+        headers
+            .get_all(header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok()),
+    );
+    if format == OutputFormat::Json {
+        return Ok(Json(json!(answer)).into_response());
+    }
+    let body = render_answer(answer, view, format, state.clock.now()).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not_renderable",
+            format!("the answer cannot be given as {}: {e}", format.media_type()),
+        )
+        .on_field("Accept")
+    })?;
+    let content_type = format!("{}; charset=utf-8", format.media_type());
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
+}
+
 async fn origin(
     State(state): State<AppState>,
     _: Authenticated,
     key: Result<Path<String>, PathRejection>,
     AppQuery(q): AppQuery<LimitsQuery>,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let key = segment("key", key)?;
     let o = tracing_of(&state).origin(&key, q.limits()?).await?;
-    Ok(Json(json!(o)))
+    answer(&state, &headers, &o, &o.view())
 }
 
 async fn forward(
@@ -144,10 +176,11 @@ async fn forward(
     _: Authenticated,
     key: Result<Path<String>, PathRejection>,
     AppQuery(q): AppQuery<LimitsQuery>,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let key = segment("key", key)?;
     let f = tracing_of(&state).forward(&key, q.limits()?).await?;
-    Ok(Json(json!(f)))
+    answer(&state, &headers, &f, &f.view())
 }
 
 async fn event_forward(
@@ -155,12 +188,13 @@ async fn event_forward(
     _: Authenticated,
     key: Result<Path<String>, PathRejection>,
     AppQuery(q): AppQuery<LimitsQuery>,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let key = segment("key", key)?;
     let f = tracing_of(&state)
         .forward_from_event(&key, q.limits()?)
         .await?;
-    Ok(Json(json!(f)))
+    answer(&state, &headers, &f, &f.view())
 }
 
 async fn by_identifier(

@@ -20,3 +20,4 @@ mod slow_clients;
 mod support;
 mod tidy;
 mod trace;
+mod trace_output;

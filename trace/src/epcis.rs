@@ -27,7 +27,9 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Problems, Result};
-use crate::model::{Batch, Correction, DocType, DocumentKey, Event, EventKind, Flow, Specimen};
+use crate::model::{
+    Batch, Correction, DocType, DocumentKey, Event, EventKind, Flow, Inherited, Specimen,
+};
 use crate::parse::{amount_text, array, join, key_rule, object, optional, required};
 
 /// The URI prefix of a document of the register in a `bizTransaction` or `certificationInfo`.
@@ -123,7 +125,17 @@ fn read_event(
         }
         Some("AggregationEvent") => {
             let objs = objects("childEPCs", "childQuantityList", p);
-            (Some(EventKind::Transfer), vec![], vec![], objs)
+            if action == Some("ADD") {
+                let parent = parent_of(m, path, p);
+                (
+                    parent.as_ref().map(|_| EventKind::Merge),
+                    objs,
+                    parent.into_iter().collect(),
+                    vec![],
+                )
+            } else {
+                (Some(EventKind::Transfer), vec![], vec![], objs)
+            }
         }
         Some("TransactionEvent") => {
             let objs = objects("epcList", "quantityList", p);
@@ -132,7 +144,7 @@ fn read_event(
         Some("TransformationEvent") => {
             let ins = objects("inputEPCList", "inputQuantityList", p);
             let outs = objects("outputEPCList", "outputQuantityList", p);
-            (Some(EventKind::Transform), ins, outs, vec![])
+            (transformation_kind(m, path, p), ins, outs, vec![])
         }
         Some("AssociationEvent") => {
             p.push(
@@ -150,9 +162,32 @@ fn read_event(
             (None, vec![], vec![], vec![])
         }
     };
-    // The outputs of an acquisition or a transformation are new specimens, described by ilmd.
+    // The outputs of an acquisition or a transformation are new specimens, described by ilmd
+    // (a transformation's may inherit their taxon from the inputs); the parent of an
+    // aggregation is described by its children, unless the event says otherwise.
     if !outputs.is_empty() && !erroneous {
-        declare_outputs(m, path, &outputs, batch, declared, p);
+        let empty = Map::new();
+        let described = match m.get("type").and_then(Value::as_str) {
+            Some("AggregationEvent") => Described {
+                map: m,
+                path: path.to_owned(),
+                may_inherit: &["cites:taxon", "cites:term", "cites:source"],
+                sum_of_inputs: true,
+            },
+            Some("TransformationEvent") => Described {
+                map: ilmd(m).unwrap_or(&empty),
+                path: join(path, "ilmd"),
+                may_inherit: &["cites:taxon"],
+                sum_of_inputs: false,
+            },
+            _ => Described {
+                map: ilmd(m).unwrap_or(&empty),
+                path: join(path, "ilmd"),
+                may_inherit: &[],
+                sum_of_inputs: false,
+            },
+        };
+        declare_outputs(&described, path, &inputs, &outputs, batch, declared, p);
     }
     let yield_ratio = optional(m, path, "cites:yield", p, |s| {
         domain::parse_amount("cites:yield", s).map_err(|e| e.to_string())
@@ -160,6 +195,7 @@ fn read_event(
     let country = optional(m, path, "cites:country", p, |s| {
         CountryCode::parse(s).map_err(|e| e.to_string())
     });
+    let agent = optional(m, path, "cites:agent", p, key_rule);
     let documents = documents(m, path, p);
     if let (Some(key), Some(Some(e))) = (&key, m.get("errorDeclaration").map(|d| d.as_object())) {
         let epath = join(path, "errorDeclaration");
@@ -191,8 +227,15 @@ fn read_event(
             });
         }
     }
-    if let (Some(key), Some(kind), Some(at), Some(yield_ratio), Some(country), Some(documents)) =
-        (key, kind, at, yield_ratio, country, documents)
+    if let (
+        Some(key),
+        Some(kind),
+        Some(at),
+        Some(yield_ratio),
+        Some(country),
+        Some(agent),
+        Some(documents),
+    ) = (key, kind, at, yield_ratio, country, agent, documents)
     {
         batch.events.push(Event {
             path: path.to_owned(),
@@ -200,7 +243,7 @@ fn read_event(
             kind,
             at,
             country,
-            agent: None,
+            agent,
             inputs,
             outputs,
             subjects,
@@ -321,75 +364,136 @@ fn custody_kind(m: &Map<String, Value>, path: &str, p: &mut Problems) -> Option<
     .map(|k| k.unwrap_or(EventKind::Transfer))
 }
 
-/// New specimens for an event's outputs, described by its `ilmd`.
+/// Where an event's new specimens are described: a map (the `ilmd`, or the event itself for an
+/// aggregation's parent) and the fields that may be left to the inputs.
+struct Described<'m> {
+    map: &'m Map<String, Value>,
+    path: String,
+    may_inherit: &'static [&'static str],
+    sum_of_inputs: bool,
+}
+
+/// The parent an `AggregationEvent` ADD merges its children into: a new specimen.
+fn parent_of(m: &Map<String, Value>, path: &str, p: &mut Problems) -> Option<Flow> {
+    let ppath = join(path, "parentID");
+    match m.get("parentID").and_then(Value::as_str).map(key_rule) {
+        Some(Ok(parent)) => Some(Flow {
+            specimen_path: ppath.clone(),
+            quantity_path: ppath,
+            specimen: parent,
+            quantity: None,
+        }),
+        Some(Err(message)) => {
+            p.push(ppath, message);
+            None
+        }
+        None => {
+            p.push(
+                ppath,
+                "missing: an AggregationEvent ADD merges its children into the parent it names",
+            );
+            None
+        }
+    }
+}
+
+/// A transformation's kind: `cites:eventKind` split, merge, relabel or transform (the default).
+fn transformation_kind(m: &Map<String, Value>, path: &str, p: &mut Problems) -> Option<EventKind> {
+    optional(m, path, "cites:eventKind", p, |s| {
+        EventKind::parse(s)
+            .filter(|k| {
+                matches!(
+                    k,
+                    EventKind::Split | EventKind::Merge | EventKind::Relabel | EventKind::Transform
+                )
+            })
+            .ok_or_else(|| format!("{s:?}: accepted split, merge, relabel or transform"))
+    })
+    .map(|k| k.unwrap_or(EventKind::Transform))
+}
+
+/// New specimens for an event's outputs, described by `d`; those with a field left to the
+/// inputs are handed to ingest as [`Inherited`].
 fn declare_outputs(
-    m: &Map<String, Value>,
-    path: &str,
+    d: &Described<'_>,
+    event_path: &str,
+    inputs: &[Flow],
     outputs: &[Flow],
     batch: &mut Batch,
     declared: &mut HashSet<String>,
     p: &mut Problems,
 ) {
-    let ipath = join(path, "ilmd");
-    let empty = Map::new();
-    let i = ilmd(m).unwrap_or(&empty);
-    let described = |field: &str, p: &mut Problems| -> Option<String> {
-        match i.get(field).and_then(amount_text) {
-            Some(v) => Some(v),
+    let mut faulty = false;
+    let mut field = |name: &str,
+                     p: &mut Problems,
+                     check: &dyn Fn(&str) -> std::result::Result<(), String>|
+     -> Option<String> {
+        match d.map.get(name).and_then(amount_text) {
+            Some(v) => match check(&v) {
+                Ok(()) => Some(v),
+                Err(message) => {
+                    p.push(join(&d.path, name), message);
+                    faulty = true;
+                    None
+                }
+            },
+            None if d.may_inherit.contains(&name) => None,
             None => {
                 p.push(
-                    join(&ipath, field),
+                    join(&d.path, name),
                     "missing: the event's outputs are new specimens, and ilmd describes them \
                      (cites:taxon, cites:term, cites:source)",
                 );
+                faulty = true;
                 None
             }
         }
     };
-    let parsed = |field: &str,
-                  v: Option<String>,
-                  p: &mut Problems,
-                  parse: &dyn Fn(&str) -> std::result::Result<(), String>| {
-        if let Some(v) = &v
-            && let Err(message) = parse(v)
-        {
-            p.push(join(&ipath, field), message);
-            return None;
-        }
-        v
-    };
-    let taxon = described("cites:taxon", p);
-    let taxon = parsed("cites:taxon", taxon, p, &|s| {
+    let taxon = field("cites:taxon", p, &|s| {
         TaxonId::parse(s).map(|_| ()).map_err(|e| e.to_string())
-    })
-    .and_then(|s| TaxonId::parse(&s).ok());
-    let term = described("cites:term", p);
-    let term = parsed("cites:term", term, p, &|s| {
+    });
+    let term = field("cites:term", p, &|s| {
         TermCode::parse(s).map(|_| ()).map_err(|e| e.to_string())
-    })
-    .and_then(|s| TermCode::parse(&s).ok());
-    let source = described("cites:source", p);
-    let source = parsed("cites:source", source, p, &|s| {
+    });
+    let source = field("cites:source", p, &|s| {
         SourceCode::parse(s).map(|_| ()).map_err(|e| e.to_string())
-    })
-    .and_then(|s| SourceCode::parse(&s).ok());
-    let (Some(taxon), Some(term), Some(source)) = (taxon, term, source) else {
+    });
+    if faulty {
         return;
-    };
-    for f in outputs {
-        if !declared.insert(f.specimen.clone()) {
-            continue;
+    }
+    let taxon = taxon.and_then(|s| TaxonId::parse(&s).ok());
+    let term = term.and_then(|s| TermCode::parse(&s).ok());
+    let source = source.and_then(|s| SourceCode::parse(&s).ok());
+    let fresh: Vec<Flow> = outputs
+        .iter()
+        .filter(|f| declared.insert(f.specimen.clone()))
+        .cloned()
+        .collect();
+    match (taxon, term, source) {
+        (Some(taxon), Some(term), Some(source)) if !d.sum_of_inputs => {
+            for f in fresh {
+                batch.specimens.push(Specimen {
+                    path: f.specimen_path.clone(),
+                    key: f.specimen.clone(),
+                    taxon,
+                    term,
+                    // An EPC is one specimen; a class, the quantity the event gives.
+                    quantity: f.quantity.unwrap_or_else(one_specimen),
+                    source,
+                    identifiers: Vec::new(),
+                });
+            }
         }
-        batch.specimens.push(Specimen {
-            path: f.specimen_path.clone(),
-            key: f.specimen.clone(),
+        (taxon, term, source) => batch.inherited.push(Inherited {
+            path: event_path.to_owned(),
+            inputs: inputs.to_vec(),
+            outputs: fresh,
             taxon,
             term,
-            // An EPC is one specimen; a class, the quantity the event gives.
-            quantity: f.quantity.unwrap_or_else(one_specimen),
             source,
-            identifiers: Vec::new(),
-        });
+            fields: ["cites:taxon", "cites:term", "cites:source"].map(|f| join(&d.path, f)),
+            sum_of_inputs: d.sum_of_inputs,
+        }),
     }
 }
 
@@ -463,7 +567,7 @@ fn documents(
     out
 }
 
-fn one_specimen() -> Quantity {
+pub(crate) fn one_specimen() -> Quantity {
     Quantity::new(rust_decimal::Decimal::ONE, UnitCode::number_of_specimens())
         .expect("invariant: one specimen is a valid quantity")
 }

@@ -92,6 +92,13 @@ impl Register {
         let batch = parse(json)?;
         check_size(&batch)?;
         let mut tx = self.db.begin().await?;
+        let batch = match crate::inherit::complete(&mut tx, batch).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                tx.rollback().await?;
+                return Err(e);
+            }
+        };
         let Some(batch_id) =
             store::insert_batch(&mut tx, client_key, &digest, format, self.clock.now()).await?
         else {

@@ -24,9 +24,11 @@ mod epcis;
 mod error;
 mod findings;
 mod ingest;
+mod inherit;
 mod model;
 mod parse;
 mod query;
+pub mod render;
 mod store;
 
 pub use epcis::{DERIVED_EVENT_PREFIX, DOCUMENT_URI_PREFIX, parse_epcis};
@@ -35,10 +37,11 @@ pub use findings::{Finding, Severity, YIELD_TOLERANCE};
 pub use ingest::{BATCH_RECORDS_MAX, CLIENT_KEY_CHARS_MAX, Ingested, Register};
 pub use model::{
     Agent, AgentKind, Batch, Correction, DocStatus, DocType, Document, DocumentKey, Event,
-    EventKind, Flow, IdScheme, Identifier, Specimen,
+    EventKind, Flow, IdScheme, Identifier, Inherited, Specimen,
 };
 pub use parse::parse_batch;
 pub use query::{
     DEPTH_DEFAULT, DEPTH_MAX, DocumentView, Forward, Limits, NODES_DEFAULT, NODES_MAX, Node,
     Origin, QueryEdge, Reached,
 };
+pub use render::{RenderError, View};

@@ -174,6 +174,8 @@ pub struct Batch {
     pub specimens: Vec<Specimen>,
     pub events: Vec<Event>,
     pub corrections: Vec<Correction>,
+    /// New specimens described by their event's inputs (EPCIS only), completed by ingest.
+    pub inherited: Vec<Inherited>,
 }
 
 impl Batch {
@@ -287,4 +289,26 @@ pub struct Correction {
     pub declared_at: Timestamp,
     pub reason: String,
     pub corrective_events: Vec<String>,
+}
+
+/// New specimens whose description comes from their event's inputs, which may be in the
+/// register: the outputs of an EPCIS `TransformationEvent` that declares no `cites:taxon`, the
+/// parent an `AggregationEvent` ADD merges its children into. Ingest completes them
+/// (`crate::inherit`); inputs that disagree on what is inherited refuse the batch, naming the
+/// event and the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inherited {
+    /// The event's path (`epcisBody.eventList[3]`).
+    pub path: String,
+    pub inputs: Vec<Flow>,
+    pub outputs: Vec<Flow>,
+    /// What the event declares; `None`: inherited from the inputs, under `fields`' name.
+    pub taxon: Option<TaxonId>,
+    pub term: Option<TermCode>,
+    pub source: Option<SourceCode>,
+    /// Where each inherited field would be declared (`ilmd.cites:taxon`, `cites:term`, …).
+    pub fields: [String; 3],
+    /// An output with no quantity of its own is the sum of the inputs (a merge), rather than
+    /// one specimen.
+    pub sum_of_inputs: bool,
 }

@@ -130,7 +130,7 @@ pub(super) fn trace_paths() -> Value {
         json!({"descendants": {"type": "array", "description": "[specimen key, share derived from the start]",
         "items": {"type": "array", "prefixItems": [{"type": "string"}, decimal], "minItems": 2, "maxItems": 2}}}),
     );
-    json!({
+    let mut paths = json!({
         "/v1/trace/events": {"post": ingest},
         "/v1/trace/specimens/{key}/origin": {"get": op("Where a specimen came from: its ancestor graph (node-link), the acquisitions it reaches with the share of its quantity from each and one explaining path, every document on the way; truncated when the limits cut it",
             with_limits(key("the specimen's key")),
@@ -149,5 +149,29 @@ pub(super) fn trace_paths() -> Value {
             json!([param("number", "path", true, "the document number", json!({"type": "string", "minLength": 1}))]),
             ("the documents (none: an empty list)", json!({"type": "object", "required": ["number", "documents"], "properties": {"number": {"type": "string"},
                 "documents": {"type": "array", "items": document}}})), true, None)},
-    })
+    });
+    for route in [
+        "/v1/trace/specimens/{key}/origin",
+        "/v1/trace/specimens/{key}/forward",
+        "/v1/trace/events/{key}/forward",
+    ] {
+        add_formats(&mut paths[route]["get"]);
+    }
+    paths
+}
+
+/// The other formats a trace answer is given in, by `Accept` (`app::trace_output`), and the
+/// refusal of an answer a format cannot show.
+fn add_formats(operation: &mut Value) {
+    let content = &mut operation["responses"]["200"]["content"];
+    content["text/vnd.graphviz"] = json!({"schema": {"type": "string",
+        "description": "GraphViz DOT, deterministic: the same answer gives the same text"}});
+    content["image/svg+xml"] = json!({"schema": {"type": "string",
+        "description": format!("an SVG picture of at most {} nodes", trace::render::svg::SVG_NODES_MAX)}});
+    content["application/ld+json"] = json!({"schema": {"type": "object",
+        "description": "an EPCIS 2.0 JSON-LD capture document (GS1's schema), which POST /v1/trace/events takes back",
+        "required": ["@context", "type", "schemaVersion", "creationDate", "epcisBody"]}});
+    operation["responses"]["422"] = response(
+        "invalid_input: a parameter that is not valid (`error.field` names it), or a query parameter the route does not take; not_renderable: the answer cannot be given in the format Accept asks (a picture of more nodes than it draws, an event EPCIS cannot carry), `error.field` Accept",
+    );
 }

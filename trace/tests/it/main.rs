@@ -6,3 +6,5 @@ mod support;
 mod epcis;
 mod ingest;
 mod queries;
+mod render;
+mod svg_chromium;
