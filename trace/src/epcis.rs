@@ -3,10 +3,13 @@
 //! - `ObjectEvent` ADD: an acquisition (`cites:acquisition` in `ilmd` names its kind) that
 //!   commissions its objects as new specimens; OBSERVE: custody (`cites:eventKind`: export,
 //!   re_export, import, seizure or transfer, the default); DELETE: a destruction.
-//! - `AggregationEvent`: custody of the children, whatever the action. Children move with
-//!   their parent; the container (a pallet's SSCC) is not a specimen.
-//! - `TransformationEvent`: a transform (`cites:yield` its declared yield) whose outputs are
-//!   new specimens.
+//! - `AggregationEvent` ADD: a merge of the children into `parentID`, a new specimen described
+//!   by the children (taxon, term, source, unless the event's `cites:` fields say otherwise;
+//!   the sum of their quantities), completed by ingest (`crate::inherit`). OBSERVE and DELETE:
+//!   custody of the children, which move with their container (not a specimen).
+//! - `TransformationEvent`: a transform (`cites:yield` its declared yield; `cites:eventKind`
+//!   split, merge or relabel for those) whose outputs are new specimens; with no
+//!   `cites:taxon` in `ilmd`, they take their inputs' taxon.
 //! - `TransactionEvent`: custody of its objects.
 //! - `errorDeclaration`: the event is stored and declared erroneous, its
 //!   `correctiveEventIDs` named; it is read no more.
@@ -14,7 +17,8 @@
 //! Objects are EPC URIs (whole specimens) or `quantityList` entries (an `epcClass` lot and a
 //! quantity, in the UN/ECE unit `uom`, a count without one). A new specimen takes its taxon,
 //! term and source from the event's `ilmd` (`cites:taxon`, `cites:term`, `cites:source`):
-//! GS1's own examples carry none, so their transformations are refused naming those fields.
+//! GS1's own examples carry none, so their transformations are refused naming the term and
+//! source. `cites:country` and `cites:agent` name the event's country and agent.
 //! A `bizTransaction` or `certificationInfo` URI `urn:cites:document:{country}:{type}:{number}`
 //! cites a document of the register; other business transactions (purchase orders, despatch
 //! advices) are not CITES documents and are not kept. Extension fields are read under the

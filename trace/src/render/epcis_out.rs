@@ -156,7 +156,7 @@ pub fn render(view: &View<'_>, created: Timestamp) -> Result<Value, RenderError>
         "@context": [EPCIS_CONTEXT, {"cites": CITES_NAMESPACE}],
         "type": "EPCISDocument",
         "schemaVersion": "2.0",
-        "creationDate": created.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        "creationDate": created.to_rfc3339_opts(SecondsFormat::Secs, true),
         "epcisBody": {"eventList": list}
     }))
 }

@@ -42,8 +42,9 @@ pub struct Laid {
 }
 
 /// Lays out nodes `0..sizes.len()` (each `(width, height)`) joined by `edges` `(from, to)`,
-/// below a top margin of `top`. Node order breaks ties, so the same input lays out the same.
-pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], top: f64) -> Laid {
+/// right of `left` and below `top`; `width` and `height` include those margins. Node order
+/// breaks ties, so the same input lays out the same.
+pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], left: f64, top: f64) -> Laid {
     let n = sizes.len();
     let layer = layers(n, edges);
     // Slots: the real nodes, then one placeholder per layer an edge passes through.
@@ -80,7 +81,7 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], top: f64) -> Laid 
     };
     let mut col_x = Vec::with_capacity(depth);
     let mut col_w = Vec::with_capacity(depth);
-    let mut x = 0.0;
+    let mut x = left;
     for c in &columns {
         let w = c
             .iter()
@@ -155,7 +156,7 @@ pub fn layout(sizes: &[(f64, f64)], edges: &[(usize, usize)], top: f64) -> Laid 
         boxes: at,
         edges: lines,
         labels,
-        width: (x - COLUMN_GAP).max(0.0),
+        width: (x - COLUMN_GAP).max(left),
         height: top + tallest,
     }
 }
@@ -254,7 +255,7 @@ mod tests {
     fn a_crossing_is_removed_by_the_barycentre_sweeps() {
         // 0 -> 3, 1 -> 2: in key order the two edges cross; ordered, they do not.
         let sizes = vec![(50.0, 20.0); 4];
-        let laid = layout(&sizes, &[(0, 3), (1, 2)], 0.0);
+        let laid = layout(&sizes, &[(0, 3), (1, 2)], 0.0, 0.0);
         let (a, b) = (
             laid.boxes[0].y < laid.boxes[1].y,
             laid.boxes[3].y < laid.boxes[2].y,
@@ -266,7 +267,7 @@ mod tests {
     fn an_edge_over_several_layers_passes_beside_the_boxes_between() {
         // 0 -> 1 -> 2 -> 3 and 0 -> 3: the long edge takes a slot in columns 1 and 2.
         let sizes = vec![(80.0, 30.0); 4];
-        let laid = layout(&sizes, &[(0, 1), (1, 2), (2, 3), (0, 3)], 0.0);
+        let laid = layout(&sizes, &[(0, 1), (1, 2), (2, 3), (0, 3)], 0.0, 0.0);
         let long = &laid.edges[3];
         assert_eq!(long.len(), 2 + 4);
         for b in &laid.boxes[1..3] {

@@ -73,8 +73,8 @@ pub fn render(view: &View<'_>) -> Result<String, RenderError> {
             drawn.push(*e);
         }
     }
-    let laid = layout(&sizes, &pairs, MARGIN + TITLE_H);
-    let width = (laid.width + 2.0 * MARGIN).max(title_width(view) + 2.0 * MARGIN);
+    let laid = layout(&sizes, &pairs, MARGIN, MARGIN + TITLE_H);
+    let width = (laid.width + MARGIN).max(title_width(view) + 2.0 * MARGIN);
     let height = laid.height + MARGIN;
     let mut out = String::new();
     let _ = writeln!(
