@@ -152,6 +152,62 @@ async fn an_origin_is_given_as_dot_svg_and_epcis_by_the_cli_and_by_accept(backen
     );
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("Forward trace from ev:caviar:harvest"));
+    let (s, ct, svg) = get_as(
+        &app,
+        "/v1/trace/events/ev:caviar:harvest/forward",
+        "image/svg+xml",
+    )
+    .await;
+    assert_eq!((s, ct.as_str()), (200, "image/svg+xml; charset=utf-8"));
+    assert!(
+        svg.contains("Forward trace from ev:caviar:harvest"),
+        "{svg}"
+    );
     app.stop().await;
 }
 on_both_backends!(an_origin_is_given_as_dot_svg_and_epcis_by_the_cli_and_by_accept);
+
+async fn an_answer_a_format_cannot_show_is_refused_with_its_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    // Keys that are not URIs: fine for the register, not for EPCIS.
+    let batch = serde_json::json!({
+        "specimens": [{"key": "skin 1", "taxon": "10002", "term": "SKI", "quantity": {"amount": "1"}, "source": "R"}],
+        "events": [{"key": "ranched 1", "kind": "ranching", "at": "2024-01-10T08:00:00Z", "outputs": ["skin 1"]}]
+    });
+    let res = app
+        .http
+        .post(format!("{}/v1/trace/events?client_key=k1", app.base))
+        .bearer_auth(app.key(Role::PermitOfficer))
+        .json(&batch)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let path = "/v1/trace/specimens/skin%201/origin";
+    let (s, _, body) = get_as(&app, path, "application/ld+json").await;
+    assert_eq!(s, 422, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "not_renderable");
+    assert_eq!(body["error"]["field"], "Accept");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("event ranched 1") && message.contains("not an absolute URI"),
+        "{message}"
+    );
+    // The picture and the DOT of the same answer are given.
+    let (s, _, _) = get_as(&app, path, "image/svg+xml").await;
+    assert_eq!(s, 200);
+    let out = cites(
+        &app.t.url,
+        &["trace", "origin", "skin 1", "--format", "epcis"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not an absolute URI"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out), "");
+    app.stop().await;
+}
+on_both_backends!(an_answer_a_format_cannot_show_is_refused_with_its_reason);
