@@ -397,6 +397,44 @@ async fn an_aggregation_add_merges_its_children_into_the_parent(backend: Backend
         .collect();
     inputs.sort_unstable();
     assert_eq!(inputs, ["urn:cites:lot:a", "urn:cites:lot:b"]);
+
+    // Children of two taxa: the parent's taxon is named, unless the event declares it.
+    f.register
+        .ingest(
+            &json!({"specimens": [{"key": "urn:cites:lot:c", "taxon": "10002", "term": "CAV",
+                "quantity": {"amount": "1", "unit": "KGM"}, "source": "W"}]}),
+            "c",
+        )
+        .await
+        .unwrap();
+    let mixed = |declared: Option<&str>| {
+        let mut e = json!({"type": "AggregationEvent", "eventID": "urn:uuid:mixed", "action": "ADD",
+            "eventTime": "2024-05-03T10:00:00Z", "eventTimeZoneOffset": "+00:00",
+            "parentID": "urn:cites:lot:mixed", "childEPCs": ["urn:cites:lot:ab", "urn:cites:lot:c"]});
+        if let Some(t) = declared {
+            e["cites:taxon"] = json!(t);
+        }
+        epcis_doc(json!([e]))
+    };
+    let problems = refused(&f, &mixed(None)).await;
+    assert_eq!(paths(&problems), ["epcisBody.eventList[0].cites:taxon"]);
+    assert!(
+        problems[0].message.contains("inputs disagree"),
+        "{problems:#?}"
+    );
+    f.register
+        .ingest_epcis(&mixed(Some("10001")), "mixed")
+        .await
+        .unwrap();
+    let o = f
+        .register
+        .origin("urn:cites:lot:mixed", Limits::default())
+        .await
+        .unwrap();
+    assert!(
+        o.nodes.iter().any(|n| matches!(n, Node::Specimen { key, taxon: 10001, .. } if key == "urn:cites:lot:mixed")),
+        "{o:?}"
+    );
     f.t.drop_db().await.unwrap();
 }
 on_both_backends!(an_aggregation_add_merges_its_children_into_the_parent);
