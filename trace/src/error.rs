@@ -25,6 +25,9 @@ pub enum Error {
         field: &'static str,
         message: String,
     },
+    /// The sweep's configuration (the yield and breeding tables) cannot be taken.
+    #[error("trace configuration: {key}: {message}")]
+    Config { key: String, message: String },
     #[error("specimen {0:?} is not in the register")]
     SpecimenNotFound(String),
     #[error("event {0:?} is not in the register")]

@@ -16,12 +16,20 @@
 //! analyse it with petgraph, using only iterative algorithms: the recursive ones abort the
 //! process on deep chains.
 //!
+//! The full sweep ([`Register::sweep`]) loads the whole register into petgraph and checks
+//! every invariant across batches, with the anomaly scans (breeding plausibility, re-exports
+//! exceeding imports, implausible source codes) against the yield and breeding tables of
+//! [`TraceConfig`]; [`Register::legal_acquisition`] reports the evidence present and missing
+//! for a specimen's legal acquisition (Res. Conf. 18.7).
+//!
 //! Owns the `trace_*` tables. Architecture invariant: depends on `domain` and `db` among our
 //! crates, never on `quota`, `sync` or `rules` (the application hands in what they know);
 //! knows nothing of HTTP or the CLI.
 
+mod config;
 mod epcis;
 mod error;
+mod evidence;
 mod findings;
 mod ingest;
 mod inherit;
@@ -30,9 +38,15 @@ mod parse;
 mod query;
 pub mod render;
 mod store;
+mod sweep;
 
+pub use config::{BreedingEntry, TRACE_DEFAULT_TOML, TaxonRef, TraceConfig, YieldEntry};
 pub use epcis::{DERIVED_EVENT_PREFIX, DOCUMENT_URI_PREFIX, parse_epcis};
 pub use error::{Error, Problem, Result};
+pub use evidence::{
+    AcquisitionPath, EvidenceMissing, EvidencePresent, LegalAcquisition, PARENT_ORIGINS_MAX,
+    Unrooted,
+};
 pub use findings::{Finding, Severity, YIELD_TOLERANCE};
 pub use ingest::{BATCH_RECORDS_MAX, CLIENT_KEY_CHARS_MAX, Ingested, Register};
 pub use model::{
@@ -45,3 +59,4 @@ pub use query::{
     Origin, QueryEdge, Reached,
 };
 pub use render::{RenderError, View};
+pub use sweep::{PAGE_ROWS, Progress, Sweep, TaxonFacts};

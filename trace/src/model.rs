@@ -95,6 +95,9 @@ impl EventKind {
         let some = (1, None);
         let one = (1, Some(1));
         let (inputs, outputs, subjects) = match self {
+            // A birth in captivity or a propagation names its parents as subjects: used,
+            // not consumed (they must be shown legally acquired, Res. Conf. 10.16 and 11.11).
+            EventKind::CaptiveBirth | EventKind::ArtificialPropagation => (none, some, (0, None)),
             k if k.is_acquisition() => (none, some, none),
             EventKind::Split => (one, some, none),
             EventKind::Merge => ((2, None), one, none),
@@ -273,7 +276,8 @@ pub struct Event {
     pub agent: Option<String>,
     pub inputs: Vec<Flow>,
     pub outputs: Vec<Flow>,
-    /// Specimens moved or concerned, not consumed (custody and trade events).
+    /// Specimens moved or concerned, not consumed (custody and trade events; the parents of a
+    /// captive birth or a propagation).
     pub subjects: Vec<Flow>,
     pub documents: Vec<(String, DocumentKey)>,
     /// Transform only: the declared yield, output over input.

@@ -8,3 +8,5 @@ mod ingest;
 mod queries;
 mod render;
 mod svg_chromium;
+mod scenarios;
+mod sweep;

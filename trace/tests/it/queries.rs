@@ -263,6 +263,31 @@ async fn a_chain_100000_deep_is_traced_on_a_worker_thread(backend: Backend) {
         .await
         .unwrap();
     assert!(cut.truncated);
+    // The full sweep over the same chain, on a runtime worker thread (a 2 MiB stack).
+    let register = f.register.clone();
+    let sweep = tokio::spawn(async move {
+        register
+            .sweep(
+                &trace::TraceConfig::default(),
+                &std::collections::HashMap::new(),
+                &|_, _| {},
+            )
+            .await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (sweep.specimens, sweep.events),
+        (CHAIN as u64 + 1, CHAIN as u64 + 1)
+    );
+    assert!(
+        !sweep.has_errors(),
+        "{:?}",
+        &sweep.findings[..sweep.findings.len().min(3)]
+    );
+    let rules: Vec<&str> = sweep.findings.iter().map(|f| f.rule.as_str()).collect();
+    assert_eq!(rules, ["acquisition_evidence", "taxon_unknown"]);
     f.t.drop_db().await.unwrap();
 }
 on_both_backends!(multi_thread a_chain_100000_deep_is_traced_on_a_worker_thread);
