@@ -1,7 +1,9 @@
 //! The provenance register's use cases, shared by `POST /v1/trace/events`, the trace queries
 //! and `cites trace`: a batch ingested under its caller's client key, in the project's JSON or
 //! as an EPCIS 2.0 document; the origin and forward trace of a specimen within limits read by
-//! one function ([`limits`]); look-ups by identifier and document number. Errors are typed
+//! one function ([`limits`]); look-ups by identifier and document number; the full sweep with
+//! the catalogue's facts of the register's taxa ([`Tracing::check`]) under the yield and
+//! breeding tables ([`trace_config`]); a specimen's legal-acquisition report. Errors are typed
 //! ([`TraceError`]); each interface maps them to its own answer.
 
 use std::sync::Arc;
@@ -10,7 +12,10 @@ use db::Db;
 use domain::Clock;
 use quota::ClientKey;
 use serde_json::Value;
-use trace::{DocumentView, Forward, Ingested, Limits, Origin, Problem, Register};
+use trace::{
+    DocumentView, Forward, Ingested, LegalAcquisition, Limits, Origin, Problem, Register, Sweep,
+    TaxonFacts, TraceConfig,
+};
 
 /// What a batch is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +61,9 @@ pub enum TraceError {
     /// No such specimen or event in the register.
     #[error("{0}")]
     NotFound(String),
+    /// The catalogue could not be read for the facts of the register's taxa.
+    #[error("the catalogue could not answer: {0}")]
+    Catalogue(String),
     /// The register could not answer (the database, or stored data it cannot read).
     #[error("the provenance register could not answer")]
     Register(#[source] trace::Error),
@@ -83,6 +91,10 @@ impl TraceError {
             trace::Error::Invalid { field, message } => TraceError::Invalid {
                 field: field.to_owned(),
                 message: format!("invalid {field}: {message}"),
+            },
+            trace::Error::Config { key, message } => TraceError::Invalid {
+                message: format!("trace configuration: {key}: {message}"),
+                field: key,
             },
             e @ (trace::Error::SpecimenNotFound(_) | trace::Error::EventNotFound(_)) => {
                 TraceError::NotFound(e.to_string())
@@ -130,13 +142,84 @@ pub fn limits(depth: Option<&str>, nodes: Option<&str>) -> Result<Limits, TraceE
 #[derive(Clone)]
 pub struct Tracing {
     register: Register,
+    db: Db,
+}
+
+/// The yield and breeding tables from `path` (TOML, `trace/trace.default.toml` documents each
+/// key), or the shipped defaults. An error names the file and the key.
+pub fn trace_config(path: Option<&std::path::Path>) -> Result<TraceConfig, TraceError> {
+    let Some(path) = path else {
+        return Ok(TraceConfig::default());
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| TraceError::Invalid {
+        field: "config".to_owned(),
+        message: format!("trace configuration {}: {e}", path.display()),
+    })?;
+    TraceConfig::from_toml_str(&text).map_err(|e| match TraceError::from(e) {
+        TraceError::Invalid { field, message } => TraceError::Invalid {
+            field,
+            message: format!("{}: {message}", path.display()),
+        },
+        e => e,
+    })
 }
 
 impl Tracing {
     pub fn new(db: Db, clock: Arc<dyn Clock>) -> Tracing {
         Tracing {
-            register: Register::new(db, clock),
+            register: Register::new(db.clone(), clock),
+            db,
         }
+    }
+
+    /// The full sweep of the register under `config`, with what the catalogue knows of the
+    /// register's taxa (their names up to the kingdom); a taxon the catalogue lacks is
+    /// reported by the sweep as unverifiable.
+    pub async fn check(
+        &self,
+        config: &TraceConfig,
+        progress: trace::Progress<'_>,
+    ) -> Result<Sweep, TraceError> {
+        let mut taxa = std::collections::HashMap::new();
+        for id in self.register.taxa().await? {
+            let Some(t) = sync::store::taxon(&self.db, id)
+                .await
+                .map_err(|e| TraceError::Catalogue(e.to_string()))?
+            else {
+                continue;
+            };
+            let lineage: Vec<String> = [
+                Some(t.full_name.clone()),
+                t.genus.clone(),
+                t.family.clone(),
+                t.taxon_order.clone(),
+                t.class.clone(),
+                t.phylum.clone(),
+                t.kingdom.clone(),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|n| !n.trim().is_empty())
+            .collect();
+            let kingdom = t
+                .kingdom
+                .as_deref()
+                .and_then(|k| domain::Kingdom::parse(k).ok());
+            taxa.insert(id, TaxonFacts { lineage, kingdom });
+        }
+        Ok(self.register.sweep(config, &taxa, progress).await?)
+    }
+
+    /// The legal-acquisition report of `specimen` (Res. Conf. 18.7).
+    pub async fn legal_acquisition(
+        &self,
+        specimen: &str,
+        limits: Limits,
+    ) -> Result<LegalAcquisition, TraceError> {
+        if !storable(specimen) {
+            return Err(trace::Error::SpecimenNotFound(specimen.to_owned()).into());
+        }
+        Ok(self.register.legal_acquisition(specimen, limits).await?)
     }
 
     /// Ingests `body` in `format` under `key` (a caller's scoped key over HTTP, the command

@@ -1,8 +1,10 @@
 //! `cites trace …`: the provenance register from the command line: a batch ingested from a
 //! file, the origin of a specimen as an officer reads it (the acquisitions it comes from, with
 //! the share of its quantity and one explaining path each, and the documents on the way), the
-//! forward trace, and look-ups by identifier or document number. The use cases and the reading
-//! of limits are `app::trace`'s, shared with the HTTP routes.
+//! forward trace, look-ups by identifier or document number, the full sweep (`check`, exit
+//! status 3 when an error-severity finding exists) and a specimen's legal-acquisition report
+//! (`evidence`). The use cases and the reading of limits are `app::trace`'s, shared with the
+//! HTTP routes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,9 +13,9 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use db::Db;
 use domain::Clock;
-use trace::{DocumentView, Forward, Origin};
+use trace::{DocumentView, Forward, LegalAcquisition, Origin, Sweep};
 
-use crate::app::trace::{Format, TraceError, Tracing, limits};
+use crate::app::trace::{Format, TraceError, Tracing, limits, trace_config};
 use crate::cli::Ending;
 use crate::cli::trace_output::{OutputArgs, emit};
 
@@ -72,6 +74,30 @@ pub enum TraceCommand {
         /// A document number (any issuing country and type).
         #[arg(long)]
         document: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sweep the whole register: every invariant across batches (conservation within the
+    /// yield table, consumption, time order, documents inside their validity and quantity,
+    /// identifiers used once) and the scans (breeding plausibility, re-exports exceeding
+    /// imports, implausible source codes). Exit status 3 when an error-severity finding exists.
+    Check {
+        /// The yield and breeding tables (TOML; trace/trace.default.toml documents each key
+        /// and is the default).
+        #[arg(long, env = "CITES_TRACE_CONFIG")]
+        config: Option<PathBuf>,
+        /// Print the findings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The legal-acquisition report of a specimen (Res. Conf. 18.7): per acquisition path, the
+    /// evidence present and the evidence missing, with the parental stock of captive-bred
+    /// specimens.
+    Evidence {
+        /// The specimen's key.
+        key: String,
+        #[command(flatten)]
+        limits: LimitArgs,
         #[arg(long)]
         json: bool,
     },
@@ -197,6 +223,41 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow
             })?;
             Ok(Ending::Done)
         }
+        TraceCommand::Check { config, json } => {
+            let config = trace_config(config.as_deref())?;
+            let bar = sweep_bar();
+            let shown = bar.clone();
+            let progress = move |phase: &'static str, rows: u64| {
+                if let Some(bar) = &shown {
+                    bar.set_message(format!("sweeping the register: {phase} {rows}"));
+                    bar.tick();
+                }
+            };
+            let sweep = tracing.check(&config, &progress).await;
+            if let Some(bar) = bar {
+                bar.finish_and_clear();
+            }
+            let sweep = sweep?;
+            if json {
+                println!("{:#}", serde_json::json!(sweep));
+            } else {
+                print!("{}", findings_table(&sweep));
+            }
+            Ok(if sweep.has_errors() {
+                Ending::Refused
+            } else {
+                Ending::Done
+            })
+        }
+        TraceCommand::Evidence { key, limits, json } => {
+            let report = tracing.legal_acquisition(&key, limits.limits()?).await?;
+            if json {
+                println!("{:#}", serde_json::json!(report));
+            } else {
+                print!("{}", evidence_table(&report));
+            }
+            Ok(Ending::Done)
+        }
         TraceCommand::Lookup {
             identifier,
             document,
@@ -310,6 +371,120 @@ fn documents_table(docs: &[DocumentView]) -> String {
             ));
         }
         out.push_str(&format!("    events: {}\n", d.events.join(", ")));
+    }
+    out
+}
+
+/// A spinner on a terminal for a long sweep; nothing otherwise.
+fn sweep_bar() -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        bar
+    })
+}
+
+/// The sweep's findings as a table: severity, rule, message, nodes and numbers.
+fn findings_table(s: &Sweep) -> String {
+    let count = |sev: trace::Severity| s.findings.iter().filter(|f| f.severity == sev).count();
+    let mut out = format!(
+        "Swept {} specimens, {} events, {} flows, {} documents\n\
+         Findings: {} ({} error, {} warning, {} info)\n",
+        s.specimens,
+        s.events,
+        s.flows,
+        s.documents,
+        s.findings.len(),
+        count(trace::Severity::Error),
+        count(trace::Severity::Warning),
+        count(trace::Severity::Info)
+    );
+    if s.findings.is_empty() {
+        return out;
+    }
+    out.push_str(&format!(
+        "\n  {:<8} {:<32} {}\n",
+        "SEVERITY", "RULE", "FINDING"
+    ));
+    for f in &s.findings {
+        out.push_str(&format!(
+            "  {:<8} {:<32} {}\n",
+            f.severity.as_str(),
+            f.rule,
+            f.message
+        ));
+        if !f.nodes.is_empty() {
+            out.push_str(&format!(
+                "  {:<8} {:<32} nodes: {}\n",
+                "",
+                "",
+                f.nodes.join(", ")
+            ));
+        }
+        if !f.numbers.is_empty() {
+            let numbers: Vec<String> = f.numbers.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            out.push_str(&format!("  {:<8} {:<32} {}\n", "", "", numbers.join(" ")));
+        }
+    }
+    out
+}
+
+/// The legal-acquisition report as an officer reads it.
+fn evidence_table(r: &LegalAcquisition) -> String {
+    let mut out = format!(
+        "Legal acquisition of {} (Res. Conf. 18.7): {}\n",
+        r.specimen,
+        if r.complete {
+            "evidence complete"
+        } else {
+            "EVIDENCE INCOMPLETE"
+        }
+    );
+    if r.truncated {
+        out.push_str("TRUNCATED: the limits cut a trace; raise --depth or --nodes\n");
+    }
+    for u in &r.unrooted {
+        out.push_str(&format!(
+            "  {} of {} reaches no acquisition\n",
+            u.unaccounted_share.normalize(),
+            u.specimen
+        ));
+    }
+    for p in &r.paths {
+        out.push_str(&format!(
+            "\n{} {} on {} (share {})\n",
+            p.kind.as_str(),
+            p.acquisition,
+            p.at.date_naive(),
+            p.share.normalize()
+        ));
+        if let (Some(parent), Some(of)) = (&p.parent, &p.parent_of) {
+            out.push_str(&format!("  parental stock: {parent}, a parent in {of}\n"));
+        }
+        out.push_str(&format!("  path: {}\n", p.path.join(" -> ")));
+        for e in &p.present {
+            out.push_str(&format!(
+                "  present  {:<48} {} ({}, {})\n",
+                e.requirement, e.document, e.event, e.status
+            ));
+        }
+        for m in &p.missing {
+            out.push_str(&format!(
+                "  MISSING  {:<48} {}: {} (accepted: {})\n",
+                m.requirement,
+                m.event,
+                m.reason,
+                if m.accepted.is_empty() {
+                    "-".to_owned()
+                } else {
+                    m.accepted.join(", ")
+                }
+            ));
+        }
     }
     out
 }

@@ -122,7 +122,7 @@ impl CatalogueState {
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
-pub const ROUTES: [(&str, &str, &[Role]); 27] = [
+pub const ROUTES: [(&str, &str, &[Role]); 28] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -147,6 +147,11 @@ pub const ROUTES: [(&str, &str, &[Role]); 27] = [
     ("POST", "/v1/trace/events", INGEST_ROLES),
     ("GET", "/v1/trace/specimens/{key}/origin", &Role::ALL),
     ("GET", "/v1/trace/specimens/{key}/forward", &Role::ALL),
+    (
+        "GET",
+        "/v1/trace/specimens/{key}/legal-acquisition",
+        &Role::ALL,
+    ),
     ("GET", "/v1/trace/events/{key}/forward", &Role::ALL),
     ("GET", "/v1/trace/identifiers/{value}", &Role::ALL),
     ("GET", "/v1/trace/documents/{number}", &Role::ALL),

@@ -1,8 +1,9 @@
 //! The provenance register over HTTP: `POST /v1/trace/events` ingests a batch (the project's
 //! JSON, or an EPCIS 2.0 document), and the queries answer the origin and forward trace of a
 //! specimen, the forward trace of an event, and look-ups by identifier and document number
-//! (the use cases are `app::trace`'s). A trace answer is JSON, or by `Accept` GraphViz DOT,
-//! an SVG picture or an EPCIS 2.0 document (`app::trace_output`).
+//! and a specimen's legal-acquisition report (the use cases are `app::trace`'s). A trace
+//! answer is JSON, or by `Accept` GraphViz DOT, an SVG picture or an EPCIS 2.0 document
+//! (`app::trace_output`).
 //!
 //! Permit officers, enforcement and admins ingest; every key reads. A batch is accepted whole
 //! or refused whole (422 `batch_refused`, every fault in `error.problems`); its `client_key`
@@ -41,6 +42,10 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/v1/trace/specimens/{key}/origin", get(origin))
         .route("/v1/trace/specimens/{key}/forward", get(forward))
+        .route(
+            "/v1/trace/specimens/{key}/legal-acquisition",
+            get(legal_acquisition),
+        )
         .route("/v1/trace/events/{key}/forward", get(event_forward))
         .route("/v1/trace/identifiers/{value}", get(by_identifier))
         .route("/v1/trace/documents/{number}", get(by_document))
@@ -181,6 +186,19 @@ async fn forward(
     let key = segment("key", key)?;
     let f = tracing_of(&state).forward(&key, q.limits()?).await?;
     answer(&state, &headers, &f, &f.view())
+}
+
+async fn legal_acquisition(
+    State(state): State<AppState>,
+    _: Authenticated,
+    key: Result<Path<String>, PathRejection>,
+    AppQuery(q): AppQuery<LimitsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let key = segment("key", key)?;
+    let r = tracing_of(&state)
+        .legal_acquisition(&key, q.limits()?)
+        .await?;
+    Ok(Json(json!(r)))
 }
 
 async fn event_forward(

@@ -21,3 +21,4 @@ mod support;
 mod tidy;
 mod trace;
 mod trace_output;
+mod trace_check;

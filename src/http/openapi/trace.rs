@@ -92,6 +92,24 @@ pub(super) fn trace_paths() -> Value {
         )
     };
     let decimal = json!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"});
+    let item = |required: &[&str]| {
+        json!({"type": "object", "required": required, "properties": {
+            "requirement": {"type": "string"}, "event": {"type": "string"}}})
+    };
+    let legal_acquisition = json!({"type": "object",
+        "required": ["specimen", "complete", "paths", "unrooted", "truncated"],
+        "properties": {"specimen": {"type": "string"}, "complete": {"type": "boolean"},
+            "truncated": {"type": "boolean", "description": "the depth or node limit, or the number of parental origins followed, cut the report"},
+            "unrooted": {"type": "array", "items": {"type": "object", "required": ["specimen", "unaccounted_share"],
+                "properties": {"specimen": {"type": "string"}, "unaccounted_share": decimal.clone()}}},
+            "paths": {"type": "array", "items": {"type": "object",
+                "required": ["acquisition", "kind", "at", "share", "parent_of", "parent", "path", "present", "missing"],
+                "properties": {"acquisition": {"type": "string"}, "kind": {"type": "string"},
+                    "at": {"type": "string", "format": "date-time"}, "share": decimal.clone(),
+                    "parent_of": {"type": ["string", "null"]}, "parent": {"type": ["string", "null"]},
+                    "path": {"type": "array", "items": {"type": "string"}},
+                    "present": {"type": "array", "items": item(&["requirement", "event", "document", "status"])},
+                    "missing": {"type": "array", "items": item(&["requirement", "event", "accepted", "reason"])}}}}}});
     let document = json!({"type": "object", "required": ["country", "doc_type", "number", "revision", "status", "events"],
         "properties": {"country": {"type": "string"}, "doc_type": {"type": "string"}, "number": {"type": "string"},
             "revision": {"type": "integer"}, "status": {"type": "string"}, "events": {"type": "array", "items": {"type": "string"}}}});
@@ -138,6 +156,9 @@ pub(super) fn trace_paths() -> Value {
         "/v1/trace/specimens/{key}/forward": {"get": op("Where a specimen went: every specimen derived from it, with the share of its quantity, and the documents on the way",
             with_limits(key("the specimen's key")),
             ("the forward trace", forward.clone()), true, Some("no such specimen"))},
+        "/v1/trace/specimens/{key}/legal-acquisition": {"get": op("The legal-acquisition report of a specimen (Res. Conf. 18.7): per acquisition its origin reaches, the evidence present (documents cited by the acquisition and by each trade event on the path, usable on the event's date) and the evidence missing, with the parental stock of captive-bred specimens as further paths; complete when nothing is missing",
+            with_limits(key("the specimen's key")),
+            ("the report", legal_acquisition), true, Some("no such specimen"))},
         "/v1/trace/events/{key}/forward": {"get": op("Where what an event (an acquisition, most often) produced went; an event that produced nothing is a 404 as an unknown one",
             with_limits(key("the event's key")),
             ("the forward trace", forward), true, Some("no such event"))},
