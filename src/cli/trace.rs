@@ -223,32 +223,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow
             })?;
             Ok(Ending::Done)
         }
-        TraceCommand::Check { config, json } => {
-            let config = trace_config(config.as_deref())?;
-            let bar = sweep_bar();
-            let shown = bar.clone();
-            let progress = move |phase: &'static str, rows: u64| {
-                if let Some(bar) = &shown {
-                    bar.set_message(format!("sweeping the register: {phase} {rows}"));
-                    bar.tick();
-                }
-            };
-            let sweep = tracing.check(&config, &progress).await;
-            if let Some(bar) = bar {
-                bar.finish_and_clear();
-            }
-            let sweep = sweep?;
-            if json {
-                println!("{:#}", serde_json::json!(sweep));
-            } else {
-                print!("{}", findings_table(&sweep));
-            }
-            Ok(if sweep.has_errors() {
-                Ending::Refused
-            } else {
-                Ending::Done
-            })
-        }
+        TraceCommand::Check { config, json } => check(&tracing, config, json).await,
         TraceCommand::Evidence { key, limits, json } => {
             let report = tracing.legal_acquisition(&key, limits.limits()?).await?;
             if json {
@@ -373,6 +348,36 @@ fn documents_table(docs: &[DocumentView]) -> String {
         out.push_str(&format!("    events: {}\n", d.events.join(", ")));
     }
     out
+}
+
+/// `cites trace check`: the sweep, its findings printed; [`Ending::Refused`] (exit status 3)
+/// when one has error severity.
+#[allow(clippy::print_stdout)]
+async fn check(tracing: &Tracing, config: Option<PathBuf>, json: bool) -> anyhow::Result<Ending> {
+    let config = trace_config(config.as_deref())?;
+    let bar = sweep_bar();
+    let shown = bar.clone();
+    let progress = move |phase: &'static str, rows: u64| {
+        if let Some(bar) = &shown {
+            bar.set_message(format!("sweeping the register: {phase} {rows}"));
+            bar.tick();
+        }
+    };
+    let sweep = tracing.check(&config, &progress).await;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let sweep = sweep?;
+    if json {
+        println!("{:#}", serde_json::json!(sweep));
+    } else {
+        print!("{}", findings_table(&sweep));
+    }
+    Ok(if sweep.has_errors() {
+        Ending::Refused
+    } else {
+        Ending::Done
+    })
 }
 
 /// A spinner on a terminal for a long sweep; nothing otherwise.

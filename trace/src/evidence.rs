@@ -221,76 +221,9 @@ impl Register {
                     unaccounted_share: o.unaccounted_share,
                 });
             }
-            let mut events: HashMap<&str, (EventKind, Timestamp)> = HashMap::new();
-            for n in &o.nodes {
-                if let Node::Event { key, event, at, .. } = n
-                    && let Some(kind) = EventKind::parse(event)
-                {
-                    events.insert(key.as_str(), (kind, *at));
-                }
-            }
-            let mut cited: HashMap<&str, Vec<&DocumentView>> = HashMap::new();
-            for d in &o.documents {
-                for e in &d.events {
-                    cited.entry(e.as_str()).or_default().push(d);
-                }
-            }
-            let mut concerning: HashMap<&str, Vec<&str>> = HashMap::new();
-            for e in o.edges.iter().filter(|e| e.kind == "subject") {
-                concerning
-                    .entry(e.from.as_str())
-                    .or_default()
-                    .push(e.to.as_str());
-            }
-            let none: Vec<&DocumentView> = Vec::new();
+            let index = Index::of(&o);
             for a in &o.acquisitions {
-                let mut path = AcquisitionPath {
-                    acquisition: a.event.clone(),
-                    kind: a.kind,
-                    at: a.at,
-                    share: a.share,
-                    parent_of: via.as_ref().map(|v| v.0.clone()),
-                    parent: via.as_ref().map(|v| v.1.clone()),
-                    path: a.path.clone(),
-                    present: Vec::new(),
-                    missing: Vec::new(),
-                };
-                let (requirement, accepted) = acquisition_documents(a.kind);
-                check(
-                    &Check {
-                        requirement,
-                        accepted,
-                        event: &a.event,
-                        on: a.at.date_naive(),
-                        cited: cited.get(a.event.as_str()).unwrap_or(&none),
-                    },
-                    &mut path,
-                );
-                // Custody and trade events on the specimens of the path, in time order.
-                let mut trade: Vec<(Timestamp, &str, EventKind)> = a
-                    .path
-                    .iter()
-                    .skip(1)
-                    .step_by(2)
-                    .flat_map(|s| concerning.get(s.as_str()).into_iter().flatten())
-                    .filter_map(|e| events.get(e).map(|(k, at)| (*at, *e, *k)))
-                    .collect();
-                trade.sort();
-                trade.dedup();
-                for (at, e, kind) in trade {
-                    if let Some((requirement, accepted)) = trade_documents(kind) {
-                        check(
-                            &Check {
-                                requirement,
-                                accepted,
-                                event: e,
-                                on: at.date_naive(),
-                                cited: cited.get(e).unwrap_or(&none),
-                            },
-                            &mut path,
-                        );
-                    }
-                }
+                let mut path = index.path(a, via.as_ref());
                 if matches!(
                     a.kind,
                     EventKind::CaptiveBirth | EventKind::ArtificialPropagation
@@ -316,5 +249,97 @@ impl Register {
             && !report.paths.is_empty()
             && report.paths.iter().all(|p| p.missing.is_empty());
         Ok(report)
+    }
+}
+
+/// An origin's events, the documents each cites and the custody events on each specimen.
+struct Index<'a> {
+    events: HashMap<&'a str, (EventKind, Timestamp)>,
+    cited: HashMap<&'a str, Vec<&'a DocumentView>>,
+    concerning: HashMap<&'a str, Vec<&'a str>>,
+}
+
+impl<'a> Index<'a> {
+    fn of(o: &'a crate::query::Origin) -> Index<'a> {
+        let mut events: HashMap<&str, (EventKind, Timestamp)> = HashMap::new();
+        for n in &o.nodes {
+            if let Node::Event { key, event, at, .. } = n
+                && let Some(kind) = EventKind::parse(event)
+            {
+                events.insert(key.as_str(), (kind, *at));
+            }
+        }
+        let mut cited: HashMap<&str, Vec<&DocumentView>> = HashMap::new();
+        for d in &o.documents {
+            for e in &d.events {
+                cited.entry(e.as_str()).or_default().push(d);
+            }
+        }
+        let mut concerning: HashMap<&str, Vec<&str>> = HashMap::new();
+        for e in o.edges.iter().filter(|e| e.kind == "subject") {
+            concerning
+                .entry(e.from.as_str())
+                .or_default()
+                .push(e.to.as_str());
+        }
+        Index {
+            events,
+            cited,
+            concerning,
+        }
+    }
+
+    /// One acquisition's path with its evidence: the acquisition's own, then each custody or
+    /// trade event on the path's specimens, in time order.
+    fn path(&self, a: &crate::query::Reached, via: Option<&(String, String)>) -> AcquisitionPath {
+        let none: Vec<&DocumentView> = Vec::new();
+        let mut path = AcquisitionPath {
+            acquisition: a.event.clone(),
+            kind: a.kind,
+            at: a.at,
+            share: a.share,
+            parent_of: via.map(|v| v.0.clone()),
+            parent: via.map(|v| v.1.clone()),
+            path: a.path.clone(),
+            present: Vec::new(),
+            missing: Vec::new(),
+        };
+        let (requirement, accepted) = acquisition_documents(a.kind);
+        check(
+            &Check {
+                requirement,
+                accepted,
+                event: &a.event,
+                on: a.at.date_naive(),
+                cited: self.cited.get(a.event.as_str()).unwrap_or(&none),
+            },
+            &mut path,
+        );
+        // Custody and trade events on the specimens of the path, in time order.
+        let mut trade: Vec<(Timestamp, &str, EventKind)> = a
+            .path
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .flat_map(|s| self.concerning.get(s.as_str()).into_iter().flatten())
+            .filter_map(|e| self.events.get(e).map(|(k, at)| (*at, *e, *k)))
+            .collect();
+        trade.sort();
+        trade.dedup();
+        for (at, e, kind) in trade {
+            if let Some((requirement, accepted)) = trade_documents(kind) {
+                check(
+                    &Check {
+                        requirement,
+                        accepted,
+                        event: e,
+                        on: at.date_naive(),
+                        cited: self.cited.get(e).unwrap_or(&none),
+                    },
+                    &mut path,
+                );
+            }
+        }
+        path
     }
 }

@@ -161,26 +161,23 @@ pub(crate) fn total(l: &Loaded, flows: &[(u32, i64)]) -> Option<(domain::Dimensi
     dim.map(|d| (d, sum))
 }
 
-fn conservation(l: &Loaded, config: &TraceConfig, j: u32, out: &mut Vec<Finding>) {
+/// The yield an event's outputs may reach over its inputs, and the tolerance: the table's for
+/// a transform between its terms (or the declared yield, if lower), the declared yield
+/// alone, or 1 for the same term; `None` (with a finding) when nothing bounds it.
+fn limit_of(
+    l: &Loaded,
+    config: &TraceConfig,
+    j: u32,
+    inputs: &[(u32, i64)],
+    outputs: &[(u32, i64)],
+    nodes: &[String],
+    out: &mut Vec<Finding>,
+) -> Option<(Decimal, Decimal)> {
     let e = &l.ev[j as usize];
-    if !matches!(
-        e.kind,
-        EventKind::Split | EventKind::Merge | EventKind::Transform | EventKind::Relabel
-    ) {
-        return;
-    }
     let key = l.events.get(j);
-    let (inputs, outputs) = (flows(l, j, Dir::In), flows(l, j, Dir::Out));
-    let mut nodes = vec![key.to_owned()];
-    nodes.extend(
-        inputs
-            .iter()
-            .chain(&outputs)
-            .map(|(i, _)| l.specimens.get(*i).to_owned()),
-    );
     let declared = e.yield_micro.map(|m| Decimal::new(m, 6).normalize());
-    let (ratio, tolerance) = if e.kind == EventKind::Transform {
-        let terms = (one_term(l, &inputs), one_term(l, &outputs));
+    if e.kind == EventKind::Transform {
+        let terms = (one_term(l, inputs), one_term(l, outputs));
         let entry = match terms {
             (Some(a), Some(b)) => config.yield_of(a, b),
             _ => None,
@@ -199,15 +196,15 @@ fn conservation(l: &Loaded, config: &TraceConfig, j: u32, out: &mut Vec<Finding>
                             y.from,
                             y.to
                         ),
-                        nodes.clone(),
+                        nodes.to_vec(),
                         &[("declared", text(d)), ("max", text(y.max))],
                     ));
                 }
-                (d.map_or(y.max, |d| d.min(y.max)), y.tolerance)
+                Some((d.map_or(y.max, |d| d.min(y.max)), y.tolerance))
             }
-            (None, Some(d)) => (d, config.yield_tolerance),
+            (None, Some(d)) => Some((d, config.yield_tolerance)),
             (None, None) if terms.0.is_some() && terms.0 == terms.1 => {
-                (Decimal::ONE, config.yield_tolerance)
+                Some((Decimal::ONE, config.yield_tolerance))
             }
             (None, None) => {
                 out.push(finding(
@@ -217,14 +214,36 @@ fn conservation(l: &Loaded, config: &TraceConfig, j: u32, out: &mut Vec<Finding>
                         "transform {key} declares no yield and the yield table has none for its \
                          terms: conservation cannot be checked"
                     ),
-                    nodes,
+                    nodes.to_vec(),
                     &[],
                 ));
-                return;
+                None
             }
         }
     } else {
-        (Decimal::ONE, config.yield_tolerance)
+        Some((Decimal::ONE, config.yield_tolerance))
+    }
+}
+
+fn conservation(l: &Loaded, config: &TraceConfig, j: u32, out: &mut Vec<Finding>) {
+    let e = &l.ev[j as usize];
+    if !matches!(
+        e.kind,
+        EventKind::Split | EventKind::Merge | EventKind::Transform | EventKind::Relabel
+    ) {
+        return;
+    }
+    let key = l.events.get(j);
+    let (inputs, outputs) = (flows(l, j, Dir::In), flows(l, j, Dir::Out));
+    let mut nodes = vec![key.to_owned()];
+    nodes.extend(
+        inputs
+            .iter()
+            .chain(&outputs)
+            .map(|(i, _)| l.specimens.get(*i).to_owned()),
+    );
+    let Some((ratio, tolerance)) = limit_of(l, config, j, &inputs, &outputs, &nodes, out) else {
+        return;
     };
     match (total(l, &inputs), total(l, &outputs)) {
         (Some((din, input)), Some((dout, output))) if din == dout => {
@@ -314,14 +333,9 @@ fn drawn_type(kind: EventKind) -> Option<DocType> {
     }
 }
 
-/// The documents an event cites: the evidence its kind needs, each used inside its validity
-/// and status; what trade events ship under a permit is added to `shipped`.
-fn documents(
-    l: &Loaded,
-    j: u32,
-    shipped: &mut BTreeMap<u32, (Decimal, Vec<u32>, bool)>,
-    out: &mut Vec<Finding>,
-) {
+/// The evidence an event's kind needs (a licence for a harvest, a permit for an export, ...):
+/// a finding when none of the accepted types is cited.
+fn evidence_needed(l: &Loaded, j: u32, out: &mut Vec<Finding>) {
     let e = &l.ev[j as usize];
     let key = l.events.get(j);
     let cited = l.docs_of(j);
@@ -359,6 +373,20 @@ fn documents(
             &[],
         ));
     }
+}
+
+/// The documents an event cites: the evidence its kind needs, each used inside its validity
+/// and status; what trade events ship under a permit is added to `shipped`.
+fn documents(
+    l: &Loaded,
+    j: u32,
+    shipped: &mut BTreeMap<u32, (Decimal, Vec<u32>, bool)>,
+    out: &mut Vec<Finding>,
+) {
+    let e = &l.ev[j as usize];
+    let key = l.events.get(j);
+    let cited = l.docs_of(j);
+    evidence_needed(l, j, out);
     let day: NaiveDate = e.at.date_naive();
     for (_, d) in cited {
         let doc = &l.docs[*d as usize];

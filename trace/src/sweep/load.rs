@@ -463,6 +463,42 @@ async fn load_documents(
             b.number.as_str(),
         ))
     });
+    loaded.event_docs = load_links(db, loaded, &docs).await?;
+    loaded.docs = docs;
+    Ok(())
+}
+
+async fn reused_identifiers(db: &Db, last: i64) -> Result<Vec<(String, String, Vec<String>)>> {
+    let rows = read_db!(db, pool => {
+        sqlx::query(
+            "SELECT scheme, value, specimen_key FROM trace_identifiers \
+             WHERE batch_id <= $1 AND (scheme, value) IN (SELECT scheme, value \
+             FROM trace_identifiers WHERE batch_id <= $1 GROUP BY scheme, value \
+             HAVING COUNT(*) > 1) ORDER BY scheme, value, specimen_key",
+        )
+        .bind(last)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|r| Ok((
+            r.try_get::<String, _>(0)?,
+            r.try_get::<String, _>(1)?,
+            r.try_get::<String, _>(2)?,
+        )))
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
+    })?;
+    let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
+    for (scheme, value, specimen) in rows {
+        match out.last_mut() {
+            Some((s, v, specimens)) if *s == scheme && *v == value => specimens.push(specimen),
+            _ => out.push((scheme, value, vec![specimen])),
+        }
+    }
+    Ok(out)
+}
+
+/// Which document each event cites, as `(event, document)` pairs, sorted.
+async fn load_links(db: &Db, loaded: &Loaded, docs: &[DocW]) -> Result<Vec<(u32, u32)>> {
     let find_doc = |c: &str, t: &str, n: &str| {
         docs.binary_search_by(|d| {
             (d.country.as_str(), d.doc_type.as_str(), d.number.as_str()).cmp(&(c, t, n))
@@ -509,36 +545,5 @@ async fn load_documents(
         after = end;
     }
     links.sort_unstable();
-    loaded.docs = docs;
-    loaded.event_docs = links;
-    Ok(())
-}
-
-async fn reused_identifiers(db: &Db, last: i64) -> Result<Vec<(String, String, Vec<String>)>> {
-    let rows = read_db!(db, pool => {
-        sqlx::query(
-            "SELECT scheme, value, specimen_key FROM trace_identifiers \
-             WHERE batch_id <= $1 AND (scheme, value) IN (SELECT scheme, value \
-             FROM trace_identifiers WHERE batch_id <= $1 GROUP BY scheme, value \
-             HAVING COUNT(*) > 1) ORDER BY scheme, value, specimen_key",
-        )
-        .bind(last)
-        .fetch_all(pool)
-        .await?
-        .iter()
-        .map(|r| Ok((
-            r.try_get::<String, _>(0)?,
-            r.try_get::<String, _>(1)?,
-            r.try_get::<String, _>(2)?,
-        )))
-        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-    })?;
-    let mut out: Vec<(String, String, Vec<String>)> = Vec::new();
-    for (scheme, value, specimen) in rows {
-        match out.last_mut() {
-            Some((s, v, specimens)) if *s == scheme && *v == value => specimens.push(specimen),
-            _ => out.push((scheme, value, vec![specimen])),
-        }
-    }
-    Ok(out)
+    Ok(links)
 }

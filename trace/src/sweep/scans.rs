@@ -138,6 +138,9 @@ struct Season {
     births: Vec<u32>,
 }
 
+/// Seasons of breeding: one operation's young of one taxon in one year.
+type Seasons = BTreeMap<(Option<u32>, i64, i32), Season>;
+
 fn breeding(
     l: &Loaded,
     config: &TraceConfig,
@@ -145,131 +148,156 @@ fn breeding(
     producer: &[Option<u32>],
     out: &mut Vec<Finding>,
 ) {
-    let mut seasons: BTreeMap<(Option<u32>, i64, i32), Season> = BTreeMap::new();
+    let mut seasons: Seasons = BTreeMap::new();
+    for j in 0..l.events.len() as u32 {
+        birth(l, config, taxa, producer, j, &mut seasons, out);
+    }
+    by_season(l, config, taxa, seasons, out);
+}
+
+/// One captive birth against the breeding table: its clutch, its parents named and of age;
+/// its young counted into the season of its operation.
+fn birth(
+    l: &Loaded,
+    config: &TraceConfig,
+    taxa: &HashMap<i64, TaxonFacts>,
+    producer: &[Option<u32>],
+    j: u32,
+    seasons: &mut Seasons,
+    out: &mut Vec<Finding>,
+) {
     let none = Vec::new();
     let grow = Decimal::ONE + config.breeding_tolerance;
-    for j in 0..l.events.len() as u32 {
-        let e = &l.ev[j as usize];
-        if e.kind != EventKind::CaptiveBirth {
-            continue;
-        }
-        let key = l.events.get(j);
-        let young = flows(l, j, Dir::Out);
-        let parents = flows(l, j, Dir::Subject);
-        let Some(&(first, _)) = young.first() else {
-            continue;
-        };
-        let taxon = l.spec[first as usize].taxon;
-        let lineage = taxa.get(&taxon).map_or(&none, |f| &f.lineage);
-        let Some(entry) = config.breeding_of(taxon, lineage) else {
+    let e = &l.ev[j as usize];
+    if e.kind != EventKind::CaptiveBirth {
+        return;
+    }
+    let key = l.events.get(j);
+    let young = flows(l, j, Dir::Out);
+    let parents = flows(l, j, Dir::Subject);
+    let Some(&(first, _)) = young.first() else {
+        return;
+    };
+    let taxon = l.spec[first as usize].taxon;
+    let lineage = taxa.get(&taxon).map_or(&none, |f| &f.lineage);
+    let Some(entry) = config.breeding_of(taxon, lineage) else {
+        out.push(finding(
+            "breeding_unverifiable",
+            Severity::Info,
+            format!(
+                "captive birth {key}: the breeding table has no figures for taxon {taxon} \
+                 ({}): its clutch cannot be checked",
+                if lineage.is_empty() {
+                    "not in the catalogue".to_owned()
+                } else {
+                    lineage.join(", ")
+                }
+            ),
+            vec![key.to_owned()],
+            &[("taxon", taxon.to_string())],
+        ));
+        return;
+    };
+    let count = match total(l, &young) {
+        Some((Dimension::Count, n)) => n,
+        _ => {
             out.push(finding(
                 "breeding_unverifiable",
                 Severity::Info,
-                format!(
-                    "captive birth {key}: the breeding table has no figures for taxon {taxon} \
-                     ({}): its clutch cannot be checked",
-                    if lineage.is_empty() {
-                        "not in the catalogue".to_owned()
-                    } else {
-                        lineage.join(", ")
-                    }
-                ),
+                format!("captive birth {key}: its young are not counted in number of specimens"),
                 vec![key.to_owned()],
-                &[("taxon", taxon.to_string())],
-            ));
-            continue;
-        };
-        let count = match total(l, &young) {
-            Some((Dimension::Count, n)) => n,
-            _ => {
-                out.push(finding(
-                    "breeding_unverifiable",
-                    Severity::Info,
-                    format!(
-                        "captive birth {key}: its young are not counted in number of specimens"
-                    ),
-                    vec![key.to_owned()],
-                    &[],
-                ));
-                continue;
-            }
-        };
-        let mut nodes = vec![key.to_owned()];
-        nodes.extend(parents.iter().map(|(i, _)| l.specimens.get(*i).to_owned()));
-        if parents.is_empty() {
-            out.push(finding(
-                "breeding_founders_unknown",
-                Severity::Warning,
-                format!(
-                    "captive birth {key} names no parents: the breeding stock cannot be shown \
-                     legally acquired (Res. Conf. 10.16)"
-                ),
-                nodes.clone(),
                 &[],
             ));
+            return;
         }
-        let females = Decimal::from((parents.len() / 2).max(1));
-        let limit = Decimal::from(entry.clutch_size_max) * females * grow;
-        if count > limit {
+    };
+    let mut nodes = vec![key.to_owned()];
+    nodes.extend(parents.iter().map(|(i, _)| l.specimens.get(*i).to_owned()));
+    if parents.is_empty() {
+        out.push(finding(
+            "breeding_founders_unknown",
+            Severity::Warning,
+            format!(
+                "captive birth {key} names no parents: the breeding stock cannot be shown \
+                 legally acquired (Res. Conf. 10.16)"
+            ),
+            nodes.clone(),
+            &[],
+        ));
+    }
+    let females = Decimal::from((parents.len() / 2).max(1));
+    let limit = Decimal::from(entry.clutch_size_max) * females * grow;
+    if count > limit {
+        out.push(finding(
+            "breeding_clutch_size",
+            Severity::Error,
+            format!(
+                "captive birth {key} gave {} young from {} parent(s): one clutch or litter of \
+                 {} is at most {} ({} per female)",
+                text(count),
+                parents.len(),
+                entry.taxon,
+                text(limit),
+                entry.clutch_size_max
+            ),
+            nodes.clone(),
+            &[
+                ("young", text(count)),
+                ("parents", parents.len().to_string()),
+                ("clutch_size_max", entry.clutch_size_max.to_string()),
+                ("limit", text(limit)),
+            ],
+        ));
+    }
+    for (p, _) in &parents {
+        // Only a parent born in captivity has a known age: a wild-caught or confiscated
+        // founder's acquisition says nothing of when it hatched.
+        let Some(born) = producer[*p as usize]
+            .map(|b| &l.ev[b as usize])
+            .filter(|b| b.kind == EventKind::CaptiveBirth)
+            .map(|b| b.at)
+        else {
+            continue;
+        };
+        let age = (e.at - born).num_days();
+        if age < i64::from(entry.first_breeding_age_days) {
+            let pk = l.specimens.get(*p);
             out.push(finding(
-                "breeding_clutch_size",
+                "breeding_parent_immature",
                 Severity::Error,
                 format!(
-                    "captive birth {key} gave {} young from {} parent(s): one clutch or litter of \
-                     {} is at most {} ({} per female)",
-                    text(count),
-                    parents.len(),
-                    entry.taxon,
-                    text(limit),
-                    entry.clutch_size_max
+                    "captive birth {key}: parent {pk} was {age} days old; {} breed from {} \
+                     days",
+                    entry.taxon, entry.first_breeding_age_days
                 ),
-                nodes.clone(),
+                vec![key.to_owned(), pk.to_owned()],
                 &[
-                    ("young", text(count)),
-                    ("parents", parents.len().to_string()),
-                    ("clutch_size_max", entry.clutch_size_max.to_string()),
-                    ("limit", text(limit)),
+                    ("age_days", age.to_string()),
+                    (
+                        "first_breeding_age_days",
+                        entry.first_breeding_age_days.to_string(),
+                    ),
                 ],
             ));
         }
-        for (p, _) in &parents {
-            // Only a parent born in captivity has a known age: a wild-caught or confiscated
-            // founder's acquisition says nothing of when it hatched.
-            let Some(born) = producer[*p as usize]
-                .map(|b| &l.ev[b as usize])
-                .filter(|b| b.kind == EventKind::CaptiveBirth)
-                .map(|b| b.at)
-            else {
-                continue;
-            };
-            let age = (e.at - born).num_days();
-            if age < i64::from(entry.first_breeding_age_days) {
-                let pk = l.specimens.get(*p);
-                out.push(finding(
-                    "breeding_parent_immature",
-                    Severity::Error,
-                    format!(
-                        "captive birth {key}: parent {pk} was {age} days old; {} breed from {} \
-                         days",
-                        entry.taxon, entry.first_breeding_age_days
-                    ),
-                    vec![key.to_owned(), pk.to_owned()],
-                    &[
-                        ("age_days", age.to_string()),
-                        (
-                            "first_breeding_age_days",
-                            entry.first_breeding_age_days.to_string(),
-                        ),
-                    ],
-                ));
-            }
-        }
-        use chrono::Datelike;
-        let season = seasons.entry((e.agent, taxon, e.at.year())).or_default();
-        season.young += count;
-        season.parents.extend(parents.iter().map(|(i, _)| *i));
-        season.births.push(j);
     }
+    use chrono::Datelike;
+    let season = seasons.entry((e.agent, taxon, e.at.year())).or_default();
+    season.young += count;
+    season.parents.extend(parents.iter().map(|(i, _)| *i));
+    season.births.push(j);
+}
+
+/// Each operation's young of a taxon in a year against its parents' capacity.
+fn by_season(
+    l: &Loaded,
+    config: &TraceConfig,
+    taxa: &HashMap<i64, TaxonFacts>,
+    seasons: Seasons,
+    out: &mut Vec<Finding>,
+) {
+    let none = Vec::new();
+    let grow = Decimal::ONE + config.breeding_tolerance;
     for ((agent, taxon, year), s) in seasons {
         let lineage = taxa.get(&taxon).map_or(&none, |f| &f.lineage);
         let Some(entry) = config.breeding_of(taxon, lineage) else {
@@ -384,10 +412,12 @@ fn imported_under(
     found
 }
 
+/// Per origin document: what re-exports drew on it (base unit), by which events, and whether
+/// some of it could not be measured.
+type Drawn = BTreeMap<u32, (Option<Dimension>, Decimal, Vec<u32>, bool)>;
+
 fn re_exports(l: &Loaded, producer: &[Option<u32>], out: &mut Vec<Finding>) {
-    // Per origin document: what re-exports drew on it (base unit), by which events, and
-    // whether some of it could not be measured.
-    let mut drawn: BTreeMap<u32, (Option<Dimension>, Decimal, Vec<u32>, bool)> = BTreeMap::new();
+    let mut drawn: Drawn = BTreeMap::new();
     for j in 0..l.events.len() as u32 {
         let e = &l.ev[j as usize];
         if e.kind != EventKind::ReExport {
@@ -442,6 +472,11 @@ fn re_exports(l: &Loaded, producer: &[Option<u32>], out: &mut Vec<Finding>) {
             entry.1 += v;
         }
     }
+    balances(l, drawn, out);
+}
+
+/// What re-exports drew on each origin document against what it covered.
+fn balances(l: &Loaded, drawn: Drawn, out: &mut Vec<Finding>) {
     for (d, (dim, sum, events, mixed)) in drawn {
         let doc = &l.docs[d as usize];
         let mut nodes = vec![doc.key()];
