@@ -547,3 +547,27 @@ async fn load_links(db: &Db, loaded: &Loaded, docs: &[DocW]) -> Result<Vec<(u32,
     links.sort_unstable();
     Ok(links)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_sort_by_bytes_with_their_items_and_are_found_by_search() {
+        let mut keys = Keys::default();
+        // A database collation may give this order (punctuation and case ignored).
+        for k in ["ev:b", "Ev:a", "ev-c", "urn:x", "ev:a"] {
+            keys.push(k);
+        }
+        let (keys, items) = keys.sorted(vec![1, 2, 3, 4, 5]);
+        let sorted: Vec<&str> = (0..keys.len() as u32).map(|i| keys.get(i)).collect();
+        assert_eq!(sorted, ["Ev:a", "ev-c", "ev:a", "ev:b", "urn:x"]);
+        assert_eq!(items, [2, 3, 5, 1, 4]);
+        for (i, k) in sorted.iter().enumerate() {
+            assert_eq!(keys.find(k), Some(i as u32));
+        }
+        assert_eq!(keys.find("ev:"), None);
+        assert_eq!(keys.find("zzz"), None);
+        assert_eq!(Keys::default().find("a"), None);
+    }
+}
