@@ -122,7 +122,7 @@ impl CatalogueState {
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
 /// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
-pub const ROUTES: [(&str, &str, &[Role]); 28] = [
+pub const ROUTES: [(&str, &str, &[Role]); 29] = [
     ("GET", "/health", &[]),
     ("GET", "/v1/openapi.json", &[]),
     ("GET", "/v1/sync/status", &Role::ALL),
@@ -155,6 +155,7 @@ pub const ROUTES: [(&str, &str, &[Role]); 28] = [
     ("GET", "/v1/trace/events/{key}/forward", &Role::ALL),
     ("GET", "/v1/trace/identifiers/{value}", &Role::ALL),
     ("GET", "/v1/trace/documents/{number}", &Role::ALL),
+    ("GET", "/v1/trace/findings", &Role::ALL),
     ("GET", "/v1/reports/quota-use", &Role::ALL),
 ];
 

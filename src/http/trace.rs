@@ -1,9 +1,10 @@
 //! The provenance register over HTTP: `POST /v1/trace/events` ingests a batch (the project's
 //! JSON, or an EPCIS 2.0 document), and the queries answer the origin and forward trace of a
 //! specimen, the forward trace of an event, and look-ups by identifier and document number
-//! and a specimen's legal-acquisition report (the use cases are `app::trace`'s). A trace
-//! answer is JSON, or by `Accept` GraphViz DOT, an SVG picture or an EPCIS 2.0 document
-//! (`app::trace_output`).
+//! a specimen's legal-acquisition report, and the full sweep's findings under the shipped
+//! yield and breeding tables (one sweep at a time: it holds the whole register in memory); the
+//! use cases are `app::trace`'s. A trace answer is JSON, or by `Accept` GraphViz DOT, an SVG
+//! picture or an EPCIS 2.0 document (`app::trace_output`).
 //!
 //! Permit officers, enforcement and admins ingest; every key reads. A batch is accepted whole
 //! or refused whole (422 `batch_refused`, every fault in `error.problems`); its `client_key`
@@ -48,6 +49,7 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/v1/trace/events/{key}/forward", get(event_forward))
         .route("/v1/trace/identifiers/{value}", get(by_identifier))
+        .route("/v1/trace/findings", get(findings))
         .route("/v1/trace/documents/{number}", get(by_document))
 }
 
@@ -199,6 +201,26 @@ async fn legal_acquisition(
         .legal_acquisition(&key, q.limits()?)
         .await?;
     Ok(Json(json!(r)))
+}
+
+/// One sweep at a time: each holds the whole register in memory, so concurrent requests wait
+/// their turn rather than multiply it.
+static SWEEPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// `GET /v1/trace/findings`: the full sweep of the register, under the shipped tables.
+async fn findings(
+    State(state): State<AppState>,
+    _: Authenticated,
+    AppQuery(crate::http::NoQuery {}): AppQuery<crate::http::NoQuery>,
+) -> Result<Json<Value>, ApiError> {
+    let _turn = SWEEPS
+        .acquire()
+        .await
+        .map_err(|e| ApiError::internal("trace sweep", &e))?;
+    let sweep = tracing_of(&state)
+        .check(&trace::TraceConfig::default(), &|_, _| {})
+        .await?;
+    Ok(Json(json!(sweep)))
 }
 
 async fn event_forward(

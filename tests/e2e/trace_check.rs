@@ -1,6 +1,6 @@
 //! The full sweep and the legal-acquisition report end to end: `cites trace check` as a table
 //! and as JSON, exit status 3 on an error-severity finding and 0 otherwise, a configuration
-//! file that names its bad key; `cites trace evidence` and
+//! file that names its bad key; `GET /v1/trace/findings`; `cites trace evidence` and
 //! `GET /v1/trace/specimens/{key}/legal-acquisition` on the laundering scenario.
 
 use cites::app::keys::Role;
@@ -76,6 +76,14 @@ async fn the_sweep_exits_3_on_an_error_and_the_report_names_what_is_missing(back
         ),
         (&json!("error"), &json!("100"))
     );
+
+    // The same sweep over HTTP, for every role.
+    let (s, swept) = app
+        .get("/v1/trace/findings", Some(Role::ScientificAuthority))
+        .await;
+    assert_eq!(s, 200, "{swept}");
+    assert_eq!(swept["findings"], sweep["findings"]);
+    assert_eq!(swept["specimens"], json!(24));
 
     // A configuration file with a bad value names the key; nothing is swept.
     let dir = tempfile::tempdir().unwrap();
