@@ -20,5 +20,5 @@ mod slow_clients;
 mod support;
 mod tidy;
 mod trace;
-mod trace_output;
 mod trace_check;
+mod trace_output;

@@ -7,6 +7,6 @@ mod epcis;
 mod ingest;
 mod queries;
 mod render;
-mod svg_chromium;
 mod scenarios;
+mod svg_chromium;
 mod sweep;
