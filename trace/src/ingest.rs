@@ -316,8 +316,12 @@ async fn resolve(tx: &mut db::Tx, batch: &Batch) -> Result<Rows> {
     if !p.is_empty() {
         return p.into_result(rows);
     }
-    let values: Vec<String> = rows.identifiers.iter().map(|i| i.1.clone()).collect();
-    let mut identifiers = store::identifiers(tx, &values).await?;
+    let ids: Vec<(String, String)> = rows
+        .identifiers
+        .iter()
+        .map(|i| (i.0.clone(), i.1.clone()))
+        .collect();
+    let mut identifiers = store::identifiers(tx, &ids).await?;
     identifiers.extend(rows.identifiers.iter().cloned());
     rows.findings = plausibility(batch, &known, &stored, &corrected, &identifiers)
         .into_iter()
