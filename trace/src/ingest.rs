@@ -19,7 +19,7 @@ use crate::store::{self, AgentRow, DocumentRow, Rows, StoredSpecimen};
 
 /// Records (agents, documents, specimens, events, corrections) in one batch at most: a batch
 /// is one transaction, which holds SQLite's write lock while it is checked and stored (20,000
-/// records take well under a second on either backend).
+/// records take seconds, not minutes: the trace bench's figures in `benches/README.md`).
 pub const BATCH_RECORDS_MAX: usize = 20_000;
 /// Flows (inputs, outputs and subjects of all events) in one batch at most, for the same
 /// reason: a split into many tins is many flows.
