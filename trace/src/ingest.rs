@@ -19,7 +19,7 @@ use crate::store::{self, AgentRow, DocumentRow, Rows, StoredSpecimen};
 
 /// Records (agents, documents, specimens, events, corrections) in one batch at most: a batch
 /// is one transaction, which holds SQLite's write lock while it is checked and stored (20,000
-/// records take well under a second on either backend).
+/// records take seconds, not minutes: the trace bench's figures in `benches/README.md`).
 pub const BATCH_RECORDS_MAX: usize = 20_000;
 /// Flows (inputs, outputs and subjects of all events) in one batch at most, for the same
 /// reason: a split into many tins is many flows.
@@ -323,8 +323,12 @@ async fn resolve(tx: &mut db::Tx, batch: &Batch) -> Result<Rows> {
     if !p.is_empty() {
         return p.into_result(rows);
     }
-    let values: Vec<String> = rows.identifiers.iter().map(|i| i.1.clone()).collect();
-    let mut identifiers = store::identifiers(tx, &values).await?;
+    let ids: Vec<(String, String)> = rows
+        .identifiers
+        .iter()
+        .map(|i| (i.0.clone(), i.1.clone()))
+        .collect();
+    let mut identifiers = store::identifiers(tx, &ids).await?;
     identifiers.extend(rows.identifiers.iter().cloned());
     rows.findings = plausibility(batch, &known, &stored, &corrected, &identifiers)
         .into_iter()

@@ -379,8 +379,17 @@ impl Register {
             db::Backend::Sqlite => "json_each($1)",
             db::Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
         };
-        // CROSS JOIN keeps SQLite's planner from putting the JSON array inside the loop.
-        let sel = format!("WITH sel(specimen_key) AS MATERIALIZED (SELECT value FROM {json_each})");
+        // CROSS JOIN keeps SQLite's planner from putting the JSON array inside the loop. The
+        // LIMIT (the number of keys, $2) is what PostgreSQL's planner takes for the array's
+        // size, which it otherwise puts at 100 whatever it holds: with 100 keys assumed it
+        // hashed the whole of trace_flows and trace_events for a trace of a few specimens
+        // (at 100,000 nodes with current statistics: 15 ms against 0.4 ms, growing with the
+        // tables).
+        let sel = format!(
+            "WITH sel(specimen_key) AS MATERIALIZED \
+             (SELECT value FROM {json_each} LIMIT CAST($2 AS BIGINT))"
+        );
+        let key_count = i64::try_from(specimens.len()).unwrap_or(i64::MAX);
         let events_of_sel = "SELECT f.event_key FROM sel CROSS JOIN trace_flows f \
              WHERE f.specimen_key = sel.specimen_key";
         let flows_sql = format!(
@@ -395,6 +404,7 @@ impl Register {
         let rows = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(flows_sql.clone()))
                 .bind(&keys)
+                .bind(key_count)
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -439,6 +449,7 @@ impl Register {
         let documents = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(documents_sql.clone()))
                 .bind(&keys)
+                .bind(key_count)
                 .fetch_all(pool)
                 .await?
                 .iter()

@@ -2,7 +2,7 @@
 //! names, and the multi-row INSERTs that store a checked batch (a statement's round trip costs
 //! more than its execution on both backends, so rows go in chunks).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use db::{Tx, with_tx};
@@ -285,15 +285,43 @@ pub async fn documents_by_number(tx: &mut Tx, numbers: &[String]) -> Result<Vec<
     Ok(rows)
 }
 
-/// `(scheme, value, specimen)` of every stored identifier with one of these values.
-pub async fn identifiers(tx: &mut Tx, values: &[String]) -> Result<Vec<(String, String, String)>> {
-    let rows = select_in!(tx,
-        "SELECT scheme, value, specimen_key FROM trace_identifiers WHERE value", "", values, r => (
-        r.try_get::<String, _>(0)?,
-        r.try_get::<String, _>(1)?,
-        r.try_get::<String, _>(2)?,
-    ));
-    Ok(rows)
+/// `(scheme, value, specimen)` of every stored identifier with one of these `(scheme, value)`
+/// pairs (an identifier is unique within its scheme). One scheme at a time, so that the
+/// primary key `(scheme, value, specimen_key)` finds them: a look-up by value alone read the
+/// whole table once per chunk, which made ingest slower as the register grew.
+pub async fn identifiers(
+    tx: &mut Tx,
+    ids: &[(String, String)],
+) -> Result<Vec<(String, String, String)>> {
+    let mut by_scheme: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (scheme, value) in ids {
+        by_scheme.entry(scheme).or_default().push(value);
+    }
+    let mut out = Vec::new();
+    for (scheme, values) in by_scheme {
+        for chunk in values.chunks(CHUNK_ROWS) {
+            let rows = with_tx!(tx, c => {
+                let mut qb = sqlx::QueryBuilder::new(
+                    "SELECT scheme, value, specimen_key FROM trace_identifiers WHERE scheme = ",
+                );
+                qb.push_bind(scheme);
+                qb.push(" AND value IN (");
+                let mut sep = qb.separated(", ");
+                for v in chunk {
+                    sep.push_bind(*v);
+                }
+                qb.push(")");
+                qb.build()
+                    .fetch_all(&mut *c)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                    .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?
+            });
+            out.extend(rows);
+        }
+    }
+    Ok(out)
 }
 
 /// The findings stored with a batch, in the order they were found.

@@ -236,6 +236,75 @@ async fn plausibility_faults_are_stored_findings(backend: Backend) {
 }
 on_both_backends!(plausibility_faults_are_stored_findings);
 
+/// An identifier stored by an earlier batch is found again under its scheme (the look-up goes
+/// scheme by scheme through the primary key); the same value under another scheme is another
+/// identifier.
+async fn an_identifier_reused_in_a_later_batch_is_a_finding(backend: Backend) {
+    let f = fixture(backend).await;
+    let batch = |key: &str, tags: &[(&str, &str)], event: &str| {
+        let ids: Vec<_> = tags
+            .iter()
+            .map(|(scheme, value)| json!({"scheme": scheme, "value": value}))
+            .collect();
+        json!({
+            "specimens": [{"key": key, "taxon": "10002", "term": "SKI",
+                "quantity": {"amount": "1", "unit": "NAR"}, "source": "R", "identifiers": ids}],
+            "events": [{"key": event, "kind": "ranching", "at": "2024-03-01T00:00:00Z",
+                "outputs": [key]}]
+        })
+    };
+    let tag = ("crocodilian_tag", "ZW24/000001NIL");
+    let first = f
+        .register
+        .ingest(&batch("skin-1", &[tag, ("lot", "L-7")], "r1"), "k1")
+        .await
+        .unwrap();
+    assert_eq!(first.findings, vec![]);
+    // The tag's value under another scheme, and the lot number under another value: no finding.
+    let other = f
+        .register
+        .ingest(
+            &batch("skin-2", &[("ring", tag.1), ("lot", "L-8")], "r2"),
+            "k2",
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.findings, vec![], "{:#?}", other.findings);
+    let again = f
+        .register
+        .ingest(&batch("skin-3", &[tag, ("lot", "L-7")], "r3"), "k3")
+        .await
+        .unwrap();
+    let found: Vec<(&str, &[String])> = again
+        .findings
+        .iter()
+        .map(|x| (x.rule.as_str(), x.nodes.as_slice()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "identifier_reused",
+                &["skin-1".to_owned(), "skin-3".to_owned()][..]
+            ),
+            (
+                "identifier_reused",
+                &["skin-1".to_owned(), "skin-3".to_owned()][..]
+            ),
+        ],
+        "{:#?}",
+        again.findings
+    );
+    assert!(
+        again.findings[0]
+            .message
+            .contains("crocodilian_tag ZW24/000001NIL")
+    );
+    assert!(again.findings[1].message.contains("lot L-7"));
+    f.t.drop_db().await.unwrap();
+}
+on_both_backends!(an_identifier_reused_in_a_later_batch_is_a_finding);
+
 async fn a_batch_over_the_size_limit_is_refused(backend: Backend) {
     let f = fixture(backend).await;
     let agents: Vec<_> = (0..=BATCH_RECORDS_MAX)

@@ -1,0 +1,490 @@
+//! The provenance register at scale (issue 21's benchmarks; a harness, not criterion: each
+//! figure is one timed run, printed with the options that made it).
+//!
+//! Per backend (SQLite as `db::TestDb` makes it: a file, WAL, `synchronous=FULL`; PostgreSQL on
+//! 127.0.0.1:5432 or `CITES_TEST_POSTGRES_URL`), on two fresh databases:
+//!
+//! 1. **Ingest.** A generated register (`chains.rs`: supply chains of six profiles, merged into a
+//!    DAG by repackagings; deterministic for the seed, streamed one batch at a time) is stored
+//!    batch by batch in batches of `trace::BATCH_RECORDS_MAX` records: through
+//!    `Register::ingest` (the project's JSON, parsed, checked, stored, with findings) into one
+//!    database, and as bare multi-row INSERTs of the same rows into the same tables of the other
+//!    (`bare.rs`), batch after batch in alternating order so both meet the same disk weather.
+//!    Generating a batch and writing its JSON are timed apart and not counted in either rate.
+//! 2. **Queries.** On the register's database, for a uniform sample of specimens (seeded):
+//!    `Register::origin` and `Register::forward` with the default `Limits`, each against the
+//!    bare recursive CTE of `bare::walk_sql` that returns only the keys, interleaved query by
+//!    query after a warm-up; p50 and p99 of each, and whether the engine and the CTE found the
+//!    same specimens.
+//! 3. **Sweep.** The marked place for the full sweep (`cites trace check`), not yet in `trace`.
+//!
+//! Each phase reports the process's peak resident memory (VmHWM, reset between phases through
+//! `/proc/self/clear_refs`); PostgreSQL's own memory is its server's, not counted.
+//!
+//! Run: `nice cargo bench -p trace --bench trace` (10,000,000 nodes on SQLite and 1,000,000 on
+//! PostgreSQL; nodes are specimens, events and documents). `CITES_BENCH_NODES=100000` sets both
+//! scales (`CITES_BENCH_NODES_SQLITE`, `CITES_BENCH_NODES_POSTGRES` one each),
+//! `CITES_BENCH_BACKENDS=sqlite|postgres` runs one backend, `CITES_BENCH_SAMPLES` the queried
+//! specimens (1,000), `CITES_BENCH_SEED` the generator's seed (21). The databases are dropped
+//! (the SQLite directory removed) when the bench ends, fails, panics or is interrupted
+//! (Ctrl-C, SIGTERM); one killed outright is removed by a later `TestDb::create` after
+//! `db::STALE_AFTER`.
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+mod bare;
+mod chains;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use chrono::{TimeZone, Utc};
+use db::{Backend, Db, TestDb};
+use domain::ManualClock;
+use rand::{Rng, SeedableRng};
+use trace::{BATCH_RECORDS_MAX, Limits, Node, Register};
+
+/// Nodes (specimens, events, documents) generated on SQLite unless `CITES_BENCH_NODES[_SQLITE]`
+/// says otherwise: the issue's scale.
+const NODES_SQLITE_DEFAULT: u64 = 10_000_000;
+/// The same on PostgreSQL (`CITES_BENCH_NODES[_POSTGRES]`).
+const NODES_POSTGRES_DEFAULT: u64 = 1_000_000;
+/// Specimens queried (origin and forward each) unless `CITES_BENCH_SAMPLES` says otherwise:
+/// enough for a p99 of ten points.
+const SAMPLES_DEFAULT: usize = 1_000;
+/// Queries of each kind run and not counted before the sample, to warm caches and plans.
+const WARMUP_QUERIES: usize = 50;
+const SEED_DEFAULT: u64 = 21;
+/// Progress lines per ingest phase.
+const PROGRESS_STEPS: u64 = 10;
+/// The p99 the issue asks of a trace, and its multiple of the bare CTE.
+const P99_TARGET: Duration = Duration::from_millis(50);
+const P99_RATIO_TARGET: f64 = 3.0;
+/// Ingest rate the issue asks, as a fraction of the bare INSERT's.
+const INGEST_RATIO_TARGET: f64 = 0.5;
+
+fn env_or<T: std::str::FromStr>(names: &[&str], default: T) -> T {
+    names
+        .iter()
+        .find_map(|n| std::env::var(n).ok())
+        .map(|v| {
+            v.replace(['_', ','], "")
+                .parse()
+                .unwrap_or_else(|_| panic!("{names:?}: {v:?} is not a number"))
+        })
+        .unwrap_or(default)
+}
+
+#[derive(Clone, Copy)]
+struct Opts {
+    nodes: u64,
+    samples: usize,
+    seed: u64,
+}
+
+fn backends() -> anyhow::Result<Vec<Backend>> {
+    match std::env::var("CITES_BENCH_BACKENDS").ok().as_deref() {
+        None | Some("") | Some("sqlite,postgres") => Ok(vec![Backend::Sqlite, Backend::Postgres]),
+        Some("sqlite") => Ok(vec![Backend::Sqlite]),
+        Some("postgres") => Ok(vec![Backend::Postgres]),
+        Some(other) => Err(anyhow!(
+            "CITES_BENCH_BACKENDS: {other:?}; accepted sqlite, postgres or sqlite,postgres"
+        )),
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let samples = env_or(&["CITES_BENCH_SAMPLES"], SAMPLES_DEFAULT);
+    let seed = env_or(&["CITES_BENCH_SEED"], SEED_DEFAULT);
+    println!(
+        "trace bench: batches of {BATCH_RECORDS_MAX} records, {samples} specimens queried, seed \
+         {seed}; profiles: {}; an item is repackaged with probability {} (again {})",
+        chains::profiles(),
+        chains::P_POOL,
+        chains::P_REPOOL
+    );
+    for backend in backends()? {
+        let nodes = match backend {
+            Backend::Sqlite => env_or(
+                &["CITES_BENCH_NODES_SQLITE", "CITES_BENCH_NODES"],
+                NODES_SQLITE_DEFAULT,
+            ),
+            Backend::Postgres => env_or(
+                &["CITES_BENCH_NODES_POSTGRES", "CITES_BENCH_NODES"],
+                NODES_POSTGRES_DEFAULT,
+            ),
+        };
+        let o = Opts {
+            nodes,
+            samples,
+            seed,
+        };
+        guarded(backend, o).await?;
+    }
+    Ok(())
+}
+
+/// Runs [`run`] on two fresh databases and drops them whatever happens: an error, a panic in
+/// the bench's task, Ctrl-C or SIGTERM.
+async fn guarded(backend: Backend, o: Opts) -> anyhow::Result<()> {
+    let engine = TestDb::create(backend).await?;
+    let bare = match TestDb::create(backend).await {
+        Ok(t) => t,
+        Err(e) => {
+            engine.drop_db().await?;
+            return Err(e.into());
+        }
+    };
+    println!("\n== {backend:?}: {} nodes ==", o.nodes);
+    let task = tokio::spawn(run(backend, engine.db.clone(), bare.db.clone(), o));
+    let abort = task.abort_handle();
+    let outcome = tokio::select! {
+        r = task => r.unwrap_or_else(|e| Err(anyhow!("the bench's task ended abnormally: {e}"))),
+        s = interrupted() => {
+            abort.abort();
+            Err(anyhow!("interrupted by {s}"))
+        }
+    };
+    let sizes = (size(&engine).await, size(&bare).await);
+    if let (Ok(e), Ok(b)) = &sizes {
+        println!(
+            "database size: register {:.0} MiB, bare {:.0} MiB",
+            *e as f64 / 1048576.0,
+            *b as f64 / 1048576.0
+        );
+    }
+    let dropped = (engine.drop_db().await, bare.drop_db().await);
+    dropped.0.context("dropping the register's database")?;
+    dropped.1.context("dropping the baseline's database")?;
+    outcome
+}
+
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return "Ctrl-C";
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => "Ctrl-C",
+        _ = term.recv() => "SIGTERM",
+    }
+}
+
+/// Bytes a database takes: the SQLite file and its WAL, or `pg_database_size`.
+async fn size(t: &TestDb) -> anyhow::Result<u64> {
+    match &t.db {
+        Db::Sqlite(_) => {
+            let path = t.url.trim_start_matches("sqlite://");
+            let mut total = 0;
+            for suffix in ["", "-wal"] {
+                total += std::fs::metadata(format!("{path}{suffix}")).map_or(0, |m| m.len());
+            }
+            Ok(total)
+        }
+        Db::Postgres(pool) => {
+            let n: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())")
+                .fetch_one(pool)
+                .await?;
+            Ok(u64::try_from(n)?)
+        }
+    }
+}
+
+/// Forgets the process's peak resident memory, so the next [`peak_mib`] is the phase's own.
+fn reset_peak() {
+    // "5" resets VmHWM to the current RSS (proc(5), since Linux 4.0).
+    if let Err(e) = std::fs::write("/proc/self/clear_refs", "5") {
+        println!("(cannot reset the peak resident memory: {e}; the peaks below are cumulative)");
+    }
+}
+
+/// The process's peak resident memory since the last [`reset_peak`], in MiB.
+fn peak_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kib| kib / 1024.0)
+}
+
+async fn run(backend: Backend, engine: Db, bare: Db, o: Opts) -> anyhow::Result<()> {
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
+    let register = Register::new(engine.clone(), Arc::new(ManualClock::new(now)));
+    let specimens = ingest(&register, [&engine, &bare], o, now).await?;
+    queries(backend, &register, &engine, specimens, o).await?;
+    reset_peak();
+    let t = Instant::now();
+    if sweep(&register).await? {
+        println!(
+            "sweep: {:.1} s, peak RSS {:.0} MiB",
+            t.elapsed().as_secs_f64(),
+            peak_mib()
+        );
+    }
+    Ok(())
+}
+
+// ---- SWEEP PHASE: the place for the full sweep (`cites trace check`, issue 21 item 6). ----
+// Wire it in here once `trace` has it: call the sweep over the whole register, print what it
+// found and answer true; `run` then prints this call's time and peak memory (target: under
+// 2 GiB for 10 million nodes).
+async fn sweep(_register: &Register) -> anyhow::Result<bool> {
+    println!("sweep: not measured (the full sweep is not in `trace` yet)");
+    Ok(false)
+}
+// ---- END OF THE SWEEP PHASE ----
+
+/// What autovacuum does on PostgreSQL once a table has grown by a tenth (its default
+/// `autovacuum_analyze_scale_factor`), done here at every tenth of the ingest, untimed: a
+/// server may run with autovacuum off (the development server does), and without statistics
+/// the planner takes the grown tables for the empty ones it last saw (a look-up of 1,000 event
+/// keys read the whole of trace_events: 60 ms at 280,000 events). Answers the time it took.
+async fn analyze(dbs: [&Db; 2]) -> anyhow::Result<Duration> {
+    let t = Instant::now();
+    for db in dbs {
+        if let Db::Postgres(pool) = db {
+            sqlx::query("ANALYZE").execute(pool).await?;
+        }
+    }
+    Ok(t.elapsed())
+}
+
+/// Phase 1: every batch into the register and into the baseline; answers how many specimens.
+async fn ingest(
+    register: &Register,
+    dbs: [&Db; 2],
+    o: Opts,
+    now: chrono::DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let bare = dbs[1];
+    let mut t_analyze = Duration::ZERO;
+    reset_peak();
+    let mut g = chains::Generator::new(o.seed, o.nodes, BATCH_RECORDS_MAX);
+    let (mut t_gen, mut t_engine, mut t_bare) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let (mut w_engine, mut w_bare) = (Duration::ZERO, Duration::ZERO);
+    let (mut batches, mut findings, mut records, mut step) = (0_u64, 0_usize, 0_u64, 1_u64);
+    let (mut step_engine, mut step_bare, mut step_nodes) = (Duration::ZERO, Duration::ZERO, 0);
+    loop {
+        let t = Instant::now();
+        let Some(b) = g.next_batch() else { break };
+        let json = b.to_json();
+        t_gen += t.elapsed();
+        let key = format!("bench:{batches}");
+        let mut engine_first = batches % 2 == 0;
+        let (mut de, mut db) = (Duration::ZERO, Duration::ZERO);
+        for _ in 0..2 {
+            let t = Instant::now();
+            if engine_first {
+                let done = register.ingest(&json, &key).await?;
+                anyhow::ensure!(!done.replayed, "batch {key} was taken for a retry");
+                findings += done.findings.len();
+                de = t.elapsed();
+            } else {
+                bare::insert(bare, &b, &key, now).await?;
+                db = t.elapsed();
+            }
+            engine_first = !engine_first;
+        }
+        t_engine += de;
+        t_bare += db;
+        w_engine = w_engine.max(de);
+        w_bare = w_bare.max(db);
+        step_engine += de;
+        step_bare += db;
+        step_nodes += b.nodes() as u64;
+        records += b.records() as u64;
+        batches += 1;
+        let done = g.counts.nodes();
+        if done * PROGRESS_STEPS >= o.nodes * step || done >= o.nodes {
+            println!(
+                "  {:>11} nodes: this stretch register {:>7.0} nodes/s, bare {:>7.0} nodes/s \
+                 ({:.2}x)",
+                done,
+                step_nodes as f64 / step_engine.as_secs_f64(),
+                step_nodes as f64 / step_bare.as_secs_f64(),
+                step_bare.as_secs_f64() / step_engine.as_secs_f64()
+            );
+            std::io::stdout().flush()?;
+            (step_engine, step_bare, step_nodes) = (Duration::ZERO, Duration::ZERO, 0);
+            while done * PROGRESS_STEPS >= o.nodes * step {
+                step += 1;
+            }
+            t_analyze += analyze(dbs).await?;
+        }
+    }
+    if dbs[0].backend() == Backend::Postgres {
+        println!(
+            "ANALYZE of both databases at every tenth of the ingest: {:.1} s (untimed)",
+            t_analyze.as_secs_f64()
+        );
+    }
+    let c = &g.counts;
+    let nodes = c.nodes() as f64;
+    println!(
+        "generated: {} nodes in {batches} batches ({records} records): {} specimens, {} \
+         documents, events {:?}; {} identifiers, {} flows; {} primary chains, {} repackagings; \
+         generation and JSON {:.1} s",
+        c.nodes(),
+        c.specimens,
+        c.documents,
+        c.events,
+        c.identifiers,
+        c.flows,
+        c.primary_chains,
+        c.repackagings,
+        t_gen.as_secs_f64()
+    );
+    let ratio = t_bare.as_secs_f64() / t_engine.as_secs_f64();
+    println!(
+        "ingest: register {:.1} s ({:.0} nodes/s, slowest batch {} ms), bare INSERT {:.1} s \
+         ({:.0} nodes/s, slowest batch {} ms): {ratio:.2}x of bare (target >= {INGEST_RATIO_TARGET}: \
+         {}); {findings} findings; peak RSS {:.0} MiB",
+        t_engine.as_secs_f64(),
+        nodes / t_engine.as_secs_f64(),
+        w_engine.as_millis(),
+        t_bare.as_secs_f64(),
+        nodes / t_bare.as_secs_f64(),
+        w_bare.as_millis(),
+        if ratio >= INGEST_RATIO_TARGET {
+            "met"
+        } else {
+            "MISSED"
+        },
+        peak_mib()
+    );
+    Ok(c.specimens)
+}
+
+/// Latencies of one kind of query, and the sizes of the answers.
+#[derive(Default)]
+struct Series {
+    times: Vec<Duration>,
+    found: Vec<usize>,
+}
+
+impl Series {
+    fn pct(&self, p: usize) -> Duration {
+        let mut v = self.times.clone();
+        v.sort();
+        v.get((v.len() * p / 100).min(v.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn line(&self, name: &str) -> String {
+        let mean = self.found.iter().sum::<usize>() as f64 / self.found.len().max(1) as f64;
+        format!(
+            "{name:<22} p50 {:>8.3} ms  p99 {:>8.3} ms  max {:>8.3} ms  specimens mean {mean:.1} max {}",
+            self.pct(50).as_secs_f64() * 1e3,
+            self.pct(99).as_secs_f64() * 1e3,
+            self.times
+                .iter()
+                .max()
+                .copied()
+                .unwrap_or_default()
+                .as_secs_f64()
+                * 1e3,
+            self.found.iter().max().copied().unwrap_or_default()
+        )
+    }
+}
+
+fn specimen_count(nodes: &[Node]) -> usize {
+    nodes
+        .iter()
+        .filter(|n| matches!(n, Node::Specimen { .. }))
+        .count()
+}
+
+/// Phase 2: origin and forward against the bare CTE, over a uniform sample of specimens.
+async fn queries(
+    backend: Backend,
+    register: &Register,
+    engine: &Db,
+    specimens: u64,
+    o: Opts,
+) -> anyhow::Result<()> {
+    reset_peak();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(o.seed ^ 0x5eed);
+    let (up, down) = (bare::walk_sql(true), bare::walk_sql(false));
+    let limits = Limits::default();
+    let mut s: [Series; 4] = Default::default();
+    let (mut disagree, mut truncated) = (Vec::new(), 0);
+    for i in 0..WARMUP_QUERIES + o.samples {
+        let key = format!("sp:{}", rng.random_range(0..specimens));
+        let counted = i >= WARMUP_QUERIES;
+        // The engine first on even samples, the CTE first on odd ones.
+        let order: [usize; 4] = if i % 2 == 0 {
+            [0, 1, 2, 3]
+        } else {
+            [1, 0, 3, 2]
+        };
+        let mut found = [0_usize; 4];
+        let mut took = [Duration::ZERO; 4];
+        for q in order {
+            let t = Instant::now();
+            found[q] = match q {
+                0 => {
+                    let a = register.origin(&key, limits).await?;
+                    truncated += usize::from(a.truncated);
+                    specimen_count(&a.nodes)
+                }
+                1 => bare::walk(engine, &up, &key).await?,
+                2 => {
+                    let a = register.forward(&key, limits).await?;
+                    truncated += usize::from(a.truncated);
+                    specimen_count(&a.nodes)
+                }
+                _ => bare::walk(engine, &down, &key).await?,
+            };
+            took[q] = t.elapsed();
+        }
+        if !counted {
+            continue;
+        }
+        for q in 0..4 {
+            s[q].times.push(took[q]);
+            s[q].found.push(found[q]);
+        }
+        if found[0] != found[1] || found[2] != found[3] {
+            disagree.push(key);
+        }
+    }
+    println!(
+        "queries ({backend:?}, {} specimens, default limits: depth {}, {} nodes):",
+        o.samples, limits.depth, limits.nodes
+    );
+    for (series, name) in s.iter().zip([
+        "origin (register)",
+        "origin (bare CTE)",
+        "forward (register)",
+        "forward (bare CTE)",
+    ]) {
+        println!("  {}", series.line(name));
+    }
+    for (e, b, name) in [(0, 1, "origin"), (2, 3, "forward")] {
+        let ratio = s[e].pct(99).as_secs_f64() / s[b].pct(99).as_secs_f64();
+        let met = ratio <= P99_RATIO_TARGET && s[e].pct(99) <= P99_TARGET;
+        println!(
+            "  {name}: p99 {ratio:.2}x the bare CTE (target <= {P99_RATIO_TARGET}x and under {} \
+             ms: {})",
+            P99_TARGET.as_millis(),
+            if met { "met" } else { "MISSED" }
+        );
+    }
+    println!(
+        "  answers: {} of {} samples found the same specimens as the CTE{}; {truncated} \
+         truncated; peak RSS {:.0} MiB",
+        o.samples - disagree.len(),
+        o.samples,
+        disagree
+            .first()
+            .map_or(String::new(), |k| format!(" (first differing: {k})")),
+        peak_mib()
+    );
+    Ok(())
+}
