@@ -20,6 +20,7 @@
 //! crates, never on `quota`, `sync` or `rules` (the application hands in what they know);
 //! knows nothing of HTTP or the CLI.
 
+mod documents;
 mod epcis;
 mod error;
 mod findings;
@@ -31,6 +32,7 @@ mod query;
 pub mod render;
 mod store;
 
+pub use documents::Reexported;
 pub use epcis::{DERIVED_EVENT_PREFIX, DOCUMENT_URI_PREFIX, parse_epcis};
 pub use error::{Error, Problem, Result};
 pub use findings::{Finding, Severity, YIELD_TOLERANCE};
@@ -39,7 +41,7 @@ pub use model::{
     Agent, AgentKind, Batch, Correction, DocStatus, DocType, Document, DocumentKey, Event,
     EventKind, Flow, IdScheme, Identifier, Inherited, Specimen,
 };
-pub use parse::parse_batch;
+pub use parse::{DOCUMENT_NUMBER_CHARS_MAX, parse_batch};
 pub use query::{
     DEPTH_DEFAULT, DEPTH_MAX, DocumentView, Forward, Limits, NODES_DEFAULT, NODES_MAX, Node,
     Origin, QueryEdge, Reached,
