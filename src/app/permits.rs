@@ -124,16 +124,20 @@ impl Permits {
             .ledger
             .commit(key, reservation_id, quantity, permit_expires_at, actor)
             .await;
-        let committed = matches!(&outcome, Ok(Outcome::Done { .. }));
-        if !committed && claimed_now {
-            // Nothing was issued: the number is free again.
-            self.unclaim(first).await?;
+        match outcome? {
+            done @ Outcome::Done { .. } => {
+                self.sync(first).await?;
+                Ok(done)
+            }
+            refused => {
+                // Nothing was issued: the number is free again. (After an error the commit
+                // may have happened: the claim stays, for the retry with the same key.)
+                if claimed_now {
+                    self.unclaim(first).await?;
+                }
+                Ok(refused)
+            }
         }
-        let outcome = outcome?;
-        if committed {
-            self.sync(first).await?;
-        }
-        Ok(outcome)
     }
 
     /// Writes the register's document of the permit of `reservation_id` as the ledger has it

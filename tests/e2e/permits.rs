@@ -176,6 +176,17 @@ async fn a_committed_permit_is_in_the_register_and_in_a_trace_without_re_entry(b
     );
     assert_eq!(count(&app, "trace_documents").await, 3);
 
+    // A commit the ledger refuses issues nothing: its number is free for another permit.
+    done(&app, rid2, "release", json!({"client_key": "rel2"})).await;
+    let late = json!({"client_key": "c4", "permit_number": "BR-2026-0099"});
+    let (s, b) = move_permit(&app, rid2, "commit", late).await;
+    assert_eq!((s, b["outcome"].as_str()), (200, Some("refused")), "{b}");
+    assert!(documents(&app, "BR-2026-0099").await.is_empty());
+    let rid3 = reserve(&app, quota_id, "r3", "1").await;
+    let reused = json!({"client_key": "c5", "permit_number": "BR-2026-0099"});
+    done(&app, rid3, "commit", reused).await;
+    assert_eq!(documents(&app, "BR-2026-0099").await.len(), 1);
+
     // The command line finds it by its number too.
     let out = cites(
         &app.t.url,
@@ -248,6 +259,25 @@ async fn the_backfill_puts_every_permit_in_the_register_once(backend: Backend) {
         stdout(&out).trim(),
         "2 permits: 0 written to the register, 2 already there"
     );
+
+    // The command line's commit names its permit too, and writes it at once.
+    let held = reserve(&app, quota_id, "r3", "1").await.to_string();
+    let commit = |permit: &str| {
+        let args = [
+            "quota", "commit", &held, "--permit", permit, "--key", "cli-c",
+        ];
+        cites(&app.t.url, &args)
+    };
+    let out = commit("BR 7");
+    assert!(!out.status.success());
+    assert!(
+        crate::support::stderr(&out).contains("invalid --permit"),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let out = commit("CLI-7");
+    assert!(out.status.success(), "{}", crate::support::stderr(&out));
+    assert_eq!(documents(&app, "CLI-7").await[0]["status"], json!("issued"));
     app.stop().await;
 }
 on_both_backends!(the_backfill_puts_every_permit_in_the_register_once);
