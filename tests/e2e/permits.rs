@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::check::{declare_quota, hummingbird_export};
 use crate::quota::post;
-use crate::support::{TestApp, cites, clock, on_both_backends, stdout};
+use crate::support::{TestApp, cites, cites_at, clock, on_both_backends, stdout};
 
 /// A hold of `quantity` on quota `quota_id` under `key`: the reservation's id.
 async fn reserve(app: &TestApp, quota_id: i64, key: &str, quantity: &str) -> i64 {
@@ -383,6 +383,31 @@ async fn a_reexport_check_reads_the_origin_permits_balance_from_the_register(bac
         crate::check::post(&app, Role::PermitOfficer, &reexport("1", "BR-2", "1")).await;
     assert!(has(&cancelled, "REEXPORT_ORIGIN_INVALID"), "{cancelled}");
     assert_ne!(cancelled["decision"], json!("ALLOW"), "{cancelled}");
+
+    // A permit whose validity ran out unused is ended by the sweep as expired: it fails closed.
+    let lapsed = reserve(&app, quota_id, "r3", "1").await;
+    let commit = json!({"client_key": "c3", "permit_number": "BR-3",
+        "permit_expires_at": "2026-12-01T00:00:00Z"});
+    done(&app, lapsed, "commit", commit).await;
+    let out = cites_at(
+        Some("2026-12-02T00:00:00Z"),
+        &app.t.url,
+        &["quota", "sweep"],
+    );
+    assert!(
+        stdout(&out).contains("closed 1 permits"),
+        "{}",
+        stdout(&out)
+    );
+    let d = &documents(&app, "BR-3").await[0];
+    assert_eq!(
+        (&d["status"], &d["revision"]),
+        (&json!("expired"), &json!(2))
+    );
+    let (_, expired) =
+        crate::check::post(&app, Role::PermitOfficer, &reexport("1", "BR-3", "1")).await;
+    assert!(has(&expired, "REEXPORT_ORIGIN_INVALID"), "{expired}");
+    assert_ne!(expired["decision"], json!("ALLOW"), "{expired}");
 
     // A permit the register does not hold: the client's claim, as before.
     let (_, foreign) =
