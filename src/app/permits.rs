@@ -64,6 +64,20 @@ impl From<db::Error> for PermitError {
     }
 }
 
+/// Whether a ledger error leaves unknown whether the operation took effect (the database out
+/// of reach or busy through every retry), rather than saying it did not (a refusal of the
+/// request itself).
+fn outcome_unknown(e: &quota::Error) -> bool {
+    matches!(
+        e,
+        quota::Error::Busy(_)
+            | quota::Error::GroupFailed(_)
+            | quota::Error::Db(_)
+            | quota::Error::Sqlx(_)
+            | quota::Error::Stopped
+    )
+}
+
 /// What [`Permits::sync`] did with one permit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -124,20 +138,23 @@ impl Permits {
             .ledger
             .commit(key, reservation_id, quantity, permit_expires_at, actor)
             .await;
-        match outcome? {
-            done @ Outcome::Done { .. } => {
-                self.sync(first).await?;
-                Ok(done)
-            }
-            refused => {
-                // Nothing was issued: the number is free again. (After an error the commit
-                // may have happened: the claim stays, for the retry with the same key.)
-                if claimed_now {
-                    self.unclaim(first).await?;
-                }
-                Ok(refused)
-            }
+        let issued = match &outcome {
+            Ok(Outcome::Done { .. }) => true,
+            Ok(Outcome::Refused { .. }) => false,
+            // The database failed: the commit may have happened, and the claim stays for the
+            // retry with the same key (or the back-fill).
+            Err(e) if outcome_unknown(e) => true,
+            Err(_) => false,
+        };
+        if !issued && claimed_now {
+            // Nothing was issued: the number is free again.
+            self.unclaim(first).await?;
         }
+        let outcome = outcome?;
+        if let Outcome::Done { .. } = outcome {
+            self.sync(first).await?;
+        }
+        Ok(outcome)
     }
 
     /// Writes the register's document of the permit of `reservation_id` as the ledger has it

@@ -176,7 +176,31 @@ async fn a_committed_permit_is_in_the_register_and_in_a_trace_without_re_entry(b
     );
     assert_eq!(count(&app, "trace_documents").await, 3);
 
-    // A commit the ledger refuses issues nothing: its number is free for another permit.
+    // A commit the ledger refuses, or an invalid one, issues nothing: its number stays free.
+    let refused = json!({"client_key": "c3a", "permit_number": "BR-2026-0098", "quantity": "5"});
+    let (s, b) = move_permit(&app, rid2, "commit", refused).await;
+    assert_eq!((s, b["outcome"].as_str()), (200, Some("refused")), "{b}");
+    let invalid = json!({"client_key": "c3b", "permit_number": "BR-2026-0098",
+        "permit_expires_at": "2028-01-01T00:00:00Z"});
+    let (s, b) = move_permit(&app, rid2, "commit", invalid).await;
+    assert_eq!(
+        (s, &b["error"]["field"]),
+        (422, &json!("permit_expires_at")),
+        "{b}"
+    );
+    let fixed = json!({"client_key": "c3c", "permit_number": "BR-2026-0097", "quantity": "1"});
+    done(&app, rid2, "commit", fixed).await;
+    assert_eq!(documents(&app, "BR-2026-0097").await.len(), 1);
+    assert!(documents(&app, "BR-2026-0098").await.is_empty());
+    let rid4 = reserve(&app, quota_id, "r4", "1").await;
+    done(
+        &app,
+        rid4,
+        "commit",
+        json!({"client_key": "c6", "permit_number": "BR-2026-0098"}),
+    )
+    .await;
+    let rid2 = reserve(&app, quota_id, "r2b", "1").await;
     done(&app, rid2, "release", json!({"client_key": "rel2"})).await;
     let late = json!({"client_key": "c4", "permit_number": "BR-2026-0099"});
     let (s, b) = move_permit(&app, rid2, "commit", late).await;
