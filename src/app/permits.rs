@@ -108,11 +108,14 @@ pub struct Permits {
 }
 
 impl Permits {
+    /// The numbers are claimed through the ledger's pool ([`Ledger::db`]): a statement waits
+    /// at most [`quota::LOCK_WAIT`] for a lock, so a database locked by another process
+    /// answers "unavailable" as the ledger's own writes do, not after the main pool's wait.
     pub fn new(db: Db, ledger: Ledger) -> Permits {
         let clock = ledger.clock().clone();
         Permits {
-            register: Register::new(db.clone(), clock.clone()),
-            db,
+            register: Register::new(db, clock.clone()),
+            db: ledger.db().clone(),
             ledger,
             clock,
         }
