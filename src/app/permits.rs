@@ -78,6 +78,47 @@ fn outcome_unknown(e: &quota::Error) -> bool {
     )
 }
 
+/// The longest wait between two attempts of [`retrying`].
+const RETRY_WAIT_MAX: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// Runs `op` again while it fails for a transient reason (a connection broken, a lock not
+/// granted in time, a concurrent writer's revision taken first), within the ledger's
+/// [`quota::WRITE_DEADLINE`]: every operation here is idempotent (a claim is inserted unless
+/// there, a document written from the ledger's state as read again), so a retry is safe, and
+/// a request the ledger rode out a fault for is not failed by the register after it.
+async fn retrying<T, F, Fut>(mut op: F) -> Result<T, PermitError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, PermitError>>,
+{
+    let start = std::time::Instant::now();
+    let mut wait = std::time::Duration::from_millis(10);
+    loop {
+        match op().await {
+            Err(e) if transient(&e) && start.elapsed() + wait < quota::WRITE_DEADLINE => {
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_WAIT_MAX);
+            }
+            done => return done,
+        }
+    }
+}
+
+fn transient(e: &PermitError) -> bool {
+    match e {
+        PermitError::Ledger(quota::Error::Sqlx(s)) => transient_sqlx(s),
+        e => e.sqlx().is_some_and(transient_sqlx),
+    }
+}
+
+fn transient_sqlx(s: &sqlx::Error) -> bool {
+    db::is_connection_lost(s)
+        || db::is_locked(s)
+        || matches!(s, sqlx::Error::PoolTimedOut)
+        || s.as_database_error()
+            .is_some_and(|d| d.is_unique_violation())
+}
+
 /// What [`Permits::sync`] did with one permit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,7 +177,7 @@ impl Permits {
         actor: &Actor,
     ) -> Result<Outcome, PermitError> {
         let first = self.first_member(reservation_id).await?;
-        let (_, claimed_now) = self.claim(first, number).await?;
+        let (_, claimed_now) = retrying(|| self.claim(first, number)).await?;
         let outcome = self
             .ledger
             .commit(key, reservation_id, quantity, permit_expires_at, actor)
@@ -151,7 +192,7 @@ impl Permits {
         };
         if !issued && claimed_now {
             // Nothing was issued: the number is free again.
-            self.unclaim(first).await?;
+            retrying(|| self.unclaim(first)).await?;
         }
         let outcome = outcome?;
         if let Outcome::Done { .. } = outcome {
@@ -163,6 +204,10 @@ impl Permits {
     /// Writes the register's document of the permit of `reservation_id` as the ledger has it
     /// now, unless the register holds it so (or in a later state already).
     pub async fn sync(&self, reservation_id: i64) -> Result<Synced, PermitError> {
+        retrying(|| self.sync_once(reservation_id)).await
+    }
+
+    async fn sync_once(&self, reservation_id: i64) -> Result<Synced, PermitError> {
         let Some(permit) = self
             .ledger
             .issued_permits(0, 1, Some(reservation_id))
@@ -191,7 +236,7 @@ impl Permits {
             };
             after = last.reservation.id;
             for permit in &page {
-                match self.write(permit).await? {
+                match retrying(|| self.write(permit)).await? {
                     Synced::Written => done.written += 1,
                     _ => done.unchanged += 1,
                 }
