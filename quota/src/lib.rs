@@ -33,8 +33,8 @@ pub use error::{Error, Result};
 pub use group::{GROUP_BATCH_MAX, GROUP_QUEUE_MAX, GroupCommit};
 pub use ledger::{
     HISTORY_PAGE_DEFAULT, HISTORY_PAGE_MAX, HOLD_DEFAULT, HOLD_MAX, ISSUED_HISTORY_MAX,
-    LINKED_QUOTAS_MAX, LOCK_WAIT, Ledger, PERMIT_VALIDITY_MONTHS, QUOTA_YEARS,
-    TRANSIENT_RETRIES_MAX, WRITE_DEADLINE, permit_valid_until,
+    IssuedPermit, LINKED_QUOTAS_MAX, LOCK_WAIT, Ledger, PERMIT_VALIDITY_MONTHS, PERMITS_PAGE_MAX,
+    QUOTA_YEARS, TRANSIENT_RETRIES_MAX, WRITE_DEADLINE, permit_valid_until,
 };
 pub use model::{
     Actor, ClientKey, HistoryPage, LedgerEntry, LinkedOutcome, NOTES_CHARS_MAX, Outcome, QuotaSpec,

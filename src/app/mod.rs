@@ -4,7 +4,9 @@
 //! It imports neither `crate::cli` nor `crate::http`.
 
 pub mod keys;
+pub mod origin_permit;
 pub mod permit_check;
+pub mod permits;
 pub mod progress;
 pub mod quota;
 pub mod quota_import;

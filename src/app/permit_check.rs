@@ -148,6 +148,8 @@ pub enum CheckError {
     /// been. Not safe to send again as it is (it could count twice in the exporter's history).
     #[error("the connection to the database broke while the check was being recorded: {0}")]
     RecordLost(sqlx::Error),
+    #[error("reading the permit register: {0}")]
+    Register(#[from] trace::Error),
     #[error("serialising the check: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -236,6 +238,10 @@ impl Checker {
             return Err(CheckError::CatalogueLoading);
         }
         let submitted = serde_json::to_string(&input)?;
+        // A re-export's origin permit as the register has it, when it has it.
+        let mut input = input;
+        let register = trace::Register::new(self.db.clone(), self.clock.clone());
+        let origin_permit = super::origin_permit::fill(&register, &mut input).await?;
         let app = Application::parse(input)?;
         let key = match (app.reserve(), app.client_key()) {
             (false, _) => None,
@@ -271,6 +277,7 @@ impl Checker {
             None => Vec::new(),
         };
         let (mut facts, taxon) = self.gather(&app, &own, origin).await?;
+        facts.origin_permit_status = origin_permit.map(|o| o.status);
         let mut decision = rules::check(&app, &facts, &self.settings.risk);
         let (mut reservation, mut linked_reservations) = (None, Vec::new());
         if let (Some(key), Verdict::Allow) = (&key, decision.decision) {

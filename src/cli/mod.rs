@@ -357,6 +357,11 @@ pub enum QuotaCommand {
         /// calendar months from issue).
         #[arg(long)]
         permit_expires_at: Option<String>,
+        /// The number of the permit issued (box 1): 1 to 35 letters, digits and - / . _
+        /// (default: the engine's own, ENGINE-<reservation>). The permit becomes an export
+        /// permit document of the provenance register.
+        #[arg(long)]
+        permit: Option<String>,
         #[command(flatten)]
         who: Who,
     },

@@ -9,6 +9,7 @@ use domain::{
 use quota::{Actor, Ledger, Outcome, QuotaSpec, QuotaView};
 use rust_decimal::Decimal;
 
+use crate::app::permits::{PermitError, PermitNumber, Permits};
 use crate::app::quota::{shown_limit, shown_period, unit_or};
 use crate::app::quota_import::{ImportError, import_speciesplus};
 use crate::cli::{Ending, Importer, QuotaCommand, SetArgs, Who};
@@ -196,17 +197,36 @@ async fn run_command(
             quantity,
             unit,
             permit_expires_at,
+            permit,
             who,
-        } => commit(&ledger, reservation, quantity, unit, permit_expires_at, who).await,
+        } => {
+            let permits = Permits::new(db.clone(), ledger.clone());
+            let moved = Moved {
+                quantity,
+                unit,
+                permit_expires_at,
+                permit,
+            };
+            commit(&ledger, &permits, reservation, moved, who).await
+        }
         QuotaCommand::Release { reservation, who } => release(&ledger, reservation, who).await,
         QuotaCommand::Export {
             reservation,
             quantity,
             unit,
             who,
-        } => export(&ledger, reservation, quantity, unit, who).await,
-        QuotaCommand::Close { reservation, who } => close(&ledger, reservation, who).await,
-        QuotaCommand::Sweep => sweep(&ledger).await,
+        } => {
+            let permits = Permits::new(db.clone(), ledger.clone());
+            export(&ledger, &permits, reservation, quantity, unit, who).await
+        }
+        QuotaCommand::Close { reservation, who } => {
+            let permits = Permits::new(db.clone(), ledger.clone());
+            close(&ledger, &permits, reservation, who).await
+        }
+        QuotaCommand::Sweep => {
+            let permits = Permits::new(db.clone(), ledger.clone());
+            sweep(&ledger, &permits).await
+        }
     }
 }
 
@@ -599,15 +619,25 @@ async fn reserve(
 #[allow(clippy::print_stdout)]
 async fn commit(
     ledger: &Ledger,
+    permits: &Permits,
     reservation: i64,
-    q: Option<String>,
-    unit: Option<String>,
-    permit_expires_at: Option<String>,
+    moved: Moved,
     who: Who,
 ) -> anyhow::Result<Ending> {
+    let Moved {
+        quantity: q,
+        unit,
+        permit_expires_at,
+        permit,
+    } = moved;
     let permit_expires_at = permit_expires_at
         .map(|at| instant("permit-expires-at", &at))
         .transpose()?;
+    let number = permit
+        .as_deref()
+        .map(PermitNumber::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("invalid --permit: {e}"))?;
     let q = match q {
         Some(q) => {
             let unit = unit_or(unit.as_deref(), ledger.reservation_unit(reservation)).await?;
@@ -615,16 +645,38 @@ async fn commit(
         }
         None => None,
     };
-    let o = ledger
+    let o = permits
         .commit(
             &who.key()?,
             reservation,
+            number.as_ref(),
             q.as_ref(),
             permit_expires_at,
             &who.actor(),
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            PermitError::Ledger(q) => anyhow::Error::from(q),
+            PermitError::Conflict(m) => anyhow::anyhow!("--permit: {m}"),
+            e => anyhow::Error::from(e),
+        })?;
     Ok(print_outcome(Operation::Commit, &o, who.json))
+}
+
+/// What `cites quota commit` takes besides the reservation.
+struct Moved {
+    quantity: Option<String>,
+    unit: Option<String>,
+    permit_expires_at: Option<String>,
+    permit: Option<String>,
+}
+
+/// A permit's export or close as a new revision of its document in the register.
+async fn registered(permits: &Permits, o: &Outcome) -> anyhow::Result<()> {
+    if let Outcome::Done { reservation, .. } = o {
+        permits.sync(reservation.id).await?;
+    }
+    Ok(())
 }
 
 /// `cites quota release`: a held reservation given back to its quota.
@@ -640,6 +692,7 @@ async fn release(ledger: &Ledger, reservation: i64, who: Who) -> anyhow::Result<
 #[allow(clippy::print_stdout)]
 async fn export(
     ledger: &Ledger,
+    permits: &Permits,
     reservation: i64,
     q: String,
     unit: Option<String>,
@@ -654,19 +707,26 @@ async fn export(
             &who.actor(),
         )
         .await?;
+    registered(permits, &o).await?;
     Ok(print_outcome(Operation::Export, &o, who.json))
 }
 
 /// `cites quota close`: a committed permit closed.
 #[allow(clippy::print_stdout)]
-async fn close(ledger: &Ledger, reservation: i64, who: Who) -> anyhow::Result<Ending> {
+async fn close(
+    ledger: &Ledger,
+    permits: &Permits,
+    reservation: i64,
+    who: Who,
+) -> anyhow::Result<Ending> {
     let o = ledger.close(&who.key()?, reservation, &who.actor()).await?;
+    registered(permits, &o).await?;
     Ok(print_outcome(Operation::Close, &o, who.json))
 }
 
 /// `cites quota sweep`: holds expired and permits closed whose time has passed.
 #[allow(clippy::print_stdout)]
-async fn sweep(ledger: &Ledger) -> anyhow::Result<Ending> {
+async fn sweep(ledger: &Ledger, permits: &Permits) -> anyhow::Result<Ending> {
     let r = ledger
         .sweep_due(&Actor {
             name: "cli".into(),
@@ -674,6 +734,10 @@ async fn sweep(ledger: &Ledger) -> anyhow::Result<Ending> {
         })
         .await?;
     println!("expired {} holds, closed {} permits", r.expired, r.closed);
+    if r.closed > 0 {
+        // The permits closed are ended in the register too.
+        permits.backfill(&sync::NoProgress).await?;
+    }
     Ok(Ending::Done)
 }
 

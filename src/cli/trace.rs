@@ -15,6 +15,8 @@ use db::Db;
 use domain::Clock;
 use trace::{DocumentView, Forward, LegalAcquisition, Origin, Sweep};
 
+use crate::app::permits::Permits;
+use crate::app::progress::ConsoleProgress;
 use crate::app::trace::{Format, TraceError, Tracing, limits, trace_config};
 use crate::cli::Ending;
 use crate::cli::trace_output::{OutputArgs, emit};
@@ -98,6 +100,16 @@ pub enum TraceCommand {
         key: String,
         #[command(flatten)]
         limits: LimitArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put every permit the quota ledger has issued into the register as an export permit
+    /// document (with its exports and its end), or bring it up to date: the repair after a
+    /// crash between a commit and the register's write, and the first load of permits
+    /// committed before the register took them. Idempotent; a bar on a terminal.
+    BackfillPermits {
+        /// Print the counts as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -128,8 +140,24 @@ impl LimitArgs {
 /// Runs `cites trace`.
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow::Result<Ending> {
-    let tracing = Tracing::new(db, clock.clone());
+    let tracing = Tracing::new(db.clone(), clock.clone());
     match command {
+        TraceCommand::BackfillPermits { json } => {
+            let permits = Permits::new(db.clone(), ::quota::Ledger::new(db, clock));
+            let progress = ConsoleProgress::new();
+            let done = permits.backfill(&progress).await;
+            progress.finish();
+            let done = done?;
+            if json {
+                println!("{:#}", serde_json::json!(done));
+            } else {
+                println!(
+                    "{} permits: {} written to the register, {} already there",
+                    done.permits, done.written, done.unchanged
+                );
+            }
+            Ok(Ending::Done)
+        }
         TraceCommand::Ingest {
             file,
             epcis,

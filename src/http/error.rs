@@ -211,6 +211,24 @@ impl From<crate::app::trace::TraceError> for ApiError {
     }
 }
 
+impl From<crate::app::permits::PermitError> for ApiError {
+    fn from(e: crate::app::permits::PermitError) -> ApiError {
+        use crate::app::permits::PermitError as E;
+        match e {
+            E::Invalid { field, message } => ApiError::invalid(field, message),
+            E::Conflict(message) => {
+                ApiError::new(StatusCode::CONFLICT, "permit_number_conflict", message)
+                    .on_field("permit_number")
+            }
+            E::Ledger(q) => ApiError::from(q),
+            e => match e.sqlx() {
+                Some(s) if database_unavailable(s) => ApiError::unavailable("permit register", s),
+                _ => ApiError::internal("permit register", &e),
+            },
+        }
+    }
+}
+
 impl From<crate::app::permit_check::CheckError> for ApiError {
     fn from(e: crate::app::permit_check::CheckError) -> ApiError {
         use crate::app::permit_check::CheckError as E;

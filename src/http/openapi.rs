@@ -313,6 +313,14 @@ fn body_op(summary: &str, schema: Value, ok: (&str, Value), not_found: Option<&s
     o
 }
 
+/// A commit answers 409 for a permit number already taken as well as for a reused key.
+fn commit_op(mut o: Value) -> Value {
+    o["responses"]["409"]["description"] = json!(
+        "permit_number_conflict: the permit_number is another permit's of the same country, or the reservation is already a permit under another number; or key_conflict: this API key first used the client_key with other parameters"
+    );
+    o
+}
+
 /// Declaring answers 201 (a retry with its client key too), and 409 for a second quota of one
 /// scope as well as for a reused key.
 fn declare_op(mut o: Value) -> Value {
@@ -385,7 +393,11 @@ fn commit_body() -> Value {
         &["client_key"],
         json!({"client_key": client_key(),
             "quantity": moved_amount("exact decimal, at most the hold; the rest returns to the quota"),
-            "unit": unit(), "permit_expires_at": instant(), "reason": reason()}),
+            "unit": unit(), "permit_expires_at": instant(),
+            "permit_number": {"type": "string", "minLength": 1, "maxLength": ::trace::DOCUMENT_NUMBER_CHARS_MAX,
+                "pattern": "^[A-Za-z0-9/._-]{1,35}$", "not": {"pattern": "^[Ee][Nn][Gg][Ii][Nn][Ee]-"},
+                "description": "the number of the permit issued (box 1): letters, digits and - / . _, not starting with ENGINE- (absent: the engine gives ENGINE-<reservation id>); the permit is then a document of the register"},
+            "reason": reason()}),
         "Unknown fields are refused. Without quantity the whole hold is committed; unit goes with quantity only.",
     );
     b["dependentRequired"] = json!({"unit": ["quantity"]});
@@ -624,7 +636,7 @@ fn quota_paths() -> Value {
         "/v1/quotas/{id}/reservations": {"post": body_op("Reserve a quantity (permit-officer, admin); refused as data when the quota cannot cover it",
             reserve_body(), ("outcome done or refused", outcome()), Some("no such quota"))},
         "/v1/reservations/{id}": {"get": op("One reservation", json!([ledger_id()]), ("the reservation", wrapped("reservation", reference("Reservation"))), true, Some("no such reservation"))},
-        "/v1/reservations/{id}/commit": {"post": body_op("Commit a held reservation as an issued permit, possibly for less", commit_body(), ("outcome", outcome()), Some("no such reservation"))},
+        "/v1/reservations/{id}/commit": {"post": commit_op(body_op("Commit a held reservation as an issued permit, possibly for less; the permit becomes an export permit document of the provenance register (its exports and its end as later revisions)", commit_body(), ("outcome", outcome()), Some("no such reservation")))},
         "/v1/reservations/{id}/release": {"post": body_op("Release a held reservation; all of it returns to the quota", whole_body(), ("outcome", outcome()), Some("no such reservation"))},
         "/v1/reservations/{id}/exports": {"post": body_op("Record a quantity actually exported under a committed permit", export_body(), ("outcome", outcome()), Some("no such reservation"))},
         "/v1/reservations/{id}/close": {"post": body_op("Close a committed permit; what it did not export returns", whole_body(), ("outcome", outcome()), Some("no such reservation"))},

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::app::keys::Role;
+use crate::app::permits::{PermitNumber, Permits};
 use crate::app::quota::{amount_in_unit, declarable, taxa_governing, unit_or, unknown_taxon};
 use crate::app::views::{outcome_json, with_speciesplus_value};
 use crate::http::{ApiError, AppJson, AppQuery, AppState, Authenticated};
@@ -385,6 +386,8 @@ pub struct CommitBody {
     unit: Option<String>,
     #[serde(default, deserialize_with = "domain::deserialize_instant_option")]
     permit_expires_at: Option<DateTime<Utc>>,
+    /// The number of the permit issued (box 1); absent: the engine gives its own.
+    permit_number: Option<String>,
     reason: Option<String>,
 }
 
@@ -439,11 +442,16 @@ pub async fn commit(
         }
         (None, None) => None,
     };
-    let o = state
-        .ledger
+    let number = b
+        .permit_number
+        .as_deref()
+        .map(PermitNumber::parse)
+        .transpose()?;
+    let o = permits(&state)
         .commit(
             &key,
             id,
+            number.as_ref(),
             q.as_ref(),
             b.permit_expires_at,
             &actor(&caller, b.reason),
@@ -481,6 +489,7 @@ pub async fn record_export(
         .ledger
         .record_export(&key, id, &q, &actor(&caller, b.reason))
         .await?;
+    registered(&state, &o).await?;
     Ok(Json(outcome_json(&o)))
 }
 
@@ -496,5 +505,20 @@ pub async fn close(
         .ledger
         .close(&key, id, &actor(&caller, b.reason))
         .await?;
+    registered(&state, &o).await?;
     Ok(Json(outcome_json(&o)))
+}
+
+/// The permit use cases over the service's ledger and database.
+fn permits(state: &AppState) -> Permits {
+    Permits::new(state.db.clone(), state.ledger.clone())
+}
+
+/// A permit's export or close as a new revision of its document in the register (a failure
+/// here is repaired by a retry with the same key, or by `cites trace backfill-permits`).
+async fn registered(state: &AppState, o: &quota::Outcome) -> Result<(), ApiError> {
+    if let quota::Outcome::Done { reservation, .. } = o {
+        permits(state).sync(reservation.id).await?;
+    }
+    Ok(())
 }

@@ -64,7 +64,10 @@ pub async fn serve(db: Db, clock: Arc<dyn Clock>, settings: ServeSettings) -> an
         settings.check_config.as_deref(),
     )?);
     state.mirrors_speciesplus = mirrors;
-    let (stop_sweeper, sweeper) = spawn_sweeper(state.ledger.clone());
+    let (stop_sweeper, sweeper) = spawn_sweeper(
+        state.ledger.clone(),
+        crate::app::permits::Permits::new(state.db.clone(), state.ledger.clone()),
+    );
     let app = crate::http::app(state);
     crate::http::listen::serve(listener, app, slots, shutdown_signal()).await;
     tracing::info!("shutting down");
@@ -84,6 +87,7 @@ pub const SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(6
 /// Runs the quota sweeper until told to stop; the caller owns the handle and awaits it.
 fn spawn_sweeper(
     ledger: quota::Ledger,
+    permits: crate::app::permits::Permits,
 ) -> (
     tokio::sync::watch::Sender<bool>,
     tokio::task::JoinHandle<()>,
@@ -99,7 +103,14 @@ fn spawn_sweeper(
             tokio::select! {
                 _ = tick.tick() => {
                     match ledger.sweep_due(&actor).await {
-                        Ok(r) if r.expired + r.closed > 0 => tracing::info!(expired = r.expired, closed = r.closed, "quota sweep"),
+                        Ok(r) if r.expired + r.closed > 0 => {
+                            tracing::info!(expired = r.expired, closed = r.closed, "quota sweep");
+                            // The permits closed are ended in the register too (a failure is
+                            // repaired at the next sweep that closes one, or by the back-fill).
+                            if r.closed > 0 && let Err(e) = permits.backfill(&sync::NoProgress).await {
+                                tracing::error!(error = %e, "permit register update after the sweep failed");
+                            }
+                        }
                         Ok(_) => {}
                         Err(e) => tracing::error!(error = %e, "quota sweep failed"),
                     }

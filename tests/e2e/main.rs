@@ -12,6 +12,7 @@ mod first_start;
 mod held_lock;
 mod http;
 mod nested_quotas;
+mod permits;
 mod quota;
 mod quota_crash;
 mod report;

@@ -27,6 +27,7 @@
 //! knows nothing of HTTP or the CLI.
 
 mod config;
+mod documents;
 mod epcis;
 mod error;
 mod evidence;
@@ -41,6 +42,7 @@ mod store;
 mod sweep;
 
 pub use config::{BreedingEntry, TRACE_DEFAULT_TOML, TaxonRef, TraceConfig, YieldEntry};
+pub use documents::Reexported;
 pub use epcis::{DERIVED_EVENT_PREFIX, DOCUMENT_URI_PREFIX, parse_epcis};
 pub use error::{Error, Problem, Result};
 pub use evidence::{
@@ -53,7 +55,7 @@ pub use model::{
     Agent, AgentKind, Batch, Correction, DocStatus, DocType, Document, DocumentKey, Event,
     EventKind, Flow, IdScheme, Identifier, Inherited, Specimen,
 };
-pub use parse::parse_batch;
+pub use parse::{DOCUMENT_NUMBER_CHARS_MAX, parse_batch};
 pub use query::{
     DEPTH_DEFAULT, DEPTH_MAX, DocumentView, Forward, Limits, NODES_DEFAULT, NODES_MAX, Node,
     Origin, QueryEdge, Reached,

@@ -171,7 +171,7 @@ pub struct Forward {
     pub truncated: bool,
 }
 
-fn micro(m: i64) -> Decimal {
+pub(crate) fn micro(m: i64) -> Decimal {
     Decimal::new(m, 6).normalize()
 }
 
@@ -467,7 +467,9 @@ impl Register {
 }
 
 /// Groups document rows (one per citing event) into views.
-fn document_views(rows: impl Iterator<Item = (Option<String>, DocumentRow)>) -> Vec<DocumentView> {
+pub(crate) fn document_views(
+    rows: impl Iterator<Item = (Option<String>, DocumentRow)>,
+) -> Vec<DocumentView> {
     let mut views: BTreeMap<(String, String, String), DocumentView> = BTreeMap::new();
     for (event, d) in rows {
         let view = views

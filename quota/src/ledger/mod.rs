@@ -11,6 +11,7 @@
 //! - `transition`: commit, release, export and close (of every member of a linked
 //!   reservation together), with one refuse-and-audit path.
 //! - `sweep`: expiring holds and closing permits whose time has passed.
+//! - `permits`: the permits issued, as the application's permit register reads them.
 //! - `queries`, `history`, `verify`: reads of quotas, reservations and the audit ledger, and
 //!   the invariants checked over them.
 //! - `idempotency`: client keys, their claim, their stored first outcomes.
@@ -26,6 +27,7 @@ mod fast;
 mod history;
 mod idempotency;
 mod linked;
+mod permits;
 mod queries;
 mod reserve;
 mod retry;
@@ -54,6 +56,7 @@ use sweep::SWEEP_BATCH_MAX;
 use transition::Transition;
 
 pub use decide::{QUOTA_YEARS, permit_valid_until};
+pub use permits::{IssuedPermit, PERMITS_PAGE_MAX};
 
 // What the group writer (`crate::group`) uses of the ledger: the rows, the answers built
 // from them, the stored form of a new reservation's outcome, admission and retries.

@@ -10,4 +10,5 @@ mod history_order;
 mod lifecycle;
 mod linked;
 mod model;
+mod permits;
 mod rules_of_use;

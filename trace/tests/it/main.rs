@@ -3,6 +3,7 @@
 
 mod support;
 
+mod documents;
 mod epcis;
 mod ingest;
 mod queries;
