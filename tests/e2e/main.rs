@@ -15,6 +15,7 @@ mod nested_quotas;
 mod quota;
 mod quota_crash;
 mod report;
+mod report_trade;
 mod schedule;
 mod slow_clients;
 mod support;
