@@ -1,4 +1,5 @@
-//! The report crate's errors: a table or chart that could not be written.
+//! The report crate's errors: a table or chart that could not be written, a Trade Database
+//! file that could not be read.
 
 /// What went wrong while writing a table or drawing a chart.
 #[derive(Debug, thiserror::Error)]
@@ -11,6 +12,11 @@ pub enum Error {
     Png(#[from] png::EncodingError),
     #[error("could not write the JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("could not read the Trade Database file {}: {message}", file.display())]
+    TradeFile {
+        file: std::path::PathBuf,
+        message: String,
+    },
     #[error("could not write the report: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -10,14 +10,14 @@ use crate::input::TrendSeries;
 use crate::quota_use::{QuotaUseReview, QuotaUseRow};
 use crate::table::display_rows;
 
-const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
+pub(crate) const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;color:#222}\
 table{border-collapse:collapse;margin:0.5em 0 1.5em}\
 th,td{border:1px solid #bbb;padding:0.25em 0.5em;text-align:left;vertical-align:top}\
 th{background:#eee}td.number{text-align:right}tr.flagged td{background:#fff3e0}\
 figure.chart{margin:0.5em 0}figure.chart svg{display:block;max-width:100%;height:auto}";
 
 /// Escapes text for an HTML element or a quoted attribute.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -67,7 +67,7 @@ pub fn quota_use_report(review: &QuotaUseReview, trends: &[TrendSeries]) -> crat
 }
 
 /// plotters writes valid UTF-8; anything else would be a bug of its, shown rather than hidden.
-fn svg_of(bytes: Vec<u8>) -> String {
+pub(crate) fn svg_of(bytes: Vec<u8>) -> String {
     String::from_utf8_lossy(&bytes).into_owned()
 }
 

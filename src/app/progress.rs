@@ -85,3 +85,74 @@ impl sync::Progress for ConsoleProgress {
         }
     }
 }
+
+/// A Trade Database scan's progress: a bar of files and bytes read, drawn on stderr when stdout
+/// is a terminal (someone is watching the tables come); nothing otherwise, so piped output and
+/// files written stay clean.
+pub struct TradeScanProgress {
+    bar: Option<ProgressBar>,
+    files: AtomicU64,
+    read: AtomicU64,
+}
+
+impl TradeScanProgress {
+    pub fn new() -> TradeScanProgress {
+        TradeScanProgress::shown(std::io::stdout().is_terminal())
+    }
+
+    /// A bar when `shown` (hidden from the terminal when stderr is not one).
+    pub fn shown(shown: bool) -> TradeScanProgress {
+        let bar = shown.then(|| {
+            let bar = ProgressBar::new(0);
+            if let Ok(style) = ProgressStyle::with_template(
+                "{msg:>16} [{bar:40}] {bytes}/{total_bytes} ({elapsed}, eta {eta})",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        TradeScanProgress {
+            bar,
+            files: AtomicU64::new(0),
+            read: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether a bar is drawn.
+    pub fn is_shown(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Default for TradeScanProgress {
+    fn default() -> Self {
+        TradeScanProgress::new()
+    }
+}
+
+impl report::trade::ScanProgress for TradeScanProgress {
+    fn start(&self, files: usize, bytes: u64) {
+        self.files.store(files as u64, Ordering::Relaxed);
+        if let Some(bar) = &self.bar {
+            bar.set_length(bytes);
+            bar.set_message(format!("0/{files} files"));
+        }
+    }
+
+    fn file_read(&self, _file: &std::path::Path, bytes: u64) {
+        let read = self.read.fetch_add(1, Ordering::Relaxed) + 1;
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+            bar.set_message(format!(
+                "{read}/{} files",
+                self.files.load(Ordering::Relaxed)
+            ));
+        }
+    }
+}

@@ -14,6 +14,8 @@ use report::{
 
 use crate::app::quota::{taxa_governing, unknown_taxon};
 
+pub mod trade;
+
 /// What a quota-use review is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QuotaUseQuery {

@@ -73,7 +73,7 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::cli::trace::TraceCommand,
     },
-    /// Reports for Scientific Authorities: the quota-use review.
+    /// Reports for Scientific Authorities: the quota-use review, the Trade Database comparison.
     Report {
         #[command(subcommand)]
         command: report::ReportCommand,

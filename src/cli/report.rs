@@ -1,5 +1,7 @@
 //! `cites report quota-use`: the quota-use review of an exporter's quotas for a year, as a
-//! table on the terminal, or as JSON, CSV, Parquet or a self-contained HTML report.
+//! table on the terminal, or as JSON, CSV, Parquet or a self-contained HTML report; `cites
+//! report trade`: the quotas against the CITES Trade Database's shipment-level files, with a
+//! progress bar of files and bytes read when stdout is a terminal.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,6 +12,8 @@ use db::Db;
 use domain::Clock;
 use report::table::Table;
 
+use crate::app::progress::TradeScanProgress;
+use crate::app::report::trade::{parse_trade_query, trade};
 use crate::app::report::{ReportError, parse_query, quota_use};
 
 #[derive(Subcommand, Debug)]
@@ -18,6 +22,38 @@ pub enum ReportCommand {
     /// committed, exported, used (box 11a) and its share of the limit, use by month, the day it
     /// runs out at the current pace, refused demand and flags; a table unless told otherwise.
     QuotaUse(QuotaUseArgs),
+    /// The quotas against the CITES Trade Database (its shipment-level CSV files, read in a
+    /// streaming scan): exporter- and importer-reported trade per quota, re-exports and
+    /// confiscated specimens left out; trade above quota, under a zero quota; rows that cannot
+    /// be compared, names not in the catalogue, malformed rows with file and line; with
+    /// --taxon, the comparative tabulation of that taxon.
+    Trade(TradeArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("trade_output").args(["json", "csv", "html"])))]
+pub struct TradeArgs {
+    /// The shipment-level CSV files (trade_db_1.csv ...).
+    #[arg(long, num_args = 1.., required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only shipments from this exporting country, ISO 3166-1 alpha-2 (e.g. NA).
+    #[arg(long)]
+    pub exporter: Option<String>,
+    /// Only shipments of this year (1975 to 2200).
+    #[arg(long, allow_hyphen_values = true)]
+    pub year: Option<String>,
+    /// A Species+ taxon id: its quotas only, and the comparative tabulation of its trade.
+    #[arg(long)]
+    pub taxon: Option<String>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Write one row per quota as CSV to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Write a self-contained HTML report (tables and trend charts) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -51,7 +87,42 @@ pub struct QuotaUseArgs {
 pub async fn run(db: Db, clock: Arc<dyn Clock>, command: ReportCommand) -> anyhow::Result<()> {
     match command {
         ReportCommand::QuotaUse(args) => quota_use_command(&db, clock, args).await,
+        ReportCommand::Trade(args) => trade_command(&db, clock, args).await,
     }
+}
+
+#[allow(clippy::print_stdout)]
+async fn trade_command(db: &Db, clock: Arc<dyn Clock>, args: TradeArgs) -> anyhow::Result<()> {
+    let query = parse_trade_query(
+        args.files.clone(),
+        args.exporter.as_deref(),
+        args.year.as_deref(),
+        args.taxon.as_deref(),
+    )
+    .map_err(|(field, message)| anyhow::anyhow!("invalid --{field}: {message}"))?;
+    let ledger = quota::Ledger::new(db.clone(), clock);
+    let progress = Arc::new(TradeScanProgress::new());
+    let compared = trade(db, &ledger, &query, progress.clone()).await;
+    progress.finish();
+    let compared = compared?;
+    if args.json {
+        println!("{}", compared.to_json()?);
+    } else if let Some(path) = &args.csv {
+        write(path, |f| report::trade::render::write_csv(&compared, f))?;
+    } else if let Some(path) = &args.html {
+        let html = report::trade::html::trade_report(&compared)?;
+        std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
+    } else {
+        print!("{}", report::trade::render::text(&compared));
+    }
+    if args.csv.is_some() || args.html.is_some() {
+        println!(
+            "{} quotas compared, {} malformed rows",
+            compared.quotas.len(),
+            compared.malformed_total
+        );
+    }
+    Ok(())
 }
 
 #[allow(clippy::print_stdout)]

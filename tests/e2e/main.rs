@@ -16,6 +16,7 @@ mod permits;
 mod quota;
 mod quota_crash;
 mod report;
+mod report_trade;
 mod schedule;
 mod slow_clients;
 mod support;

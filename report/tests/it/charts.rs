@@ -7,7 +7,7 @@ use report::chart::{self, ImageFormat};
 use crate::support::{d, seeded, trend};
 
 /// Width, height and RGB pixels of a PNG.
-fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+pub(crate) fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];
@@ -17,7 +17,7 @@ fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, pixels)
 }
 
-fn pixels_of(pixels: &[u8], colour: RGBColor) -> usize {
+pub(crate) fn pixels_of(pixels: &[u8], colour: RGBColor) -> usize {
     pixels
         .chunks_exact(3)
         .filter(|p| p[0] == colour.0 && p[1] == colour.1 && p[2] == colour.2)

@@ -1,0 +1,401 @@
+//! The Trade Database comparison (issue 22, point 2): the CITES Trade Database's shipment-level
+//! bulk download (many CSV files in the layout `Id, Year, Appendix, Taxon, Class, Order,
+//! Family, Genus, Term, Quantity, Unit, Importer, Exporter, Origin, Purpose, Source,
+//! Reporter.type, Import.permit.RandomID, Export.permit.RandomID, Origin.permit.RandomID`)
+//! compared with export quotas, as Species+'s compliance tool compares them.
+//!
+//! The entry points:
+//! - [`compare`]`(files, &ScanFilter, &dyn Resolve, &[TradeQuota], Option<TaxonId>, &dyn
+//!   ScanProgress) -> Result<TradeComparison>`: everything in one call (what the benchmark
+//!   calls, with a [`NameMap`] built beforehand).
+//! - or in two steps, for a caller that resolves names from a database between them: [`scan`]
+//!   (the streaming pass over the files; [`Scan::names`] are the names to resolve), then
+//!   [`compare_scan`].
+//!
+//! - **Scan** ([`scan`]): one lazy polars query per file on the streaming engine (never the
+//!   whole file in memory); every column read as text, the year, quantity and reporter type
+//!   parsed in the query; rows summed by year, reported name, term, unit, importer, exporter,
+//!   origin, purpose, source and reporter type; a malformed row reported with its file and line
+//!   while the rest is summed.
+//! - **Names** ([`Resolve`]): a reported name resolves to a Species+ taxon and the taxa whose
+//!   quotas count its trade (itself, its ancestors, the concepts merged into either); the
+//!   application builds the map from the catalogue. A name that does not resolve is listed.
+//! - **Per quota** ([`compare_scan`]): for the quota's exporter, year (its period's first
+//!   year), taxon, and its term, source and purpose where it has them, the exporter-reported
+//!   and the importer-reported totals in the quota's unit (exact decimals), re-exports (a
+//!   non-empty `Origin`) and confiscated specimens (source I) excluded; trade above the quota,
+//!   trade under a zero quota. A quota from Species+ (no term, source or purpose known) is
+//!   compared on every term and marked [`TradeFlag::ScopeUnknown`]: above its limit it needs
+//!   review, never "exceeded". Rows of the quota's trade that cannot be compared (a unit of
+//!   another dimension, an unknown code, a source or purpose not reported) are listed with
+//!   the reason.
+//! - **Comparative tabulation** ([`Tabulation`]) for one taxon: exporter- against
+//!   importer-reported quantities per year, country pair, origin, term, unit, purpose and
+//!   source.
+
+mod codes;
+mod compare;
+pub mod html;
+mod problems;
+pub mod render;
+mod scan;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+pub use compare::compare_scan;
+pub use scan::{
+    COLUMNS, FileRead, MalformedRow, QUANTITY_SCALE, QUANTITY_WHOLE_DIGITS_MAX, TRADE_YEARS,
+};
+
+/// Most malformed rows listed one by one; the others are counted (a file of another export
+/// format would otherwise list every row).
+pub const MALFORMED_LISTED_MAX: usize = 1_000;
+
+/// Which shipments to read: an exporter, a year; `None` reads all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanFilter {
+    pub exporter: Option<CountryCode>,
+    pub year: Option<i32>,
+}
+
+/// Who reported a shipment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Reporter {
+    Exporter,
+    Importer,
+}
+
+/// Shipments summed by everything a comparison keys on: the text as reported (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shipments {
+    pub year: i32,
+    pub taxon: String,
+    pub term: String,
+    pub unit: String,
+    pub importer: String,
+    pub exporter: String,
+    /// Empty when the exporter is the origin (or none was reported); else a re-export.
+    pub origin: String,
+    pub purpose: String,
+    pub source: String,
+    pub reporter: Reporter,
+    pub quantity: Decimal,
+    pub rows: u64,
+}
+
+/// Told how far a scan is (a progress bar on a terminal; nothing elsewhere).
+pub trait ScanProgress {
+    /// Before the scan: every file and its size.
+    fn start(&self, _files: usize, _bytes: u64) {}
+    /// A file was read whole.
+    fn file_read(&self, _file: &Path, _bytes: u64) {}
+}
+
+/// No progress shown.
+pub struct NoProgress;
+impl ScanProgress for NoProgress {}
+
+/// The streaming pass over every file.
+#[derive(Debug, Clone, Default)]
+pub struct Scan {
+    pub files: Vec<FileRead>,
+    pub groups: Vec<Shipments>,
+    /// The first [`MALFORMED_LISTED_MAX`] malformed rows, by file and line.
+    pub malformed: Vec<MalformedRow>,
+    pub malformed_total: u64,
+}
+
+impl Scan {
+    /// The distinct names reported in `Taxon`, to resolve.
+    pub fn names(&self) -> BTreeSet<&str> {
+        self.groups.iter().map(|g| g.taxon.as_str()).collect()
+    }
+}
+
+/// Scans `files` in order (each on polars' streaming engine), reading only what `filter`
+/// keeps. A file that cannot be read, or is not in the shipment-level layout, is an error
+/// naming it; a malformed row is not.
+pub fn scan(
+    files: &[PathBuf],
+    filter: &ScanFilter,
+    progress: &dyn ScanProgress,
+) -> crate::Result<Scan> {
+    let sizes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    progress.start(files.len(), sizes);
+    let mut out = Scan::default();
+    for file in files {
+        let one = scan::scan_file(file, filter)?;
+        progress.file_read(file, one.read.bytes);
+        out.malformed_total += one.read.malformed_rows;
+        let room = MALFORMED_LISTED_MAX.saturating_sub(out.malformed.len());
+        out.malformed.extend(one.malformed.into_iter().take(room));
+        out.groups.extend(one.groups);
+        out.files.push(one.read);
+    }
+    Ok(out)
+}
+
+/// What a reported name is in the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resolution {
+    /// The accepted taxon.
+    pub taxon_id: TaxonId,
+    pub taxon_name: String,
+    /// The name was a synonym of the accepted taxon.
+    pub via_synonym: bool,
+    /// The taxa whose quotas count this name's trade: the taxon, its ancestors (a quota on a
+    /// genus or family), and the concepts Species+ has merged into any of them.
+    pub counts_for: Vec<TaxonId>,
+}
+
+/// Reported names to taxa.
+pub trait Resolve {
+    fn resolve(&self, name: &str) -> Option<&Resolution>;
+}
+
+/// A map of names (trimmed, spaces collapsed, any case) to their resolutions.
+#[derive(Debug, Clone, Default)]
+pub struct NameMap(HashMap<String, Resolution>);
+
+impl NameMap {
+    /// How a name is looked up: trimmed, inner spaces collapsed, lower case.
+    pub fn key(name: &str) -> String {
+        name.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    }
+
+    pub fn insert(&mut self, name: &str, resolution: Resolution) {
+        self.0.insert(NameMap::key(name), resolution);
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Every resolution in the map.
+    pub fn resolutions(&self) -> impl Iterator<Item = &Resolution> {
+        self.0.values()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Resolve for NameMap {
+    fn resolve(&self, name: &str) -> Option<&Resolution> {
+        self.0.get(&NameMap::key(name))
+    }
+}
+
+/// Where a quota was read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum QuotaOrigin {
+    /// The engine's ledger, by its id; `speciesplus` when it was imported from Species+.
+    Ledger { id: i64, speciesplus: bool },
+    /// Species+'s published quotas in the catalogue, by Species+'s id.
+    Catalogue { speciesplus_id: i64 },
+}
+
+/// A quota to compare, as the application hands it in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeQuota {
+    pub origin: QuotaOrigin,
+    pub exporter: CountryCode,
+    pub taxon_id: TaxonId,
+    pub taxon_name: String,
+    pub period: Period,
+    pub unit: UnitCode,
+    /// `None`: in preparation.
+    pub limit: Option<Decimal>,
+    pub term: Option<TermCode>,
+    pub source: Option<SourceCode>,
+    pub purpose: Option<PurposeCode>,
+    /// False for a quota whose term, source and purpose are not known (one from Species+,
+    /// which publishes them only in its notes): `term`, `source`, `purpose` are then `None`
+    /// without meaning "all".
+    pub scope_known: bool,
+}
+
+/// What a comparison of one quota found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeFlag {
+    /// Exporter-reported trade above the limit (exact decimals), of a quota whose scope is known.
+    ExporterReportedAboveQuota,
+    /// Importer-reported trade above the limit, of a quota whose scope is known.
+    ImporterReportedAboveQuota,
+    /// Trade reported under a zero quota.
+    TradeUnderZeroQuota,
+    /// The quota's term, source and purpose are not known: its trade of every term, source and
+    /// purpose is shown, and a total above the limit needs review.
+    ScopeUnknown,
+    /// Scope unknown, and a reported total above the limit: review.
+    AboveQuotaIfEveryTermCounts,
+    /// The quota was in preparation: nothing to compare against.
+    InPreparation,
+    /// The quota's period is not a calendar year; the Trade Database's year of its start is
+    /// compared.
+    PeriodNotCalendarYear,
+    /// Some of the quota's trade could not be compared (listed).
+    RowsNotCompared,
+}
+
+impl TradeFlag {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TradeFlag::ExporterReportedAboveQuota => "exporter_reported_above_quota",
+            TradeFlag::ImporterReportedAboveQuota => "importer_reported_above_quota",
+            TradeFlag::TradeUnderZeroQuota => "trade_under_zero_quota",
+            TradeFlag::ScopeUnknown => "scope_unknown",
+            TradeFlag::AboveQuotaIfEveryTermCounts => "above_quota_if_every_term_counts",
+            TradeFlag::InPreparation => "in_preparation",
+            TradeFlag::PeriodNotCalendarYear => "period_not_calendar_year",
+            TradeFlag::RowsNotCompared => "rows_not_compared",
+        }
+    }
+}
+
+/// The verdict on one quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Reported trade above the limit, on a quota whose scope is known (exact decimals).
+    Exceeded,
+    /// Within the limit, every row of its trade compared.
+    Within,
+    /// Scope unknown and above the limit, rows not compared, or in preparation: a person
+    /// decides.
+    NeedsReview,
+}
+
+/// Reported trade that could not be compared with a quota, summed, with the reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotCompared {
+    pub year: i32,
+    pub taxon: String,
+    pub term: String,
+    pub unit: String,
+    pub source: String,
+    pub purpose: String,
+    pub reporter: Reporter,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub quantity: Decimal,
+    pub rows: u64,
+    pub reason: String,
+}
+
+/// One term's share of a quota's compared trade, in the quota's unit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TermTotal {
+    pub term: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exporter_reported: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub importer_reported: Decimal,
+}
+
+/// One quota against reported trade.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuotaComparison {
+    pub origin: QuotaOrigin,
+    pub exporter: CountryCode,
+    pub taxon_id: TaxonId,
+    pub taxon_name: String,
+    /// The Trade Database year compared.
+    pub year: i32,
+    pub unit: UnitCode,
+    #[serde(with = "rust_decimal::serde::str_option")]
+    pub limit: Option<Decimal>,
+    pub term: Option<TermCode>,
+    pub source: Option<SourceCode>,
+    pub purpose: Option<PurposeCode>,
+    pub scope_known: bool,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exporter_reported: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub importer_reported: Decimal,
+    pub exporter_rows: u64,
+    pub importer_rows: u64,
+    pub re_export_rows: u64,
+    pub confiscated_rows: u64,
+    pub by_term: Vec<TermTotal>,
+    pub not_compared: Vec<NotCompared>,
+    pub flags: Vec<TradeFlag>,
+    pub verdict: Verdict,
+}
+
+/// A reported name the catalogue does not resolve, with what it carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UnresolvedName {
+    pub name: String,
+    pub rows: u64,
+    pub years: Vec<i32>,
+}
+
+/// One row of a comparative tabulation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TabulationRow {
+    pub year: i32,
+    pub taxon: String,
+    pub importer: String,
+    pub exporter: String,
+    pub origin: String,
+    pub term: String,
+    pub unit: String,
+    pub purpose: String,
+    pub source: String,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub importer_reported: Decimal,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub exporter_reported: Decimal,
+}
+
+/// The comparative tabulation of one taxon (and the taxa below it).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tabulation {
+    pub taxon_id: TaxonId,
+    pub rows: Vec<TabulationRow>,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TradeComparison {
+    pub files: Vec<FileRead>,
+    pub quotas: Vec<QuotaComparison>,
+    pub unresolved: Vec<UnresolvedName>,
+    pub malformed: Vec<MalformedRow>,
+    pub malformed_total: u64,
+    pub tabulation: Option<Tabulation>,
+}
+
+impl TradeComparison {
+    pub fn to_json(&self) -> crate::Result<String> {
+        Ok(serde_json::to_string_pretty(self)?)
+    }
+}
+
+/// Scans `files` and compares them with `quotas` in one call; with `tabulate`, the comparative
+/// tabulation of that taxon too.
+pub fn compare(
+    files: &[PathBuf],
+    filter: &ScanFilter,
+    names: &dyn Resolve,
+    quotas: &[TradeQuota],
+    tabulate: Option<TaxonId>,
+    progress: &dyn ScanProgress,
+) -> crate::Result<TradeComparison> {
+    let scanned = scan(files, filter, progress)?;
+    Ok(compare_scan(scanned, names, quotas, tabulate))
+}

@@ -1,0 +1,307 @@
+//! The streaming scan of the Trade Database's shipment-level files: one lazy polars query per
+//! file, run on the streaming engine, which reads the file in morsels and never holds it
+//! whole. Every column is read as text; the year, the quantity and the reporter type are
+//! checked and parsed in the query, and the rows are summed by everything a comparison or a
+//! comparative tabulation keys on. A row that does not parse is kept apart by its own key (its
+//! row index), so it comes out of the same single pass as one group of one row, with its file
+//! and line, while every other row is summed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::{
+    DataFrame, DataType, Engine, LazyCsvReader, LazyFileListReader, LazyFrame, NULL, PlRefPath,
+    RowIndex, col, len, lit, when,
+};
+use rust_decimal::Decimal;
+
+use super::{Reporter, ScanFilter, Shipments};
+
+/// The columns of the shipment-level download (section 9 of the domain reference) this scan
+/// reads; the others (`Id`, `Appendix`, the higher taxa, the permit ids) may be present and are
+/// not read.
+pub const COLUMNS: [&str; 11] = [
+    "Year",
+    "Taxon",
+    "Term",
+    "Quantity",
+    "Unit",
+    "Importer",
+    "Exporter",
+    "Origin",
+    "Purpose",
+    "Source",
+    "Reporter.type",
+];
+
+/// Years a shipment may carry: the Convention entered into force in 1975; later than 2200 is a
+/// typing error (the quota ledger accepts the same range).
+pub const TRADE_YEARS: std::ops::RangeInclusive<i32> = 1975..=2200;
+
+/// Fractional digits a quantity may have: quantities are summed exactly as decimals of this
+/// scale (an i128 of 38 digits), and one with more digits would be rounded, so it is refused.
+pub const QUANTITY_SCALE: usize = 10;
+/// Digits before the decimal point: 38 digits in all, less the scale.
+pub const QUANTITY_WHOLE_DIGITS_MAX: usize = 28;
+
+/// What a quantity must look like: digits, and at most one decimal point followed by digits
+/// (no sign, no exponent, no thousands separator).
+fn quantity_pattern() -> String {
+    format!("^[0-9]{{1,{QUANTITY_WHOLE_DIGITS_MAX}}}(\\.[0-9]{{1,{QUANTITY_SCALE}}})?$")
+}
+
+/// A row of a file that could not be read as a shipment, reported rather than dropped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MalformedRow {
+    pub file: PathBuf,
+    /// The row's line in the file, the header being line 1 (one line per row: a quoted field
+    /// holding a line break would shift the count of the rows after it).
+    pub line: u64,
+    /// Each problem, naming the column and the value.
+    pub problems: Vec<String>,
+}
+
+/// What one file gave.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FileRead {
+    pub file: PathBuf,
+    pub bytes: u64,
+    /// Rows summed (malformed rows not counted).
+    pub rows: u64,
+    pub malformed_rows: u64,
+}
+
+/// The scan of one file: its groups and its malformed rows.
+pub(super) struct FileScan {
+    pub groups: Vec<Shipments>,
+    pub malformed: Vec<MalformedRow>,
+    pub read: FileRead,
+}
+
+fn polars_error(file: &Path, e: impl std::fmt::Display) -> crate::Error {
+    crate::Error::TradeFile {
+        file: file.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// Reads the header line and checks every column the scan needs is there, so a file of
+/// another layout is refused by name before it is scanned.
+fn check_header(file: &Path) -> crate::Result<()> {
+    let f = std::fs::File::open(file).map_err(|e| polars_error(file, e))?;
+    let mut first = String::new();
+    BufReader::new(f)
+        .read_line(&mut first)
+        .map_err(|e| polars_error(file, e))?;
+    let names: Vec<String> = first
+        .trim_end_matches(['\r', '\n'])
+        .trim_start_matches('\u{feff}')
+        .split(',')
+        .map(|c| c.trim().trim_matches('"').to_owned())
+        .collect();
+    let missing: Vec<&str> = COLUMNS
+        .iter()
+        .copied()
+        .filter(|c| !names.iter().any(|n| n == c))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(polars_error(
+            file,
+            format!(
+                "not the Trade Database's shipment-level layout: no column {} (its header is {:?})",
+                missing.join(", "),
+                first.trim_end()
+            ),
+        ))
+    }
+}
+
+/// The lazy query over one file: every column text, the checks, the filter, the sums.
+fn query(file: &Path, filter: &ScanFilter) -> crate::Result<LazyFrame> {
+    let path = PlRefPath::try_from_path(file).map_err(|e| polars_error(file, e))?;
+    let scan = LazyCsvReader::new(path)
+        .with_has_header(true)
+        // No inference: every column is text, parsed below where a bad value is caught.
+        .with_infer_schema_length(Some(0))
+        .with_row_index(Some(RowIndex {
+            name: "row".into(),
+            offset: 0,
+        }))
+        .finish()
+        .map_err(|e| polars_error(file, e))?;
+    let year = col("Year").cast(DataType::Int32);
+    let year_ok = year
+        .clone()
+        .gt_eq(lit(*TRADE_YEARS.start()))
+        .and(year.clone().lt_eq(lit(*TRADE_YEARS.end())))
+        .fill_null(lit(false));
+    let quantity_ok = col("Quantity")
+        .str()
+        .contains(lit(quantity_pattern()), true)
+        .fill_null(lit(false));
+    let reporter_ok = col("Reporter.type")
+        .eq(lit("E"))
+        .or(col("Reporter.type").eq(lit("I")))
+        .fill_null(lit(false));
+    let present = ["Taxon", "Term", "Importer", "Exporter"]
+        .into_iter()
+        .map(|c| {
+            col(c)
+                .is_not_null()
+                .and(col(c).neq(lit("")))
+                .fill_null(lit(false))
+        })
+        .reduce(|a, b| a.and(b))
+        .unwrap_or(lit(true));
+    let good = year_ok.and(quantity_ok).and(reporter_ok).and(present);
+    let mut lf = scan.with_column(good.alias("good"));
+    if let Some(exporter) = filter.exporter {
+        lf = lf.filter(
+            col("Exporter")
+                .eq(lit(exporter.as_str()))
+                .or(col("Exporter").is_null()),
+        );
+    }
+    if let Some(y) = filter.year {
+        lf = lf.filter(year.clone().eq(lit(y)).or(col("good").not()));
+    }
+    let bad = col("good").not();
+    let only_bad = |e: polars::prelude::Expr, name: &str| {
+        when(bad.clone()).then(e).otherwise(lit(NULL)).alias(name)
+    };
+    let mut keys = vec![year.alias("year")];
+    keys.extend(
+        COLUMNS
+            .iter()
+            .filter(|c| **c != "Year" && **c != "Quantity")
+            .map(|c| col(*c)),
+    );
+    keys.push(only_bad(col("row"), "bad_row"));
+    keys.push(only_bad(col("Year"), "bad_year"));
+    keys.push(only_bad(col("Quantity"), "bad_quantity"));
+    let quantity = when(col("good"))
+        .then(col("Quantity").cast(DataType::Decimal(38, QUANTITY_SCALE)))
+        .otherwise(lit(NULL).cast(DataType::Decimal(38, QUANTITY_SCALE)));
+    Ok(lf
+        .group_by(keys)
+        .agg([quantity.sum().alias("quantity"), len().alias("rows")]))
+}
+
+/// Scans one file on the streaming engine.
+pub(super) fn scan_file(file: &Path, filter: &ScanFilter) -> crate::Result<FileScan> {
+    let bytes = std::fs::metadata(file)
+        .map_err(|e| polars_error(file, e))?
+        .len();
+    check_header(file)?;
+    let df = query(file, filter)?
+        .collect_with_engine(Engine::Streaming)
+        .map_err(|e| polars_error(file, e))?
+        .unwrap_single();
+    let mut out = FileScan {
+        groups: Vec::new(),
+        malformed: Vec::new(),
+        read: FileRead {
+            file: file.to_path_buf(),
+            bytes,
+            rows: 0,
+            malformed_rows: 0,
+        },
+    };
+    read_groups(file, &df, &mut out).map_err(|e| match e {
+        crate::Error::Table(e) => polars_error(file, e),
+        e => e,
+    })?;
+    out.malformed.sort_by_key(|m| m.line);
+    Ok(out)
+}
+
+/// Turns the summed frame into groups and malformed rows.
+fn read_groups(file: &Path, df: &DataFrame, out: &mut FileScan) -> crate::Result<()> {
+    let text = |name: &str| df.column(name).and_then(|c| c.str().cloned());
+    let year = df.column("year")?.i32()?.clone();
+    let [
+        taxon,
+        term,
+        unit,
+        importer,
+        exporter,
+        origin,
+        purpose,
+        source,
+        reporter,
+    ] = [
+        "Taxon",
+        "Term",
+        "Unit",
+        "Importer",
+        "Exporter",
+        "Origin",
+        "Purpose",
+        "Source",
+        "Reporter.type",
+    ]
+    .map(text);
+    let (taxon, term, unit, importer, exporter) = (taxon?, term?, unit?, importer?, exporter?);
+    let (origin, purpose, source, reporter) = (origin?, purpose?, source?, reporter?);
+    let bad_row = df.column("bad_row")?.cast(&DataType::UInt64)?;
+    let bad_row = bad_row.u64()?;
+    let bad_year = text("bad_year")?;
+    let bad_quantity = text("bad_quantity")?;
+    let quantity = df.column("quantity")?.decimal()?.clone();
+    let scale = quantity.scale();
+    let rows = df.column("rows")?.cast(&DataType::UInt64)?;
+    let rows = rows.u64()?;
+    let s = |v: Option<&str>| v.unwrap_or("").trim().to_owned();
+    for i in 0..df.height() {
+        let count = rows.get(i).unwrap_or(0);
+        if let Some(row) = bad_row.get(i) {
+            out.read.malformed_rows += 1;
+            out.malformed.push(MalformedRow {
+                file: file.to_path_buf(),
+                line: row + 2,
+                problems: super::problems::of_row(
+                    bad_year.get(i),
+                    bad_quantity.get(i),
+                    reporter.get(i),
+                    [
+                        ("Taxon", taxon.get(i)),
+                        ("Term", term.get(i)),
+                        ("Importer", importer.get(i)),
+                        ("Exporter", exporter.get(i)),
+                    ],
+                ),
+            });
+            continue;
+        }
+        out.read.rows += count;
+        let raw = quantity.physical().get(i).unwrap_or(0);
+        let amount = Decimal::try_from_i128_with_scale(raw, u32::try_from(scale).unwrap_or(28))
+            .map_err(|_| {
+                polars_error(
+                    file,
+                    "a sum of quantities is beyond what an exact decimal holds (28 digits)",
+                )
+            })?;
+        out.groups.push(Shipments {
+            year: year.get(i).unwrap_or(0),
+            taxon: s(taxon.get(i)),
+            term: s(term.get(i)),
+            unit: s(unit.get(i)),
+            importer: s(importer.get(i)),
+            exporter: s(exporter.get(i)),
+            origin: s(origin.get(i)),
+            purpose: s(purpose.get(i)),
+            source: s(source.get(i)),
+            reporter: if reporter.get(i) == Some("I") {
+                Reporter::Importer
+            } else {
+                Reporter::Exporter
+            },
+            quantity: amount.normalize(),
+            rows: count,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,363 @@
+//! The Trade Database comparison (`cites report trade`): the one reading of its parameters,
+//! and what the `report` crate is handed: the files scanned (on a blocking thread: polars runs
+//! its own engine), every reported name resolved through the catalogue (synonyms, the concepts
+//! merged into a taxon, its ancestors), and the quotas of the ledger and of the catalogue
+//! (Species+'s published quotas the ledger has not imported, of the taxa the files name).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use db::Db;
+use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
+use report::trade::{
+    NameMap, QuotaOrigin, Resolution, ScanFilter, ScanProgress, TRADE_YEARS, TradeComparison,
+    TradeQuota,
+};
+use rust_decimal::Decimal;
+use sync::catalogue::Catalogue;
+
+use super::ReportError;
+use crate::app::quota::taxa_governing;
+
+/// What a comparison is asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TradeQuery {
+    pub files: Vec<PathBuf>,
+    pub exporter: Option<CountryCode>,
+    pub year: Option<i32>,
+    /// The taxon to tabulate, and whose quotas to compare.
+    pub taxon: Option<TaxonId>,
+}
+
+/// Reads the parameters; an error is the parameter at fault with its message.
+pub fn parse_trade_query(
+    files: Vec<PathBuf>,
+    exporter: Option<&str>,
+    year: Option<&str>,
+    taxon: Option<&str>,
+) -> Result<TradeQuery, (&'static str, String)> {
+    if files.is_empty() {
+        return Err((
+            "files",
+            "files is required: the Trade Database's shipment-level CSV files".to_owned(),
+        ));
+    }
+    let exporter = exporter
+        .map(|e| {
+            CountryCode::parse(e).map_err(|e| ("exporter", e.for_field("exporter").to_string()))
+        })
+        .transpose()?;
+    let accepted = format!("accepted {} to {}", TRADE_YEARS.start(), TRADE_YEARS.end());
+    let year = year
+        .map(|y| {
+            y.trim()
+                .parse::<i32>()
+                .ok()
+                .filter(|n| TRADE_YEARS.contains(n))
+                .ok_or(("year", format!("invalid year {y:?}: {accepted}")))
+        })
+        .transpose()?;
+    let taxon = taxon
+        .map(|t| TaxonId::parse(t).map_err(|e| ("taxon", e.for_field("taxon").to_string())))
+        .transpose()?;
+    Ok(TradeQuery {
+        files,
+        exporter,
+        year,
+        taxon,
+    })
+}
+
+/// Why a comparison could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TradeError {
+    /// The catalogue or the ledger failed, or a stored quota does not read.
+    #[error(transparent)]
+    Gather(#[from] ReportError),
+    /// A Trade Database file could not be read (named in the message).
+    #[error("{0}")]
+    Scan(String),
+}
+
+/// The comparison `query` asks for; `progress` is told of each file read.
+pub async fn trade(
+    db: &Db,
+    ledger: &quota::Ledger,
+    query: &TradeQuery,
+    progress: Arc<dyn ScanProgress + Send + Sync>,
+) -> Result<TradeComparison, TradeError> {
+    let filter = ScanFilter {
+        exporter: query.exporter,
+        year: query.year,
+    };
+    let files = query.files.clone();
+    let scanned =
+        tokio::task::spawn_blocking(move || report::trade::scan(&files, &filter, &*progress))
+            .await
+            .map_err(|e| TradeError::Scan(format!("the scan stopped: {e}")))?
+            .map_err(|e| TradeError::Scan(e.to_string()))?;
+    let names = resolve_names(db, scanned.names()).await?;
+    let quotas = quotas(db, ledger, query, &names).await?;
+    Ok(report::trade::compare_scan(
+        scanned,
+        &names,
+        &quotas,
+        query.taxon,
+    ))
+}
+
+/// The name as the catalogue knows it: the Trade Database writes a genus or family reported
+/// as a whole "Python spp.".
+fn catalogue_name(reported: &str) -> &str {
+    let t = reported.trim();
+    t.strip_suffix(" spp.")
+        .or_else(|| t.strip_suffix(" spp"))
+        .unwrap_or(t)
+        .trim()
+}
+
+/// Every name resolved through the catalogue; a name it does not know, or knows as more than
+/// one taxon, is left out of the map (and listed by the comparison as not resolved).
+async fn resolve_names(db: &Db, names: BTreeSet<&str>) -> Result<NameMap, ReportError> {
+    let catalogue = Catalogue::new(db.clone());
+    let mut map = NameMap::default();
+    let mut counts: HashMap<i64, Vec<TaxonId>> = HashMap::new();
+    for name in names {
+        let resolved = match catalogue.resolve(catalogue_name(name)).await {
+            Ok(r) => r,
+            Err(sync::Error::TaxonNotFound { .. } | sync::Error::AmbiguousName { .. }) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        let Ok(id) = u32::try_from(resolved.taxon.id) else {
+            continue;
+        };
+        let counts_for = match counts.get(&resolved.taxon.id) {
+            Some(c) => c.clone(),
+            None => {
+                let c = counts_for(db, &resolved.taxon).await?;
+                counts.insert(resolved.taxon.id, c.clone());
+                c
+            }
+        };
+        map.insert(
+            name,
+            Resolution {
+                taxon_id: TaxonId::new(id),
+                taxon_name: resolved.taxon.full_name.clone(),
+                via_synonym: resolved.via_synonym.is_some(),
+                counts_for,
+            },
+        );
+    }
+    Ok(map)
+}
+
+/// The taxa whose quotas count a taxon's trade: itself and its ancestors (by the higher-taxon
+/// names the catalogue gives it), each with the concepts merged into it.
+async fn counts_for(
+    db: &Db,
+    taxon: &sync::store::TaxonSummary,
+) -> Result<Vec<TaxonId>, ReportError> {
+    let higher: Vec<&str> = [
+        &taxon.genus,
+        &taxon.family,
+        &taxon.taxon_order,
+        &taxon.class,
+        &taxon.phylum,
+        &taxon.kingdom,
+    ]
+    .into_iter()
+    .filter_map(|n| n.as_deref())
+    .filter(|n| *n != taxon.full_name)
+    .collect();
+    let mut ids = vec![taxon.id];
+    ids.extend(
+        sync::store::higher_taxa_named(db, &higher)
+            .await?
+            .into_iter()
+            .map(|t| t.id),
+    );
+    let mut all: Vec<i64> = ids.clone();
+    for id in ids {
+        all.extend(sync::store::synonyms_of(db, id).await?);
+    }
+    let mut seen = HashSet::new();
+    Ok(all
+        .into_iter()
+        .filter(|id| seen.insert(*id))
+        .filter_map(|id| u32::try_from(id).ok().map(TaxonId::new))
+        .collect())
+}
+
+/// The ledger's quotas (of the exporter, year and taxon asked), then the catalogue's published
+/// quotas of the taxa the files name that the ledger has not imported.
+async fn quotas(
+    db: &Db,
+    ledger: &quota::Ledger,
+    query: &TradeQuery,
+    names: &NameMap,
+) -> Result<Vec<TradeQuota>, ReportError> {
+    let taxa = match query.taxon {
+        Some(t) => Some(taxa_governing(db, t).await?),
+        None => None,
+    };
+    let exporter = query.exporter.map(|e| e.as_str());
+    let mut out = Vec::new();
+    let mut imported = HashSet::new();
+    for q in ledger.quotas(exporter, taxa.as_deref(), query.year).await? {
+        if let Some(id) = q.speciesplus_id {
+            imported.insert(id);
+        }
+        out.push(ledger_quota(db, &q).await?);
+    }
+    let mut taxon_ids: BTreeSet<i64> = BTreeSet::new();
+    match &taxa {
+        Some(t) => taxon_ids.extend(t.iter().copied()),
+        None => taxon_ids.extend(
+            names
+                .resolutions()
+                .flat_map(|r| r.counts_for.iter().map(|t| i64::from(t.get()))),
+        ),
+    }
+    let mut seen = HashSet::new();
+    for id in taxon_ids {
+        for row in sync::store::quotas_of(db, id).await? {
+            if imported.contains(&row.id) || !seen.insert(row.id) {
+                continue;
+            }
+            if let Some(q) = catalogue_quota(db, &row, query).await? {
+                out.push(q);
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn taxon_name(db: &Db, id: i64) -> Result<String, ReportError> {
+    Ok(sync::store::taxon(db, id)
+        .await?
+        .map_or_else(|| format!("taxon {id}"), |t| t.full_name))
+}
+
+async fn ledger_quota(db: &Db, q: &quota::QuotaView) -> Result<TradeQuota, ReportError> {
+    let stored = |message: String| ReportError::Stored {
+        quota_id: q.id,
+        message,
+    };
+    let code = |c: &Option<String>| c.clone();
+    Ok(TradeQuota {
+        origin: QuotaOrigin::Ledger {
+            id: q.id,
+            speciesplus: q.origin == "speciesplus",
+        },
+        exporter: CountryCode::parse(&q.exporter).map_err(|e| stored(e.to_string()))?,
+        taxon_id: u32::try_from(q.taxon_id)
+            .map(TaxonId::new)
+            .map_err(|e| stored(e.to_string()))?,
+        taxon_name: taxon_name(db, q.taxon_id).await?,
+        period: Period::new(q.period_start, q.period_end).map_err(|e| stored(e.to_string()))?,
+        unit: UnitCode::parse(&q.unit).map_err(|e| stored(e.to_string()))?,
+        limit: q.limit,
+        term: code(&q.term)
+            .map(|t| TermCode::parse(&t))
+            .transpose()
+            .map_err(|e| stored(e.to_string()))?,
+        source: code(&q.source)
+            .map(|s| SourceCode::parse(&s))
+            .transpose()
+            .map_err(|e| stored(e.to_string()))?,
+        purpose: code(&q.purpose)
+            .map(|p| PurposeCode::parse(&p))
+            .transpose()
+            .map_err(|e| stored(e.to_string()))?,
+        scope_known: q.origin != "speciesplus",
+    })
+}
+
+/// A published quota as the ledger would import it (the calendar year of its publication, no
+/// term, source or purpose known); `None` when outside the query or not readable (no
+/// publication date, an unknown unit or country, a malformed value).
+async fn catalogue_quota(
+    db: &Db,
+    row: &sync::model::QuotaRow,
+    query: &TradeQuery,
+) -> Result<Option<TradeQuota>, ReportError> {
+    let (Some(taxon), Some(published)) = (row.taxon_concept_id, row.publication_date) else {
+        return Ok(None);
+    };
+    let year = chrono::Datelike::year(&published);
+    let (Ok(exporter), Ok(unit), Ok(taxon_id)) = (
+        CountryCode::parse(&row.country),
+        UnitCode::parse(row.unit_code.as_deref().unwrap_or("")),
+        u32::try_from(taxon),
+    ) else {
+        return Ok(None);
+    };
+    if query.exporter.is_some_and(|e| e != exporter) || query.year.is_some_and(|y| y != year) {
+        return Ok(None);
+    }
+    let limit = match row.quota.as_deref() {
+        Some(v) => match Decimal::from_str(v) {
+            Ok(d) => Some(d),
+            Err(_) => return Ok(None),
+        },
+        None => None,
+    };
+    Ok(Some(TradeQuota {
+        origin: QuotaOrigin::Catalogue {
+            speciesplus_id: row.id,
+        },
+        exporter,
+        taxon_id: TaxonId::new(taxon_id),
+        taxon_name: taxon_name(db, taxon).await?,
+        period: Period::calendar_year(year),
+        unit,
+        limit,
+        term: None,
+        source: None,
+        purpose: None,
+        scope_known: false,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parameters_are_read_with_their_names() {
+        let q = parse_trade_query(vec!["a.csv".into()], Some("gh"), Some("2023"), Some("1001"))
+            .unwrap();
+        assert_eq!(q.exporter.map(CountryCode::as_str), Some("GH"));
+        assert_eq!((q.year, q.taxon), (Some(2023), Some(TaxonId::new(1001))));
+        assert_eq!(
+            parse_trade_query(vec![], None, None, None).unwrap_err().0,
+            "files"
+        );
+        let f = || vec![PathBuf::from("a.csv")];
+        assert_eq!(
+            parse_trade_query(f(), Some("QQ"), None, None)
+                .unwrap_err()
+                .0,
+            "exporter"
+        );
+        assert_eq!(
+            parse_trade_query(f(), None, Some("1970"), None)
+                .unwrap_err()
+                .0,
+            "year"
+        );
+        assert_eq!(
+            parse_trade_query(f(), None, None, Some("x")).unwrap_err().0,
+            "taxon"
+        );
+    }
+
+    #[test]
+    fn a_name_reported_for_a_whole_genus_is_looked_up_as_the_genus() {
+        assert_eq!(catalogue_name(" Python spp. "), "Python");
+        assert_eq!(catalogue_name("Python regius"), "Python regius");
+    }
+}
