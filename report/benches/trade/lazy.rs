@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::generate::COLUMNS;
-use crate::{Groups, KEY_COLUMNS};
+use super::generate::COLUMNS;
+use super::{Groups, KEY_COLUMNS};
 
 /// The download's columns as typed here: Year an integer, Quantity a float, the rest text.
 fn schema() -> Schema {
@@ -43,7 +43,7 @@ fn scan(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
 }
 
 /// The quantity in thousandths, rounded half up (quantities are never negative): the same
-/// arithmetic as `crate::thousandths`, so both contenders sum the same integers.
+/// arithmetic as `super::thousandths`, so both contenders sum the same integers.
 fn thousandths() -> Expr {
     (col("Quantity") * lit(1000.0) + lit(0.5)).cast(DataType::Int64)
 }

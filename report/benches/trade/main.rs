@@ -31,10 +31,12 @@ mod lazy;
 mod rowwise;
 mod run;
 
+pub use run::check;
+
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 
-use run::{check, child, report, run_child};
+use run::{child, report, run_child};
 
 /// The comparison's grouping columns.
 pub const KEY_COLUMNS: [&str; 8] = [
@@ -146,7 +148,7 @@ pub fn data_dir(rows: u64, seed: u64, rows_per_file: u64) -> PathBuf {
     cache_root().join(format!("rows{rows}-seed{seed}-per{rows_per_file}-v{v}"))
 }
 
-fn main() {
+pub fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--contender") {
         child(&args[i + 1], Path::new(&args[i + 2]));
@@ -165,7 +167,12 @@ fn main() {
         );
     }
     println!("trade bench: {rows} rows, seed {seed}, contenders {contenders:?}");
-    check(seed);
+    check(
+        &data_dir(CHECK_ROWS, seed, CHECK_ROWS_PER_FILE),
+        CHECK_ROWS,
+        CHECK_ROWS_PER_FILE,
+        seed,
+    );
     let dir = data_dir(rows, seed, generate::ROWS_PER_FILE);
     let files = generate::generate(&dir, rows, seed, generate::ROWS_PER_FILE);
     let bytes: u64 = files.iter().map(|f| f.metadata().unwrap().len()).sum();

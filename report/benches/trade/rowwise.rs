@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::{Groups, KEY_COLUMNS, thousandths};
+use super::{Groups, KEY_COLUMNS, thousandths};
 
 /// A key's fields joined by this byte (it never occurs in the download's text).
 const SEP: u8 = 0x1f;

@@ -5,10 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{
-    CHECK_ROWS, CHECK_ROWS_PER_FILE, PEAK_RSS_TARGET_KIB, data_dir, generate, lazy, peak_rss_kib,
-    rowwise, thousandths,
-};
+use super::{PEAK_RSS_TARGET_KIB, generate, lazy, peak_rss_kib, rowwise, thousandths};
 
 /// The line a child prints last: `RESULT <tab> name <tab> seconds <tab> KiB <tab> summary`.
 const RESULT: &str = "RESULT";
@@ -123,11 +120,11 @@ pub fn run_child(name: &str, dir: &Path) -> Outcome {
     outcome
 }
 
-/// Both comparisons give the same groups row for row on a small database cut into many files,
-/// the exclusions leave some rows out, and both per-year queries count every generated row.
-pub fn check(seed: u64) {
-    let dir = data_dir(CHECK_ROWS, seed, CHECK_ROWS_PER_FILE);
-    let files = generate::generate(&dir, CHECK_ROWS, seed, CHECK_ROWS_PER_FILE);
+/// Both comparisons give the same groups row for row on a small database of `n` rows cut into
+/// many files in `dir`, the exclusions leave some rows out, and both per-year queries count
+/// every generated row. Returns the number of groups.
+pub fn check(dir: &Path, n: u64, rows_per_file: u64, seed: u64) -> u64 {
+    let files = generate::generate(dir, n, seed, rows_per_file);
     assert!(files.len() > 1, "the check's database spans several files");
     let rows = rowwise::groups(rowwise::compare(&files), true);
     let polars = lazy::groups(&lazy::compare(&files).unwrap(), true).unwrap();
@@ -146,10 +143,10 @@ pub fn check(seed: u64) {
     }
     assert_eq!(rows.summary(), polars.summary());
 
-    let expected: Vec<(i64, u64)> = generate::rows_per_year(CHECK_ROWS);
+    let expected: Vec<(i64, u64)> = generate::rows_per_year(n);
     let csv = lazy::year_rows(&lazy::by_year_csv(&files).unwrap()).unwrap();
-    write_parquet(&files, &dir);
-    let parquet = lazy::year_rows(&lazy::by_year_parquet(&parquet_path(&dir)).unwrap()).unwrap();
+    write_parquet(&files, dir);
+    let parquet = lazy::year_rows(&lazy::by_year_parquet(&parquet_path(dir)).unwrap()).unwrap();
     let counted = |r: &[(i64, u64, f64)]| r.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>();
     assert_eq!(
         counted(&csv),
@@ -168,12 +165,13 @@ pub fn check(seed: u64) {
         "re-exports and confiscations are left out: {compared} of {all} thousandths compared"
     );
     println!(
-        "check: {CHECK_ROWS} rows in {} files: {} groups identical in both comparisons \
+        "check: {n} rows in {} files: {} groups identical in both comparisons \
          ({:.1} % of the quantity compared); per-year records equal over CSV and Parquet",
         files.len(),
         rows.count,
         100.0 * compared as f64 / all as f64
     );
+    rows.count
 }
 
 fn outcome<'a>(results: &'a [Outcome], name: &str) -> Option<&'a Outcome> {

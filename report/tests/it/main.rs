@@ -8,3 +8,4 @@ mod html;
 mod html_chromium;
 mod support;
 mod tables;
+mod trade_bench;
