@@ -10,3 +10,4 @@ mod html_chromium;
 mod support;
 mod tables;
 mod trade;
+mod trade_bench;
