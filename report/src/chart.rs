@@ -344,3 +344,96 @@ where
         .map_err(chart_error)?;
     Ok(())
 }
+
+/// A chart to be written as a file of its own: a name without extension, made of lower-case
+/// ASCII letters, digits and hyphens (safe in any file system), and the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedChart {
+    pub name: String,
+    pub bytes: Vec<u8>,
+}
+
+impl ImageFormat {
+    /// The file extension of the format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Png => "png",
+            ImageFormat::Svg => "svg",
+        }
+    }
+}
+
+/// Every chart of a quota-use review: each quota's use against its pace (`quota-<id>`), then
+/// each trend (`trend-<n>-<exporter>-<taxon>`).
+pub fn quota_use_charts(
+    review: &crate::QuotaUseReview,
+    trends: &[TrendSeries],
+    format: ImageFormat,
+) -> crate::Result<Vec<NamedChart>> {
+    let mut charts = Vec::with_capacity(review.rows.len() + trends.len());
+    for row in &review.rows {
+        charts.push(NamedChart {
+            name: format!("quota-{}", row.quota_id),
+            bytes: quota_use(row, review.today, format)?,
+        });
+    }
+    charts.extend(trend_charts(trends, format)?);
+    Ok(charts)
+}
+
+/// One chart per trend, named `trend-<n>-<exporter>-<taxon>` (n from 1, in the given order).
+pub fn trend_charts(series: &[TrendSeries], format: ImageFormat) -> crate::Result<Vec<NamedChart>> {
+    series
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            Ok(NamedChart {
+                name: format!(
+                    "trend-{}-{}-{}",
+                    i + 1,
+                    s.exporter.as_str().to_ascii_lowercase(),
+                    slug(&s.taxon_name)
+                ),
+                bytes: trend(s, format)?,
+            })
+        })
+        .collect()
+}
+
+/// Longest taxon part of a chart's file name, in bytes: names stay well under the 255 bytes
+/// file systems allow, however long a scope description is.
+const SLUG_MAX: usize = 60;
+
+/// Lower-case ASCII letters and digits, every other run of characters one hyphen.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.truncate(SLUG_MAX);
+    let trimmed = out.trim_end_matches('-');
+    if trimmed.is_empty() {
+        "taxon".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod slug_tests {
+    use super::slug;
+
+    #[test]
+    fn a_taxon_name_becomes_a_file_name() {
+        assert_eq!(
+            slug("Acipenser gueldenstaedtii (term CAV, source W)"),
+            "acipenser-gueldenstaedtii-term-cav-source-w"
+        );
+        assert_eq!(slug("Æ ß"), "taxon");
+        assert_eq!(slug(&"a".repeat(300)).len(), 60);
+    }
+}

@@ -15,6 +15,7 @@ use report::{
 use crate::app::quota::{taxa_governing, unknown_taxon};
 
 pub mod trade;
+pub mod trends;
 
 /// What a quota-use review is asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -18,6 +18,9 @@ pub struct ServeSettings {
     pub no_sample: bool,
     /// The national settings of the permit check; the documented defaults without it.
     pub check_config: Option<PathBuf>,
+    /// The trace register's yield and breeding tables (`GET /v1/trace/findings`); the
+    /// documented defaults without it.
+    pub trace_config: Option<PathBuf>,
     /// The synchroniser, with a Species+ client when a token is configured.
     pub synchroniser: Synchroniser,
 }

@@ -150,6 +150,10 @@ pub struct ServeArgs {
     /// security_stamp_required, [risk]); the documented defaults without it.
     #[arg(long, env = "CITES_CHECK_CONFIG", value_name = "FILE")]
     pub check_config: Option<PathBuf>,
+    /// The trace register's yield and breeding tables for GET /v1/trace/findings (TOML;
+    /// trace/trace.default.toml documents each key and is the default).
+    #[arg(long, env = "CITES_TRACE_CONFIG", value_name = "FILE")]
+    pub trace_config: Option<PathBuf>,
     #[command(flatten)]
     pub speciesplus: SpeciesPlusArgs,
 }
@@ -658,6 +662,7 @@ async fn serve_command(
         sync_cron: args.sync_cron,
         no_sample: args.no_sample,
         check_config: args.check_config,
+        trace_config: args.trace_config,
         synchroniser,
     };
     serve(db, clock, settings).await

@@ -14,6 +14,7 @@ use report::table::Table;
 
 use crate::app::progress::TradeScanProgress;
 use crate::app::report::trade::{parse_trade_query, trade};
+use crate::app::report::trends::quota_use_trends;
 use crate::app::report::{ReportError, parse_query, quota_use};
 
 #[derive(Subcommand, Debug)]
@@ -54,6 +55,9 @@ pub struct TradeArgs {
     /// Write a self-contained HTML report (tables and trend charts) to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write every chart as a PNG and an SVG file into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -81,6 +85,9 @@ pub struct QuotaUseArgs {
     /// Write a self-contained HTML report (tables and charts) to FILE.
     #[arg(long, value_name = "FILE")]
     pub html: Option<PathBuf>,
+    /// Also write every chart as a PNG and an SVG file into DIR (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub charts: Option<PathBuf>,
 }
 
 /// Runs `cites report …`.
@@ -122,6 +129,13 @@ async fn trade_command(db: &Db, clock: Arc<dyn Clock>, args: TradeArgs) -> anyho
             compared.malformed_total
         );
     }
+    if let Some(dir) = &args.charts {
+        let series = report::trade::render::trends(&compared);
+        let written = write_charts(dir, |format| report::chart::trend_charts(&series, format))?;
+        if !args.json {
+            println!("{written} chart files written to {}", dir.display());
+        }
+    }
     Ok(())
 }
 
@@ -150,6 +164,12 @@ async fn quota_use_command(
             ),
             e => e.into(),
         })?;
+    // The trends are drawn only: the tables stay one row per quota of the year asked for.
+    let trends = if args.html.is_some() || args.charts.is_some() {
+        quota_use_trends(db, &ledger, &query, &review).await?
+    } else {
+        Vec::new()
+    };
     if args.json {
         println!("{}", review.to_json()?);
     } else if let Some(path) = &args.csv {
@@ -161,7 +181,7 @@ async fn quota_use_command(
             report::table::write_parquet(&review, Table::Quotas, f)
         })?;
     } else if let Some(path) = &args.html {
-        let html = report::html::quota_use_report(&review, &[])?;
+        let html = report::html::quota_use_report(&review, &trends)?;
         std::fs::write(path, html).with_context(|| format!("writing {}", path.display()))?;
     } else {
         print!("{}", report::table::text_table(&review));
@@ -169,7 +189,37 @@ async fn quota_use_command(
     if args.csv.is_some() || args.parquet.is_some() || args.html.is_some() {
         println!("{} quotas reviewed", review.rows.len());
     }
+    if let Some(dir) = &args.charts {
+        let written = write_charts(dir, |format| {
+            report::chart::quota_use_charts(&review, &trends, format)
+        })?;
+        if !args.json {
+            println!("{written} chart files written to {}", dir.display());
+        }
+    }
     Ok(())
+}
+
+/// Writes every chart `charts` draws into `dir`, once as PNG and once as SVG; the number of
+/// files written.
+fn write_charts(
+    dir: &Path,
+    charts: impl Fn(report::chart::ImageFormat) -> report::Result<Vec<report::chart::NamedChart>>,
+) -> anyhow::Result<usize> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut written = 0;
+    for format in [
+        report::chart::ImageFormat::Png,
+        report::chart::ImageFormat::Svg,
+    ] {
+        for chart in charts(format)? {
+            let path = dir.join(format!("{}.{}", chart.name, format.extension()));
+            std::fs::write(&path, &chart.bytes)
+                .with_context(|| format!("writing {}", path.display()))?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }
 
 /// Creates `path` and writes it with `write`, naming the file in an error.

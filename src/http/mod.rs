@@ -45,6 +45,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// National settings of the permit check (`--check-config`).
     pub check_settings: Arc<crate::app::permit_check::CheckSettings>,
+    /// The yield and breeding tables of the trace sweep (`--trace-config`).
+    pub trace_config: Arc<::trace::TraceConfig>,
     /// Whether the service mirrors Species+ (a token is configured): until its first complete
     /// run has succeeded, the catalogue is "loading" and permit checks are not answered.
     pub mirrors_speciesplus: bool,
@@ -61,6 +63,7 @@ impl AppState {
             db,
             clock,
             check_settings: Arc::new(crate::app::permit_check::CheckSettings::default()),
+            trace_config: Arc::new(::trace::TraceConfig::default()),
             mirrors_speciesplus: false,
         }
     }

@@ -13,6 +13,9 @@ use crate::app::settings::ServeSettings;
 /// sync schedule, the quota sweeper and the HTTP service on `settings.listen`.
 pub async fn serve(db: Db, clock: Arc<dyn Clock>, settings: ServeSettings) -> anyhow::Result<()> {
     let listen = settings.listen;
+    // Read before anything starts: a bad file stops the service with the key at fault.
+    let trace_config = crate::app::trace::trace_config(settings.trace_config.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid --trace-config: {e}"))?;
     let synchroniser = Arc::new(settings.synchroniser);
     let mirrors = synchroniser.has_client();
     let origin = sync::store::catalogue_origin(&db).await?;
@@ -63,6 +66,7 @@ pub async fn serve(db: Db, clock: Arc<dyn Clock>, settings: ServeSettings) -> an
     state.check_settings = Arc::new(crate::app::settings::check_settings(
         settings.check_config.as_deref(),
     )?);
+    state.trace_config = Arc::new(trace_config);
     state.mirrors_speciesplus = mirrors;
     let (stop_sweeper, sweeper) = spawn_sweeper(
         state.ledger.clone(),

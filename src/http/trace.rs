@@ -207,7 +207,8 @@ async fn legal_acquisition(
 /// their turn rather than multiply it.
 static SWEEPS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
 
-/// `GET /v1/trace/findings`: the full sweep of the register, under the shipped tables.
+/// `GET /v1/trace/findings`: the full sweep of the register, under the service's tables
+/// (`--trace-config`, the shipped ones by default).
 async fn findings(
     State(state): State<AppState>,
     _: Authenticated,
@@ -218,7 +219,7 @@ async fn findings(
         .await
         .map_err(|e| ApiError::internal("trace sweep", &e))?;
     let sweep = tracing_of(&state)
-        .check(&trace::TraceConfig::default(), &|_, _| {})
+        .check(&state.trace_config, &|_, _| {})
         .await?;
     Ok(Json(json!(sweep)))
 }

@@ -343,7 +343,24 @@ fn the_command_line_prints_the_table_and_writes_csv_parquet_and_html() {
         ["Loxodonta africana", "10", "0", "5", "5"].map(|v| Some(v.to_owned()))
     );
 
+    // An earlier year's quota of the same taxon: the HTML report and the chart files carry the
+    // trend over both years; the tables stay on the year asked for.
+    run(&[
+        "quota",
+        "set",
+        "--exporter",
+        "NA",
+        "--taxon",
+        "4521",
+        "--year",
+        "2025",
+        "--limit",
+        "12",
+        "--key",
+        "q2025",
+    ]);
     let html = dir.path().join("q.html");
+    let charts = dir.path().join("charts");
     run(&[
         "report",
         "quota-use",
@@ -355,8 +372,30 @@ fn the_command_line_prints_the_table_and_writes_csv_parquet_and_html() {
         "4521",
         "--html",
         html.to_str().unwrap(),
+        "--charts",
+        charts.to_str().unwrap(),
     ]);
+    let (width, height) = crate::support::png_size(&charts.join(format!("quota-{id}.png")));
+    assert!(width >= 400 && height >= 200, "{width}x{height}");
+    let svg = std::fs::read_to_string(charts.join(format!("quota-{id}.svg"))).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("</svg>"),
+        "{svg:.200}"
+    );
+    let trend = charts.join("trend-1-na-loxodonta-africana.png");
+    let (width, height) = crate::support::png_size(&trend);
+    assert!(width >= 400 && height >= 200, "{width}x{height}");
+    assert_eq!(
+        std::fs::read_dir(&charts).unwrap().count(),
+        4,
+        "one quota and one trend, two formats each"
+    );
     let page = std::fs::read_to_string(&html).unwrap();
+    assert!(
+        page.contains("Trends over the years"),
+        "the trend is in the page"
+    );
+    assert_eq!(page.matches("<section class=\"trend\"").count(), 1);
     assert!(
         page.contains("Loxodonta africana") && page.contains(&id),
         "{}",

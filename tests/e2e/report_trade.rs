@@ -287,6 +287,7 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
     assert!(text.lines().nth(1).unwrap().contains("exceeded"), "{text}");
 
     let html = dir.path().join("t.html");
+    let charts = dir.path().join("charts");
     run(&[
         "report",
         "trade",
@@ -298,7 +299,28 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
         "4521",
         "--html",
         html.to_str().unwrap(),
+        "--charts",
+        charts.to_str().unwrap(),
     ]);
+    let mut names: Vec<String> = std::fs::read_dir(&charts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert!(
+        !names.is_empty() && names.len().is_multiple_of(2),
+        "{names:?}"
+    );
+    for name in &names {
+        assert!(
+            name.starts_with("trend-") && name.contains("-na-"),
+            "{name}"
+        );
+        if name.ends_with(".png") {
+            let (width, height) = crate::support::png_size(&charts.join(name));
+            assert!(width >= 400 && height >= 200, "{name}: {width}x{height}");
+        }
+    }
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(page.contains("<table id=\"trade-tabulation\">"), "{page}");
     assert!(page.contains("<svg"), "the trend chart is inlined");

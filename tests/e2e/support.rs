@@ -294,3 +294,21 @@ pub fn tail(log: &Path) -> String {
         .unwrap_or(text.len());
     text[start..].to_owned()
 }
+
+/// Decodes a PNG file whole (every pixel, as a viewer would) and answers its size.
+pub fn png_size(path: &Path) -> (u32, u32) {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
+    let mut pixels = vec![0; reader.output_buffer_size()];
+    let frame = reader
+        .next_frame(&mut pixels)
+        .unwrap_or_else(|e| panic!("{} does not decode: {e}", path.display()));
+    assert!(
+        pixels[..frame.buffer_size()].iter().any(|&b| b != 0xff),
+        "{} is blank",
+        path.display()
+    );
+    (frame.width, frame.height)
+}

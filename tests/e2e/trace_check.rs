@@ -133,3 +133,108 @@ async fn the_sweep_exits_3_on_an_error_and_the_report_names_what_is_missing(back
     app.stop().await;
 }
 on_both_backends!(the_sweep_exits_3_on_an_error_and_the_report_names_what_is_missing);
+
+/// `cites serve --trace-config FILE` (here as `CITES_TRACE_CONFIG`): a file with a bad value stops the service before it
+/// listens, naming the key; a good one is what `GET /v1/trace/findings` sweeps under, the same
+/// findings `cites trace check --config FILE` gives, and not the shipped tables' findings.
+#[tokio::test]
+async fn the_service_sweeps_under_its_trace_configuration() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let timber = repo_path("trace/fixtures/scenarios/timber.json");
+    let out = cites(
+        &url,
+        &[
+            "trace",
+            "ingest",
+            timber.to_str().unwrap(),
+            "--key",
+            "timber",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = cites(
+        &url,
+        &[
+            "keys",
+            "create",
+            "--role",
+            "scientific-authority",
+            "--name",
+            "sa",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let key = stdout(&out).lines().nth(1).unwrap().trim().to_owned();
+    let serve = |config: &std::path::Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cites"));
+        cmd.env(crate::support::TEST_ONLY_NOW_ENV, crate::support::NOW)
+            .env("DATABASE_URL", &url)
+            .env_remove("CITES_SPECIESPLUS_TOKEN")
+            .env("CITES_TRACE_CONFIG", config)
+            .env("RUST_LOG", "warn");
+        cmd
+    };
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[yield]]\nfrom = \"LOG\"\nto = \"SAW\"\nmax = \"-1\"\n",
+    )
+    .unwrap();
+    let out = serve(&bad)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(!stdout(&out).contains("listening"), "{}", stdout(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("invalid --trace-config") && err.contains("yield[0].max"),
+        "{err}"
+    );
+
+    // Sawing logs may yield at most a tenth: both sawing events now exceed their table.
+    let strict = dir.path().join("strict.toml");
+    std::fs::write(
+        &strict,
+        "[[yield]]\nfrom = \"LOG\"\nto = \"SAW\"\nmax = \"0.1\"\n",
+    )
+    .unwrap();
+    let swept = |args: &[&str]| -> Value {
+        let out = cites(&url, args);
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{}", stderr(&out));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    };
+    let shipped = swept(&["trace", "check", "--json"]);
+    let expected = swept(&[
+        "trace",
+        "check",
+        "--json",
+        "--config",
+        strict.to_str().unwrap(),
+    ]);
+    assert_ne!(
+        expected["findings"], shipped["findings"],
+        "the table changes the findings"
+    );
+
+    let mut cmd = serve(&strict);
+    cmd.stderr(Stdio::null());
+    let (mut child, base) = crate::support::spawn_serve(cmd);
+    sync::client::install_tls_provider();
+    let served: Value = reqwest::Client::new()
+        .get(format!("{base}/v1/trace/findings"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(served["findings"], expected["findings"], "{served}");
+}

@@ -26,7 +26,8 @@ return {width:r.width,height:r.height,visible:st.display!=='none'&&st.visibility
 var rows=function(sel){return Array.prototype.map.call(document.querySelectorAll(sel),function(tr){\
 return Array.prototype.map.call(tr.cells,function(td){return td.textContent})})};\
 document.getElementById('probe').textContent=JSON.stringify({errors:window.__errors,charts:charts,\
-summary:rows('#quota-use tbody tr'),months:rows('table.months tbody tr')});})();</script>";
+summary:rows('#quota-use tbody tr'),months:rows('table.months tbody tr'),\
+trade:rows('#trade-quotas tbody tr'),tabulation:rows('#trade-tabulation tbody tr')});})();</script>";
 
 fn chromium() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "chromium".to_owned())
@@ -83,32 +84,8 @@ fn unescape(text: &str) -> String {
 #[test]
 fn the_report_loads_in_chromium_with_no_error_every_chart_shown_and_every_row() {
     let html = report::html::quota_use_report(&seeded(), &[trend()]).unwrap();
-    let probed = html
-        .replacen("<head>\n", &format!("<head>\n{LISTEN}\n"), 1)
-        .replacen("</body>", &format!("{MEASURE}\n</body>"), 1);
-    assert_ne!(probed, html);
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("quota-use.html");
-    std::fs::write(&page, probed).unwrap();
-    let (dom, stderr) = dump_dom(&page, dir.path());
-
-    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages: {console:?}");
-    let start = dom
-        .find("<pre id=\"probe\">")
-        .expect("the probe did not run")
-        + 16;
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let probe: serde_json::Value = serde_json::from_str(&unescape(&dom[start..end])).unwrap();
-
-    assert_eq!(probe["errors"], serde_json::json!([]), "errors on the page");
-    let charts = probe["charts"].as_array().unwrap();
-    assert_eq!(charts.len(), 5, "four quota charts and one trend");
-    for c in charts {
-        assert_eq!(c["visible"], true, "{c}");
-        assert!(c["width"].as_f64().unwrap() > 100.0, "{c}");
-        assert!(c["height"].as_f64().unwrap() > 50.0, "{c}");
-    }
+    let probe = open_probed(&html, "quota-use.html");
+    assert_charts_shown(&probe, 5, "four quota charts and one trend");
     let summary = probe["summary"].as_array().unwrap();
     let ids: Vec<&str> = summary.iter().map(|r| r[0].as_str().unwrap()).collect();
     assert_eq!(ids, vec!["3", "1", "2", "4"]);
@@ -123,6 +100,76 @@ fn the_report_loads_in_chromium_with_no_error_every_chart_shown_and_every_row() 
     assert_eq!(aloe[7], "850");
     assert_eq!(aloe[10], "2026-05-23");
     assert_eq!(probe["months"].as_array().unwrap().len(), 17);
+}
+
+/// Opens `html` with the probes in Chromium and answers what the probe read: no console
+/// message and no error on the page are asserted here.
+fn open_probed(html: &str, name: &str) -> serde_json::Value {
+    let probed = html
+        .replacen("<head>\n", &format!("<head>\n{LISTEN}\n"), 1)
+        .replacen("</body>", &format!("{MEASURE}\n</body>"), 1);
+    assert!(probed.contains("id=\"probe\"") && probed.contains("__errors"));
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join(name);
+    std::fs::write(&page, probed).unwrap();
+    let (dom, stderr) = dump_dom(&page, dir.path());
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains(":CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let start = dom
+        .find("<pre id=\"probe\">")
+        .expect("the probe did not run")
+        + 16;
+    let end = start + dom[start..].find("</pre>").unwrap();
+    let probe: serde_json::Value = serde_json::from_str(&unescape(&dom[start..end])).unwrap();
+    assert_eq!(probe["errors"], serde_json::json!([]), "errors on the page");
+    probe
+}
+
+/// Every chart displayed, visible and of a size a person can read.
+fn assert_charts_shown(probe: &serde_json::Value, count: usize, what: &str) {
+    let charts = probe["charts"].as_array().unwrap();
+    assert_eq!(charts.len(), count, "{what}");
+    for c in charts {
+        assert_eq!(c["visible"], true, "{c}");
+        assert!(c["width"].as_f64().unwrap() > 100.0, "{c}");
+        assert!(c["height"].as_f64().unwrap() > 50.0, "{c}");
+    }
+}
+
+#[test]
+fn the_trade_report_loads_in_chromium_with_its_trends_and_every_quota() {
+    let compared = crate::trade::compared();
+    let html = report::trade::html::trade_report(&compared).unwrap();
+    let probe = open_probed(&html, "trade.html");
+    let trends = report::trade::render::trends(&compared).len();
+    assert!(trends >= 2, "the extract has several taxa: {trends}");
+    assert_charts_shown(
+        &probe,
+        trends,
+        "one trend chart per taxon, exporter and scope",
+    );
+    let quotas = probe["trade"].as_array().unwrap();
+    assert_eq!(quotas.len(), compared.quotas.len());
+    let first: Vec<&str> = quotas[0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    // The hand-checked royal python quota (tests/it/trade.rs): 1,050 exported against 880
+    // imported, above its quota.
+    assert!(
+        first.iter().any(|c| c.contains("Python regius")),
+        "{first:?}"
+    );
+    assert!(
+        first.contains(&"1050") && first.contains(&"880"),
+        "{first:?}"
+    );
+    assert!(
+        !probe["tabulation"].as_array().unwrap().is_empty(),
+        "the comparative tabulation of the royal python"
+    );
 }
 
 #[test]

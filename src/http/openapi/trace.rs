@@ -166,7 +166,7 @@ pub(super) fn trace_paths() -> Value {
             json!([param("value", "path", true, "the identifier", json!({"type": "string", "minLength": 1}))]),
             ("the specimens (none: an empty list)", json!({"type": "object", "required": ["value", "specimens"], "properties": {"value": {"type": "string"},
                 "specimens": {"type": "array", "items": {"type": "object", "required": ["scheme", "value", "specimen"]}}}})), true, None)},
-        "/v1/trace/findings": {"get": op("The full sweep of the register under the shipped yield and breeding tables (trace/trace.default.toml): every invariant across batches and the scans (breeding plausibility, re-exports beyond imports, implausible source codes), each finding with its rule, severity, nodes and numbers, most severe first; one sweep runs at a time",
+        "/v1/trace/findings": {"get": op("The full sweep of the register under the service's yield and breeding tables (--trace-config; by default trace/trace.default.toml): every invariant across batches and the scans (breeding plausibility, re-exports beyond imports, implausible source codes), each finding with its rule, severity, nodes and numbers, most severe first; one sweep runs at a time",
             json!([]),
             ("the sweep", json!({"type": "object", "required": ["specimens", "events", "flows", "documents", "findings"],
                 "properties": {"specimens": {"type": "integer", "minimum": 0}, "events": {"type": "integer", "minimum": 0},
