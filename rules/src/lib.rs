@@ -3,7 +3,7 @@
 //! Parties, suspensions, quotas and history, plus an advisory risk score.
 //!
 //! Owns: parsing an application into checked values ([`Application::parse`], every error naming
-//! its field), the thirteen rules of the permit-check checklist (`tests/it/table.rs` walks them)
+//! its field), the thirteen rules of the permit-check checklist (`tests/it/table/` walks them)
 //! and their reason codes, the precedence NOT_CITES > NOT_CONTROLLED_ANNOTATION > REFUSE >
 //! NEEDS_REVIEW > ALLOW, box 11a, and the risk score with its configuration ([`RiskConfig`]).
 //!
