@@ -82,7 +82,79 @@ fn read_event(
     p: &mut Problems,
 ) {
     let Some(m) = object(v, path, p) else { return };
-    let key = match m.get("eventID") {
+    let key = event_key(m, v, path, p);
+    let at = required(m, path, "eventTime", p, |s| {
+        domain::parse_timestamp("eventTime", s).map_err(|e| e.to_string())
+    });
+    let erroneous = m.get("errorDeclaration").is_some();
+    let (kind, inputs, outputs, subjects) = event_flows(m, path, p);
+    // The outputs of an acquisition or a transformation are new specimens, described by ilmd
+    // (a transformation's may inherit their taxon from the inputs); the parent of an
+    // aggregation is described by its children, unless the event says otherwise.
+    if !outputs.is_empty() && !erroneous {
+        let empty = Map::new();
+        let described = match m.get("type").and_then(Value::as_str) {
+            Some("AggregationEvent") => Described {
+                map: m,
+                path: path.to_owned(),
+                may_inherit: &["cites:taxon", "cites:term", "cites:source"],
+                sum_of_inputs: true,
+            },
+            Some("TransformationEvent") => Described {
+                map: ilmd(m).unwrap_or(&empty),
+                path: join(path, "ilmd"),
+                may_inherit: &["cites:taxon"],
+                sum_of_inputs: false,
+            },
+            _ => Described {
+                map: ilmd(m).unwrap_or(&empty),
+                path: join(path, "ilmd"),
+                may_inherit: &[],
+                sum_of_inputs: false,
+            },
+        };
+        declare_outputs(&described, path, &inputs, &outputs, batch, declared, p);
+    }
+    let yield_ratio = optional(m, path, "cites:yield", p, |s| {
+        domain::parse_amount("cites:yield", s).map_err(|e| e.to_string())
+    });
+    let country = optional(m, path, "cites:country", p, |s| {
+        CountryCode::parse(s).map_err(|e| e.to_string())
+    });
+    let agent = optional(m, path, "cites:agent", p, key_rule);
+    let documents = documents(m, path, p);
+    if let (Some(key), Some(Some(e))) = (&key, m.get("errorDeclaration").map(|d| d.as_object())) {
+        read_correction(key, e, path, batch, p);
+    }
+    if let (
+        Some(key),
+        Some(kind),
+        Some(at),
+        Some(yield_ratio),
+        Some(country),
+        Some(agent),
+        Some(documents),
+    ) = (key, kind, at, yield_ratio, country, agent, documents)
+    {
+        batch.events.push(Event {
+            path: path.to_owned(),
+            key,
+            kind,
+            at,
+            country,
+            agent,
+            inputs,
+            outputs,
+            subjects,
+            documents,
+            yield_ratio,
+        });
+    }
+}
+
+/// The event's key: its `eventID`, or one derived from its whole text when it has none.
+fn event_key(m: &Map<String, Value>, v: &Value, path: &str, p: &mut Problems) -> Option<String> {
+    match m.get("eventID") {
         Some(Value::String(s)) => match key_rule(s) {
             Ok(k) => Some(k),
             Err(message) => {
@@ -97,18 +169,20 @@ fn read_event(
                 hash.iter().map(|b| format!("{b:02x}")).collect::<String>()
             ))
         }
-    };
-    let at = required(m, path, "eventTime", p, |s| {
-        domain::parse_timestamp("eventTime", s).map_err(|e| e.to_string())
-    });
+    }
+}
+
+/// An event's kind and its flows (inputs, outputs, subjects), read from its type and action.
+type KindAndFlows = (Option<EventKind>, Vec<Flow>, Vec<Flow>, Vec<Flow>);
+
+fn event_flows(m: &Map<String, Value>, path: &str, p: &mut Problems) -> KindAndFlows {
     let action = m.get("action").and_then(Value::as_str);
-    let erroneous = m.get("errorDeclaration").is_some();
     let objects = |list: &str, quantities: &str, p: &mut Problems| {
         let mut flows = epcs(m, path, list, p);
         flows.extend(class_quantities(m, path, quantities, p));
         flows
     };
-    let (kind, inputs, outputs, subjects) = match m.get("type").and_then(Value::as_str) {
+    match m.get("type").and_then(Value::as_str) {
         Some("ObjectEvent") => {
             let objs = objects("epcList", "quantityList", p);
             match action {
@@ -165,94 +239,43 @@ fn read_event(
             );
             (None, vec![], vec![], vec![])
         }
-    };
-    // The outputs of an acquisition or a transformation are new specimens, described by ilmd
-    // (a transformation's may inherit their taxon from the inputs); the parent of an
-    // aggregation is described by its children, unless the event says otherwise.
-    if !outputs.is_empty() && !erroneous {
-        let empty = Map::new();
-        let described = match m.get("type").and_then(Value::as_str) {
-            Some("AggregationEvent") => Described {
-                map: m,
-                path: path.to_owned(),
-                may_inherit: &["cites:taxon", "cites:term", "cites:source"],
-                sum_of_inputs: true,
-            },
-            Some("TransformationEvent") => Described {
-                map: ilmd(m).unwrap_or(&empty),
-                path: join(path, "ilmd"),
-                may_inherit: &["cites:taxon"],
-                sum_of_inputs: false,
-            },
-            _ => Described {
-                map: ilmd(m).unwrap_or(&empty),
-                path: join(path, "ilmd"),
-                may_inherit: &[],
-                sum_of_inputs: false,
-            },
-        };
-        declare_outputs(&described, path, &inputs, &outputs, batch, declared, p);
     }
-    let yield_ratio = optional(m, path, "cites:yield", p, |s| {
-        domain::parse_amount("cites:yield", s).map_err(|e| e.to_string())
+}
+
+/// An `errorDeclaration`: the event `key` declared erroneous, as a correction of the batch.
+fn read_correction(
+    key: &str,
+    e: &Map<String, Value>,
+    path: &str,
+    batch: &mut Batch,
+    p: &mut Problems,
+) {
+    let epath = join(path, "errorDeclaration");
+    let declared_at = required(e, &epath, "declarationTime", p, |s| {
+        domain::parse_timestamp("declarationTime", s).map_err(|e| e.to_string())
     });
-    let country = optional(m, path, "cites:country", p, |s| {
-        CountryCode::parse(s).map_err(|e| e.to_string())
-    });
-    let agent = optional(m, path, "cites:agent", p, key_rule);
-    let documents = documents(m, path, p);
-    if let (Some(key), Some(Some(e))) = (&key, m.get("errorDeclaration").map(|d| d.as_object())) {
-        let epath = join(path, "errorDeclaration");
-        let declared_at = required(e, &epath, "declarationTime", p, |s| {
-            domain::parse_timestamp("declarationTime", s).map_err(|e| e.to_string())
-        });
-        let reason = e
-            .get("reason")
-            .and_then(Value::as_str)
-            .unwrap_or("declared in error")
-            .to_owned();
-        let corrective: Vec<String> = array(e, &epath, "correctiveEventIDs", p)
-            .into_iter()
-            .filter_map(|(cpath, c)| match c.as_str().map(key_rule) {
-                Some(Ok(k)) => Some(k),
-                _ => {
-                    p.push(cpath, "expected an event ID (a string)");
-                    None
-                }
-            })
-            .collect();
-        if let Some(declared_at) = declared_at {
-            batch.corrections.push(Correction {
-                path: epath,
-                event: key.clone(),
-                declared_at,
-                reason,
-                corrective_events: corrective,
-            });
-        }
-    }
-    if let (
-        Some(key),
-        Some(kind),
-        Some(at),
-        Some(yield_ratio),
-        Some(country),
-        Some(agent),
-        Some(documents),
-    ) = (key, kind, at, yield_ratio, country, agent, documents)
-    {
-        batch.events.push(Event {
-            path: path.to_owned(),
-            key,
-            kind,
-            at,
-            country,
-            agent,
-            inputs,
-            outputs,
-            subjects,
-            documents,
-            yield_ratio,
+    let reason = e
+        .get("reason")
+        .and_then(Value::as_str)
+        .unwrap_or("declared in error")
+        .to_owned();
+    let corrective: Vec<String> = array(e, &epath, "correctiveEventIDs", p)
+        .into_iter()
+        .filter_map(|(cpath, c)| match c.as_str().map(key_rule) {
+            Some(Ok(k)) => Some(k),
+            _ => {
+                p.push(cpath, "expected an event ID (a string)");
+                None
+            }
+        })
+        .collect();
+    if let Some(declared_at) = declared_at {
+        batch.corrections.push(Correction {
+            path: epath,
+            event: key.to_owned(),
+            declared_at,
+            reason,
+            corrective_events: corrective,
         });
     }
 }
