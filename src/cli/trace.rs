@@ -142,85 +142,13 @@ impl LimitArgs {
 pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow::Result<Ending> {
     let tracing = Tracing::new(db.clone(), clock.clone());
     match command {
-        TraceCommand::BackfillPermits { json } => {
-            let permits = Permits::new(db.clone(), ::quota::Ledger::new(db, clock));
-            let progress = ConsoleProgress::new();
-            let done = permits.backfill(&progress).await;
-            progress.finish();
-            let done = done?;
-            if json {
-                println!("{:#}", serde_json::json!(done));
-            } else {
-                println!(
-                    "{} permits: {} written to the register, {} already there",
-                    done.permits, done.written, done.unchanged
-                );
-            }
-            Ok(Ending::Done)
-        }
+        TraceCommand::BackfillPermits { json } => backfill_permits(db, clock, json).await,
         TraceCommand::Ingest {
             file,
             epcis,
             key,
             json,
-        } => {
-            let text = if file.as_os_str() == "-" {
-                std::io::read_to_string(std::io::stdin()).context("reading the batch from stdin")?
-            } else {
-                std::fs::read_to_string(&file)
-                    .with_context(|| format!("reading the batch {}", file.display()))?
-            };
-            let body: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not one JSON document", file.display()))?;
-            let format = if epcis {
-                Format::Epcis
-            } else {
-                Format::detect(None, &body)
-            };
-            let key = ::quota::ClientKey::parse(&key)?;
-            match tracing.ingest(&body, format, &key).await {
-                Ok(done) => {
-                    if json {
-                        let answer = serde_json::json!({
-                            "client_key": key.client_part(),
-                            "batch_id": done.batch_id,
-                            "replayed": done.replayed,
-                            "findings": done.findings,
-                        });
-                        println!("{answer:#}");
-                    } else {
-                        let again = if done.replayed {
-                            " (sent before with this key: nothing stored now)"
-                        } else {
-                            ""
-                        };
-                        println!("batch {} stored{again}", done.batch_id);
-                        println!("findings: {}", done.findings.len());
-                        for f in &done.findings {
-                            println!(
-                                "  {} {}: {} [{}]",
-                                f.severity.as_str(),
-                                f.rule,
-                                f.message,
-                                f.nodes.join(", ")
-                            );
-                        }
-                    }
-                    Ok(Ending::Done)
-                }
-                Err(TraceError::Refused(problems)) => {
-                    eprintln!(
-                        "batch refused, nothing stored: {} problem(s)",
-                        problems.len()
-                    );
-                    for p in &problems {
-                        eprintln!("  {}: {}", p.path, p.message);
-                    }
-                    Ok(Ending::Refused)
-                }
-                Err(e) => Err(e.into()),
-            }
-        }
+        } => ingest(&tracing, &file, epcis, &key, json).await,
         TraceCommand::Origin {
             key,
             limits,
@@ -265,36 +193,7 @@ pub async fn run(db: Db, clock: Arc<dyn Clock>, command: TraceCommand) -> anyhow
             identifier,
             document,
             json,
-        } => {
-            if let Some(value) = identifier {
-                let found = tracing.by_identifier(&value).await?;
-                if json {
-                    println!(
-                        "{:#}",
-                        serde_json::json!({"value": value, "specimens": found})
-                    );
-                } else if found.is_empty() {
-                    println!("no specimen carries the identifier {value:?}");
-                } else {
-                    for f in found {
-                        println!("{:<14} {:<40} {}", f.scheme, f.value, f.specimen);
-                    }
-                }
-            } else if let Some(number) = document {
-                let found = tracing.by_document(&number).await?;
-                if json {
-                    println!(
-                        "{:#}",
-                        serde_json::json!({"number": number, "documents": found})
-                    );
-                } else if found.is_empty() {
-                    println!("no document numbered {number:?} in the register");
-                } else {
-                    print!("{}", documents_table(&found));
-                }
-            }
-            Ok(Ending::Done)
-        }
+        } => lookup(&tracing, identifier, document, json).await,
     }
 }
 
@@ -380,6 +279,130 @@ fn documents_table(docs: &[DocumentView]) -> String {
 
 /// `cites trace check`: the sweep, its findings printed; [`Ending::Refused`] (exit status 3)
 /// when one has error severity.
+/// `cites trace backfill-permits`: the ledger's permits into the register, with a bar.
+#[allow(clippy::print_stdout)]
+async fn backfill_permits(db: Db, clock: Arc<dyn Clock>, json: bool) -> anyhow::Result<Ending> {
+    let permits = Permits::new(db.clone(), ::quota::Ledger::new(db, clock));
+    let progress = ConsoleProgress::new();
+    let done = permits.backfill(&progress).await;
+    progress.finish();
+    let done = done?;
+    if json {
+        println!("{:#}", serde_json::json!(done));
+    } else {
+        println!(
+            "{} permits: {} written to the register, {} already there",
+            done.permits, done.written, done.unchanged
+        );
+    }
+    Ok(Ending::Done)
+}
+
+/// `cites trace ingest`: one batch from a file or stdin; a refusal lists every problem.
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+async fn ingest(
+    tracing: &Tracing,
+    file: &std::path::Path,
+    epcis: bool,
+    key: &str,
+    json: bool,
+) -> anyhow::Result<Ending> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin()).context("reading the batch from stdin")?
+    } else {
+        std::fs::read_to_string(file)
+            .with_context(|| format!("reading the batch {}", file.display()))?
+    };
+    let body: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not one JSON document", file.display()))?;
+    let format = if epcis {
+        Format::Epcis
+    } else {
+        Format::detect(None, &body)
+    };
+    let key = ::quota::ClientKey::parse(key)?;
+    match tracing.ingest(&body, format, &key).await {
+        Ok(done) => {
+            if json {
+                let answer = serde_json::json!({
+                    "client_key": key.client_part(),
+                    "batch_id": done.batch_id,
+                    "replayed": done.replayed,
+                    "findings": done.findings,
+                });
+                println!("{answer:#}");
+            } else {
+                let again = if done.replayed {
+                    " (sent before with this key: nothing stored now)"
+                } else {
+                    ""
+                };
+                println!("batch {} stored{again}", done.batch_id);
+                println!("findings: {}", done.findings.len());
+                for f in &done.findings {
+                    println!(
+                        "  {} {}: {} [{}]",
+                        f.severity.as_str(),
+                        f.rule,
+                        f.message,
+                        f.nodes.join(", ")
+                    );
+                }
+            }
+            Ok(Ending::Done)
+        }
+        Err(TraceError::Refused(problems)) => {
+            eprintln!(
+                "batch refused, nothing stored: {} problem(s)",
+                problems.len()
+            );
+            for p in &problems {
+                eprintln!("  {}: {}", p.path, p.message);
+            }
+            Ok(Ending::Refused)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `cites trace lookup`: the specimens carrying an identifier, or the documents of a number.
+#[allow(clippy::print_stdout)]
+async fn lookup(
+    tracing: &Tracing,
+    identifier: Option<String>,
+    document: Option<String>,
+    json: bool,
+) -> anyhow::Result<Ending> {
+    if let Some(value) = identifier {
+        let found = tracing.by_identifier(&value).await?;
+        if json {
+            println!(
+                "{:#}",
+                serde_json::json!({"value": value, "specimens": found})
+            );
+        } else if found.is_empty() {
+            println!("no specimen carries the identifier {value:?}");
+        } else {
+            for f in found {
+                println!("{:<14} {:<40} {}", f.scheme, f.value, f.specimen);
+            }
+        }
+    } else if let Some(number) = document {
+        let found = tracing.by_document(&number).await?;
+        if json {
+            println!(
+                "{:#}",
+                serde_json::json!({"number": number, "documents": found})
+            );
+        } else if found.is_empty() {
+            println!("no document numbered {number:?} in the register");
+        } else {
+            print!("{}", documents_table(&found));
+        }
+    }
+    Ok(Ending::Done)
+}
+
 #[allow(clippy::print_stdout)]
 async fn check(tracing: &Tracing, config: Option<PathBuf>, json: bool) -> anyhow::Result<Ending> {
     let config = trace_config(config.as_deref())?;
