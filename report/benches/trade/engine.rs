@@ -14,6 +14,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
+use std::time::Instant;
 
 use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
 use report::trade::{
@@ -164,18 +165,34 @@ pub fn inputs(seed: u64) -> Inputs {
     Inputs { names, quotas }
 }
 
-/// The engine's comparison of every file with the quotas, as `cites report trade` runs it
-/// without a filter.
-pub fn compare(files: &[PathBuf], inputs: &Inputs) -> TradeComparison {
-    report::trade::compare(
-        files,
-        &ScanFilter::default(),
-        &inputs.names,
-        &inputs.quotas,
-        None,
-        &NoProgress,
-    )
-    .unwrap()
+/// Where the engine's time and memory go: its scan, then its comparison.
+pub struct Steps {
+    pub scan_secs: f64,
+    /// Peak RSS when the scan is done, in KiB.
+    pub scan_peak_kib: u64,
+    /// The scan's groups (the shipments summed per file by every key the engine keeps).
+    pub scan_groups: usize,
+    pub compare_secs: f64,
+}
+
+/// The engine's comparison of every file with the quotas, without a filter, in the two steps
+/// `cites report trade` takes: `scan`, then `compare_scan` (`report::trade::compare` is the
+/// two in one call); timed apart.
+pub fn compare(files: &[PathBuf], inputs: &Inputs) -> (TradeComparison, Steps) {
+    let started = Instant::now();
+    let scanned = report::trade::scan(files, &ScanFilter::default(), &NoProgress).unwrap();
+    let scan_secs = started.elapsed().as_secs_f64();
+    let scan_peak_kib = super::peak_rss_kib();
+    let scan_groups = scanned.groups.len();
+    let started = Instant::now();
+    let compared = report::trade::compare_scan(scanned, &inputs.names, &inputs.quotas, None);
+    let steps = Steps {
+        scan_secs,
+        scan_peak_kib,
+        scan_groups,
+        compare_secs: started.elapsed().as_secs_f64(),
+    };
+    (compared, steps)
 }
 
 /// A quantity in thousandths; the generated quantities have at most three decimals.

@@ -58,8 +58,16 @@ pub fn child(name: &str, dir: &Path, seed: u64) {
             (measured, format!("{quotas}{GROUPS_PART}{groups}"))
         }
         "polars" => {
-            let compared = engine::compare(&files, &inputs);
+            let (compared, steps) = engine::compare(&files, &inputs);
             let measured = stop();
+            eprintln!(
+                "polars: scan {:.2} s ({} groups, peak RSS {:.0} MiB after it), compare_scan \
+                 {:.2} s",
+                steps.scan_secs,
+                steps.scan_groups,
+                steps.scan_peak_kib as f64 / 1024.0,
+                steps.compare_secs
+            );
             let (rows, totals) = engine::engine_totals(&compared);
             (measured, engine::summary(rows, &totals))
         }
