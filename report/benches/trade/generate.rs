@@ -74,6 +74,10 @@ pub const GENERATOR_VERSION: u32 = 1;
 /// One taxon name as the download spells it, with its higher taxa and Appendix.
 struct Taxon {
     name: String,
+    /// For a synonym: the accepted species' name.
+    synonym_of: Option<String>,
+    /// A "Genus spp." name: trade reported for the whole genus.
+    higher: bool,
     class: &'static str,
     order: String,
     family: String,
@@ -211,6 +215,8 @@ fn taxa(rng: &mut StdRng) -> Vec<Taxon> {
         let epithet = word(rng, syllables, false);
         out.push(Taxon {
             name: format!("{genus} {epithet}"),
+            synonym_of: None,
+            higher: false,
             class,
             order: order.clone(),
             family: family.clone(),
@@ -225,6 +231,8 @@ fn taxa(rng: &mut StdRng) -> Vec<Taxon> {
         let epithet = of.name.split(' ').nth(1).unwrap_or("sp").to_owned();
         let synonym = Taxon {
             name: format!("{other_genus} {epithet}"),
+            synonym_of: Some(of.name.clone()),
+            higher: false,
             class: of.class,
             order: of.order.clone(),
             family: of.family.clone(),
@@ -238,6 +246,8 @@ fn taxa(rng: &mut StdRng) -> Vec<Taxon> {
         let of = &out[g * 5 % TAXA_SPECIES];
         let higher = Taxon {
             name: format!("{} spp.", of.genus),
+            synonym_of: None,
+            higher: true,
             class: of.class,
             order: of.order.clone(),
             family: of.family.clone(),
@@ -371,6 +381,44 @@ impl Tables {
                 ("MGM", 0.5),
             ]),
         }
+    }
+}
+
+/// A generated taxon name as a catalogue knows it.
+pub struct GeneratedName {
+    /// As the download spells it ("Genus epithet", or "Genus spp.").
+    pub name: String,
+    /// The genus the name is written with (a synonym's own genus).
+    pub genus: String,
+    /// For a synonym: the accepted species' name.
+    pub synonym_of: Option<String>,
+    /// A "Genus spp." name.
+    pub higher: bool,
+}
+
+/// The names and countries of the database `seed` generates, each in its popularity order (the
+/// most traded first): what the comparison's name map and quota list are built from.
+pub struct Catalogue {
+    pub names: Vec<GeneratedName>,
+    pub countries: Vec<&'static str>,
+}
+
+/// The catalogue of `seed`: the same draws as `write_rows` makes before its first row.
+pub fn catalogue(seed: u64) -> Catalogue {
+    let tables = Tables::new(&mut StdRng::seed_from_u64(seed));
+    Catalogue {
+        names: tables
+            .taxa
+            .items
+            .into_iter()
+            .map(|t| GeneratedName {
+                name: t.name,
+                genus: t.genus,
+                synonym_of: t.synonym_of,
+                higher: t.higher,
+            })
+            .collect(),
+        countries: tables.countries.items,
     }
 }
 

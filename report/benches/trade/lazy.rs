@@ -1,11 +1,10 @@
-//! The polars contenders: a lazy scan of every CSV file run by the streaming engine (the files
-//! are read in morsels, never whole), the Parquet cache written from the same scan by a
-//! streaming sink, and the group-by-year over that cache.
-//!
-//! `compare` is the comparison's aggregation written directly here for now.
-//! MERGE POINT (issue 22): once `report::trade::compare` is merged, the bench's `polars`
-//! contender calls it instead of `compare` below (its quota list and resolver built from the
-//! generated taxa), and `groups` reads its result; `rowwise::compare` stays the baseline.
+//! The bench's own polars queries: a lazy scan of every CSV file run by the streaming engine
+//! (the files are read in morsels, never whole), typed as the download is; the Parquet cache
+//! written from that scan by a streaming sink, and the group-by-year over the cache and over
+//! the CSV files. `compare` is the comparison's aggregation written as one plain query (the
+//! `polars-plain` contender): what polars itself costs, beside the engine's comparison
+//! (`engine`), which reads every column as text, checks and parses it in the query, and keeps
+//! more keys.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

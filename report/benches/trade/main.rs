@@ -2,7 +2,12 @@
 //! in the bulk download's layout and file split (`generate`), and side by side:
 //! - `rows`: a plain row-by-row reader (the csv crate, one thread, a `HashMap`) doing the
 //!   comparison's aggregation (`rowwise`);
-//! - `polars`: the same aggregation as a lazy polars scan run by the streaming engine (`lazy`);
+//! - `polars`: the engine's comparison, `report::trade::compare` as `cites report trade` runs
+//!   it over every file (its streaming polars scan, then every quota against the trade of its
+//!   exporter, year and taxon), handed a name map and a quota list built from the generated
+//!   catalogue (`engine`);
+//! - `polars-plain`: the row-by-row reader's aggregation as one plain lazy polars query on the
+//!   streaming engine (`lazy`): what polars itself costs, beside the engine's comparison;
 //! - `parquet-write`: the Parquet cache written once from the CSV files by a streaming sink;
 //! - `parquet-by-year`: records and quantity per year over that cache (citesdb's example
 //!   query, 0.84 s over 20 million rows in MonetDB on a desktop);
@@ -11,14 +16,20 @@
 //! The aggregation: per (year, exporter, importer, taxon, term, unit, source, purpose), the
 //! exporter-reported and importer-reported quantity sums, re-exports (a non-blank Origin) and
 //! source I (confiscated) left out, as Species+'s compliance tool compares them. Quantities are
-//! summed as integer thousandths, so both contenders' sums are exact and comparable.
+//! summed as integer thousandths, so the sums are exact and comparable with the engine's exact
+//! decimals.
 //!
-//! First, on a small generated database (`CHECK_ROWS`, cut into many files), both contenders'
-//! groups must be identical row for row, and both per-year queries must count every row; the
-//! bench stops otherwise. Then each contender runs in a child process of this binary, so its
-//! peak memory (VmHWM) is its own; the table prints time, peak RSS and rows per second, and the
-//! two comparison results must agree (groups, totals, an order-free digest of every group).
-//! Targets: polars under 2 GiB peak RSS and faster than the row-by-row reader.
+//! The engine's result is per quota, so `rows` and `polars` are compared on what both give:
+//! every quota's exporter-reported and importer-reported totals, and its trade not compared,
+//! computed on the `rows` side from its groups (`engine::rowwise_totals`); `rows` and
+//! `polars-plain` on the groups themselves (counts, totals, an order-free digest of every
+//! group). First, on a small generated database (`CHECK_ROWS`, cut into many files), the
+//! groups of the row-by-row reader, of the plain query and of the engine's own scan must be
+//! identical row for row, every quota's totals equal, and both per-year queries must count
+//! every row; the bench stops otherwise. Then each contender runs in a child process of this
+//! binary, so its peak memory (VmHWM) is its own; the table prints time, peak RSS and rows per
+//! second, and the results must agree. Targets: the engine's comparison under 2 GiB peak RSS
+//! and faster than the row-by-row reader.
 //!
 //! Run: `nice cargo bench -p report --bench trade`. Options: `CITES_BENCH_TRADE_ROWS` (default
 //! 20,000,000), `CITES_BENCH_TRADE_SEED` (default 22), `CITES_BENCH_TRADE_CONTENDERS` (a comma
@@ -27,6 +38,7 @@
 //! million rows).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+mod engine;
 mod generate;
 mod lazy;
 mod rowwise;
@@ -53,9 +65,10 @@ pub const CHECK_ROWS: u64 = 120_000;
 pub const CHECK_ROWS_PER_FILE: u64 = 7_000;
 /// The memory target for the polars comparison.
 pub const PEAK_RSS_TARGET_KIB: u64 = 2 * 1024 * 1024;
-const CONTENDERS: [&str; 5] = [
+const CONTENDERS: [&str; 6] = [
     "rows",
     "polars",
+    "polars-plain",
     "parquet-write",
     "parquet-by-year",
     "csv-by-year",
@@ -152,7 +165,8 @@ pub fn data_dir(rows: u64, seed: u64, rows_per_file: u64) -> PathBuf {
 pub fn main() {
     let args: Vec<String> = std::env::args().collect();
     if let Some(i) = args.iter().position(|a| a == "--contender") {
-        child(&args[i + 1], Path::new(&args[i + 2]));
+        let seed = args[i + 3].parse().expect("the seed");
+        child(&args[i + 1], Path::new(&args[i + 2]), seed);
         return;
     }
     let rows = env_u64("CITES_BENCH_TRADE_ROWS", ROWS_DEFAULT);
@@ -184,6 +198,9 @@ pub fn main() {
         bytes as f64 / 1e9,
         dir.display()
     );
-    let results: Vec<run::Outcome> = contenders.iter().map(|c| run_child(c, &dir)).collect();
+    let results: Vec<run::Outcome> = contenders
+        .iter()
+        .map(|c| run_child(c, &dir, seed))
+        .collect();
     report(rows, &results);
 }

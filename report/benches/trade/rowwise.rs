@@ -14,11 +14,20 @@ const SEP: u8 = 0x1f;
 /// Sums per group (`KEY_COLUMNS`, joined by `SEP`): exporter-reported and importer-reported.
 pub type Sums = HashMap<Vec<u8>, (i64, i64)>;
 
+/// A key's fields, in `KEY_COLUMNS` order.
+pub fn fields(key: &[u8]) -> Vec<&str> {
+    std::str::from_utf8(key)
+        .expect("UTF-8 keys")
+        .split(SEP as char)
+        .collect()
+}
+
 /// Sums per (year, exporter, importer, taxon, term, unit, source, purpose): exporter-reported
 /// and importer-reported quantities in thousandths, re-exports (an Origin) and source I left
-/// out. Panics on a row that does not parse: the generated files have none.
-pub fn compare(files: &[PathBuf]) -> Sums {
+/// out; and the rows read. Panics on a row that does not parse: the generated files have none.
+pub fn compare(files: &[PathBuf]) -> (Sums, u64) {
     let mut sums = Sums::new();
+    let mut rows = 0u64;
     let mut key = Vec::with_capacity(128);
     let mut record = csv::ByteRecord::new();
     for path in files {
@@ -45,6 +54,7 @@ pub fn compare(files: &[PathBuf]) -> Sums {
             .read_byte_record(&mut record)
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         {
+            rows += 1;
             if !record[origin].is_empty() || &record[source] == b"I" {
                 continue;
             }
@@ -71,17 +81,16 @@ pub fn compare(files: &[PathBuf]) -> Sums {
             }
         }
     }
-    sums
+    (sums, rows)
 }
 
 /// The sums as groups, for the check and the digest.
-pub fn groups(sums: Sums, keep_rows: bool) -> Groups {
+pub fn groups(sums: &Sums, keep_rows: bool) -> Groups {
     let mut groups = Groups::new(keep_rows);
     for (key, (exporter, importer)) in sums {
-        let text = String::from_utf8(key).expect("UTF-8 keys");
-        let fields: Vec<&str> = text.split(SEP as char).collect();
+        let fields = fields(key);
         let year = fields[0].parse().expect("a year");
-        groups.add(year, &fields[1..], exporter, importer);
+        groups.add(year, &fields[1..], *exporter, *importer);
     }
     groups
 }

@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use super::{PEAK_RSS_TARGET_KIB, generate, lazy, peak_rss_kib, rowwise, thousandths};
+use report::trade::{self, NoProgress, ScanFilter};
+
+use super::{
+    Groups, PEAK_RSS_TARGET_KIB, engine, generate, lazy, peak_rss_kib, rowwise, thousandths,
+};
 
 /// The line a child prints last: `RESULT <tab> name <tab> seconds <tab> KiB <tab> summary`.
 const RESULT: &str = "RESULT";
@@ -34,18 +38,40 @@ fn year_summary(rows: &[(i64, u64, f64)]) -> String {
     )
 }
 
+/// Separates the `rows` contender's two summaries: the per-quota totals (compared with
+/// `polars`, the engine's comparison) and the groups (compared with `polars-plain`).
+const GROUPS_PART: &str = " | ";
+
 /// Runs one contender in this process and prints its result line (the child's side).
-pub fn child(name: &str, dir: &Path) {
+pub fn child(name: &str, dir: &Path, seed: u64) {
     let files = generate::files_in(dir);
+    // What the application has at hand before it compares: the resolved names and the quotas.
+    let inputs = engine::inputs(seed);
     let started = Instant::now();
     let stop = || (started.elapsed().as_secs_f64(), peak_rss_kib());
     let ((secs, kib), summary) = match name {
         "rows" => {
-            let sums = rowwise::compare(&files);
+            let (sums, rows) = rowwise::compare(&files);
             let measured = stop();
-            (measured, rowwise::groups(sums, false).summary())
+            let quotas = engine::summary(rows, &engine::rowwise_totals(&sums, &inputs));
+            let groups = rowwise::groups(&sums, false).summary();
+            (measured, format!("{quotas}{GROUPS_PART}{groups}"))
         }
         "polars" => {
+            let (compared, steps) = engine::compare(&files, &inputs);
+            let measured = stop();
+            eprintln!(
+                "polars: scan {:.2} s ({} groups, peak RSS {:.0} MiB after it), compare_scan \
+                 {:.2} s",
+                steps.scan_secs,
+                steps.scan_groups,
+                steps.scan_peak_kib as f64 / 1024.0,
+                steps.compare_secs
+            );
+            let (rows, totals) = engine::engine_totals(&compared);
+            (measured, engine::summary(rows, &totals))
+        }
+        "polars-plain" => {
             let frame = lazy::compare(&files).unwrap();
             let measured = stop();
             (measured, lazy::groups(&frame, false).unwrap().summary())
@@ -79,17 +105,24 @@ pub struct Outcome {
     pub summary: String,
 }
 
+/// A summary without the per-year counts or the `rows` contender's groups part.
+fn short(summary: &str) -> &str {
+    let first = summary.split(GROUPS_PART).next().unwrap_or("");
+    first.split(" per_year=").next().unwrap_or("")
+}
+
 /// Runs one contender in a child process of this binary.
-pub fn run_child(name: &str, dir: &Path) -> Outcome {
+pub fn run_child(name: &str, dir: &Path, seed: u64) -> Outcome {
     if name == "parquet-by-year" && !parquet_path(dir).exists() {
         println!("no Parquet cache yet: writing it first");
-        run_child("parquet-write", dir);
+        run_child("parquet-write", dir, seed);
     }
     let exe = std::env::current_exe().unwrap();
     let output = Command::new(exe)
         .arg("--contender")
         .arg(name)
         .arg(dir)
+        .arg(seed.to_string())
         .stderr(Stdio::inherit())
         .output()
         .unwrap();
@@ -115,61 +148,112 @@ pub fn run_child(name: &str, dir: &Path) -> Outcome {
         outcome.name,
         outcome.secs,
         outcome.peak_kib as f64 / 1024.0,
-        outcome.summary.split(" per_year=").next().unwrap_or("")
+        short(&outcome.summary)
     );
     outcome
 }
 
-/// Both comparisons give the same groups row for row on a small database of `n` rows cut into
-/// many files in `dir`, the exclusions leave some rows out, and both per-year queries count
-/// every generated row. Returns the number of groups.
+/// Panics at the first group in which two sorted group lists differ.
+fn same_groups(what: &str, a: &Groups, b: &Groups) {
+    let mut a_rows = a.rows.clone().unwrap();
+    let mut b_rows = b.rows.clone().unwrap();
+    a_rows.sort();
+    b_rows.sort();
+    if let Some(i) = (0..a_rows.len().max(b_rows.len())).find(|i| a_rows.get(*i) != b_rows.get(*i))
+    {
+        panic!(
+            "check: {what} differ at group {i}: {:?} / {:?} ({} / {} groups)",
+            a_rows.get(i),
+            b_rows.get(i),
+            a_rows.len(),
+            b_rows.len()
+        );
+    }
+    assert_eq!(a.summary(), b.summary());
+}
+
+/// On a small database of `n` rows cut into many files in `dir`: the engine's scan, summed by
+/// the bench's groups, and the plain polars query give the row-by-row reader's groups row for
+/// row; the engine's comparison gives every quota the totals the row-by-row groups give it,
+/// some quotas have trade counted and some trade not compared, a name is unresolved; the
+/// exclusions leave some rows out; both per-year queries count every generated row. Returns
+/// the number of groups.
 pub fn check(dir: &Path, n: u64, rows_per_file: u64, seed: u64) -> u64 {
     let files = generate::generate(dir, n, seed, rows_per_file);
     assert!(files.len() > 1, "the check's database spans several files");
-    let rows = rowwise::groups(rowwise::compare(&files), true);
-    let polars = lazy::groups(&lazy::compare(&files).unwrap(), true).unwrap();
-    let mut a = rows.rows.clone().unwrap();
-    let mut b = polars.rows.clone().unwrap();
-    a.sort();
-    b.sort();
-    if let Some(i) = (0..a.len().max(b.len())).find(|i| a.get(*i) != b.get(*i)) {
+    let (sums, rows_read) = rowwise::compare(&files);
+    assert_eq!(rows_read, n, "the row-by-row reader reads every row");
+    let rows = rowwise::groups(&sums, true);
+    let plain = lazy::groups(&lazy::compare(&files).unwrap(), true).unwrap();
+    same_groups("rows and polars-plain", &rows, &plain);
+
+    let inputs = engine::inputs(seed);
+    let scanned = trade::scan(&files, &ScanFilter::default(), &NoProgress).unwrap();
+    same_groups(
+        "rows and the engine's scan",
+        &rows,
+        &engine::scan_groups(&scanned, true),
+    );
+    let compared = trade::compare_scan(scanned, &inputs.names, &inputs.quotas, None);
+    let (engine_rows, totals) = engine::engine_totals(&compared);
+    assert_eq!(engine_rows, n, "the engine reads every row");
+    assert_eq!(
+        compared.malformed_total,
+        0,
+        "{:?}",
+        compared.malformed.first()
+    );
+    let expected = engine::rowwise_totals(&sums, &inputs);
+    if let Some(k) = (0..totals.len()).find(|k| totals[*k] != expected[*k]) {
         panic!(
-            "check: the comparisons differ at group {i}: rows {:?} polars {:?} ({} / {} groups)",
-            a.get(i),
-            b.get(i),
-            a.len(),
-            b.len()
+            "check: quota {k} ({:?}): the engine gives {:?}, the row-by-row groups {:?}",
+            inputs.quotas[k], totals[k], expected[k]
         );
     }
-    assert_eq!(rows.summary(), polars.summary());
+    let counted = totals.iter().filter(|t| !t.exporter.is_zero()).count();
+    let not_compared = totals
+        .iter()
+        .filter(|t| t.exporter_not_compared + t.importer_not_compared > 0)
+        .count();
+    assert!(
+        counted > 0 && not_compared > 0 && !compared.unresolved.is_empty(),
+        "the quotas see trade ({counted}), trade not compared ({not_compared}), and a name \
+         is unresolved ({})",
+        compared.unresolved.len()
+    );
 
     let expected: Vec<(i64, u64)> = generate::rows_per_year(n);
     let csv = lazy::year_rows(&lazy::by_year_csv(&files).unwrap()).unwrap();
     write_parquet(&files, dir);
     let parquet = lazy::year_rows(&lazy::by_year_parquet(&parquet_path(dir)).unwrap()).unwrap();
-    let counted = |r: &[(i64, u64, f64)]| r.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>();
+    let counted_rows = |r: &[(i64, u64, f64)]| r.iter().map(|r| (r.0, r.1)).collect::<Vec<_>>();
     assert_eq!(
-        counted(&csv),
+        counted_rows(&csv),
         expected,
         "per-year records over the CSV files"
     );
     assert_eq!(
-        counted(&parquet),
+        counted_rows(&parquet),
         expected,
         "per-year records over the Parquet cache"
     );
     let all: i64 = csv.iter().map(|r| thousandths(r.2)).sum();
-    let compared = rows.exporter_total + rows.importer_total;
+    let in_groups = rows.exporter_total + rows.importer_total;
     assert!(
-        compared > 0 && compared < all,
-        "re-exports and confiscations are left out: {compared} of {all} thousandths compared"
+        in_groups > 0 && in_groups < all,
+        "re-exports and confiscations are left out: {in_groups} of {all} thousandths compared"
     );
     println!(
-        "check: {n} rows in {} files: {} groups identical in both comparisons \
-         ({:.1} % of the quantity compared); per-year records equal over CSV and Parquet",
+        "check: {n} rows in {} files: {} groups identical in the row-by-row reader, the \
+         engine's scan and the plain polars query ({:.1} % of the quantity; the rest \
+         re-exports and confiscations); {} quotas with the same totals from the engine and the \
+         row-by-row groups ({counted} with exporter-reported trade, {not_compared} with trade \
+         not compared; {} names unresolved); per-year records equal over CSV and Parquet",
         files.len(),
         rows.count,
-        100.0 * compared as f64 / all as f64
+        100.0 * in_groups as f64 / all as f64,
+        totals.len(),
+        compared.unresolved.len(),
     );
     rows.count
 }
@@ -192,9 +276,20 @@ pub fn report(rows: u64, results: &[Outcome]) {
             rows as f64 / r.secs
         );
     }
-    if let (Some(a), Some(b)) = (outcome(results, "rows"), outcome(results, "polars")) {
-        assert_eq!(a.summary, b.summary, "the two comparisons disagree");
-        println!("rows and polars agree: {}", a.summary);
+    let rows_parts = outcome(results, "rows").map(|r| {
+        let (quotas, groups) = r.summary.split_once(GROUPS_PART).unwrap();
+        (r, quotas, groups)
+    });
+    if let (Some((_, _, groups)), Some(plain)) = (rows_parts, outcome(results, "polars-plain")) {
+        assert_eq!(groups, plain.summary, "rows and polars-plain disagree");
+        println!("rows and polars-plain agree: {groups}");
+    }
+    if let (Some((a, quotas, _)), Some(b)) = (rows_parts, outcome(results, "polars")) {
+        assert_eq!(
+            quotas, b.summary,
+            "rows and the engine's comparison disagree"
+        );
+        println!("rows and polars (the engine's comparison) agree: {quotas}");
         println!(
             "polars: peak RSS {:.0} MiB (target under {:.0} MiB: {}); {:.2}x the row-by-row \
              reader's speed (target above 1: {})",

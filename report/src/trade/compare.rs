@@ -2,7 +2,7 @@
 //! tabulation of a taxon. Exact decimals throughout: a quantity converts into the quota's
 //! unit only when `domain` converts it exactly.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::Datelike;
 use domain::{Quantity, TaxonId};
@@ -10,8 +10,8 @@ use rust_decimal::Decimal;
 
 use super::codes::Codes;
 use super::{
-    NotCompared, QuotaComparison, Reporter, Resolve, Scan, Shipments, Tabulation, TabulationRow,
-    TermTotal, TradeComparison, TradeFlag, TradeQuota, UnresolvedName, Verdict,
+    NotCompared, QuotaComparison, Reporter, Resolution, Resolve, Scan, Shipments, Tabulation,
+    TabulationRow, TermTotal, TradeComparison, TradeFlag, TradeQuota, UnresolvedName, Verdict,
 };
 
 /// The source code of confiscated or seized specimens, which Species+'s compliance tool leaves
@@ -26,17 +26,28 @@ pub fn compare_scan(
     tabulate: Option<TaxonId>,
 ) -> TradeComparison {
     let mut codes = Codes::default();
-    // The groups of each (exporter, year, taxon counted for): a quota reads only its own.
+    // The groups of each (exporter, year, taxon counted for) a quota is for: a quota reads
+    // only its own, and the groups no quota reads are not indexed (a whole download is
+    // mostly those).
+    let wanted: HashSet<(&str, i32, TaxonId)> = quotas
+        .iter()
+        .map(|q| (q.exporter.as_str(), q.period.start().year(), q.taxon_id))
+        .collect();
     let mut index: HashMap<(&str, i32, TaxonId), Vec<&Shipments>> = HashMap::new();
     let mut unresolved: BTreeMap<&str, (u64, Vec<i32>)> = BTreeMap::new();
+    // Each reported name resolved once: a name is reported in many groups.
+    let mut resolved: HashMap<&str, Option<&Resolution>> = HashMap::new();
     for g in &scanned.groups {
-        match names.resolve(&g.taxon) {
+        let resolution = *resolved
+            .entry(g.taxon.as_str())
+            .or_insert_with(|| names.resolve(&g.taxon));
+        match resolution {
             Some(r) => {
                 for t in &r.counts_for {
-                    index
-                        .entry((g.exporter.as_str(), g.year, *t))
-                        .or_default()
-                        .push(g);
+                    let key = (g.exporter.as_str(), g.year, *t);
+                    if wanted.contains(&key) {
+                        index.entry(key).or_default().push(g);
+                    }
                 }
             }
             None => {

@@ -1,7 +1,8 @@
 //! The Trade Database bench's own check, small enough for every test run: the generator writes
-//! the download's layout over several files, the row-by-row reader and polars' streaming scan
-//! give the same groups row for row, re-exports and confiscations are left out, and the
-//! per-year query counts every row over the CSV files and over the Parquet cache.
+//! the download's layout over several files; the row-by-row reader, the plain polars query and
+//! the engine's scan give the same groups row for row; the engine's comparison gives every quota
+//! of the generated list the totals the row-by-row groups give it; re-exports and confiscations
+//! are left out; the per-year query counts every row over the CSV files and the Parquet cache.
 
 // The bench's harness (its `main`, the child processes, the table) is not used here.
 #[allow(dead_code)]
