@@ -400,7 +400,9 @@ async fn load_documents(
     progress: &(dyn Fn(&'static str, u64) + Send + Sync),
 ) -> Result<()> {
     let mut after = (String::new(), String::new(), String::new());
-    let mut rows_all: Vec<DocumentRow> = Vec::new();
+    // Each page is made compact as it is read: a stored row's six strings (status, unit,
+    // issuer...) took some 400 bytes a document, 0.7 GiB at 1.8 million documents.
+    let mut docs: Vec<DocW> = Vec::new();
     loop {
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS} FROM trace_documents d \
@@ -429,33 +431,12 @@ async fn load_documents(
         else {
             break;
         };
-        rows_all.extend(rows);
-        progress("documents", rows_all.len() as u64);
+        for d in rows {
+            docs.push(doc_w(d)?);
+        }
+        progress("documents", docs.len() as u64);
         after = end;
     }
-    let mut docs = rows_all
-        .into_iter()
-        .map(|d| {
-            let bad = |f: &str| corrupt(format!("{f} of document {}", d.number));
-            Ok(DocW {
-                doc_type: DocType::parse(&d.doc_type).ok_or_else(|| bad("type"))?,
-                status: DocStatus::parse(&d.status).ok_or_else(|| bad("status"))?,
-                unit: d
-                    .unit
-                    .as_deref()
-                    .map(UnitCode::parse)
-                    .transpose()
-                    .map_err(|_| bad("unit"))?,
-                country: d.country,
-                number: d.number,
-                valid_from: d.valid_from,
-                valid_until: d.valid_until,
-                taxon: d.taxon,
-                permitted: d.permitted_micro,
-                actual: d.actual_micro,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
     docs.sort_by(|a, b| {
         (a.country.as_str(), a.doc_type.as_str(), a.number.as_str()).cmp(&(
             b.country.as_str(),
@@ -466,6 +447,27 @@ async fn load_documents(
     loaded.event_docs = load_links(db, loaded, &docs).await?;
     loaded.docs = docs;
     Ok(())
+}
+
+fn doc_w(d: DocumentRow) -> Result<DocW> {
+    let bad = |f: &str| corrupt(format!("{f} of document {}", d.number));
+    Ok(DocW {
+        doc_type: DocType::parse(&d.doc_type).ok_or_else(|| bad("type"))?,
+        status: DocStatus::parse(&d.status).ok_or_else(|| bad("status"))?,
+        unit: d
+            .unit
+            .as_deref()
+            .map(UnitCode::parse)
+            .transpose()
+            .map_err(|_| bad("unit"))?,
+        country: d.country,
+        number: d.number,
+        valid_from: d.valid_from,
+        valid_until: d.valid_until,
+        taxon: d.taxon,
+        permitted: d.permitted_micro,
+        actual: d.actual_micro,
+    })
 }
 
 async fn reused_identifiers(db: &Db, last: i64) -> Result<Vec<(String, String, Vec<String>)>> {
