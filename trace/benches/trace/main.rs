@@ -197,7 +197,12 @@ async fn guarded(backend: Backend, o: Opts) -> anyhow::Result<()> {
         }
     };
     println!("\n== {backend:?}: {} nodes ==", o.nodes);
-    let task = tokio::spawn(run(backend, engine.db.clone(), bare.db.clone(), o));
+    let task = tokio::spawn(run(
+        backend,
+        [engine.db.clone(), bare.db.clone()],
+        [engine.url.clone(), bare.url.clone()],
+        o,
+    ));
     let abort = task.abort_handle();
     let outcome = tokio::select! {
         r = task => r.unwrap_or_else(|e| Err(anyhow!("the bench's task ended abnormally: {e}"))),
@@ -206,14 +211,6 @@ async fn guarded(backend: Backend, o: Opts) -> anyhow::Result<()> {
             Err(anyhow!("interrupted by {s}"))
         }
     };
-    let sizes = (size(&engine).await, size(&bare).await);
-    if let (Ok(e), Ok(b)) = &sizes {
-        println!(
-            "database size: register {:.0} MiB, bare {:.0} MiB",
-            *e as f64 / 1048576.0,
-            *b as f64 / 1048576.0
-        );
-    }
     let dropped = (engine.drop_db().await, bare.drop_db().await);
     dropped.0.context("dropping the register's database")?;
     dropped.1.context("dropping the baseline's database")?;
@@ -233,10 +230,10 @@ async fn interrupted() -> &'static str {
 }
 
 /// Bytes a database takes: the SQLite file and its WAL, or `pg_database_size`.
-async fn size(t: &TestDb) -> anyhow::Result<u64> {
-    match &t.db {
+async fn size(db: &Db, url: &str) -> anyhow::Result<u64> {
+    match db {
         Db::Sqlite(_) => {
-            let path = t.url.trim_start_matches("sqlite://");
+            let path = url.trim_start_matches("sqlite://");
             let mut total = 0;
             for suffix in ["", "-wal"] {
                 total += std::fs::metadata(format!("{path}{suffix}")).map_or(0, |m| m.len());
@@ -270,15 +267,32 @@ fn peak_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-async fn run(backend: Backend, engine: Db, bare: Db, o: Opts) -> anyhow::Result<()> {
+async fn run(backend: Backend, dbs: [Db; 2], urls: [String; 2], o: Opts) -> anyhow::Result<()> {
+    let [engine, bare] = dbs;
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
     let register = Register::new(engine.clone(), Arc::new(ManualClock::new(now)));
     let specimens = ingest(&register, [&engine, &bare], o, now).await?;
     if o.phases.queries {
         queries(backend, &register, &engine, specimens, o).await?;
     }
+    let sizes = (size(&engine, &urls[0]).await?, size(&bare, &urls[1]).await?);
+    println!(
+        "database size: register {:.0} MiB, bare {:.0} MiB",
+        sizes.0 as f64 / 1048576.0,
+        sizes.1 as f64 / 1048576.0
+    );
     if o.phases.sweep {
-        sweep(&register).await?;
+        // As `cites trace check` would, in a process of its own: the ingest's pools closed
+        // (their connections' prepared statements and page caches freed for the sweep to
+        // reuse), the register read through a fresh one.
+        drop(register);
+        engine.close().await;
+        bare.close().await;
+        let fresh = Db::connect_without_migrating(&urls[0]).await?;
+        let register = Register::new(fresh.clone(), Arc::new(ManualClock::new(now)));
+        let swept = sweep(&register).await;
+        fresh.close().await;
+        swept?;
     }
     Ok(())
 }
@@ -301,6 +315,10 @@ async fn sweep(register: &Register) -> anyhow::Result<()> {
         }
     };
     reset_peak();
+    println!(
+        "sweep: resident memory when it began {:.0} MiB (what the ingest left, freed or not)",
+        peak_mib()
+    );
     let t = Instant::now();
     let s = register.sweep(&config, &taxa, &progress).await?;
     let end = Instant::now();
