@@ -3,19 +3,28 @@
 //! store (for the bare INSERT baseline) and as the project's JSON (for `Register::ingest`).
 //!
 //! A **primary chain** is one legal acquisition and what follows it: the acquired specimen (a
-//! harvested sturgeon, a ranched crocodile's skins, logs, a clutch of parrots, propagated
-//! orchids, a pre-Convention carving), for some profiles a transform with a yield into a lot,
-//! a split of the lot into labelled items, their export under an export permit and their import
-//! under an import permit that cites it. Each item then enters its profile's **pool** with
-//! probability [`P_POOL`]; whenever a pool holds [`POOL_TRIGGER`] items, a **repackaging
-//! chain** merges 2 to 4 of them into a lot, splits it into 2 to 4 newly labelled items and
-//! re-exports them under a re-export certificate; each of those re-enters the pool with
-//! probability [`P_REPOOL`]. The repackaging is subcritical (3 inputs on average, 0.75 outputs
-//! back), so an item's ancestry stays finite but merges link chains into a DAG.
+//! harvested sturgeon, a ranched crocodile's skins, logs, a clutch of parrots bred from two
+//! parents of the breeding operation's stock, propagated orchids, a pre-Convention carving),
+//! for some profiles a transform with a yield into a lot, a split of the lot into labelled
+//! items, their export under an export permit and their import under an import permit that
+//! cites it. Each item then enters the **pool** of its profile in the country it was imported
+//! into with probability [`P_POOL`]; whenever a pool holds [`POOL_TRIGGER`] items, a
+//! **repackaging chain** in that country merges 2 to 4 of them into a lot, splits it into 2 to
+//! 4 newly labelled items, re-exports them under a re-export certificate and imports them
+//! into another country under an import permit that cites it; each of those enters the pool
+//! there with probability [`P_REPOOL`]. The repackaging is subcritical (3 inputs on average,
+//! 0.75 outputs back), so an item's ancestry stays finite but merges link chains into a DAG.
+//!
+//! A breeding operation (a trader) names two parents for each captive birth, drawn from its
+//! stock of [`STOCK_PARENTS`] founders; until the stock is full, each birth's parents are a
+//! new pair, caught under a licence (wild-caught founders: their age is not known, so the
+//! sweep does not check it). Across a year an operation's births stay within its parents'
+//! capacity (see [`STOCK_PARENTS`]).
 //!
 //! Quantities are exact and conserved (a split's items add up to its lot, a merge's lot to its
 //! inputs, a transform's output is its input times its yield), times increase, identifiers are
-//! used once and every item is consumed at most once: ingest should find nothing.
+//! used once, every item is consumed at most once and re-exported only from the country it was
+//! imported into: ingest should find nothing, nor should the sweep find an error.
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use rand::rngs::StdRng;
@@ -28,6 +37,13 @@ pub const P_POOL: f64 = 0.2;
 pub const P_REPOOL: f64 = 0.25;
 /// Items a pool gathers before a repackaging draws from it (so inputs come from several chains).
 pub const POOL_TRIGGER: usize = 8;
+/// Founders a breeding operation keeps. Its yearly young must stay within the breeding
+/// table's capacity of its parents (Psittaciformes: 8 a clutch, 3 clutches a year, per female,
+/// a female per two parents named): a trader breeds in about 1 primary chain in 270 (15 % of
+/// chains, 40 traders), about 320 births of 3.5 young a year (a chain takes 6.2 events, one a
+/// minute), 1,100 young against 12 per parent: 100 parents would do; 200 leave room for the
+/// seed's fluctuations.
+pub const STOCK_PARENTS: usize = 200;
 /// Agents registered in the first batch: authorities of every country, traders and plants.
 const TRADERS: usize = 40;
 /// The countries chains run between.
@@ -46,6 +62,9 @@ struct Profile {
     acquisition_doc: &'static str,
     source: &'static str,
     taxon: i64,
+    /// What the catalogue would know of `taxon`: its name, then its higher taxa nearest first
+    /// up to the kingdom (as `cites trace check` builds `trace::TaxonFacts`).
+    lineage: [&'static str; 7],
     unit: &'static str,
     raw_term: &'static str,
     raw_scheme: Option<&'static str>,
@@ -68,6 +87,15 @@ static PROFILES: [Profile; 6] = [
         acquisition_doc: "licence",
         source: "W",
         taxon: 10001,
+        lineage: [
+            "Acipenser gueldenstaedtii",
+            "Acipenser",
+            "Acipenseridae",
+            "Acipenseriformes",
+            "Actinopteri",
+            "Chordata",
+            "Animalia",
+        ],
         unit: "KGM",
         raw_term: "BOD",
         raw_scheme: None,
@@ -85,6 +113,15 @@ static PROFILES: [Profile; 6] = [
         acquisition_doc: "legal_acquisition_finding",
         source: "R",
         taxon: 10002,
+        lineage: [
+            "Crocodylus niloticus",
+            "Crocodylus",
+            "Crocodylidae",
+            "Crocodylia",
+            "Reptilia",
+            "Chordata",
+            "Animalia",
+        ],
         unit: "NAR",
         raw_term: "SKI",
         raw_scheme: None,
@@ -102,6 +139,15 @@ static PROFILES: [Profile; 6] = [
         acquisition_doc: "licence",
         source: "W",
         taxon: 10003,
+        lineage: [
+            "Swietenia macrophylla",
+            "Swietenia",
+            "Meliaceae",
+            "Sapindales",
+            "Magnoliopsida",
+            "Tracheophyta",
+            "Plantae",
+        ],
         unit: "MTQ",
         raw_term: "LOG",
         raw_scheme: Some("log"),
@@ -119,6 +165,15 @@ static PROFILES: [Profile; 6] = [
         acquisition_doc: "captive_breeding_certificate",
         source: "C",
         taxon: 10004,
+        lineage: [
+            "Psittacus erithacus",
+            "Psittacus",
+            "Psittacidae",
+            "Psittaciformes",
+            "Aves",
+            "Chordata",
+            "Animalia",
+        ],
         unit: "NAR",
         raw_term: "LIV",
         raw_scheme: None,
@@ -133,9 +188,18 @@ static PROFILES: [Profile; 6] = [
         name: "orchids",
         weight: 5,
         acquisition: "artificial_propagation",
-        acquisition_doc: "certificate_of_origin",
+        acquisition_doc: "captive_breeding_certificate",
         source: "A",
         taxon: 10005,
+        lineage: [
+            "Phalaenopsis amabilis",
+            "Phalaenopsis",
+            "Orchidaceae",
+            "Asparagales",
+            "Liliopsida",
+            "Tracheophyta",
+            "Plantae",
+        ],
         unit: "NAR",
         raw_term: "LIV",
         raw_scheme: None,
@@ -153,6 +217,15 @@ static PROFILES: [Profile; 6] = [
         acquisition_doc: "pre_convention_certificate",
         source: "O",
         taxon: 10006,
+        lineage: [
+            "Loxodonta africana",
+            "Loxodonta",
+            "Elephantidae",
+            "Proboscidea",
+            "Mammalia",
+            "Chordata",
+            "Animalia",
+        ],
         unit: "NAR",
         raw_term: "IVC",
         raw_scheme: None,
@@ -351,7 +424,10 @@ pub struct Generator {
     target_nodes: u64,
     batch_records: usize,
     pub counts: Counts,
-    pools: Vec<Vec<Item>>,
+    /// Items waiting to be repackaged, by profile and by the country they are in.
+    pools: Vec<Vec<Vec<Item>>>,
+    /// Each trader's breeding stock (specimen keys), as its births name them.
+    stock: Vec<Vec<String>>,
     minute: i64,
     started: bool,
 }
@@ -363,7 +439,11 @@ impl Generator {
             target_nodes,
             batch_records,
             counts: Counts::default(),
-            pools: PROFILES.iter().map(|_| Vec::new()).collect(),
+            pools: PROFILES
+                .iter()
+                .map(|_| COUNTRIES.iter().map(|_| Vec::new()).collect())
+                .collect(),
+            stock: vec![Vec::new(); TRADERS],
             minute: 0,
             started: false,
         }
@@ -380,18 +460,18 @@ impl Generator {
             self.started = true;
             agents(&mut b);
         }
-        // Records of the largest step: a primary chain of 20 items (30 records) and a
-        // repackaging in every profile after it (9 records each).
-        let room = 100;
+        // Records of the largest step: a primary chain of 20 items (30 records), a founder pair
+        // (4) and a repackaging in every country of its profile after it (13 records each).
+        let room = 30 + 4 + 13 * COUNTRIES.len();
         // Events are counted as they are made, specimens and documents when the batch is done.
         let made = |g: &Generator, b: &GenBatch| {
             g.counts.nodes() + (b.specimens.len() + b.documents.len()) as u64
         };
         while b.records() + room <= self.batch_records && made(self, &b) < self.target_nodes {
-            self.primary(&mut b);
-            for p in 0..PROFILES.len() {
-                if self.pools[p].len() >= POOL_TRIGGER {
-                    self.repackage(&mut b, p);
+            let p = self.primary(&mut b);
+            for c in 0..COUNTRIES.len() {
+                if self.pools[p][c].len() >= POOL_TRIGGER {
+                    self.repackage(&mut b, p, c);
                 }
             }
         }
@@ -482,6 +562,18 @@ impl Generator {
         micro: i64,
         scheme: Option<&'static str>,
     ) -> String {
+        self.specimen_from(b, p, term, micro, scheme, p.source)
+    }
+
+    fn specimen_from(
+        &mut self,
+        b: &mut GenBatch,
+        p: &Profile,
+        term: &'static str,
+        micro: i64,
+        scheme: Option<&'static str>,
+        source: &'static str,
+    ) -> String {
         let key = format!("sp:{}", self.counts.specimens + b.specimens.len() as u64);
         b.specimens.push(SpecimenRow {
             key: key.clone(),
@@ -489,7 +581,7 @@ impl Generator {
             term,
             quantity_micro: micro,
             unit: p.unit,
-            source: p.source,
+            source,
         });
         if let Some(s) = scheme {
             b.identifiers.push((s, format!("ID-{key}"), key.clone()));
@@ -497,8 +589,45 @@ impl Generator {
         key
     }
 
-    /// One acquisition and what follows it, up to the import of its items.
-    fn primary(&mut self, b: &mut GenBatch) {
+    /// Two parents for a captive birth by `trader`: a new pair of wild-caught founders (an
+    /// acquisition under a licence) until its stock is full, then two of its stock.
+    fn parents(
+        &mut self,
+        b: &mut GenBatch,
+        p: &Profile,
+        trader: usize,
+        from: &'static str,
+    ) -> Vec<String> {
+        if self.stock[trader].len() < STOCK_PARENTS {
+            let caught = self.event(b, "wild_harvest", from);
+            b.events[caught].agent = Some(format!("agent:trader:{trader}"));
+            let at = b.events[caught].at;
+            let licence = self.document(b, "licence", from, p, 2 * p.item_micro, at);
+            b.events[caught].documents.push(licence);
+            let mut pair = Vec::with_capacity(2);
+            for _ in 0..2 {
+                let k = self.specimen_from(b, p, p.raw_term, p.item_micro, None, "W");
+                b.events[caught]
+                    .flows
+                    .push((k.clone(), "out", Some(p.item_micro)));
+                self.stock[trader].push(k.clone());
+                pair.push(k);
+            }
+            pair
+        } else {
+            let n = self.stock[trader].len();
+            let first = self.rng.random_range(0..n);
+            let second = (first + self.rng.random_range(1..n)) % n;
+            vec![
+                self.stock[trader][first].clone(),
+                self.stock[trader][second].clone(),
+            ]
+        }
+    }
+
+    /// One acquisition and what follows it, up to the import of its items; answers the
+    /// profile.
+    fn primary(&mut self, b: &mut GenBatch) -> usize {
         self.counts.primary_chains += 1;
         let pi = self.pick_profile();
         let p = &PROFILES[pi];
@@ -507,11 +636,17 @@ impl Generator {
         let lot_micro = p.item_micro * items as i64;
         let raw_micro = p.yield_tenths.map_or(lot_micro, |y| lot_micro * 10 / y);
 
+        let trader = self.rng.random_range(0..TRADERS);
+        let parents = if p.acquisition == "captive_birth" {
+            self.parents(b, p, trader, from)
+        } else {
+            Vec::new()
+        };
         let acq = self.event(b, p.acquisition, from);
-        b.events[acq].agent = Some(format!(
-            "agent:trader:{}",
-            self.rng.random_range(0..TRADERS)
-        ));
+        b.events[acq].agent = Some(format!("agent:trader:{trader}"));
+        for k in parents {
+            b.events[acq].flows.push((k, "subject", None));
+        }
         let at = b.events[acq].at;
         let doc = self.document(b, p.acquisition_doc, from, p, raw_micro, at);
         b.events[acq].documents.push(doc);
@@ -544,10 +679,7 @@ impl Generator {
                 .push((k.clone(), "out", Some(p.item_micro)));
             keys.push(k);
         }
-        let mut to = self.country();
-        if to == from {
-            to = COUNTRIES[(COUNTRIES.iter().position(|c| *c == from).unwrap_or(0) + 1) % 12];
-        }
+        let to = self.other_country(from);
         let export = self.event(b, "export", from);
         let at = b.events[export].at;
         let permit = self.document(b, "export_permit", from, p, lot_micro, at);
@@ -560,28 +692,37 @@ impl Generator {
             b.events[export].flows.push((k.clone(), "subject", None));
             b.events[import].flows.push((k.clone(), "subject", None));
         }
+        let pool = country_index(to);
         for k in keys {
             if self.rng.random_bool(P_POOL) {
-                self.pools[pi].push(Item {
+                self.pools[pi][pool].push(Item {
                     key: k,
                     micro: p.item_micro,
                 });
             }
         }
+        pi
     }
 
-    /// Merges 2 to 4 pooled items, splits the lot into 2 to 4 new items and re-exports them.
-    fn repackage(&mut self, b: &mut GenBatch, pi: usize) {
+    /// A country other than `from`, drawn uniformly.
+    fn other_country(&mut self, from: &'static str) -> &'static str {
+        let skip = self.rng.random_range(1..COUNTRIES.len());
+        COUNTRIES[(country_index(from) + skip) % COUNTRIES.len()]
+    }
+
+    /// Merges 2 to 4 items pooled in country `ci`, splits the lot into 2 to 4 new items,
+    /// re-exports them and imports them into another country.
+    fn repackage(&mut self, b: &mut GenBatch, pi: usize, ci: usize) {
         self.counts.repackagings += 1;
         let p = &PROFILES[pi];
-        let country = self.country();
+        let country = COUNTRIES[ci];
         let n_in = self.rng.random_range(2..=4usize);
         let merge = self.event(b, "merge", country);
         b.events[merge].agent = Some(format!("agent:plant:{country}"));
         let mut total = 0;
         for _ in 0..n_in {
-            let i = self.rng.random_range(0..self.pools[pi].len());
-            let item = self.pools[pi].swap_remove(i);
+            let i = self.rng.random_range(0..self.pools[pi][ci].len());
+            let item = self.pools[pi][ci].swap_remove(i);
             total += item.micro;
             b.events[merge]
                 .flows
@@ -609,14 +750,25 @@ impl Generator {
         let re_export = self.event(b, "re_export", country);
         let at = b.events[re_export].at;
         let cert = self.document(b, "re_export_certificate", country, p, total, at);
-        b.events[re_export].documents.push(cert);
+        b.events[re_export].documents.push(cert.clone());
+        let to = self.other_country(country);
+        let import = self.event(b, "import", to);
+        let import_permit = self.document(b, "import_permit", to, p, total, at);
+        b.events[import].documents.push(cert);
+        b.events[import].documents.push(import_permit);
+        let pool = country_index(to);
         for (k, micro) in made {
             b.events[re_export].flows.push((k.clone(), "subject", None));
+            b.events[import].flows.push((k.clone(), "subject", None));
             if self.rng.random_bool(P_REPOOL) {
-                self.pools[pi].push(Item { key: k, micro });
+                self.pools[pi][pool].push(Item { key: k, micro });
             }
         }
     }
+}
+
+fn country_index(c: &str) -> usize {
+    COUNTRIES.iter().position(|x| *x == c).unwrap_or(0)
 }
 
 /// Authorities of every country, traders and a processing plant per country.
@@ -653,4 +805,22 @@ pub fn profiles() -> String {
         .map(|p| format!("{} {}%", p.name, p.weight))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// What the catalogue knows of the generated register's taxa, as `cites trace check` hands it
+/// to `Register::sweep`: each profile's lineage, its kingdom the lineage's last name.
+pub fn taxon_facts() -> std::collections::HashMap<i64, trace::TaxonFacts> {
+    PROFILES
+        .iter()
+        .map(|p| {
+            let facts = trace::TaxonFacts {
+                lineage: p.lineage.iter().map(|n| (*n).to_owned()).collect(),
+                kingdom: p
+                    .lineage
+                    .last()
+                    .and_then(|k| domain::Kingdom::parse(k).ok()),
+            };
+            (p.taxon, facts)
+        })
+        .collect()
 }

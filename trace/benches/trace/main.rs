@@ -16,7 +16,11 @@
 //!    bare recursive CTE of `bare::walk_sql` that returns only the keys, interleaved query by
 //!    query after a warm-up; p50 and p99 of each, and whether the engine and the CTE found the
 //!    same specimens.
-//! 3. **Sweep.** The marked place for the full sweep (`cites trace check`), not yet in `trace`.
+//! 3. **Sweep.** `Register::sweep` (what `cites trace check` runs) over the whole register with
+//!    `TraceConfig::default()` and the taxon facts the catalogue would give for the generator's
+//!    six taxa (`chains::taxon_facts`: each profile's lineage up to its kingdom, as
+//!    `src/app/trace.rs` builds them from the catalogue): its time (loading the register into
+//!    the graph, then the checks), its findings by rule and severity, its peak memory.
 //!
 //! Each phase reports the process's peak resident memory (VmHWM, reset between phases through
 //! `/proc/self/clear_refs`); PostgreSQL's own memory is its server's, not counted.
@@ -25,7 +29,10 @@
 //! PostgreSQL; nodes are specimens, events and documents). `CITES_BENCH_NODES=100000` sets both
 //! scales (`CITES_BENCH_NODES_SQLITE`, `CITES_BENCH_NODES_POSTGRES` one each),
 //! `CITES_BENCH_BACKENDS=sqlite|postgres` runs one backend, `CITES_BENCH_SAMPLES` the queried
-//! specimens (1,000), `CITES_BENCH_SEED` the generator's seed (21). The databases are dropped
+//! specimens (1,000), `CITES_BENCH_SEED` the generator's seed (21), `CITES_BENCH_PHASES` the
+//! phases run (`ingest,bare,queries,sweep`, the default; `ingest` is always run, as the others
+//! read its register: `CITES_BENCH_PHASES=ingest,sweep` measures the sweep without the bare
+//! INSERT baseline and the queries). The databases are dropped
 //! (the SQLite directory removed) when the bench ends, fails, panics or is interrupted
 //! (Ctrl-C, SIGTERM); one killed outright is removed by a later `TestDb::create` after
 //! `db::STALE_AFTER`.
@@ -43,7 +50,7 @@ use chrono::{TimeZone, Utc};
 use db::{Backend, Db, TestDb};
 use domain::ManualClock;
 use rand::{Rng, SeedableRng};
-use trace::{BATCH_RECORDS_MAX, Limits, Node, Register};
+use trace::{BATCH_RECORDS_MAX, Limits, Node, Register, Severity, TraceConfig};
 
 /// Nodes (specimens, events, documents) generated on SQLite unless `CITES_BENCH_NODES[_SQLITE]`
 /// says otherwise: the issue's scale.
@@ -81,6 +88,55 @@ struct Opts {
     nodes: u64,
     samples: usize,
     seed: u64,
+    phases: Phases,
+}
+
+/// The phases run besides the register's ingest (`CITES_BENCH_PHASES`).
+#[derive(Clone, Copy, Debug)]
+struct Phases {
+    bare: bool,
+    queries: bool,
+    sweep: bool,
+}
+
+fn phases() -> anyhow::Result<Phases> {
+    const ACCEPTED: &str = "a comma-separated list of ingest, bare, queries, sweep (ingest always \
+                            included)";
+    let Some(list) = std::env::var("CITES_BENCH_PHASES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(Phases {
+            bare: true,
+            queries: true,
+            sweep: true,
+        });
+    };
+    let mut p = Phases {
+        bare: false,
+        queries: false,
+        sweep: false,
+    };
+    let mut ingest = false;
+    for name in list.split(',').map(str::trim) {
+        match name {
+            "ingest" => ingest = true,
+            "bare" => p.bare = true,
+            "queries" => p.queries = true,
+            "sweep" => p.sweep = true,
+            other => {
+                return Err(anyhow!(
+                    "CITES_BENCH_PHASES: unknown phase {other:?}; accepted {ACCEPTED}"
+                ));
+            }
+        }
+    }
+    anyhow::ensure!(
+        ingest,
+        "CITES_BENCH_PHASES: {list:?} leaves out ingest, which fills the register the other \
+         phases read; accepted {ACCEPTED}"
+    );
+    Ok(p)
 }
 
 fn backends() -> anyhow::Result<Vec<Backend>> {
@@ -98,9 +154,11 @@ fn backends() -> anyhow::Result<Vec<Backend>> {
 async fn main() -> anyhow::Result<()> {
     let samples = env_or(&["CITES_BENCH_SAMPLES"], SAMPLES_DEFAULT);
     let seed = env_or(&["CITES_BENCH_SEED"], SEED_DEFAULT);
+    let phases = phases()?;
     println!(
         "trace bench: batches of {BATCH_RECORDS_MAX} records, {samples} specimens queried, seed \
-         {seed}; profiles: {}; an item is repackaged with probability {} (again {})",
+         {seed}, phases {phases:?} after the ingest; profiles: {}; an item is repackaged with \
+         probability {} (again {})",
         chains::profiles(),
         chains::P_POOL,
         chains::P_REPOOL
@@ -120,6 +178,7 @@ async fn main() -> anyhow::Result<()> {
             nodes,
             samples,
             seed,
+            phases,
         };
         guarded(backend, o).await?;
     }
@@ -138,7 +197,12 @@ async fn guarded(backend: Backend, o: Opts) -> anyhow::Result<()> {
         }
     };
     println!("\n== {backend:?}: {} nodes ==", o.nodes);
-    let task = tokio::spawn(run(backend, engine.db.clone(), bare.db.clone(), o));
+    let task = tokio::spawn(run(
+        backend,
+        [engine.db.clone(), bare.db.clone()],
+        [engine.url.clone(), bare.url.clone()],
+        o,
+    ));
     let abort = task.abort_handle();
     let outcome = tokio::select! {
         r = task => r.unwrap_or_else(|e| Err(anyhow!("the bench's task ended abnormally: {e}"))),
@@ -147,14 +211,6 @@ async fn guarded(backend: Backend, o: Opts) -> anyhow::Result<()> {
             Err(anyhow!("interrupted by {s}"))
         }
     };
-    let sizes = (size(&engine).await, size(&bare).await);
-    if let (Ok(e), Ok(b)) = &sizes {
-        println!(
-            "database size: register {:.0} MiB, bare {:.0} MiB",
-            *e as f64 / 1048576.0,
-            *b as f64 / 1048576.0
-        );
-    }
     let dropped = (engine.drop_db().await, bare.drop_db().await);
     dropped.0.context("dropping the register's database")?;
     dropped.1.context("dropping the baseline's database")?;
@@ -174,10 +230,10 @@ async fn interrupted() -> &'static str {
 }
 
 /// Bytes a database takes: the SQLite file and its WAL, or `pg_database_size`.
-async fn size(t: &TestDb) -> anyhow::Result<u64> {
-    match &t.db {
+async fn size(db: &Db, url: &str) -> anyhow::Result<u64> {
+    match db {
         Db::Sqlite(_) => {
-            let path = t.url.trim_start_matches("sqlite://");
+            let path = url.trim_start_matches("sqlite://");
             let mut total = 0;
             for suffix in ["", "-wal"] {
                 total += std::fs::metadata(format!("{path}{suffix}")).map_or(0, |m| m.len());
@@ -211,32 +267,107 @@ fn peak_mib() -> f64 {
         .map_or(f64::NAN, |kib| kib / 1024.0)
 }
 
-async fn run(backend: Backend, engine: Db, bare: Db, o: Opts) -> anyhow::Result<()> {
+async fn run(backend: Backend, dbs: [Db; 2], urls: [String; 2], o: Opts) -> anyhow::Result<()> {
+    let [engine, bare] = dbs;
     let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap();
     let register = Register::new(engine.clone(), Arc::new(ManualClock::new(now)));
     let specimens = ingest(&register, [&engine, &bare], o, now).await?;
-    queries(backend, &register, &engine, specimens, o).await?;
-    reset_peak();
-    let t = Instant::now();
-    if sweep(&register).await? {
-        println!(
-            "sweep: {:.1} s, peak RSS {:.0} MiB",
-            t.elapsed().as_secs_f64(),
-            peak_mib()
-        );
+    if o.phases.queries {
+        queries(backend, &register, &engine, specimens, o).await?;
+    }
+    let sizes = (size(&engine, &urls[0]).await?, size(&bare, &urls[1]).await?);
+    println!(
+        "database size: register {:.0} MiB, bare {:.0} MiB",
+        sizes.0 as f64 / 1048576.0,
+        sizes.1 as f64 / 1048576.0
+    );
+    if o.phases.sweep {
+        // As `cites trace check` would, in a process of its own: the ingest's pools closed
+        // (their connections' prepared statements and page caches freed for the sweep to
+        // reuse), the register read through a fresh one.
+        drop(register);
+        engine.close().await;
+        bare.close().await;
+        let fresh = Db::connect_without_migrating(&urls[0]).await?;
+        let register = Register::new(fresh.clone(), Arc::new(ManualClock::new(now)));
+        let swept = sweep(&register).await;
+        fresh.close().await;
+        swept?;
     }
     Ok(())
 }
 
-// ---- SWEEP PHASE: the place for the full sweep (`cites trace check`, issue 21 item 6). ----
-// Wire it in here once `trace` has it: call the sweep over the whole register, print what it
-// found and answer true; `run` then prints this call's time and peak memory (target: under
-// 2 GiB for 10 million nodes).
-async fn sweep(_register: &Register) -> anyhow::Result<bool> {
-    println!("sweep: not measured (the full sweep is not in `trace` yet)");
-    Ok(false)
+/// The peak memory the issue allows the sweep at 10 million nodes.
+const SWEEP_PEAK_TARGET_MIB: f64 = 2048.0;
+
+/// Phase 3: the full sweep (`cites trace check`): load and checks timed apart (the sweep
+/// reports `checks` when the register is loaded), the peak memory of each, findings by rule.
+async fn sweep(register: &Register) -> anyhow::Result<()> {
+    let taxa = chains::taxon_facts();
+    let config = TraceConfig::default();
+    // When the checks began, and the peak memory of the load until then.
+    let loaded: std::sync::Mutex<Option<(Instant, f64)>> = std::sync::Mutex::new(None);
+    let progress = |phase: &'static str, _rows: u64| {
+        if phase == "checks" {
+            let peak = peak_mib();
+            reset_peak();
+            *loaded.lock().unwrap() = Some((Instant::now(), peak));
+        }
+    };
+    reset_peak();
+    println!(
+        "sweep: resident memory when it began {:.0} MiB (what the ingest left, freed or not)",
+        peak_mib()
+    );
+    let t = Instant::now();
+    let s = register.sweep(&config, &taxa, &progress).await?;
+    let end = Instant::now();
+    let (checks_began, load_peak) = loaded.lock().unwrap().unwrap_or((end, f64::NAN));
+    let checks_peak = peak_mib();
+    let peak = load_peak.max(checks_peak);
+    let mut by_rule: std::collections::BTreeMap<(u8, &str), usize> = Default::default();
+    for f in &s.findings {
+        let rank = match f.severity {
+            Severity::Error => 0,
+            Severity::Warning => 1,
+            Severity::Info => 2,
+        };
+        *by_rule.entry((rank, f.rule.as_str())).or_default() += 1;
+    }
+    let errors = s
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    println!(
+        "sweep: {:.1} s (loading {} specimens, {} events, {} flows, {} documents {:.1} s, peak \
+         RSS {load_peak:.0} MiB; checks {:.1} s, peak RSS {checks_peak:.0} MiB): peak RSS \
+         {peak:.0} MiB (target under {SWEEP_PEAK_TARGET_MIB:.0} MiB at 10 million nodes: {}); \
+         {} findings, {errors} errors",
+        (end - t).as_secs_f64(),
+        s.specimens,
+        s.events,
+        s.flows,
+        s.documents,
+        (checks_began - t).as_secs_f64(),
+        (end - checks_began).as_secs_f64(),
+        if peak < SWEEP_PEAK_TARGET_MIB {
+            "met"
+        } else {
+            "MISSED"
+        },
+        s.findings.len()
+    );
+    for ((rank, rule), n) in &by_rule {
+        let severity = ["error", "warning", "info"][usize::from(*rank)];
+        let first = s.findings.iter().find(|f| f.rule == *rule);
+        println!(
+            "  {rule} ({severity}): {n}; first: {}",
+            first.map_or("", |f| f.message.as_str())
+        );
+    }
+    Ok(())
 }
-// ---- END OF THE SWEEP PHASE ----
 
 /// What autovacuum does on PostgreSQL once a table has grown by a tenth (its default
 /// `autovacuum_analyze_scale_factor`), done here at every tenth of the ingest, untimed: a
@@ -276,9 +407,9 @@ async fn ingest(
         let key = format!("bench:{batches}");
         let mut engine_first = batches % 2 == 0;
         let (mut de, mut db) = (Duration::ZERO, Duration::ZERO);
-        for _ in 0..2 {
+        for _ in 0..if o.phases.bare { 2 } else { 1 } {
             let t = Instant::now();
-            if engine_first {
+            if engine_first || !o.phases.bare {
                 let done = register.ingest(&json, &key).await?;
                 anyhow::ensure!(!done.replayed, "batch {key} was taken for a retry");
                 findings += done.findings.len();
@@ -300,14 +431,18 @@ async fn ingest(
         batches += 1;
         let done = g.counts.nodes();
         if done * PROGRESS_STEPS >= o.nodes * step || done >= o.nodes {
-            println!(
-                "  {:>11} nodes: this stretch register {:>7.0} nodes/s, bare {:>7.0} nodes/s \
-                 ({:.2}x)",
-                done,
-                step_nodes as f64 / step_engine.as_secs_f64(),
-                step_nodes as f64 / step_bare.as_secs_f64(),
-                step_bare.as_secs_f64() / step_engine.as_secs_f64()
-            );
+            let register_rate = step_nodes as f64 / step_engine.as_secs_f64();
+            if o.phases.bare {
+                println!(
+                    "  {:>11} nodes: this stretch register {register_rate:>7.0} nodes/s, bare \
+                     {:>7.0} nodes/s ({:.2}x)",
+                    done,
+                    step_nodes as f64 / step_bare.as_secs_f64(),
+                    step_bare.as_secs_f64() / step_engine.as_secs_f64()
+                );
+            } else {
+                println!("  {done:>11} nodes: this stretch register {register_rate:>7.0} nodes/s");
+            }
             std::io::stdout().flush()?;
             (step_engine, step_bare, step_nodes) = (Duration::ZERO, Duration::ZERO, 0);
             while done * PROGRESS_STEPS >= o.nodes * step {
@@ -338,6 +473,17 @@ async fn ingest(
         c.repackagings,
         t_gen.as_secs_f64()
     );
+    if !o.phases.bare {
+        println!(
+            "ingest: register {:.1} s ({:.0} nodes/s, slowest batch {} ms), bare INSERT not run; \
+             {findings} findings; peak RSS {:.0} MiB",
+            t_engine.as_secs_f64(),
+            nodes / t_engine.as_secs_f64(),
+            w_engine.as_millis(),
+            peak_mib()
+        );
+        return Ok(c.specimens);
+    }
     let ratio = t_bare.as_secs_f64() / t_engine.as_secs_f64();
     println!(
         "ingest: register {:.1} s ({:.0} nodes/s, slowest batch {} ms), bare INSERT {:.1} s \

@@ -37,7 +37,7 @@ pub(crate) fn flows(l: &Loaded, j: u32, dir: Dir) -> Vec<(u32, i64)> {
                 let i = l.specimen_of(other)?;
                 Some((
                     i,
-                    e.weight().quantity.unwrap_or(l.spec[i as usize].quantity),
+                    e.weight().quantity().unwrap_or(l.spec[i as usize].quantity),
                 ))
             })
             .collect();
@@ -397,7 +397,7 @@ fn documents(
                 doc.doc_type,
                 DocType::ExportPermit | DocType::ReExportCertificate
             )
-            && e.country.is_some_and(|c| c.as_str() != doc.country);
+            && e.country.is_some_and(|c| c != doc.country);
         if reference {
             continue;
         }
@@ -538,7 +538,7 @@ fn consumption(l: &Loaded, i: u32, out: &mut Vec<Finding>) {
             .filter_map(|e| {
                 Some((
                     l.event_of(e.target())?,
-                    e.weight().quantity.unwrap_or(s.quantity),
+                    e.weight().quantity().unwrap_or(s.quantity),
                 ))
             })
             .collect();

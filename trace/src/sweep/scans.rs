@@ -352,7 +352,7 @@ fn foreign_origin_docs(l: &Loaded, j: u32, country: Option<CountryCode>) -> Vec<
             matches!(
                 doc.doc_type,
                 DocType::ExportPermit | DocType::ReExportCertificate
-            ) && country.is_none_or(|c| c.as_str() != doc.country)
+            ) && country.is_none_or(|c| c != doc.country)
         })
         .collect()
 }
