@@ -420,7 +420,7 @@ mod tests {
             .map(|AppQuery(q)| q)
     }
 
-    /// Any parameter whose value does not decode is named, not "query" (issue 18, point 5).
+    /// Any parameter whose value does not decode is named, not "query".
     #[tokio::test]
     async fn a_query_value_that_does_not_decode_names_its_parameter() {
         for (value, why) in [

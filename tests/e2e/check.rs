@@ -767,7 +767,7 @@ async fn a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own(
 
 on_both_backends!(a_retried_check_whose_record_was_lost_counts_its_own_permit_as_its_own);
 
-/// Amounts the quota routes refuse as not written out (issue 18, point 3).
+/// Amounts the quota routes refuse as not written out.
 const NOT_WRITTEN_OUT: [&str; 5] = ["1e3", "1_000", ".5e1", "2.", "1e0"];
 
 /// The permit check reads amounts in the ledger's one grammar: what the quota routes refuse it

@@ -1,6 +1,6 @@
 //! Credentials in the Species+ URL (`CITES_SPECIESPLUS_URL='http://user:secret@host/…'`) are
 //! shown nowhere: not in the WARN log, `sync_runs.error`, `cites sync --status` or
-//! `GET /v1/sync/status` (issue 18, point 4).
+//! `GET /v1/sync/status`.
 
 use std::process::Output;
 

@@ -1,4 +1,4 @@
-//! The database's own faults under load (issue 18): `cites serve` runs over a PostgreSQL cluster
+//! The database's own faults under load: `cites serve` runs over a PostgreSQL cluster
 //! of the test's own, through a TCP proxy of the test's own. In turn, the proxy drops every
 //! connection and refuses new ones (a cut network), or the server is stopped with `immediate`
 //! shutdown (a crash) and started again. While the database is gone, quota writes and permit

@@ -1,5 +1,5 @@
 //! Quota writes and keyed permit checks while another process holds the database locked
-//! (issue 18, point 2: `BEGIN EXCLUSIVE` on the SQLite file, `LOCK TABLE export_quotas IN
+//! (`BEGIN EXCLUSIVE` on the SQLite file, `LOCK TABLE export_quotas IN
 //! ACCESS EXCLUSIVE MODE` on PostgreSQL): each answers 503 with `Retry-After` within
 //! `quota::WRITE_DEADLINE`, and sent again with the same key once the lock is gone, is done
 //! exactly once.

@@ -1,4 +1,4 @@
-//! The engine's own permits in the provenance register (issue 21, point 3): a permit committed
+//! The engine's own permits in the provenance register: a permit committed
 //! through the quota engine is an export permit document of the register, found by its number
 //! and in a trace without being entered again, with its exports and its end as later revisions;
 //! the back-fill puts earlier commits in once; a re-export check naming it reads its status and

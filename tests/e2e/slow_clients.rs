@@ -1,5 +1,5 @@
-//! Slow, idle and oversized clients against `cites serve` as a child process (issue 18, point
-//! 1 and part of 5): under a lowered open-file limit, sockets that never finish their request
+//! Slow, idle and oversized clients against `cites serve` as a child process: under a lowered
+//! open-file limit, sockets that never finish their request
 //! head are closed by the head deadline, an idle keep-alive connection is closed, a body sent
 //! too slowly gets the JSON 408, a fresh client is still answered, and a head over the limit
 //! gets a JSON 431.

@@ -1,4 +1,4 @@
-//! The Trade Database comparison at the database's scale (issue 22): 20 million shipment rows
+//! The Trade Database comparison at the database's scale: 20 million shipment rows
 //! in the bulk download's layout and file split (`generate`), and side by side:
 //! - `rows`: a plain row-by-row reader (the csv crate, one thread, a `HashMap`) doing the
 //!   comparison's aggregation (`rowwise`);

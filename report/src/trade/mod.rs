@@ -1,4 +1,4 @@
-//! The Trade Database comparison (issue 22, point 2): the CITES Trade Database's shipment-level
+//! The Trade Database comparison: the CITES Trade Database's shipment-level
 //! bulk download (many CSV files in the layout `Id, Year, Appendix, Taxon, Class, Order,
 //! Family, Genus, Term, Quantity, Unit, Importer, Exporter, Origin, Purpose, Source,
 //! Reporter.type, Import.permit.RandomID, Export.permit.RandomID, Origin.permit.RandomID`)

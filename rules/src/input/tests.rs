@@ -31,7 +31,7 @@ fn quantities_are_read_exactly_from_strings_and_numbers() {
     );
     assert_eq!(amount(serde_json::json!(12)).unwrap(), Decimal::from(12));
     assert_eq!(amount(serde_json::json!(0.1)).unwrap(), Decimal::new(1, 1));
-    // A string is read in the ledger's one grammar (issue 18); a JSON number as JSON reads it.
+    // A string is read in the ledger's one grammar; a JSON number as JSON reads it.
     assert!(amount(serde_json::json!("1e3")).is_err());
     assert_eq!(amount(serde_json::json!(1e3)).unwrap(), Decimal::from(1000));
     assert!(amount(serde_json::json!("-0")).is_err());

@@ -93,7 +93,7 @@ fn a_quantity_too_large_for_any_decimal_says_so_and_what_is_accepted() {
     );
 }
 
-/// The amounts the quota ledger refuses, the permit check refuses too (issue 18, point 3).
+/// The amounts the quota ledger refuses, the permit check refuses too.
 #[test]
 fn a_quantity_not_written_out_in_digits_is_rejected_as_the_ledger_rejects_it() {
     for text in ["1e3", "1_000", ".5e1", "2.", "1e0"] {

@@ -1,4 +1,4 @@
-//! The provenance register at scale (issue 21's benchmarks; a harness, not criterion: each
+//! The provenance register at scale (a harness, not criterion: each
 //! figure is one timed run, printed with the options that made it).
 //!
 //! Per backend (SQLite as `db::TestDb` makes it: a file, WAL, `synchronous=FULL`; PostgreSQL on
