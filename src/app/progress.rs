@@ -137,9 +137,13 @@ impl Default for TradeScanProgress {
 }
 
 impl report::trade::ScanProgress for TradeScanProgress {
+    /// Each pass over the files (the names, then the sums) starts the bar again.
     fn start(&self, files: usize, bytes: u64) {
         self.files.store(files as u64, Ordering::Relaxed);
+        self.read.store(0, Ordering::Relaxed);
         if let Some(bar) = &self.bar {
+            bar.set_position(0);
+            bar.reset_eta();
             bar.set_length(bytes);
             bar.set_message(format!("0/{files} files"));
         }

@@ -175,12 +175,16 @@ pub struct Steps {
     pub compare_secs: f64,
 }
 
-/// The engine's comparison of every file with the quotas, without a filter, in the two steps
-/// `cites report trade` takes: `scan`, then `compare_scan` (`report::trade::compare` is the
-/// two in one call); timed apart.
+/// The engine's comparison of every file with the quotas, without a filter, in the steps
+/// `cites report trade` takes: `scan_names`, the `Keep` of the quotas (the names are resolved
+/// beforehand here), `scan_keeping`, then `compare_scan` (`report::trade::compare` is all in
+/// one call); the two passes timed together as the scan, `compare_scan` apart.
 pub fn compare(files: &[PathBuf], inputs: &Inputs) -> (TradeComparison, Steps) {
     let started = Instant::now();
-    let scanned = report::trade::scan(files, &ScanFilter::default(), &NoProgress).unwrap();
+    let filter = ScanFilter::default();
+    let reported = report::trade::scan_names(files, &filter, &NoProgress).unwrap();
+    let keep = report::trade::Keep::for_comparison(&reported, &inputs.names, &inputs.quotas, None);
+    let scanned = report::trade::scan_keeping(files, &filter, Some(&keep), &NoProgress).unwrap();
     let scan_secs = started.elapsed().as_secs_f64();
     let scan_peak_kib = super::peak_rss_kib();
     let scan_groups = scanned.groups.len();

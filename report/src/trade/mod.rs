@@ -117,12 +117,96 @@ impl Scan {
     }
 }
 
+/// Which summed groups a scan keeps: those of an exporter and a year some quota is for, and
+/// every group of the names listed (a tabulated taxon's names, and the names the catalogue
+/// does not resolve, which the comparison lists). A whole download is mostly groups no quota
+/// reads; kept, they would hold the download in memory as groups (20 million rows gave 19.8
+/// million groups, 8.5 GiB: `benches/README.md`). Malformed rows are always kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// Exporter as reported (ISO code) to the quota years (a period's first year).
+    pub exporter_years: HashMap<String, BTreeSet<i32>>,
+    pub names: BTreeSet<String>,
+}
+
+impl Keep {
+    /// What [`compare_scan`] reads of a scan for `quotas` and the tabulation of `tabulate`,
+    /// given every name the files report (from [`scan_names`]).
+    pub fn for_comparison(
+        reported: &BTreeSet<String>,
+        names: &dyn Resolve,
+        quotas: &[TradeQuota],
+        tabulate: Option<TaxonId>,
+    ) -> Keep {
+        let mut exporter_years: HashMap<String, BTreeSet<i32>> = HashMap::new();
+        for q in quotas {
+            exporter_years
+                .entry(q.exporter.as_str().to_owned())
+                .or_default()
+                .insert(chrono::Datelike::year(&q.period.start()));
+        }
+        let names = reported
+            .iter()
+            .filter(|n| match names.resolve(n) {
+                None => true,
+                Some(r) => tabulate.is_some_and(|t| r.counts_for.contains(&t)),
+            })
+            .cloned()
+            .collect();
+        Keep {
+            exporter_years,
+            names,
+        }
+    }
+
+    /// Whether a group of this exporter, year and name is kept.
+    pub fn keeps(&self, exporter: &str, year: i32, name: &str) -> bool {
+        self.names.contains(name)
+            || self
+                .exporter_years
+                .get(exporter)
+                .is_some_and(|years| years.contains(&year))
+    }
+}
+
+/// The distinct names reported in `Taxon` of the shipments `filter` keeps, trimmed: one pass
+/// over the `Taxon`, `Exporter` and `Year` columns of each file, so names are resolved before
+/// the scan that sums (and [`Keep`] can be made).
+pub fn scan_names(
+    files: &[PathBuf],
+    filter: &ScanFilter,
+    progress: &dyn ScanProgress,
+) -> crate::Result<BTreeSet<String>> {
+    let sizes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    progress.start(files.len(), sizes);
+    let mut out = BTreeSet::new();
+    for file in files {
+        let (names, bytes) = scan::names_of_file(file, filter)?;
+        out.extend(names);
+        progress.file_read(file, bytes);
+    }
+    Ok(out)
+}
+
 /// Scans `files` in order (each on polars' streaming engine), reading only what `filter`
 /// keeps. A file that cannot be read, or is not in the shipment-level layout, is an error
 /// naming it; a malformed row is not.
 pub fn scan(
     files: &[PathBuf],
     filter: &ScanFilter,
+    progress: &dyn ScanProgress,
+) -> crate::Result<Scan> {
+    scan_keeping(files, filter, None, progress)
+}
+
+/// [`scan`], keeping only the groups `keep` names (all without it).
+pub fn scan_keeping(
+    files: &[PathBuf],
+    filter: &ScanFilter,
+    keep: Option<&Keep>,
     progress: &dyn ScanProgress,
 ) -> crate::Result<Scan> {
     let sizes: u64 = files
@@ -132,7 +216,7 @@ pub fn scan(
     progress.start(files.len(), sizes);
     let mut out = Scan::default();
     for file in files {
-        let one = scan::scan_file(file, filter)?;
+        let one = scan::scan_file(file, filter, keep)?;
         progress.file_read(file, one.read.bytes);
         out.malformed_total += one.read.malformed_rows;
         let room = MALFORMED_LISTED_MAX.saturating_sub(out.malformed.len());
@@ -387,7 +471,8 @@ impl TradeComparison {
 }
 
 /// Scans `files` and compares them with `quotas` in one call; with `tabulate`, the comparative
-/// tabulation of that taxon too.
+/// tabulation of that taxon too. Two passes: the names first, then the sums of only what the
+/// comparison reads ([`Keep`]).
 pub fn compare(
     files: &[PathBuf],
     filter: &ScanFilter,
@@ -396,6 +481,8 @@ pub fn compare(
     tabulate: Option<TaxonId>,
     progress: &dyn ScanProgress,
 ) -> crate::Result<TradeComparison> {
-    let scanned = scan(files, filter, progress)?;
+    let reported = scan_names(files, filter, progress)?;
+    let keep = Keep::for_comparison(&reported, names, quotas, tabulate);
+    let scanned = scan_keeping(files, filter, Some(&keep), progress)?;
     Ok(compare_scan(scanned, names, quotas, tabulate))
 }

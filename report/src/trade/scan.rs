@@ -15,7 +15,7 @@ use polars::prelude::{
 };
 use rust_decimal::Decimal;
 
-use super::{Reporter, ScanFilter, Shipments};
+use super::{Keep, Reporter, ScanFilter, Shipments};
 
 /// The columns of the shipment-level download (section 9 of the domain reference) this scan
 /// reads; the others (`Id`, `Appendix`, the higher taxa, the permit ids) may be present and are
@@ -189,8 +189,50 @@ fn query(file: &Path, filter: &ScanFilter) -> crate::Result<LazyFrame> {
         .agg([quantity.sum().alias("quantity"), len().alias("rows")]))
 }
 
-/// Scans one file on the streaming engine.
-pub(super) fn scan_file(file: &Path, filter: &ScanFilter) -> crate::Result<FileScan> {
+/// The distinct names (trimmed, not empty) of one file's shipments that `filter` keeps, and
+/// the file's size.
+pub(super) fn names_of_file(file: &Path, filter: &ScanFilter) -> crate::Result<(Vec<String>, u64)> {
+    let bytes = std::fs::metadata(file)
+        .map_err(|e| polars_error(file, e))?
+        .len();
+    check_header(file)?;
+    let path = PlRefPath::try_from_path(file).map_err(|e| polars_error(file, e))?;
+    let mut lf = LazyCsvReader::new(path)
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .finish()
+        .map_err(|e| polars_error(file, e))?;
+    if let Some(exporter) = filter.exporter {
+        lf = lf.filter(col("Exporter").eq(lit(exporter.as_str())));
+    }
+    if let Some(y) = filter.year {
+        lf = lf.filter(col("Year").cast(DataType::Int32).eq(lit(y)));
+    }
+    let df = lf
+        .group_by([col("Taxon")])
+        .agg([len().alias("rows")])
+        .collect_with_engine(Engine::Streaming)
+        .map_err(|e| polars_error(file, e))?
+        .unwrap_single();
+    let taxa = df
+        .column("Taxon")
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| polars_error(file, e))?;
+    let names = (0..taxa.len())
+        .filter_map(|i| taxa.get(i))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .collect();
+    Ok((names, bytes))
+}
+
+/// Scans one file on the streaming engine, keeping the groups `keep` names (all without it).
+pub(super) fn scan_file(
+    file: &Path,
+    filter: &ScanFilter,
+    keep: Option<&Keep>,
+) -> crate::Result<FileScan> {
     let bytes = std::fs::metadata(file)
         .map_err(|e| polars_error(file, e))?
         .len();
@@ -209,7 +251,7 @@ pub(super) fn scan_file(file: &Path, filter: &ScanFilter) -> crate::Result<FileS
             malformed_rows: 0,
         },
     };
-    read_groups(file, &df, &mut out).map_err(|e| match e {
+    read_groups(file, &df, keep, &mut out).map_err(|e| match e {
         crate::Error::Table(e) => polars_error(file, e),
         e => e,
     })?;
@@ -218,7 +260,12 @@ pub(super) fn scan_file(file: &Path, filter: &ScanFilter) -> crate::Result<FileS
 }
 
 /// Turns the summed frame into groups and malformed rows.
-fn read_groups(file: &Path, df: &DataFrame, out: &mut FileScan) -> crate::Result<()> {
+fn read_groups(
+    file: &Path,
+    df: &DataFrame,
+    keep: Option<&Keep>,
+    out: &mut FileScan,
+) -> crate::Result<()> {
     let text = |name: &str| df.column(name).and_then(|c| c.str().cloned());
     let year = df.column("year")?.i32()?.clone();
     let [
@@ -276,6 +323,16 @@ fn read_groups(file: &Path, df: &DataFrame, out: &mut FileScan) -> crate::Result
             continue;
         }
         out.read.rows += count;
+        let year = year.get(i).unwrap_or(0);
+        if let Some(k) = keep
+            && !k.keeps(
+                exporter.get(i).unwrap_or("").trim(),
+                year,
+                taxon.get(i).unwrap_or("").trim(),
+            )
+        {
+            continue;
+        }
         let raw = quantity.physical().get(i).unwrap_or(0);
         let amount = Decimal::try_from_i128_with_scale(raw, u32::try_from(scale).unwrap_or(28))
             .map_err(|_| {
@@ -285,7 +342,7 @@ fn read_groups(file: &Path, df: &DataFrame, out: &mut FileScan) -> crate::Result
                 )
             })?;
         out.groups.push(Shipments {
-            year: year.get(i).unwrap_or(0),
+            year,
             taxon: s(taxon.get(i)),
             term: s(term.get(i)),
             unit: s(unit.get(i)),

@@ -398,3 +398,36 @@ fn the_text_csv_json_and_html_hold_the_verdicts() {
     assert!(html.contains("trade-trend-0"));
     assert!(html.contains("trade_db_1.csv"));
 }
+
+#[test]
+fn the_scan_keeps_only_what_the_comparison_reads_and_compares_the_same() {
+    let files = files();
+    let filter = ScanFilter::default();
+    let everything = trade::scan(&files, &filter, &NoProgress).unwrap();
+    let reported = trade::scan_names(&files, &filter, &NoProgress).unwrap();
+    let every_name: std::collections::BTreeSet<String> =
+        everything.names().into_iter().map(str::to_owned).collect();
+    assert_eq!(
+        reported, every_name,
+        "the names pass sees every summed name"
+    );
+    for tabulate in [None, Some(TaxonId::new(ROYAL_PYTHON))] {
+        let keep = trade::Keep::for_comparison(&reported, &names(), &quotas(), tabulate);
+        let kept = trade::scan_keeping(&files, &filter, Some(&keep), &NoProgress).unwrap();
+        assert!(
+            kept.groups.len() < everything.groups.len(),
+            "{} of {} groups kept",
+            kept.groups.len(),
+            everything.groups.len()
+        );
+        assert_eq!(kept.files, everything.files, "every row is still counted");
+        assert_eq!(kept.malformed, everything.malformed);
+        for g in &kept.groups {
+            assert!(keep.keeps(&g.exporter, g.year, &g.taxon), "{g:?}");
+        }
+        assert_eq!(
+            trade::compare_scan(kept, &names(), &quotas(), tabulate),
+            trade::compare_scan(everything.clone(), &names(), &quotas(), tabulate),
+        );
+    }
+}

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use db::Db;
 use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
 use report::trade::{
-    NameMap, QuotaOrigin, Resolution, ScanFilter, ScanProgress, TRADE_YEARS, TradeComparison,
+    Keep, NameMap, QuotaOrigin, Resolution, ScanFilter, ScanProgress, TRADE_YEARS, TradeComparison,
     TradeQuota,
 };
 use rust_decimal::Decimal;
@@ -92,14 +92,25 @@ pub async fn trade(
         exporter: query.exporter,
         year: query.year,
     };
+    // Two passes: the names first, resolved and their quotas gathered, then the sums of only
+    // what the comparison reads (the rest of a whole download would be held as groups).
     let files = query.files.clone();
-    let scanned =
-        tokio::task::spawn_blocking(move || report::trade::scan(&files, &filter, &*progress))
+    let first = progress.clone();
+    let reported =
+        tokio::task::spawn_blocking(move || report::trade::scan_names(&files, &filter, &*first))
             .await
             .map_err(|e| TradeError::Scan(format!("the scan stopped: {e}")))?
             .map_err(|e| TradeError::Scan(e.to_string()))?;
-    let names = resolve_names(db, scanned.names()).await?;
+    let names = resolve_names(db, reported.iter().map(String::as_str).collect()).await?;
     let quotas = quotas(db, ledger, query, &names).await?;
+    let keep = Keep::for_comparison(&reported, &names, &quotas, query.taxon);
+    let files = query.files.clone();
+    let scanned = tokio::task::spawn_blocking(move || {
+        report::trade::scan_keeping(&files, &filter, Some(&keep), &*progress)
+    })
+    .await
+    .map_err(|e| TradeError::Scan(format!("the scan stopped: {e}")))?
+    .map_err(|e| TradeError::Scan(e.to_string()))?;
     Ok(report::trade::compare_scan(
         scanned,
         &names,
