@@ -6,11 +6,12 @@
 //!
 //! The entry points:
 //! - [`compare`]`(files, &ScanFilter, &dyn Resolve, &[TradeQuota], Option<TaxonId>, &dyn
-//!   ScanProgress) -> Result<TradeComparison>`: everything in one call (what the benchmark
-//!   calls, with a [`NameMap`] built beforehand).
-//! - or in two steps, for a caller that resolves names from a database between them: [`scan`]
-//!   (the streaming pass over the files; [`Scan::names`] are the names to resolve), then
-//!   [`compare_scan`].
+//!   ScanProgress) -> Result<TradeComparison>`: everything in one call, with a [`NameMap`]
+//!   built beforehand.
+//! - or in steps, for a caller that resolves names from a database between them:
+//!   [`scan_names`] (a first pass: the names to resolve), then, with the quotas gathered,
+//!   [`Keep::for_comparison`] and [`scan_keeping`] (the streaming pass that sums only what
+//!   the comparison reads), then [`compare_scan`].
 //!
 //! - **Scan** ([`scan`]): one lazy polars query per file on the streaming engine (never the
 //!   whole file in memory); every column read as text, the year, quantity and reporter type
