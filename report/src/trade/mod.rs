@@ -41,7 +41,7 @@ mod problems;
 pub mod render;
 mod scan;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
@@ -118,15 +118,19 @@ impl Scan {
     }
 }
 
-/// Which summed groups a scan keeps: those of an exporter and a year some quota is for, and
-/// every group of the names listed (a tabulated taxon's names, and the names the catalogue
+/// Which summed groups a scan keeps: those of an exporter, a year and a name whose taxon some
+/// quota counts (as [`compare_scan`] reads them), and every group of the names listed (a tabulated taxon's names, and the names the catalogue
 /// does not resolve, which the comparison lists). A whole download is mostly groups no quota
 /// reads; kept, they would hold the download in memory as groups (20 million rows gave 19.8
 /// million groups, 8.5 GiB: `benches/README.md`). Malformed rows are always kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keep {
-    /// Exporter as reported (ISO code) to the quota years (a period's first year).
-    pub exporter_years: HashMap<String, BTreeSet<i32>>,
+    /// Exporter as reported (ISO code) to the (year, taxon) of its quotas (a period's first
+    /// year).
+    pub quotas: HashMap<String, HashSet<(i32, TaxonId)>>,
+    /// Each reported name that counts for a taxon some quota is on, with those taxa.
+    pub counts_for: HashMap<String, Vec<TaxonId>>,
+    /// Names whose every group is kept.
     pub names: BTreeSet<String>,
 }
 
@@ -139,34 +143,55 @@ impl Keep {
         quotas: &[TradeQuota],
         tabulate: Option<TaxonId>,
     ) -> Keep {
-        let mut exporter_years: HashMap<String, BTreeSet<i32>> = HashMap::new();
+        let mut by_exporter: HashMap<String, HashSet<(i32, TaxonId)>> = HashMap::new();
+        let mut quota_taxa = HashSet::new();
         for q in quotas {
-            exporter_years
+            by_exporter
                 .entry(q.exporter.as_str().to_owned())
                 .or_default()
-                .insert(chrono::Datelike::year(&q.period.start()));
+                .insert((chrono::Datelike::year(&q.period.start()), q.taxon_id));
+            quota_taxa.insert(q.taxon_id);
         }
-        let names = reported
-            .iter()
-            .filter(|n| match names.resolve(n) {
-                None => true,
-                Some(r) => tabulate.is_some_and(|t| r.counts_for.contains(&t)),
-            })
-            .cloned()
-            .collect();
+        let mut counts_for = HashMap::new();
+        let mut kept_names = BTreeSet::new();
+        for name in reported {
+            match names.resolve(name) {
+                None => {
+                    kept_names.insert(name.clone());
+                }
+                Some(r) => {
+                    if tabulate.is_some_and(|t| r.counts_for.contains(&t)) {
+                        kept_names.insert(name.clone());
+                    }
+                    let taxa: Vec<TaxonId> = r
+                        .counts_for
+                        .iter()
+                        .copied()
+                        .filter(|t| quota_taxa.contains(t))
+                        .collect();
+                    if !taxa.is_empty() {
+                        counts_for.insert(name.clone(), taxa);
+                    }
+                }
+            }
+        }
         Keep {
-            exporter_years,
-            names,
+            quotas: by_exporter,
+            counts_for,
+            names: kept_names,
         }
     }
 
     /// Whether a group of this exporter, year and name is kept.
     pub fn keeps(&self, exporter: &str, year: i32, name: &str) -> bool {
-        self.names.contains(name)
-            || self
-                .exporter_years
-                .get(exporter)
-                .is_some_and(|years| years.contains(&year))
+        if self.names.contains(name) {
+            return true;
+        }
+        let (Some(quotas), Some(taxa)) = (self.quotas.get(exporter), self.counts_for.get(name))
+        else {
+            return false;
+        };
+        taxa.iter().any(|t| quotas.contains(&(year, *t)))
     }
 }
 
