@@ -214,11 +214,11 @@ fn one_quota(
             Fate::Confiscated => c.confiscated_rows += g.rows,
             Fate::NotCompared(reason) => c.not_compared.push(NotCompared {
                 year: g.year,
-                taxon: g.taxon.clone(),
-                term: g.term.clone(),
-                unit: g.unit.clone(),
-                source: g.source.clone(),
-                purpose: g.purpose.clone(),
+                taxon: g.taxon.to_string(),
+                term: g.term.to_string(),
+                unit: g.unit.to_string(),
+                source: g.source.to_string(),
+                purpose: g.purpose.to_string(),
                 reporter: g.reporter,
                 quantity: g.quantity,
                 rows: g.rows,
@@ -322,20 +322,20 @@ fn tabulation(
         };
         let term = codes
             .term(&g.term)
-            .map_or_else(|| g.term.clone(), |t| t.code().to_owned());
+            .map_or_else(|| g.term.to_string(), |t| t.code().to_owned());
         let unit = codes
             .unit(&g.unit)
-            .map_or_else(|| g.unit.clone(), |u| u.code().to_owned());
+            .map_or_else(|| g.unit.to_string(), |u| u.code().to_owned());
         let key = (
             g.year,
             r.taxon_name.clone(),
-            g.importer.clone(),
-            g.exporter.clone(),
-            g.origin.clone(),
+            g.importer.to_string(),
+            g.exporter.to_string(),
+            g.origin.to_string(),
             term,
             unit,
-            g.purpose.clone(),
-            g.source.clone(),
+            g.purpose.to_string(),
+            g.source.to_string(),
         );
         let e = rows.entry(key).or_default();
         match g.reporter {

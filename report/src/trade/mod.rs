@@ -44,6 +44,7 @@ mod scan;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use compact_str::CompactString;
 use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -71,19 +72,21 @@ pub enum Reporter {
     Importer,
 }
 
-/// Shipments summed by everything a comparison keys on: the text as reported (trimmed).
+/// Shipments summed by everything a comparison keys on: the text as reported (trimmed), each
+/// inline up to 24 bytes (`CompactString`): codes and most names take no heap block, and a
+/// scan keeps millions of these.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shipments {
     pub year: i32,
-    pub taxon: String,
-    pub term: String,
-    pub unit: String,
-    pub importer: String,
-    pub exporter: String,
+    pub taxon: CompactString,
+    pub term: CompactString,
+    pub unit: CompactString,
+    pub importer: CompactString,
+    pub exporter: CompactString,
     /// Empty when the exporter is the origin (or none was reported); else a re-export.
-    pub origin: String,
-    pub purpose: String,
-    pub source: String,
+    pub origin: CompactString,
+    pub purpose: CompactString,
+    pub source: CompactString,
     pub reporter: Reporter,
     pub quantity: Decimal,
     pub rows: u64,

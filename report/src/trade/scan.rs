@@ -300,7 +300,7 @@ fn read_groups(
     let scale = quantity.scale();
     let rows = df.column("rows")?.cast(&DataType::UInt64)?;
     let rows = rows.u64()?;
-    let s = |v: Option<&str>| v.unwrap_or("").trim().to_owned();
+    let s = |v: Option<&str>| compact_str::CompactString::from(v.unwrap_or("").trim());
     for i in 0..df.height() {
         let count = rows.get(i).unwrap_or(0);
         if let Some(row) = bad_row.get(i) {
