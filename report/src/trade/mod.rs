@@ -198,6 +198,15 @@ impl Keep {
     }
 }
 
+/// The bytes of every file, for a progress bar (a file that cannot be read counts 0: its scan
+/// names it).
+fn total_size(files: &[PathBuf]) -> u64 {
+    files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum()
+}
+
 /// The distinct names reported in `Taxon` of the shipments `filter` keeps, trimmed: one pass
 /// over the `Taxon`, `Exporter` and `Year` columns of each file, so names are resolved before
 /// the scan that sums (and [`Keep`] can be made).
@@ -206,11 +215,7 @@ pub fn scan_names(
     filter: &ScanFilter,
     progress: &dyn ScanProgress,
 ) -> crate::Result<BTreeSet<String>> {
-    let sizes: u64 = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    progress.start(files.len(), sizes);
+    progress.start(files.len(), total_size(files));
     let mut out = BTreeSet::new();
     for file in files {
         let (names, bytes) = scan::names_of_file(file, filter)?;
@@ -238,11 +243,7 @@ pub fn scan_keeping(
     keep: Option<&Keep>,
     progress: &dyn ScanProgress,
 ) -> crate::Result<Scan> {
-    let sizes: u64 = files
-        .iter()
-        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
-        .sum();
-    progress.start(files.len(), sizes);
+    progress.start(files.len(), total_size(files));
     let mut out = Scan::default();
     for file in files {
         let one = scan::scan_file(file, filter, keep)?;

@@ -96,27 +96,31 @@ pub async fn trade(
     // what the comparison reads (the rest of a whole download would be held as groups).
     let files = query.files.clone();
     let first = progress.clone();
-    let reported =
-        tokio::task::spawn_blocking(move || report::trade::scan_names(&files, &filter, &*first))
-            .await
-            .map_err(|e| TradeError::Scan(format!("the scan stopped: {e}")))?
-            .map_err(|e| TradeError::Scan(e.to_string()))?;
+    let reported = off_runtime(move || report::trade::scan_names(&files, &filter, &*first)).await?;
     let names = resolve_names(db, reported.iter().map(String::as_str).collect()).await?;
     let quotas = quotas(db, ledger, query, &names).await?;
     let keep = Keep::for_comparison(&reported, &names, &quotas, query.taxon);
     let files = query.files.clone();
-    let scanned = tokio::task::spawn_blocking(move || {
-        report::trade::scan_keeping(&files, &filter, Some(&keep), &*progress)
-    })
-    .await
-    .map_err(|e| TradeError::Scan(format!("the scan stopped: {e}")))?
-    .map_err(|e| TradeError::Scan(e.to_string()))?;
+    let scanned =
+        off_runtime(move || report::trade::scan_keeping(&files, &filter, Some(&keep), &*progress))
+            .await?;
     Ok(report::trade::compare_scan(
         scanned,
         &names,
         &quotas,
         query.taxon,
     ))
+}
+
+/// A pass over the files on a blocking thread (polars' streaming engine blocks), its faults as
+/// [`TradeError::Scan`].
+async fn off_runtime<T: Send + 'static>(
+    pass: impl FnOnce() -> report::Result<T> + Send + 'static,
+) -> Result<T, TradeError> {
+    tokio::task::spawn_blocking(pass)
+        .await
+        .map_err(|e| TradeError::Scan(format!("the scan stopped: {e}")))?
+        .map_err(|e| TradeError::Scan(e.to_string()))
 }
 
 /// The name as the catalogue knows it: the Trade Database writes a genus or family reported
