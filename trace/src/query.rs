@@ -324,7 +324,11 @@ impl Register {
         Ok(document_views(rows.into_iter()))
     }
 
-    /// Fetches the subgraph around `seed` within `limits`.
+    /// Fetches the subgraph around `seed` within `limits`: the specimens the walk reaches,
+    /// then, at once on two connections, the flows the analysis reads (those of the kept
+    /// specimens, and for a forward trace the other inputs of the events consuming them) and
+    /// the documents of every event with a flow on a kept specimen, of which those of the
+    /// events kept are kept.
     async fn fetch(
         &self,
         seed: &str,
@@ -332,6 +336,31 @@ impl Register {
         seed_is_event: bool,
         limits: Limits,
     ) -> Result<Sub> {
+        let (specimens, truncated) = self.walk(seed, backward, seed_is_event, limits).await?;
+        let ((flows, events), documents) =
+            tokio::try_join!(self.flows(&specimens, backward), self.documents(&specimens))?;
+        let documents: Vec<_> = documents
+            .into_iter()
+            .filter(|(event, _)| events.contains_key(event))
+            .collect();
+        Ok(Sub {
+            specimens,
+            events,
+            flows,
+            documents,
+            truncated,
+        })
+    }
+
+    /// The specimens within `limits` of `seed`, nearest first, and whether the limits cut the
+    /// walk short.
+    async fn walk(
+        &self,
+        seed: &str,
+        backward: bool,
+        seed_is_event: bool,
+        limits: Limits,
+    ) -> Result<(BTreeMap<String, SpecimenRow>, bool)> {
         let cte = walk_cte(backward, seed_is_event);
         let depth = i64::from(limits.depth);
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
@@ -371,40 +400,49 @@ impl Register {
                 specimens.insert(key, row);
             }
         }
-        // The events touching the kept specimens, with all their flows. The kept keys go in
-        // as one JSON array, so the walk runs once per query.
-        let keys =
-            serde_json::Value::from(specimens.keys().cloned().collect::<Vec<_>>()).to_string();
-        let json_each = match self.db.backend() {
-            db::Backend::Sqlite => "json_each($1)",
-            db::Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
+        Ok((specimens, truncated))
+    }
+
+    /// The flows an analysis reads, with their events: every flow of a kept specimen, and for a
+    /// forward trace (`backward` false) every other input of an event consuming one (its share
+    /// of the event's outputs is not the trace's). Of the kept specimens' flows, an origin keeps
+    /// an input only into an event producing a kept specimen, a forward trace an output only of
+    /// an event consuming one: the others lead away from the trace (a split's siblings, a
+    /// seed's own producer).
+    async fn flows(
+        &self,
+        specimens: &BTreeMap<String, SpecimenRow>,
+        backward: bool,
+    ) -> Result<(Vec<FlowRow>, BTreeMap<String, EventRow>)> {
+        let keys = key_list(specimens.keys().map(String::as_str));
+        let sel = self.key_table("sel");
+        let event_columns = "e.kind, e.occurred_at, e.country, e.agent_key";
+        let own = format!(
+            "SELECT f.event_key, f.specimen_key, f.direction, f.quantity_micro, \
+             CAST(NULL AS TEXT) AS unit, {event_columns} \
+             FROM sel CROSS JOIN trace_flows f JOIN trace_events e ON e.key = f.event_key \
+             WHERE f.specimen_key = sel.key AND {NOT_CORRECTED}"
+        );
+        let sql = if backward {
+            format!("{sel} {own}")
+        } else {
+            format!(
+                "{sel}, consumers AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
+                 CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key AND f.direction = 'in' \
+                 AND {NOT_CORRECTED}) \
+                 {own} UNION ALL \
+                 SELECT o.event_key, o.specimen_key, o.direction, o.quantity_micro, s.unit, \
+                 {event_columns} FROM consumers x CROSS JOIN trace_flows o \
+                 JOIN trace_events e ON e.key = o.event_key \
+                 JOIN trace_specimens s ON s.key = o.specimen_key \
+                 WHERE o.event_key = x.event_key AND o.direction = 'in' \
+                 AND o.specimen_key NOT IN (SELECT key FROM sel)"
+            )
         };
-        // CROSS JOIN keeps SQLite's planner from putting the JSON array inside the loop. The
-        // LIMIT (the number of keys, $2) is what PostgreSQL's planner takes for the array's
-        // size, which it otherwise puts at 100 whatever it holds: with 100 keys assumed it
-        // hashed the whole of trace_flows and trace_events for a trace of a few specimens
-        // (at 100,000 nodes with current statistics: 15 ms against 0.4 ms, growing with the
-        // tables).
-        let sel = format!(
-            "WITH sel(specimen_key) AS MATERIALIZED \
-             (SELECT value FROM {json_each} LIMIT CAST($2 AS BIGINT))"
-        );
-        let key_count = i64::try_from(specimens.len()).unwrap_or(i64::MAX);
-        let events_of_sel = "SELECT f.event_key FROM sel CROSS JOIN trace_flows f \
-             WHERE f.specimen_key = sel.specimen_key";
-        let flows_sql = format!(
-            "{sel}, ev AS ({events_of_sel} AND {NOT_CORRECTED}) \
-             SELECT f.event_key, f.specimen_key, f.direction, f.quantity_micro, s.unit, \
-             e.kind, e.occurred_at, e.country, e.agent_key \
-             FROM (SELECT DISTINCT event_key FROM ev) x \
-             JOIN trace_flows f ON f.event_key = x.event_key \
-             JOIN trace_events e ON e.key = f.event_key \
-             JOIN trace_specimens s ON s.key = f.specimen_key"
-        );
         let rows = read_db!(&self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(flows_sql.clone()))
-                .bind(&keys)
-                .bind(key_count)
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&keys.0)
+                .bind(keys.1)
                 .fetch_all(pool)
                 .await?
                 .iter()
@@ -414,7 +452,7 @@ impl Register {
                         specimen: r.try_get(1)?,
                         direction: r.try_get(2)?,
                         quantity_micro: r.try_get(3)?,
-                        unit: r.try_get(4)?,
+                        unit: r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
                     },
                     r.try_get::<String, _>(5)?,
                     r.try_get::<Timestamp, _>(6)?,
@@ -423,9 +461,26 @@ impl Register {
                 )))
                 .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
         })?;
+        // The events through which the trace goes on: those producing a kept specimen (an
+        // origin) or consuming one (a forward trace).
+        let onward = if backward { "out" } else { "in" };
+        let through: HashSet<String> = rows
+            .iter()
+            .filter(|(f, ..)| f.direction == onward && specimens.contains_key(&f.specimen))
+            .map(|(f, ..)| f.event.clone())
+            .collect();
         let mut events = BTreeMap::new();
         let mut flows = Vec::with_capacity(rows.len());
-        for (flow, kind, at, country, agent) in rows {
+        for (mut flow, kind, at, country, agent) in rows {
+            let kept = flow.direction == "subject"
+                || flow.direction == onward
+                || through.contains(&flow.event);
+            if !kept {
+                continue;
+            }
+            if let Some(s) = specimens.get(&flow.specimen) {
+                flow.unit.clone_from(&s.unit);
+            }
             let kind = EventKind::parse(&kind)
                 .ok_or_else(|| Error::Corrupt(format!("kind of event {}", flow.event)))?;
             events.entry(flow.event.clone()).or_insert(EventRow {
@@ -436,37 +491,68 @@ impl Register {
             });
             flows.push(flow);
         }
-        let documents_sql = format!(
-            "{sel}, ev AS ({events_of_sel} AND {NOT_CORRECTED}) \
-             SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM trace_event_documents ed \
+        Ok((flows, events))
+    }
+
+    /// The documents cited by the events with a flow on one of `specimens`, with the citing
+    /// event, each at every revision, the latest first ([`document_views`] keeps the first).
+    async fn documents(
+        &self,
+        specimens: &BTreeMap<String, SpecimenRow>,
+    ) -> Result<Vec<(String, DocumentRow)>> {
+        let keys = key_list(specimens.keys().map(String::as_str));
+        let sql = format!(
+            "{}, ev AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
+             CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key) \
+             SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM ev \
+             CROSS JOIN trace_event_documents ed \
              JOIN trace_documents d ON d.country = ed.country AND d.doc_type = ed.doc_type \
              AND d.number = ed.number \
-             WHERE ed.event_key IN (SELECT event_key FROM ev) AND d.revision = \
-             (SELECT MAX(l.revision) FROM trace_documents l WHERE l.country = d.country \
-              AND l.doc_type = d.doc_type AND l.number = d.number) \
-             ORDER BY d.country, d.doc_type, d.number, ed.event_key"
+             WHERE ed.event_key = ev.event_key \
+             ORDER BY d.country, d.doc_type, d.number, d.revision DESC, ed.event_key",
+            self.key_table("sel")
         );
         let documents = read_db!(&self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(documents_sql.clone()))
-                .bind(&keys)
-                .bind(key_count)
+            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(&keys.0)
+                .bind(keys.1)
                 .fetch_all(pool)
                 .await?
                 .iter()
                 .map(|r| Ok((r.try_get::<String, _>(13)?, document_row(r)?)))
                 .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
         })?;
-        Ok(Sub {
-            specimens,
-            events,
-            flows,
-            documents,
-            truncated,
-        })
+        Ok(documents)
+    }
+
+    /// `WITH {name}(key) AS (...)`: the keys bound as `$1` (a JSON array) and `$2` (their
+    /// number), from [`key_list`]. CROSS JOIN from it keeps SQLite's planner from putting the
+    /// JSON array inside the loop. The LIMIT is what PostgreSQL's planner takes for the
+    /// array's size, which it otherwise puts at 100 whatever it holds: with 100 keys assumed it
+    /// hashed the whole of trace_flows and trace_events for a trace of a few specimens (at
+    /// 100,000 nodes with current statistics: 15 ms against 0.4 ms, growing with the tables).
+    fn key_table(&self, name: &str) -> String {
+        let json_each = match self.db.backend() {
+            db::Backend::Sqlite => "json_each($1)",
+            db::Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
+        };
+        format!(
+            "WITH {name}(key) AS MATERIALIZED \
+             (SELECT value FROM {json_each} LIMIT CAST($2 AS BIGINT))"
+        )
     }
 }
 
-/// Groups document rows (one per citing event) into views.
+/// Keys as one JSON array and their number, for [`Register::key_table`]: a query runs once
+/// whatever the number of keys.
+fn key_list<'a>(keys: impl Iterator<Item = &'a str>) -> (String, i64) {
+    let keys: Vec<&str> = keys.collect();
+    let n = i64::try_from(keys.len()).unwrap_or(i64::MAX);
+    (serde_json::Value::from(keys).to_string(), n)
+}
+
+/// Groups document rows (one per citing event) into views: a document's first row gives its
+/// revision and fields.
 pub(crate) fn document_views(
     rows: impl Iterator<Item = (Option<String>, DocumentRow)>,
 ) -> Vec<DocumentView> {
@@ -634,28 +720,10 @@ fn nodes_and_edges(
     (nodes, edges)
 }
 
-/// The flows a trace keeps: every flow of an event with a `direction` flow ("out": producing,
-/// "in": consuming) on a kept specimen, and the custody (`subject`) flows on kept specimens.
-fn kept_flows<'a>(sub: &'a Sub, direction: &str) -> Vec<&'a FlowRow> {
-    let events: HashSet<&str> = sub
-        .flows
-        .iter()
-        .filter(|f| f.direction == direction && sub.specimens.contains_key(&f.specimen))
-        .map(|f| f.event.as_str())
-        .collect();
-    sub.flows
-        .iter()
-        .filter(|f| match f.direction.as_str() {
-            "subject" => sub.specimens.contains_key(&f.specimen),
-            _ => events.contains(f.event.as_str()),
-        })
-        .collect()
-}
-
 fn analyse_origin(target: &str, sub: Sub) -> Origin {
-    // Kept: the events producing a kept specimen, their inputs, and custody events on kept
-    // specimens; not the other consumers of an ancestor (a split's siblings).
-    let flows = kept_flows(&sub, "out");
+    // Kept (by `Register::flows`): the events producing a kept specimen, their inputs, and
+    // custody events on kept specimens; not the other consumers of an ancestor.
+    let flows: Vec<&FlowRow> = sub.flows.iter().collect();
     let kept_events: HashSet<&str> = flows.iter().map(|f| f.event.as_str()).collect();
     let m = Material::build(&sub, &flows);
     let unit_of = |n: NodeIndex| {
@@ -749,7 +817,6 @@ fn analyse_origin(target: &str, sub: Sub) -> Origin {
     let documents = document_views(
         sub.documents
             .iter()
-            .filter(|(e, _)| kept_events.contains(e.as_str()))
             .map(|(e, d)| (Some(e.clone()), d.clone())),
     );
     let (nodes, edges) = nodes_and_edges(&sub, &kept_events, &flows);
@@ -770,9 +837,9 @@ fn analyse_origin(target: &str, sub: Sub) -> Origin {
 }
 
 fn analyse_forward(from: &str, starts: &[String], sub: Sub) -> Forward {
-    // Kept: every event consuming a kept specimen (with all its flows, for the weights) and
-    // custody events on kept specimens.
-    let flows = kept_flows(&sub, "in");
+    // Kept (by `Register::flows`): every event consuming a kept specimen (with all its
+    // inputs, for the weights) and custody events on kept specimens.
+    let flows: Vec<&FlowRow> = sub.flows.iter().collect();
     let kept_events: HashSet<&str> = flows.iter().map(|f| f.event.as_str()).collect();
     let m = Material::build(&sub, &flows);
     // Inputs from outside the subgraph weigh in each event's split of shares.
@@ -844,7 +911,6 @@ fn analyse_forward(from: &str, starts: &[String], sub: Sub) -> Forward {
     let documents = document_views(
         sub.documents
             .iter()
-            .filter(|(e, _)| kept_events.contains(e.as_str()))
             .map(|(e, d)| (Some(e.clone()), d.clone())),
     );
     let (nodes, edges) = nodes_and_edges(&sub, &kept_events, &flows);

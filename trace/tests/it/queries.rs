@@ -98,6 +98,71 @@ async fn a_repackaged_caviar_tin_goes_back_to_its_harvest_with_every_document(ba
 }
 on_both_backends!(a_repackaged_caviar_tin_goes_back_to_its_harvest_with_every_document);
 
+/// A trace's documents: each at its latest revision, and only those of the events the trace
+/// keeps (a forward trace from the fish leaves out its harvest and the licence).
+async fn a_trace_shows_the_latest_revision_of_the_documents_of_its_own_events(backend: Backend) {
+    let f = fixture(backend).await;
+    f.register
+        .ingest(&scenario("caviar"), "caviar")
+        .await
+        .unwrap();
+    let restated = json!({"documents": [{"country": "IT", "type": "re_export_certificate",
+        "number": "IT24RE0007", "status": "cancelled", "issued_on": "2024-06-05",
+        "valid_from": "2024-06-05", "valid_until": "2024-12-04", "taxon": "10001",
+        "permitted": {"amount": "2", "unit": "KGM"}, "actual": {"amount": "2", "unit": "KGM"},
+        "issuer": "agent:it-ma"}]});
+    f.register.ingest(&restated, "restated").await.unwrap();
+    let views = |docs: &[trace::DocumentView]| -> Vec<(String, i64, String, Vec<String>)> {
+        docs.iter()
+            .map(|d| {
+                (
+                    d.number.clone(),
+                    d.revision,
+                    d.status.clone(),
+                    d.events.clone(),
+                )
+            })
+            .collect()
+    };
+    let o = f
+        .register
+        .origin(CAVIAR_TIN, Limits::default())
+        .await
+        .unwrap();
+    let certificate = views(&o.documents)
+        .into_iter()
+        .find(|d| d.0 == "IT24RE0007")
+        .unwrap();
+    assert_eq!(
+        certificate,
+        (
+            "IT24RE0007".to_owned(),
+            2,
+            "cancelled".to_owned(),
+            vec!["ev:caviar:re-export".to_owned()]
+        )
+    );
+    let fwd = f
+        .register
+        .forward("urn:cites:fish:RU:2024:0451", Limits::default())
+        .await
+        .unwrap();
+    let numbers: Vec<(String, i64)> = views(&fwd.documents)
+        .into_iter()
+        .map(|d| (d.0, d.1))
+        .collect();
+    assert_eq!(
+        numbers,
+        [
+            ("IT24IM0001".to_owned(), 1),
+            ("IT24RE0007".to_owned(), 2),
+            ("24RU000123".to_owned(), 1)
+        ]
+    );
+    f.t.drop_db().await.unwrap();
+}
+on_both_backends!(a_trace_shows_the_latest_revision_of_the_documents_of_its_own_events);
+
 async fn a_handbag_of_two_skins_owes_half_to_each_ranching(backend: Backend) {
     let f = fixture(backend).await;
     f.register
