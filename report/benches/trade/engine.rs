@@ -167,6 +167,8 @@ pub fn inputs(seed: u64) -> Inputs {
 
 /// Where the engine's time and memory go: its scan, then its comparison.
 pub struct Steps {
+    /// The first pass (the names), part of `scan_secs`.
+    pub names_secs: f64,
     pub scan_secs: f64,
     /// Peak RSS when the scan is done, in KiB.
     pub scan_peak_kib: u64,
@@ -183,6 +185,7 @@ pub fn compare(files: &[PathBuf], inputs: &Inputs) -> (TradeComparison, Steps) {
     let started = Instant::now();
     let filter = ScanFilter::default();
     let reported = report::trade::scan_names(files, &filter, &NoProgress).unwrap();
+    let names_secs = started.elapsed().as_secs_f64();
     let keep = report::trade::Keep::for_comparison(&reported, &inputs.names, &inputs.quotas, None);
     let scanned = report::trade::scan_keeping(files, &filter, Some(&keep), &NoProgress).unwrap();
     let scan_secs = started.elapsed().as_secs_f64();
@@ -191,6 +194,7 @@ pub fn compare(files: &[PathBuf], inputs: &Inputs) -> (TradeComparison, Steps) {
     let started = Instant::now();
     let compared = report::trade::compare_scan(scanned, &inputs.names, &inputs.quotas, None);
     let steps = Steps {
+        names_secs,
         scan_secs,
         scan_peak_kib,
         scan_groups,

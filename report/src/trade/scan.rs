@@ -2,7 +2,8 @@
 //! file, run on the streaming engine, which reads the file in morsels and never holds it
 //! whole. Every column is read as text; the year, the quantity and the reporter type are
 //! checked and parsed in the query, and the rows are summed by everything a comparison or a
-//! comparative tabulation keys on. A row that does not parse is kept apart by its own key (its
+//! comparative tabulation keys on. Given a [`Keep`], the rows no comparison reads are counted
+//! in one group of their own rather than summed by their keys. A row that does not parse is kept apart by its own key (its
 //! row index), so it comes out of the same single pass as one group of one row, with its file
 //! and line, while every other row is summed.
 
@@ -10,8 +11,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::{
-    DataFrame, DataType, Engine, LazyCsvReader, LazyFileListReader, LazyFrame, NULL, PlRefPath,
-    RowIndex, col, len, lit, when,
+    DataFrame, DataType, Engine, Expr, LazyCsvReader, LazyFileListReader, LazyFrame, NULL,
+    NamedFrom, PlRefPath, RowIndex, Series, col, len, lit, when,
 };
 use rust_decimal::Decimal;
 
@@ -119,7 +120,7 @@ fn check_header(file: &Path) -> crate::Result<()> {
 }
 
 /// The lazy query over one file: every column text, the checks, the filter, the sums.
-fn query(file: &Path, filter: &ScanFilter) -> crate::Result<LazyFrame> {
+fn query(file: &Path, filter: &ScanFilter, keep: Option<&Keep>) -> crate::Result<LazyFrame> {
     let path = PlRefPath::try_from_path(file).map_err(|e| polars_error(file, e))?;
     let scan = LazyCsvReader::new(path)
         .with_has_header(true)
@@ -168,25 +169,63 @@ fn query(file: &Path, filter: &ScanFilter) -> crate::Result<LazyFrame> {
         lf = lf.filter(year.clone().eq(lit(y)).or(col("good").not()));
     }
     let bad = col("good").not();
-    let only_bad = |e: polars::prelude::Expr, name: &str| {
-        when(bad.clone()).then(e).otherwise(lit(NULL)).alias(name)
+    let only_bad = |e: Expr, name: &str| when(bad.clone()).then(e).otherwise(lit(NULL)).alias(name);
+    // With `keep`, a row no comparison reads keeps none of its keys: all such rows make one
+    // group (its name null, which no summed row has), counted and never summed, so the
+    // group-by holds only the groups kept.
+    // Computed once, as a column: an expression is evaluated wherever it is written.
+    if let Some(k) = keep {
+        lf = lf.with_column(bad.clone().or(kept_rows(k)).alias("kept"));
+    }
+    let kept = keep.map(|_| col("kept"));
+    let key = |e: Expr, name: &str| match &kept {
+        Some(kept) => when(kept.clone()).then(e).otherwise(lit(NULL)).alias(name),
+        None => e.alias(name),
     };
-    let mut keys = vec![year.alias("year")];
+    let mut keys = vec![key(year, "year")];
     keys.extend(
         COLUMNS
             .iter()
             .filter(|c| **c != "Year" && **c != "Quantity")
-            .map(|c| col(*c)),
+            .map(|c| key(col(*c), c)),
     );
     keys.push(only_bad(col("row"), "bad_row"));
     keys.push(only_bad(col("Year"), "bad_year"));
     keys.push(only_bad(col("Quantity"), "bad_quantity"));
-    let quantity = when(col("good"))
+    let summed = match kept {
+        Some(kept) => col("good").and(kept),
+        None => col("good"),
+    };
+    let quantity = when(summed)
         .then(col("Quantity").cast(DataType::Decimal(38, QUANTITY_SCALE)))
         .otherwise(lit(NULL).cast(DataType::Decimal(38, QUANTITY_SCALE)));
     Ok(lf
         .group_by(keys)
         .agg([quantity.sum().alias("quantity"), len().alias("rows")]))
+}
+
+/// Whether a row's trimmed name and exporter may be kept by `keep`: a superset of
+/// [`Keep::keeps`] (the year is left to it), cheap enough to test on every row.
+fn kept_rows(keep: &Keep) -> Expr {
+    let set = |name: &str, values: Vec<&str>| lit(Series::new(name.into(), values)).implode(false);
+    let taxon = col("Taxon").str().strip_chars(lit(NULL));
+    let exporter = col("Exporter").str().strip_chars(lit(NULL));
+    let every = set("every", keep.names.iter().map(String::as_str).collect());
+    let counted = set(
+        "counted",
+        keep.counts_for.keys().map(String::as_str).collect(),
+    );
+    let exporters = set(
+        "exporters",
+        keep.quotas.keys().map(String::as_str).collect(),
+    );
+    taxon
+        .clone()
+        .is_in(every, false)
+        .or(exporter
+            .is_in(exporters, false)
+            .and(taxon.is_in(counted, false)))
+        .fill_null(lit(false))
 }
 
 /// The distinct names (trimmed, not empty) of one file's shipments that `filter` keeps, and
@@ -237,7 +276,7 @@ pub(super) fn scan_file(
         .map_err(|e| polars_error(file, e))?
         .len();
     check_header(file)?;
-    let df = query(file, filter)?
+    let df = query(file, filter, keep)?
         .collect_with_engine(Engine::Streaming)
         .map_err(|e| polars_error(file, e))?
         .unwrap_single();
@@ -324,6 +363,8 @@ fn read_groups(
         }
         out.read.rows += count;
         let year = year.get(i).unwrap_or(0);
+        // The rows the query set apart (no name) and those of a kept name and exporter in a
+        // year no quota reads are counted, not kept.
         if let Some(k) = keep
             && !k.keeps(
                 exporter.get(i).unwrap_or("").trim(),
