@@ -36,6 +36,7 @@
 
 mod codes;
 mod compare;
+mod each_file;
 pub mod html;
 mod problems;
 pub mod render;
@@ -217,16 +218,17 @@ pub fn scan_names(
 ) -> crate::Result<BTreeSet<String>> {
     progress.start(files.len(), total_size(files));
     let mut out = BTreeSet::new();
-    for file in files {
-        let (names, bytes) = scan::names_of_file(file, filter)?;
-        out.extend(names);
-        progress.file_read(file, bytes);
-    }
+    each_file::each_file(
+        files,
+        progress,
+        |file| scan::names_of_file(file, filter),
+        |names| out.extend(names),
+    )?;
     Ok(out)
 }
 
-/// Scans `files` in order (each on polars' streaming engine), reading only what `filter`
-/// keeps. A file that cannot be read, or is not in the shipment-level layout, is an error
+/// Scans `files` (each on polars' streaming engine, two at a time: `each_file`), reading only
+/// what `filter` keeps, and gathers them in their order. A file that cannot be read, or is not in the shipment-level layout, is an error
 /// naming it; a malformed row is not.
 pub fn scan(
     files: &[PathBuf],
@@ -245,15 +247,22 @@ pub fn scan_keeping(
 ) -> crate::Result<Scan> {
     progress.start(files.len(), total_size(files));
     let mut out = Scan::default();
-    for file in files {
-        let one = scan::scan_file(file, filter, keep)?;
-        progress.file_read(file, one.read.bytes);
-        out.malformed_total += one.read.malformed_rows;
-        let room = MALFORMED_LISTED_MAX.saturating_sub(out.malformed.len());
-        out.malformed.extend(one.malformed.into_iter().take(room));
-        out.groups.extend(one.groups);
-        out.files.push(one.read);
-    }
+    each_file::each_file(
+        files,
+        progress,
+        |file| {
+            let one = scan::scan_file(file, filter, keep)?;
+            let bytes = one.read.bytes;
+            Ok((one, bytes))
+        },
+        |one| {
+            out.malformed_total += one.read.malformed_rows;
+            let room = MALFORMED_LISTED_MAX.saturating_sub(out.malformed.len());
+            out.malformed.extend(one.malformed.into_iter().take(room));
+            out.groups.extend(one.groups);
+            out.files.push(one.read);
+        },
+    )?;
     Ok(out)
 }
 
