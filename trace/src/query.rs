@@ -596,13 +596,13 @@ struct Material {
 }
 
 impl Material {
-    fn build(sub: &Sub, flows: &[&FlowRow]) -> Material {
-        let mut g = DiGraph::with_capacity(sub.specimens.len() * 2, flows.len());
+    fn build(sub: &Sub) -> Material {
+        let mut g = DiGraph::with_capacity(sub.specimens.len() * 2, sub.flows.len());
         let mut index = HashMap::with_capacity(sub.specimens.len() * 2);
         for key in sub.specimens.keys() {
             index.insert(key.clone(), g.add_node(key.clone()));
         }
-        for f in flows {
+        for f in &sub.flows {
             let (Some(&s), true) = (index.get(&f.specimen), f.direction != "subject") else {
                 continue;
             };
@@ -669,11 +669,8 @@ fn input_weights(
     amounts.iter().map(|a| a / total).collect()
 }
 
-fn nodes_and_edges(
-    sub: &Sub,
-    events: &HashSet<&str>,
-    flows: &[&FlowRow],
-) -> (Vec<Node>, Vec<QueryEdge>) {
+/// The answer's graph: every kept specimen and event, and the flows between kept nodes.
+fn nodes_and_edges(sub: &Sub) -> (Vec<Node>, Vec<QueryEdge>) {
     let mut nodes: Vec<Node> = sub
         .specimens
         .iter()
@@ -687,19 +684,15 @@ fn nodes_and_edges(
             depth: s.depth,
         })
         .collect();
-    nodes.extend(
-        sub.events
-            .iter()
-            .filter(|(k, _)| events.contains(k.as_str()))
-            .map(|(key, e)| Node::Event {
-                key: key.clone(),
-                event: e.kind.as_str().to_owned(),
-                at: e.at,
-                country: e.country.clone(),
-                agent: e.agent.clone(),
-            }),
-    );
-    let edges = flows
+    nodes.extend(sub.events.iter().map(|(key, e)| Node::Event {
+        key: key.clone(),
+        event: e.kind.as_str().to_owned(),
+        at: e.at,
+        country: e.country.clone(),
+        agent: e.agent.clone(),
+    }));
+    let edges = sub
+        .flows
         .iter()
         .filter(|f| sub.specimens.contains_key(&f.specimen))
         .map(|f| {
@@ -723,9 +716,7 @@ fn nodes_and_edges(
 fn analyse_origin(target: &str, sub: Sub) -> Origin {
     // Kept (by `Register::flows`): the events producing a kept specimen, their inputs, and
     // custody events on kept specimens; not the other consumers of an ancestor.
-    let flows: Vec<&FlowRow> = sub.flows.iter().collect();
-    let kept_events: HashSet<&str> = flows.iter().map(|f| f.event.as_str()).collect();
-    let m = Material::build(&sub, &flows);
+    let m = Material::build(&sub);
     let unit_of = |n: NodeIndex| {
         sub.specimens
             .get(&m.g[n])
@@ -819,7 +810,7 @@ fn analyse_origin(target: &str, sub: Sub) -> Origin {
             .iter()
             .map(|(e, d)| (Some(e.clone()), d.clone())),
     );
-    let (nodes, edges) = nodes_and_edges(&sub, &kept_events, &flows);
+    let (nodes, edges) = nodes_and_edges(&sub);
     Origin {
         specimen: target.to_owned(),
         nodes,
@@ -839,12 +830,10 @@ fn analyse_origin(target: &str, sub: Sub) -> Origin {
 fn analyse_forward(from: &str, starts: &[String], sub: Sub) -> Forward {
     // Kept (by `Register::flows`): every event consuming a kept specimen (with all its
     // inputs, for the weights) and custody events on kept specimens.
-    let flows: Vec<&FlowRow> = sub.flows.iter().collect();
-    let kept_events: HashSet<&str> = flows.iter().map(|f| f.event.as_str()).collect();
-    let m = Material::build(&sub, &flows);
+    let m = Material::build(&sub);
     // Inputs from outside the subgraph weigh in each event's split of shares.
     let mut outside: HashMap<&str, Vec<(i64, Option<UnitCode>)>> = HashMap::new();
-    for f in &flows {
+    for f in &sub.flows {
         if f.direction == "in" && !sub.specimens.contains_key(&f.specimen) {
             outside
                 .entry(f.event.as_str())
@@ -913,7 +902,7 @@ fn analyse_forward(from: &str, starts: &[String], sub: Sub) -> Forward {
             .iter()
             .map(|(e, d)| (Some(e.clone()), d.clone())),
     );
-    let (nodes, edges) = nodes_and_edges(&sub, &kept_events, &flows);
+    let (nodes, edges) = nodes_and_edges(&sub);
     Forward {
         from: from.to_owned(),
         nodes,
