@@ -349,6 +349,18 @@ pub async fn quotas_of(db: &Db, taxon_id: i64) -> Result<Vec<QuotaRow>> {
     Ok(rows.into_iter().map(QuotaRow::from).collect())
 }
 
+/// Every quota Species+ lists for `country` (every country with `None`), current or not, by
+/// publication date and id: what a Trade Database comparison may compare.
+pub async fn quotas_of_country(db: &Db, country: Option<&str>) -> Result<Vec<QuotaRow>> {
+    let rows: Vec<QuotaDb> = read_db!(db, pool => sqlx::query_as(
+        "SELECT id, taxon_concept_id, quota, unit_code, unit_name, country, country_name, \
+         publication_date, notes, url, public_display, is_current \
+         FROM quotas WHERE CAST($1 AS TEXT) IS NULL OR country = $1 \
+         ORDER BY publication_date, id")
+        .bind(country).fetch_all(pool).await)?;
+    Ok(rows.into_iter().map(QuotaRow::from).collect())
+}
+
 /// Every quota Species+ lists as current, by id: what the application imports into the
 /// quota ledger after a sync.
 pub async fn current_quotas(db: &Db) -> Result<Vec<QuotaRow>> {

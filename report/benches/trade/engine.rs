@@ -167,8 +167,9 @@ pub fn inputs(seed: u64) -> Inputs {
 
 /// Where the engine's time and memory go: its scan, then its comparison.
 pub struct Steps {
-    /// The first pass (the names), part of `scan_secs`.
-    pub names_secs: f64,
+    /// Passes over the files: 1 when the scan kept by the name map's names covers what the
+    /// reported names need ([`report::trade::Keep::covers`]), as it does here.
+    pub passes: u32,
     pub scan_secs: f64,
     /// Peak RSS when the scan is done, in KiB.
     pub scan_peak_kib: u64,
@@ -178,23 +179,31 @@ pub struct Steps {
 }
 
 /// The engine's comparison of every file with the quotas, without a filter, in the steps
-/// `cites report trade` takes: `scan_names`, the `Keep` of the quotas (the names are resolved
-/// beforehand here), `scan_keeping`, then `compare_scan` (`report::trade::compare` is all in
-/// one call); the two passes timed together as the scan, `compare_scan` apart.
+/// `report::trade::compare` takes (the names are resolved beforehand here): the `Keep` of the
+/// names the map knows, `scan_keeping`, the `Keep` the reported names need, a second pass only
+/// when the first does not cover it, then `compare_scan`; the passes timed as the scan,
+/// `compare_scan` apart.
 pub fn compare(files: &[PathBuf], inputs: &Inputs) -> (TradeComparison, Steps) {
+    use report::trade::{Keep, Resolve};
     let started = Instant::now();
     let filter = ScanFilter::default();
-    let reported = report::trade::scan_names(files, &filter, &NoProgress).unwrap();
-    let names_secs = started.elapsed().as_secs_f64();
-    let keep = report::trade::Keep::for_comparison(&reported, &inputs.names, &inputs.quotas, None);
-    let scanned = report::trade::scan_keeping(files, &filter, Some(&keep), &NoProgress).unwrap();
+    let (names, quotas) = (&inputs.names, &inputs.quotas);
+    let known = Keep::for_comparison(names.spellings(), names, quotas, None);
+    let mut scanned =
+        report::trade::scan_keeping(files, &filter, Some(&known), &NoProgress).unwrap();
+    let needed = Keep::for_comparison(scanned.names(), names, quotas, None);
+    let mut passes = 1;
+    if !known.covers(&needed) {
+        scanned = report::trade::scan_keeping(files, &filter, Some(&needed), &NoProgress).unwrap();
+        passes += 1;
+    }
     let scan_secs = started.elapsed().as_secs_f64();
     let scan_peak_kib = super::peak_rss_kib();
     let scan_groups = scanned.groups.len();
     let started = Instant::now();
-    let compared = report::trade::compare_scan(scanned, &inputs.names, &inputs.quotas, None);
+    let compared = report::trade::compare_scan(scanned, names, quotas, None);
     let steps = Steps {
-        names_secs,
+        passes,
         scan_secs,
         scan_peak_kib,
         scan_groups,

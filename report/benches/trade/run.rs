@@ -61,10 +61,10 @@ pub fn child(name: &str, dir: &Path, seed: u64) {
             let (compared, steps) = engine::compare(&files, &inputs);
             let measured = stop();
             eprintln!(
-                "polars: scan {:.2} s (names {:.2} s; {} groups, peak RSS {:.0} MiB after it), \
+                "polars: scan {:.2} s ({} pass(es); {} groups, peak RSS {:.0} MiB after it), \
                  compare_scan {:.2} s",
                 steps.scan_secs,
-                steps.names_secs,
+                steps.passes,
                 steps.scan_groups,
                 steps.scan_peak_kib as f64 / 1024.0,
                 steps.compare_secs

@@ -54,33 +54,36 @@ pub(super) struct Codes {
 
 impl Codes {
     pub fn term(&mut self, text: &str) -> Option<TermCode> {
-        *self
-            .terms
-            .entry(text.to_owned())
-            .or_insert_with(|| term(text))
+        remembered(&mut self.terms, text, term)
     }
 
     pub fn unit(&mut self, text: &str) -> Option<UnitCode> {
-        *self
-            .units
-            .entry(text.to_owned())
-            .or_insert_with(|| unit(text))
+        remembered(&mut self.units, text, unit)
     }
 
     /// `None` for a code the list does not hold; the caller tells a blank one apart.
     pub fn source(&mut self, text: &str) -> Option<SourceCode> {
-        *self
-            .sources
-            .entry(text.to_owned())
-            .or_insert_with(|| SourceCode::parse(text).ok())
+        remembered(&mut self.sources, text, |t| SourceCode::parse(t).ok())
     }
 
     pub fn purpose(&mut self, text: &str) -> Option<PurposeCode> {
-        *self
-            .purposes
-            .entry(text.to_owned())
-            .or_insert_with(|| PurposeCode::parse(text).ok())
+        remembered(&mut self.purposes, text, |t| PurposeCode::parse(t).ok())
     }
+}
+
+/// The reading of `text`, read once (looked up without a copy of the text: a comparison asks
+/// millions of times).
+fn remembered<T: Copy>(
+    seen: &mut HashMap<String, Option<T>>,
+    text: &str,
+    read: impl FnOnce(&str) -> Option<T>,
+) -> Option<T> {
+    if let Some(v) = seen.get(text) {
+        return *v;
+    }
+    let v = read(text);
+    seen.insert(text.to_owned(), v);
+    v
 }
 
 #[cfg(test)]

@@ -50,13 +50,15 @@ pub fn compare_scan(
                     }
                 }
             }
-            None => {
-                let e = unresolved.entry(g.taxon.as_str()).or_default();
-                e.0 += g.rows;
-                if !e.1.contains(&g.year) {
-                    e.1.push(g.year);
-                }
-            }
+            None => unresolved_rows(&mut unresolved, &g.taxon, g.year, g.rows),
+        }
+    }
+    for n in &scanned.set_apart {
+        let resolution = *resolved
+            .entry(n.taxon.as_str())
+            .or_insert_with(|| names.resolve(&n.taxon));
+        if resolution.is_none() {
+            unresolved_rows(&mut unresolved, &n.taxon, n.year, n.rows);
         }
     }
     let compared = quotas
@@ -90,10 +92,24 @@ pub fn compare_scan(
     }
 }
 
+/// Counts rows of a name the catalogue does not resolve.
+fn unresolved_rows<'a>(
+    unresolved: &mut BTreeMap<&'a str, (u64, Vec<i32>)>,
+    name: &'a str,
+    year: i32,
+    rows: u64,
+) {
+    let e = unresolved.entry(name).or_default();
+    e.0 += rows;
+    if !e.1.contains(&year) {
+        e.1.push(year);
+    }
+}
+
 /// Where one group of shipments goes for a quota.
 enum Fate {
     /// Counted, in the quota's unit, under this term.
-    Counted(Decimal, String),
+    Counted(Decimal, &'static str),
     /// Outside the quota's declared term, source or purpose.
     OutOfScope,
     ReExport,
@@ -150,7 +166,7 @@ fn fate(q: &TradeQuota, g: &Shipments, codes: &mut Codes) -> Fate {
     let converted =
         Quantity::new(g.quantity, unit).and_then(|quantity| quantity.convert_to(q.unit));
     match converted {
-        Ok(c) => Fate::Counted(c.amount(), term.code().to_owned()),
+        Ok(c) => Fate::Counted(c.amount(), term.code()),
         Err(_) if unit.dimension() != q.unit.dimension() => Fate::NotCompared(format!(
             "unit {} ({}) does not convert to the quota's unit {} ({})",
             unit.code(),
@@ -191,7 +207,7 @@ fn one_quota(
         flags: Vec::new(),
         verdict: Verdict::Within,
     };
-    let mut by_term: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let mut by_term: BTreeMap<&'static str, (Decimal, Decimal)> = BTreeMap::new();
     for g in groups {
         match fate(q, g, codes) {
             Fate::Counted(amount, term) => {
@@ -231,7 +247,7 @@ fn one_quota(
     c.by_term = by_term
         .into_iter()
         .map(|(term, (e, i))| TermTotal {
-            term,
+            term: term.to_owned(),
             exporter_reported: e.normalize(),
             importer_reported: i.normalize(),
         })

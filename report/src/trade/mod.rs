@@ -7,11 +7,12 @@
 //! The entry points:
 //! - [`compare`]`(files, &ScanFilter, &dyn Resolve, &[TradeQuota], Option<TaxonId>, &dyn
 //!   ScanProgress) -> Result<TradeComparison>`: everything in one call, with a [`NameMap`]
-//!   built beforehand.
+//!   built beforehand: one pass, unless a name is reported in a spelling the map lacks.
 //! - or in steps, for a caller that resolves names from a database between them:
-//!   [`scan_names`] (a first pass: the names to resolve), then, with the quotas gathered,
-//!   [`Keep::for_comparison`] and [`scan_keeping`] (the streaming pass that sums only what
-//!   the comparison reads), then [`compare_scan`].
+//!   [`Keep::for_comparison`] of the names it knows beforehand, [`scan_keeping`] (the streaming
+//!   pass that sums only what the comparison reads, and counts the rest by name and year),
+//!   the names the scan saw resolved and their quotas gathered, a second pass only when the
+//!   first does not [`Keep::covers`] what they need, then [`compare_scan`].
 //!
 //! - **Scan** ([`scan`]): one lazy polars query per file on the streaming engine (never the
 //!   whole file in memory); every column read as text, the year, quantity and reporter type
@@ -82,6 +83,8 @@ pub struct Shipments {
     pub taxon: CompactString,
     pub term: CompactString,
     pub unit: CompactString,
+    /// Empty in a group kept only for the quotas ([`Keep`]): no quota reads the importer, and
+    /// summed without it a download makes far fewer groups.
     pub importer: CompactString,
     pub exporter: CompactString,
     /// Empty when the exporter is the origin (or none was reported); else a re-export.
@@ -90,6 +93,15 @@ pub struct Shipments {
     pub source: CompactString,
     pub reporter: Reporter,
     pub quantity: Decimal,
+    pub rows: u64,
+}
+
+/// Shipments a scan with a [`Keep`] set apart (no comparison reads them), counted by the name
+/// reported and the year: what the list of names the catalogue does not resolve needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NameRows {
+    pub taxon: CompactString,
+    pub year: i32,
     pub rows: u64,
 }
 
@@ -110,6 +122,8 @@ impl ScanProgress for NoProgress {}
 pub struct Scan {
     pub files: Vec<FileRead>,
     pub groups: Vec<Shipments>,
+    /// With a [`Keep`], the rows not in `groups`, by name and year.
+    pub set_apart: Vec<NameRows>,
     /// The first [`MALFORMED_LISTED_MAX`] malformed rows, by file and line.
     pub malformed: Vec<MalformedRow>,
     pub malformed_total: u64,
@@ -118,15 +132,21 @@ pub struct Scan {
 impl Scan {
     /// The distinct names reported in `Taxon`, to resolve.
     pub fn names(&self) -> BTreeSet<&str> {
-        self.groups.iter().map(|g| g.taxon.as_str()).collect()
+        self.groups
+            .iter()
+            .map(|g| g.taxon.as_str())
+            .chain(self.set_apart.iter().map(|n| n.taxon.as_str()))
+            .collect()
     }
 }
 
-/// Which summed groups a scan keeps: those of an exporter, a year and a name whose taxon some
-/// quota counts (as [`compare_scan`] reads them), and every group of the names listed (a tabulated taxon's names, and the names the catalogue
-/// does not resolve, which the comparison lists). A whole download is mostly groups no quota
-/// reads; kept, they would hold the download in memory as groups (20 million rows gave 19.8
-/// million groups, 8.5 GiB: `benches/README.md`). Malformed rows are always kept.
+/// Which summed groups a scan keeps, and by what: those of an exporter, a year and a name whose
+/// taxon some quota counts (as [`compare_scan`] reads them), summed without the importer (no
+/// quota reads it), and every group of the tabulated taxon's names, summed by every key. The
+/// other rows are counted by name and year ([`Scan::set_apart`]), which is all the list of
+/// unresolved names needs. A whole download is mostly rows no quota reads; summed by every key
+/// they would hold the download in memory as groups (20 million rows gave 19.8 million groups,
+/// 8.5 GiB: `benches/README.md`). Malformed rows are always kept.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Keep {
     /// Exporter as reported (ISO code) to the (year, taxon) of its quotas (a period's first
@@ -134,15 +154,16 @@ pub struct Keep {
     pub quotas: HashMap<String, HashSet<(i32, TaxonId)>>,
     /// Each reported name that counts for a taxon some quota is on, with those taxa.
     pub counts_for: HashMap<String, Vec<TaxonId>>,
-    /// Names whose every group is kept.
+    /// Names whose every group is kept, by every key (the tabulated taxon's).
     pub names: BTreeSet<String>,
 }
 
 impl Keep {
     /// What [`compare_scan`] reads of a scan for `quotas` and the tabulation of `tabulate`,
-    /// given every name the files report (from [`scan_names`]).
-    pub fn for_comparison(
-        reported: &BTreeSet<String>,
+    /// given every name the files report ([`Scan::names`]), or, before
+    /// a scan, the names a resolver knows ([`Resolve::spellings`]).
+    pub fn for_comparison<'a>(
+        reported: impl IntoIterator<Item = &'a str>,
         names: &dyn Resolve,
         quotas: &[TradeQuota],
         tabulate: Option<TaxonId>,
@@ -159,24 +180,22 @@ impl Keep {
         let mut counts_for = HashMap::new();
         let mut kept_names = BTreeSet::new();
         for name in reported {
-            match names.resolve(name) {
-                None => {
-                    kept_names.insert(name.clone());
-                }
-                Some(r) => {
-                    if tabulate.is_some_and(|t| r.counts_for.contains(&t)) {
-                        kept_names.insert(name.clone());
-                    }
-                    let taxa: Vec<TaxonId> = r
-                        .counts_for
-                        .iter()
-                        .copied()
-                        .filter(|t| quota_taxa.contains(t))
-                        .collect();
-                    if !taxa.is_empty() {
-                        counts_for.insert(name.clone(), taxa);
-                    }
-                }
+            // A name the catalogue does not resolve is listed by its rows and years, which the
+            // rows set apart give.
+            let Some(r) = names.resolve(name) else {
+                continue;
+            };
+            if tabulate.is_some_and(|t| r.counts_for.contains(&t)) {
+                kept_names.insert(name.to_owned());
+            }
+            let taxa: Vec<TaxonId> = r
+                .counts_for
+                .iter()
+                .copied()
+                .filter(|t| quota_taxa.contains(t))
+                .collect();
+            if !taxa.is_empty() {
+                counts_for.insert(name.to_owned(), taxa);
             }
         }
         Keep {
@@ -197,6 +216,27 @@ impl Keep {
         };
         taxa.iter().any(|t| quotas.contains(&(year, *t)))
     }
+
+    /// Whether a scan kept by `self` holds every group `other` keeps, by the same keys: a
+    /// scan made before the names were resolved can then stand for the scan `other` asks for.
+    pub fn covers(&self, other: &Keep) -> bool {
+        if !other.names.is_subset(&self.names) {
+            return false;
+        }
+        let mut names_of: HashMap<TaxonId, Vec<&str>> = HashMap::new();
+        for (name, taxa) in &other.counts_for {
+            for t in taxa {
+                names_of.entry(*t).or_default().push(name);
+            }
+        }
+        other.quotas.iter().all(|(exporter, wanted)| {
+            wanted.iter().all(|(year, taxon)| {
+                names_of
+                    .get(taxon)
+                    .is_none_or(|names| names.iter().all(|n| self.keeps(exporter, *year, n)))
+            })
+        })
+    }
 }
 
 /// The bytes of every file, for a progress bar (a file that cannot be read counts 0: its scan
@@ -206,25 +246,6 @@ fn total_size(files: &[PathBuf]) -> u64 {
         .iter()
         .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
         .sum()
-}
-
-/// The distinct names reported in `Taxon` of the shipments `filter` keeps, trimmed: one pass
-/// over the `Taxon`, `Exporter` and `Year` columns of each file, so names are resolved before
-/// the scan that sums (and [`Keep`] can be made).
-pub fn scan_names(
-    files: &[PathBuf],
-    filter: &ScanFilter,
-    progress: &dyn ScanProgress,
-) -> crate::Result<BTreeSet<String>> {
-    progress.start(files.len(), total_size(files));
-    let mut out = BTreeSet::new();
-    each_file::each_file(
-        files,
-        progress,
-        |file| scan::names_of_file(file, filter),
-        |names| out.extend(names),
-    )?;
-    Ok(out)
 }
 
 /// Scans `files` (each on polars' streaming engine, two at a time: `each_file`), reading only
@@ -260,6 +281,7 @@ pub fn scan_keeping(
             let room = MALFORMED_LISTED_MAX.saturating_sub(out.malformed.len());
             out.malformed.extend(one.malformed.into_iter().take(room));
             out.groups.extend(one.groups);
+            out.set_apart.extend(one.set_apart);
             out.files.push(one.read);
         },
     )?;
@@ -282,11 +304,15 @@ pub struct Resolution {
 /// Reported names to taxa.
 pub trait Resolve {
     fn resolve(&self, name: &str) -> Option<&Resolution>;
+    /// The names it resolves, as spelled when they were given: what a scan made before the
+    /// files' own names are known keeps ([`compare`]).
+    fn spellings(&self) -> Vec<&str>;
 }
 
-/// A map of names (trimmed, spaces collapsed, any case) to their resolutions.
+/// A map of names (trimmed, spaces collapsed, any case) to their resolutions, with each name
+/// as it was given.
 #[derive(Debug, Clone, Default)]
-pub struct NameMap(HashMap<String, Resolution>);
+pub struct NameMap(HashMap<String, (String, Resolution)>);
 
 impl NameMap {
     /// How a name is looked up: trimmed, inner spaces collapsed, lower case.
@@ -298,7 +324,8 @@ impl NameMap {
     }
 
     pub fn insert(&mut self, name: &str, resolution: Resolution) {
-        self.0.insert(NameMap::key(name), resolution);
+        self.0
+            .insert(NameMap::key(name), (name.trim().to_owned(), resolution));
     }
 
     pub fn len(&self) -> usize {
@@ -307,7 +334,7 @@ impl NameMap {
 
     /// Every resolution in the map.
     pub fn resolutions(&self) -> impl Iterator<Item = &Resolution> {
-        self.0.values()
+        self.0.values().map(|(_, r)| r)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -317,7 +344,11 @@ impl NameMap {
 
 impl Resolve for NameMap {
     fn resolve(&self, name: &str) -> Option<&Resolution> {
-        self.0.get(&NameMap::key(name))
+        self.0.get(&NameMap::key(name)).map(|(_, r)| r)
+    }
+
+    fn spellings(&self) -> Vec<&str> {
+        self.0.values().map(|(name, _)| name.as_str()).collect()
     }
 }
 
@@ -510,8 +541,10 @@ impl TradeComparison {
 }
 
 /// Scans `files` and compares them with `quotas` in one call; with `tabulate`, the comparative
-/// tabulation of that taxon too. Two passes: the names first, then the sums of only what the
-/// comparison reads ([`Keep`]).
+/// tabulation of that taxon too. One pass when it can: the scan keeps what the names `names`
+/// knows would need ([`Keep`]), and stands when that covers what the names the files report
+/// need ([`Keep::covers`]); a name reported in a spelling `names` does not hold (another case,
+/// doubled spaces) takes a second pass, keeping what the reported names need.
 pub fn compare(
     files: &[PathBuf],
     filter: &ScanFilter,
@@ -520,8 +553,14 @@ pub fn compare(
     tabulate: Option<TaxonId>,
     progress: &dyn ScanProgress,
 ) -> crate::Result<TradeComparison> {
-    let reported = scan_names(files, filter, progress)?;
-    let keep = Keep::for_comparison(&reported, names, quotas, tabulate);
-    let scanned = scan_keeping(files, filter, Some(&keep), progress)?;
+    let known = Keep::for_comparison(names.spellings(), names, quotas, tabulate);
+    let scanned = scan_keeping(files, filter, Some(&known), progress)?;
+    let needed = Keep::for_comparison(scanned.names(), names, quotas, tabulate);
+    let scanned = if known.covers(&needed) {
+        scanned
+    } else {
+        drop(scanned);
+        scan_keeping(files, filter, Some(&needed), progress)?
+    };
     Ok(compare_scan(scanned, names, quotas, tabulate))
 }

@@ -16,7 +16,7 @@ use polars::prelude::{
 };
 use rust_decimal::Decimal;
 
-use super::{Keep, Reporter, ScanFilter, Shipments};
+use super::{Keep, NameRows, Reporter, ScanFilter, Shipments};
 
 /// The columns of the shipment-level download (section 9 of the domain reference) this scan
 /// reads; the others (`Id`, `Appendix`, the higher taxa, the permit ids) may be present and are
@@ -75,6 +75,7 @@ pub struct FileRead {
 /// The scan of one file: its groups and its malformed rows.
 pub(super) struct FileScan {
     pub groups: Vec<Shipments>,
+    pub set_apart: Vec<NameRows>,
     pub malformed: Vec<MalformedRow>,
     pub read: FileRead,
 }
@@ -132,7 +133,9 @@ fn query(file: &Path, filter: &ScanFilter, keep: Option<&Keep>) -> crate::Result
         }))
         .finish()
         .map_err(|e| polars_error(file, e))?;
-    let year = col("Year").cast(DataType::Int32);
+    // Parsed once, as a column: an expression is evaluated wherever it is written.
+    let scan = scan.with_column(col("Year").cast(DataType::Int32).alias("year_parsed"));
+    let year = col("year_parsed");
     let year_ok = year
         .clone()
         .gt_eq(lit(*TRADE_YEARS.start()))
@@ -170,30 +173,32 @@ fn query(file: &Path, filter: &ScanFilter, keep: Option<&Keep>) -> crate::Result
     }
     let bad = col("good").not();
     let only_bad = |e: Expr, name: &str| when(bad.clone()).then(e).otherwise(lit(NULL)).alias(name);
-    // With `keep`, a row no comparison reads keeps none of its keys: all such rows make one
-    // group (its name null, which no summed row has), counted and never summed, so the
-    // group-by holds only the groups kept.
-    // Computed once, as a column: an expression is evaluated wherever it is written.
+    // With `keep`, a row no comparison reads keeps only its name and year: all such rows of a
+    // name and year make one group (no exporter, which no summed row lacks), counted and never
+    // summed, so the group-by holds only the groups kept. A row kept for the quotas alone
+    // keeps every key but the importer. Both tests are computed once, as columns.
     if let Some(k) = keep {
-        lf = lf.with_column(bad.clone().or(kept_rows(k)).alias("kept"));
+        let (full, quotas) = kept_rows(k);
+        lf = lf
+            .with_column(bad.clone().or(full).alias("full"))
+            .with_column(col("full").or(quotas).alias("kept"));
     }
-    let kept = keep.map(|_| col("kept"));
-    let key = |e: Expr, name: &str| match &kept {
-        Some(kept) => when(kept.clone()).then(e).otherwise(lit(NULL)).alias(name),
+    let key = |e: Expr, name: &str, tier: &str| match keep {
+        Some(_) => when(col(tier)).then(e).otherwise(lit(NULL)).alias(name),
         None => e.alias(name),
     };
-    let mut keys = vec![key(year, "year")];
+    let mut keys = vec![year.alias("year"), col("Taxon")];
     keys.extend(
         COLUMNS
             .iter()
-            .filter(|c| **c != "Year" && **c != "Quantity")
-            .map(|c| key(col(*c), c)),
+            .filter(|c| !matches!(**c, "Year" | "Quantity" | "Taxon"))
+            .map(|c| key(col(*c), c, if *c == "Importer" { "full" } else { "kept" })),
     );
     keys.push(only_bad(col("row"), "bad_row"));
     keys.push(only_bad(col("Year"), "bad_year"));
     keys.push(only_bad(col("Quantity"), "bad_quantity"));
-    let summed = match kept {
-        Some(kept) => col("good").and(kept),
+    let summed = match keep {
+        Some(_) => col("good").and(col("kept")),
         None => col("good"),
     };
     let quantity = when(summed)
@@ -204,9 +209,10 @@ fn query(file: &Path, filter: &ScanFilter, keep: Option<&Keep>) -> crate::Result
         .agg([quantity.sum().alias("quantity"), len().alias("rows")]))
 }
 
-/// Whether a row's trimmed name and exporter may be kept by `keep`: a superset of
-/// [`Keep::keeps`] (the year is left to it), cheap enough to test on every row.
-fn kept_rows(keep: &Keep) -> Expr {
+/// Whether a row's trimmed name is one whose every group `keep` keeps, and whether its name and
+/// exporter may be kept for a quota: a superset of [`Keep::keeps`] (the year is left to it),
+/// cheap enough to test on every row.
+fn kept_rows(keep: &Keep) -> (Expr, Expr) {
     let set = |name: &str, values: Vec<&str>| lit(Series::new(name.into(), values)).implode(false);
     let taxon = col("Taxon").str().strip_chars(lit(NULL));
     let exporter = col("Exporter").str().strip_chars(lit(NULL));
@@ -219,51 +225,12 @@ fn kept_rows(keep: &Keep) -> Expr {
         "exporters",
         keep.quotas.keys().map(String::as_str).collect(),
     );
-    taxon
-        .clone()
-        .is_in(every, false)
-        .or(exporter
-            .is_in(exporters, false)
-            .and(taxon.is_in(counted, false)))
-        .fill_null(lit(false))
-}
-
-/// The distinct names (trimmed, not empty) of one file's shipments that `filter` keeps, and
-/// the file's size.
-pub(super) fn names_of_file(file: &Path, filter: &ScanFilter) -> crate::Result<(Vec<String>, u64)> {
-    let bytes = std::fs::metadata(file)
-        .map_err(|e| polars_error(file, e))?
-        .len();
-    check_header(file)?;
-    let path = PlRefPath::try_from_path(file).map_err(|e| polars_error(file, e))?;
-    let mut lf = LazyCsvReader::new(path)
-        .with_has_header(true)
-        .with_infer_schema_length(Some(0))
-        .finish()
-        .map_err(|e| polars_error(file, e))?;
-    if let Some(exporter) = filter.exporter {
-        lf = lf.filter(col("Exporter").eq(lit(exporter.as_str())));
-    }
-    if let Some(y) = filter.year {
-        lf = lf.filter(col("Year").cast(DataType::Int32).eq(lit(y)));
-    }
-    let df = lf
-        .group_by([col("Taxon")])
-        .agg([len().alias("rows")])
-        .collect_with_engine(Engine::Streaming)
-        .map_err(|e| polars_error(file, e))?
-        .unwrap_single();
-    let taxa = df
-        .column("Taxon")
-        .and_then(|c| c.str().cloned())
-        .map_err(|e| polars_error(file, e))?;
-    let names = (0..taxa.len())
-        .filter_map(|i| taxa.get(i))
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
-        .collect();
-    Ok((names, bytes))
+    let full = taxon.clone().is_in(every, false).fill_null(lit(false));
+    let quotas = exporter
+        .is_in(exporters, false)
+        .and(taxon.is_in(counted, false))
+        .fill_null(lit(false));
+    (full, quotas)
 }
 
 /// Scans one file on the streaming engine, keeping the groups `keep` names (all without it).
@@ -282,6 +249,7 @@ pub(super) fn scan_file(
         .unwrap_single();
     let mut out = FileScan {
         groups: Vec::new(),
+        set_apart: Vec::new(),
         malformed: Vec::new(),
         read: FileRead {
             file: file.to_path_buf(),
@@ -340,6 +308,7 @@ fn read_groups(
     let rows = df.column("rows")?.cast(&DataType::UInt64)?;
     let rows = rows.u64()?;
     let s = |v: Option<&str>| compact_str::CompactString::from(v.unwrap_or("").trim());
+    let mut set_apart: std::collections::HashMap<(&str, i32), u64> = Default::default();
     for i in 0..df.height() {
         let count = rows.get(i).unwrap_or(0);
         if let Some(row) = bad_row.get(i) {
@@ -363,16 +332,14 @@ fn read_groups(
         }
         out.read.rows += count;
         let year = year.get(i).unwrap_or(0);
-        // The rows the query set apart (no name) and those of a kept name and exporter in a
-        // year no quota reads are counted, not kept.
-        if let Some(k) = keep
-            && !k.keeps(
-                exporter.get(i).unwrap_or("").trim(),
-                year,
-                taxon.get(i).unwrap_or("").trim(),
-            )
-        {
-            continue;
+        // The rows the query set apart (no exporter) and those of a kept name and exporter in
+        // a year no quota reads are counted by name and year.
+        if let Some(k) = keep {
+            let name = taxon.get(i).unwrap_or("").trim();
+            if !k.keeps(exporter.get(i).unwrap_or("").trim(), year, name) {
+                *set_apart.entry((name, year)).or_insert(0) += count;
+                continue;
+            }
         }
         let raw = quantity.physical().get(i).unwrap_or(0);
         let amount = Decimal::try_from_i128_with_scale(raw, u32::try_from(scale).unwrap_or(28))
@@ -401,5 +368,15 @@ fn read_groups(
             rows: count,
         });
     }
+    let mut set_apart: Vec<NameRows> = set_apart
+        .into_iter()
+        .map(|((name, year), rows)| NameRows {
+            taxon: name.into(),
+            year,
+            rows,
+        })
+        .collect();
+    set_apart.sort_unstable_by(|a, b| (&a.taxon, a.year).cmp(&(&b.taxon, b.year)));
+    out.set_apart = set_apart;
     Ok(())
 }

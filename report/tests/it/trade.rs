@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
 use report::chart::{self, ImageFormat};
 use report::trade::{
-    self, NameMap, NoProgress, QuotaOrigin, Resolution, ScanFilter, TradeComparison, TradeFlag,
-    TradeQuota, Verdict,
+    self, NameMap, NoProgress, QuotaOrigin, Resolution, Resolve, ScanFilter, TradeComparison,
+    TradeFlag, TradeQuota, Verdict,
 };
 use rust_decimal::Decimal;
 
@@ -404,15 +404,8 @@ fn the_scan_keeps_only_what_the_comparison_reads_and_compares_the_same() {
     let files = files();
     let filter = ScanFilter::default();
     let everything = trade::scan(&files, &filter, &NoProgress).unwrap();
-    let reported = trade::scan_names(&files, &filter, &NoProgress).unwrap();
-    let every_name: std::collections::BTreeSet<String> =
-        everything.names().into_iter().map(str::to_owned).collect();
-    assert_eq!(
-        reported, every_name,
-        "the names pass sees every summed name"
-    );
     for tabulate in [None, Some(TaxonId::new(ROYAL_PYTHON))] {
-        let keep = trade::Keep::for_comparison(&reported, &names(), &quotas(), tabulate);
+        let keep = trade::Keep::for_comparison(everything.names(), &names(), &quotas(), tabulate);
         let kept = trade::scan_keeping(&files, &filter, Some(&keep), &NoProgress).unwrap();
         assert!(
             kept.groups.len() < everything.groups.len(),
@@ -424,10 +417,123 @@ fn the_scan_keeps_only_what_the_comparison_reads_and_compares_the_same() {
         assert_eq!(kept.malformed, everything.malformed);
         for g in &kept.groups {
             assert!(keep.keeps(&g.exporter, g.year, &g.taxon), "{g:?}");
+            let in_full = keep.names.contains(g.taxon.as_str());
+            assert_eq!(!g.importer.is_empty(), in_full, "{g:?}");
         }
+        let rows = |groups: &[trade::Shipments]| groups.iter().map(|g| g.rows).sum::<u64>();
+        assert_eq!(
+            rows(&kept.groups) + kept.set_apart.iter().map(|n| n.rows).sum::<u64>(),
+            rows(&everything.groups),
+            "a row is either summed or set apart by name and year"
+        );
+        assert!(everything.set_apart.is_empty());
+        assert_eq!(kept.names(), everything.names(), "every name is still seen");
         assert_eq!(
             trade::compare_scan(kept, &names(), &quotas(), tabulate),
             trade::compare_scan(everything.clone(), &names(), &quotas(), tabulate),
+        );
+    }
+}
+
+/// Counts the passes a comparison makes over the files.
+#[derive(Default)]
+struct Passes(std::sync::atomic::AtomicUsize);
+
+impl trade::ScanProgress for Passes {
+    fn start(&self, _files: usize, _bytes: u64) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn one_pass_when_the_names_known_cover_those_reported_and_two_when_a_spelling_differs() {
+    let compare = |names: &NameMap, passes: &Passes| {
+        let tabulate = Some(TaxonId::new(ROYAL_PYTHON));
+        trade::compare(
+            &files(),
+            &ScanFilter::default(),
+            names,
+            &quotas(),
+            tabulate,
+            passes,
+        )
+        .unwrap()
+    };
+    // The fixture's map spells the synonym "Python  REGIA "; the files report "Python regia",
+    // which resolves (any case, spaces collapsed) but which a scan keeping the map's spellings
+    // set apart: the comparison scans again for it.
+    let two = Passes::default();
+    let respelled = compare(&names(), &two);
+    assert_eq!(two.0.into_inner(), 2);
+    let mut as_reported = names();
+    as_reported.insert(
+        "Python regia",
+        names().resolve("python regia").unwrap().clone(),
+    );
+    let one = Passes::default();
+    let direct = compare(&as_reported, &one);
+    assert_eq!(one.0.into_inner(), 1);
+    assert_eq!(direct, respelled);
+    assert_eq!(direct, compared());
+    // The synonym's trade counts: left out, the comparison differs.
+    let mut without = NameMap::default();
+    for name in [
+        "Python regius",
+        "Python spp.",
+        "Crocodylus niloticus",
+        "Panthera pardus",
+    ] {
+        without.insert(name, names().resolve(name).unwrap().clone());
+    }
+    assert_ne!(compare(&without, &Passes::default()).quotas, direct.quotas);
+}
+
+#[test]
+fn a_keep_covers_another_only_when_it_keeps_every_group_the_other_keeps() {
+    let keep = |names: &[&str], counted: &[(&str, u32)], quotas: &[(&str, i32, u32)]| {
+        let mut k = trade::Keep::default();
+        k.names = names.iter().map(|n| (*n).to_owned()).collect();
+        for (name, taxon) in counted {
+            k.counts_for
+                .entry((*name).to_owned())
+                .or_default()
+                .push(TaxonId::new(*taxon));
+        }
+        for (exporter, year, taxon) in quotas {
+            k.quotas
+                .entry((*exporter).to_owned())
+                .or_default()
+                .insert((*year, TaxonId::new(*taxon)));
+        }
+        k
+    };
+    let scanned = keep(
+        &["Python regius"],
+        &[("Python regius", ROYAL_PYTHON), ("Python spp.", PYTHON)],
+        &[
+            ("GH", 2023, ROYAL_PYTHON),
+            ("GH", 2023, PYTHON),
+            ("TG", 2022, PYTHON),
+        ],
+    );
+    assert!(scanned.covers(&scanned));
+    assert!(scanned.covers(&keep(
+        &[],
+        &[("Python spp.", PYTHON)],
+        &[("TG", 2022, PYTHON)]
+    )));
+    assert!(scanned.covers(&trade::Keep::default()));
+    // A name kept whole (tabulated) that the scan kept for the quotas only: no importer.
+    assert!(!scanned.covers(&keep(&["Python spp."], &[], &[])));
+    // Another year, another exporter, another name.
+    for (counted, quota) in [
+        (("Python spp.", PYTHON), ("TG", 2023, PYTHON)),
+        (("Python spp.", PYTHON), ("BJ", 2022, PYTHON)),
+        (("Python regia", ROYAL_PYTHON), ("GH", 2023, ROYAL_PYTHON)),
+    ] {
+        assert!(
+            !scanned.covers(&keep(&[], &[counted], &[quota])),
+            "{counted:?} {quota:?}"
         );
     }
 }

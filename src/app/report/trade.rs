@@ -1,8 +1,10 @@
 //! The Trade Database comparison (`cites report trade`): the one reading of its parameters,
 //! and what the `report` crate is handed: the files scanned (on a blocking thread: polars runs
-//! its own engine), every reported name resolved through the catalogue (synonyms, the concepts
-//! merged into a taxon, its ancestors), and the quotas of the ledger and of the catalogue
-//! (Species+'s published quotas the ledger has not imported, of the taxa the files name).
+//! its own engine; one pass, keeping what the catalogue's names of the quotas' taxa need, and a
+//! second only when a reported name needs more), every reported name resolved through the
+//! catalogue (synonyms, the concepts merged into a taxon, its ancestors), and the quotas of the
+//! ledger and of the catalogue (Species+'s published quotas the ledger has not imported, of
+//! the taxa the files name).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
@@ -12,8 +14,8 @@ use std::sync::Arc;
 use db::Db;
 use domain::{CountryCode, Period, PurposeCode, SourceCode, TaxonId, TermCode, UnitCode};
 use report::trade::{
-    Keep, NameMap, QuotaOrigin, Resolution, ScanFilter, ScanProgress, TRADE_YEARS, TradeComparison,
-    TradeQuota,
+    Keep, NameMap, QuotaOrigin, Resolution, Resolve, ScanFilter, ScanProgress, TRADE_YEARS,
+    TradeComparison, TradeQuota,
 };
 use rust_decimal::Decimal;
 use sync::catalogue::Catalogue;
@@ -92,24 +94,42 @@ pub async fn trade(
         exporter: query.exporter,
         year: query.year,
     };
-    // Two passes: the names first, resolved and their quotas gathered, then the sums of only
-    // what the comparison reads (the rest of a whole download would be held as groups).
-    let files = query.files.clone();
-    let first = progress.clone();
-    let reported = off_runtime(move || report::trade::scan_names(&files, &filter, &*first)).await?;
-    let names = resolve_names(db, reported.iter().map(String::as_str).collect()).await?;
-    let quotas = quotas(db, ledger, query, &names).await?;
-    let keep = Keep::for_comparison(&reported, &names, &quotas, query.taxon);
-    let files = query.files.clone();
-    let scanned =
-        off_runtime(move || report::trade::scan_keeping(&files, &filter, Some(&keep), &*progress))
-            .await?;
+    // One pass when it can: the scan keeps what the catalogue's names of every taxon a quota
+    // could count need (the ledger's quotas, and every published quota of the query's
+    // exporter and year); the names the files report are then resolved, their quotas
+    // gathered, and when a reported name needs what the scan set apart (a spelling the
+    // catalogue does not list, a synonym known only from a listing), a second pass keeps it.
+    let candidates = quotas(db, ledger, query, None).await?;
+    let known = known_names(db, &candidates, query.taxon).await?;
+    let keep = Keep::for_comparison(known.spellings(), &known, &candidates, query.taxon);
+    let scanned = scan_pass(query, filter, keep.clone(), progress.clone()).await?;
+    let names = resolve_names(db, scanned.names()).await?;
+    let quotas = quotas(db, ledger, query, Some(&names)).await?;
+    let needed = Keep::for_comparison(scanned.names(), &names, &quotas, query.taxon);
+    let (scanned, passes) = if keep.covers(&needed) {
+        (scanned, 1)
+    } else {
+        drop(scanned);
+        (scan_pass(query, filter, needed, progress).await?, 2)
+    };
+    tracing::info!(passes, files = query.files.len(), "trade database scanned");
     Ok(report::trade::compare_scan(
         scanned,
         &names,
         &quotas,
         query.taxon,
     ))
+}
+
+/// One streaming pass over the query's files, keeping what `keep` names.
+async fn scan_pass(
+    query: &TradeQuery,
+    filter: ScanFilter,
+    keep: Keep,
+    progress: Arc<dyn ScanProgress + Send + Sync>,
+) -> Result<report::trade::Scan, TradeError> {
+    let files = query.files.clone();
+    off_runtime(move || report::trade::scan_keeping(&files, &filter, Some(&keep), &*progress)).await
 }
 
 /// A pass over the files on a blocking thread (polars' streaming engine blocks), its faults as
@@ -207,12 +227,13 @@ async fn counts_for(
 }
 
 /// The ledger's quotas (of the exporter, year and taxon asked), then the catalogue's published
-/// quotas of the taxa the files name that the ledger has not imported.
+/// quotas the ledger has not imported: of the taxa the files name (`names`: those the names
+/// count for), or with `None`, of every taxon.
 async fn quotas(
     db: &Db,
     ledger: &quota::Ledger,
     query: &TradeQuery,
-    names: &NameMap,
+    names: Option<&NameMap>,
 ) -> Result<Vec<TradeQuota>, ReportError> {
     let taxa = match query.taxon {
         Some(t) => Some(taxa_governing(db, t).await?),
@@ -227,27 +248,74 @@ async fn quotas(
         }
         out.push(ledger_quota(db, &q).await?);
     }
-    let mut taxon_ids: BTreeSet<i64> = BTreeSet::new();
-    match &taxa {
-        Some(t) => taxon_ids.extend(t.iter().copied()),
-        None => taxon_ids.extend(
-            names
-                .resolutions()
-                .flat_map(|r| r.counts_for.iter().map(|t| i64::from(t.get()))),
-        ),
-    }
+    let rows = match (&taxa, names) {
+        (None, None) => sync::store::quotas_of_country(db, exporter).await?,
+        (taxa, names) => {
+            let mut taxon_ids: BTreeSet<i64> = BTreeSet::new();
+            match (taxa, names) {
+                (Some(t), _) => taxon_ids.extend(t.iter().copied()),
+                (None, Some(names)) => taxon_ids.extend(
+                    names
+                        .resolutions()
+                        .flat_map(|r| r.counts_for.iter().map(|t| i64::from(t.get()))),
+                ),
+                (None, None) => {}
+            }
+            let mut rows = Vec::new();
+            for id in taxon_ids {
+                rows.extend(sync::store::quotas_of(db, id).await?);
+            }
+            rows
+        }
+    };
     let mut seen = HashSet::new();
-    for id in taxon_ids {
-        for row in sync::store::quotas_of(db, id).await? {
-            if imported.contains(&row.id) || !seen.insert(row.id) {
-                continue;
-            }
-            if let Some(q) = catalogue_quota(db, &row, query).await? {
-                out.push(q);
-            }
+    for row in rows {
+        if imported.contains(&row.id) || !seen.insert(row.id) {
+            continue;
+        }
+        if let Some(q) = catalogue_quota(db, &row, query).await? {
+            out.push(q);
         }
     }
     Ok(out)
+}
+
+/// The catalogue's names of the taxa of `quotas` and of `tabulate`: each taxon's, those of the
+/// taxa below it and of their synonyms, a higher taxon's also as the Trade Database writes it
+/// for the whole taxon ("Python spp."), each resolved as a reported name would be.
+async fn known_names(
+    db: &Db,
+    quotas: &[TradeQuota],
+    tabulate: Option<TaxonId>,
+) -> Result<NameMap, ReportError> {
+    let roots: BTreeSet<i64> = quotas
+        .iter()
+        .map(|q| q.taxon_id)
+        .chain(tabulate)
+        .map(|t| i64::from(t.get()))
+        .collect();
+    let mut ids: BTreeSet<i64> = BTreeSet::new();
+    for root in roots {
+        let Some(taxon) = sync::store::taxon(db, root).await? else {
+            continue;
+        };
+        ids.insert(root);
+        ids.extend(sync::store::descendants_of(db, &taxon.full_name).await?);
+    }
+    let mut all = ids.clone();
+    for id in ids {
+        all.extend(sync::store::synonyms_of(db, id).await?);
+    }
+    let mut spellings: BTreeSet<String> = BTreeSet::new();
+    for id in all {
+        if let Some(t) = sync::store::taxon(db, id).await? {
+            if !t.full_name.contains(' ') {
+                spellings.insert(format!("{} spp.", t.full_name));
+            }
+            spellings.insert(t.full_name);
+        }
+    }
+    resolve_names(db, spellings.iter().map(String::as_str).collect()).await
 }
 
 async fn taxon_name(db: &Db, id: i64) -> Result<String, ReportError> {

@@ -237,6 +237,19 @@ async fn the_elephant_synced_from_the_api_is_in_appendix_ii_in_namibia_and_i_in_
         assert!(!now.is_empty() && !past.is_empty());
         assert!(now.iter().all(|q| current_ids.contains(&q.id)));
         assert!(past.iter().all(|q| !current_ids.contains(&q.id)));
+
+        // A country's quotas, current or not, and every country's.
+        let mozambique = store::quotas_of_country(db, Some("MZ")).await?;
+        let expected = quotas.iter().filter(|q| q.country == "MZ").count();
+        assert!(expected > 0);
+        assert_eq!(mozambique.len(), expected);
+        assert!(mozambique.iter().any(|q| q.id == 6681));
+        assert!(mozambique.iter().all(|q| q.country == "MZ"));
+        assert_eq!(
+            store::quotas_of_country(db, None).await?.len(),
+            quotas.len()
+        );
+        assert!(store::quotas_of_country(db, Some("QQ")).await?.is_empty());
         Ok(())
     })
     .await
