@@ -69,9 +69,9 @@ pub fn trade_report(c: &TradeComparison) -> crate::Result<String> {
                 vec![
                     super::render::quota_label(q),
                     n.year.to_string(),
-                    n.taxon.clone(),
-                    n.term.clone(),
-                    n.unit.clone(),
+                    n.taxon.to_string(),
+                    n.term.to_string(),
+                    n.unit.to_string(),
                     n.quantity.to_string(),
                     n.rows.to_string(),
                     n.reason.clone(),

@@ -87,7 +87,9 @@ pub struct Shipments {
     /// summed without it a download makes far fewer groups.
     pub importer: CompactString,
     pub exporter: CompactString,
-    /// Empty when the exporter is the origin (or none was reported); else a re-export.
+    /// Empty when the exporter is the origin (or none was reported); else a re-export, which,
+    /// kept only for the quotas, keeps only its name, year, exporter and origin (the other
+    /// codes empty, the quantity zero: a quota counts a re-export's rows, nothing else).
     pub origin: CompactString,
     pub purpose: CompactString,
     pub source: CompactString,
@@ -438,11 +440,12 @@ pub enum Verdict {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NotCompared {
     pub year: i32,
-    pub taxon: String,
-    pub term: String,
-    pub unit: String,
-    pub source: String,
-    pub purpose: String,
+    /// As reported, inline (a comparison of a whole download lists hundreds of thousands).
+    pub taxon: CompactString,
+    pub term: CompactString,
+    pub unit: CompactString,
+    pub source: CompactString,
+    pub purpose: CompactString,
     pub reporter: Reporter,
     #[serde(with = "rust_decimal::serde::str")]
     pub quantity: Decimal,

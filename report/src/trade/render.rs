@@ -132,9 +132,9 @@ pub fn text(c: &TradeComparison) -> String {
                 vec![
                     quota_label(q),
                     n.year.to_string(),
-                    n.taxon.clone(),
-                    n.term.clone(),
-                    n.unit.clone(),
+                    n.taxon.to_string(),
+                    n.term.to_string(),
+                    n.unit.to_string(),
                     format!("{:?}", n.reporter).to_lowercase(),
                     n.quantity.to_string(),
                     n.rows.to_string(),

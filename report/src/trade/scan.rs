@@ -176,12 +176,19 @@ fn query(file: &Path, filter: &ScanFilter, keep: Option<&Keep>) -> crate::Result
     // With `keep`, a row no comparison reads keeps only its name and year: all such rows of a
     // name and year make one group (no exporter, which no summed row lacks), counted and never
     // summed, so the group-by holds only the groups kept. A row kept for the quotas alone
-    // keeps every key but the importer. Both tests are computed once, as columns.
+    // keeps every key but the importer, and a re-export only its name, year, exporter and
+    // origin (a quota counts its rows, nothing else). The tests are computed once, as columns.
     if let Some(k) = keep {
         let (full, quotas) = kept_rows(k);
+        let own_origin = col("Origin")
+            .str()
+            .strip_chars(lit(NULL))
+            .eq(lit(""))
+            .fill_null(lit(true));
         lf = lf
             .with_column(bad.clone().or(full).alias("full"))
-            .with_column(col("full").or(quotas).alias("kept"));
+            .with_column(col("full").or(quotas).alias("kept"))
+            .with_column(col("full").or(col("kept").and(own_origin)).alias("detail"));
     }
     let key = |e: Expr, name: &str, tier: &str| match keep {
         Some(_) => when(col(tier)).then(e).otherwise(lit(NULL)).alias(name),
@@ -192,13 +199,20 @@ fn query(file: &Path, filter: &ScanFilter, keep: Option<&Keep>) -> crate::Result
         COLUMNS
             .iter()
             .filter(|c| !matches!(**c, "Year" | "Quantity" | "Taxon"))
-            .map(|c| key(col(*c), c, if *c == "Importer" { "full" } else { "kept" })),
+            .map(|c| {
+                let tier = match *c {
+                    "Importer" => "full",
+                    "Exporter" | "Origin" => "kept",
+                    _ => "detail",
+                };
+                key(col(*c), c, tier)
+            }),
     );
     keys.push(only_bad(col("row"), "bad_row"));
     keys.push(only_bad(col("Year"), "bad_year"));
     keys.push(only_bad(col("Quantity"), "bad_quantity"));
     let summed = match keep {
-        Some(_) => col("good").and(col("kept")),
+        Some(_) => col("good").and(col("detail")),
         None => col("good"),
     };
     let quantity = when(summed)
