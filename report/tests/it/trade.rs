@@ -491,8 +491,10 @@ fn one_pass_when_the_names_known_cover_those_reported_and_two_when_a_spelling_di
 #[test]
 fn a_keep_covers_another_only_when_it_keeps_every_group_the_other_keeps() {
     let keep = |names: &[&str], counted: &[(&str, u32)], quotas: &[(&str, i32, u32)]| {
-        let mut k = trade::Keep::default();
-        k.names = names.iter().map(|n| (*n).to_owned()).collect();
+        let mut k = trade::Keep {
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            ..Default::default()
+        };
         for (name, taxon) in counted {
             k.counts_for
                 .entry((*name).to_owned())
