@@ -198,9 +198,20 @@ pub fn main() {
         bytes as f64 / 1e9,
         dir.display()
     );
-    let results: Vec<run::Outcome> = contenders
-        .iter()
-        .map(|c| run_child(c, &dir, seed))
-        .collect();
-    report(rows, &results);
+    // Each round runs every contender once, in turn, the order reversed every other round so
+    // that a drift of the machine's speed weighs on both sides of a ratio alike.
+    let rounds = env_u64("CITES_BENCH_TRADE_ROUNDS", 1);
+    let mut all: Vec<Vec<run::Outcome>> = Vec::new();
+    for round in 0..rounds {
+        println!("round {} of {rounds}", round + 1);
+        let mut order: Vec<&String> = contenders.iter().collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        let mut results: Vec<run::Outcome> =
+            order.iter().map(|c| run_child(c, &dir, seed)).collect();
+        results.sort_by_key(|r| contenders.iter().position(|c| *c == r.name));
+        all.push(results);
+    }
+    report(rows, &all);
 }
