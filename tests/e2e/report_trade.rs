@@ -86,6 +86,21 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
         "--key",
         "q1",
     ]);
+    // Norway's 2025 quota of 2 on the whole order Cetacea: an orca's trade counts for it.
+    run(&[
+        "quota",
+        "set",
+        "--exporter",
+        "NO",
+        "--taxon",
+        "136",
+        "--year",
+        "2025",
+        "--limit",
+        "2",
+        "--key",
+        "q2",
+    ]);
     let rows = [
         row(
             1,
@@ -211,12 +226,27 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
                 "E",
             ],
         ),
+        row(
+            9,
+            [
+                "2025",
+                "Orcinus orca",
+                "LIV",
+                "3",
+                "",
+                "JP",
+                "NO",
+                "",
+                "W",
+                "E",
+            ],
+        ),
     ];
     let file = dir.path().join("trade_db_1.csv");
     std::fs::write(&file, format!("{HEADER}\n{}\n", rows.join("\n"))).unwrap();
     let f = file.to_str().unwrap();
 
-    let (table, progress) = run(&[
+    let namibia = [
         "report",
         "trade",
         "--files",
@@ -225,7 +255,18 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
         "NA",
         "--year",
         "2026",
-    ]);
+    ];
+    let cameroon = [
+        "report",
+        "trade",
+        "--files",
+        f,
+        "--exporter",
+        "CM",
+        "--year",
+        "2012",
+    ];
+    let (table, progress) = run(&namibia);
     // stdout is not a terminal here: no progress bar.
     assert!(!progress.contains("files"), "{progress}");
     let lines: Vec<&str> = table.lines().collect();
@@ -270,17 +311,7 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
     assert!(table.contains("Quantity \"lots\""), "{table}");
     assert!(table.contains(&format!("{f}  9")), "{table}");
 
-    let (json, _) = run(&[
-        "report",
-        "trade",
-        "--files",
-        f,
-        "--exporter",
-        "CM",
-        "--year",
-        "2012",
-        "--json",
-    ]);
+    let (json, _) = run(&[&cameroon[..], &["--json"]].concat());
     let json: Value = serde_json::from_str(&json).unwrap();
     let quotas = json["quotas"].as_array().unwrap();
     let published = quotas
@@ -292,18 +323,7 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
     assert_eq!(published["verdict"], "needs_review", "{published}");
 
     let csv = dir.path().join("t.csv");
-    run(&[
-        "report",
-        "trade",
-        "--files",
-        f,
-        "--exporter",
-        "NA",
-        "--year",
-        "2026",
-        "--csv",
-        csv.to_str().unwrap(),
-    ]);
+    run(&[&namibia[..], &["--csv", csv.to_str().unwrap()]].concat());
     let text = std::fs::read_to_string(&csv).unwrap();
     assert_eq!(text.lines().count(), 2, "{text}");
     assert!(text.lines().nth(1).unwrap().contains("exceeded"), "{text}");
@@ -350,28 +370,37 @@ fn the_command_line_compares_quotas_with_the_trade_database() {
     // One pass when the catalogue's names of the quotas' taxa cover the names reported;
     // Loxodonta cyclotis, known only from the elephant's listings, takes a second (and is
     // counted, above: 11 exported).
-    let cameroon = [
-        "report",
-        "trade",
-        "--files",
-        f,
-        "--exporter",
-        "CM",
-        "--year",
-        "2012",
-    ];
     assert_eq!(passes(&url, &cameroon), "1");
-    let namibia = [
+    assert_eq!(passes(&url, &namibia), "2");
+    // The catalogue's taxa below the order are known before the scan: one pass, and the
+    // orca counted for the order's quota.
+    let norway = [
         "report",
         "trade",
         "--files",
         f,
         "--exporter",
-        "NA",
+        "NO",
         "--year",
-        "2026",
+        "2025",
     ];
-    assert_eq!(passes(&url, &namibia), "2");
+    assert_eq!(passes(&url, &norway), "1");
+    let (json, _) = run(&[&norway[..], &["--json"]].concat());
+    let json: Value = serde_json::from_str(&json).unwrap();
+    let order = &json["quotas"][0];
+    assert_eq!(
+        (
+            &order["taxon_id"],
+            &order["exporter_reported"],
+            &order["verdict"]
+        ),
+        (
+            &Value::from(136),
+            &Value::from("3"),
+            &Value::from("exceeded")
+        ),
+        "{json}"
+    );
 
     let o = cites(&url, &["report", "trade", "--files", f, "--year", "1900"]);
     assert!(!o.status.success());

@@ -300,7 +300,11 @@ async fn known_names(
             continue;
         };
         ids.insert(root);
-        ids.extend(sync::store::descendants_of(db, &taxon.full_name).await?);
+        // Only a higher taxon (a name of one word) has taxa below it by name; the catalogue
+        // is scanned for each.
+        if !taxon.full_name.contains(' ') {
+            ids.extend(sync::store::descendants_of(db, &taxon.full_name).await?);
+        }
     }
     let mut all = ids.clone();
     for id in ids {
