@@ -35,13 +35,9 @@ pub fn compare_scan(
         .collect();
     let mut index: HashMap<(&str, i32, TaxonId), Vec<&Shipments>> = HashMap::new();
     let mut unresolved: BTreeMap<&str, (u64, Vec<i32>)> = BTreeMap::new();
-    // Each reported name resolved once: a name is reported in many groups.
     let mut resolved: HashMap<&str, Option<&Resolution>> = HashMap::new();
     for g in &scanned.groups {
-        let resolution = *resolved
-            .entry(g.taxon.as_str())
-            .or_insert_with(|| names.resolve(&g.taxon));
-        match resolution {
+        match resolve_once(&mut resolved, names, &g.taxon) {
             Some(r) => {
                 for t in &r.counts_for {
                     let key = (g.exporter.as_str(), g.year, *t);
@@ -54,10 +50,7 @@ pub fn compare_scan(
         }
     }
     for n in &scanned.set_apart {
-        let resolution = *resolved
-            .entry(n.taxon.as_str())
-            .or_insert_with(|| names.resolve(&n.taxon));
-        if resolution.is_none() {
+        if resolve_once(&mut resolved, names, &n.taxon).is_none() {
             unresolved_rows(&mut unresolved, &n.taxon, n.year, n.rows);
         }
     }
@@ -125,6 +118,15 @@ fn each_quota(
             .flat_map(|r| r.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
+}
+
+/// A reported name's resolution, looked up once (a name is reported in many groups).
+fn resolve_once<'s, 'n>(
+    resolved: &mut HashMap<&'s str, Option<&'n Resolution>>,
+    names: &'n dyn Resolve,
+    name: &'s str,
+) -> Option<&'n Resolution> {
+    *resolved.entry(name).or_insert_with(|| names.resolve(name))
 }
 
 /// Counts rows of a name the catalogue does not resolve.

@@ -99,12 +99,12 @@ pub async fn trade(
     // exporter and year); the names the files report are then resolved, their quotas
     // gathered, and when a reported name needs what the scan set apart (a spelling the
     // catalogue does not list, a synonym known only from a listing), a second pass keeps it.
-    let candidates = quotas(db, ledger, query, None).await?;
+    let candidates = candidate_quotas(db, ledger, query).await?;
     let known = known_names(db, &candidates, query.taxon).await?;
     let keep = Keep::for_comparison(known.spellings(), &known, &candidates, query.taxon);
     let scanned = scan_pass(query, filter, keep.clone(), progress.clone()).await?;
     let names = resolve_names(db, scanned.names()).await?;
-    let quotas = quotas(db, ledger, query, Some(&names)).await?;
+    let quotas = quotas_of_names(db, query, &candidates, &names).await?;
     let needed = Keep::for_comparison(scanned.names(), &names, &quotas, query.taxon);
     let (scanned, passes) = if keep.covers(&needed) {
         (scanned, 1)
@@ -226,14 +226,13 @@ async fn counts_for(
         .collect())
 }
 
-/// The ledger's quotas (of the exporter, year and taxon asked), then the catalogue's published
-/// quotas the ledger has not imported: of the taxa the files name (`names`: those the names
-/// count for), or with `None`, of every taxon.
-async fn quotas(
+/// Every quota a comparison of `query` may read, before the files' names are known: the
+/// ledger's (of the exporter, year and taxon asked), then the catalogue's published quotas the
+/// ledger has not imported, of the taxon asked or, without one, of every taxon.
+async fn candidate_quotas(
     db: &Db,
     ledger: &quota::Ledger,
     query: &TradeQuery,
-    names: Option<&NameMap>,
 ) -> Result<Vec<TradeQuota>, ReportError> {
     let taxa = match query.taxon {
         Some(t) => Some(taxa_governing(db, t).await?),
@@ -248,25 +247,9 @@ async fn quotas(
         }
         out.push(ledger_quota(db, &q).await?);
     }
-    let rows = match (&taxa, names) {
-        (None, None) => sync::store::quotas_of_country(db, exporter).await?,
-        (taxa, names) => {
-            let mut taxon_ids: BTreeSet<i64> = BTreeSet::new();
-            match (taxa, names) {
-                (Some(t), _) => taxon_ids.extend(t.iter().copied()),
-                (None, Some(names)) => taxon_ids.extend(
-                    names
-                        .resolutions()
-                        .flat_map(|r| r.counts_for.iter().map(|t| i64::from(t.get()))),
-                ),
-                (None, None) => {}
-            }
-            let mut rows = Vec::new();
-            for id in taxon_ids {
-                rows.extend(sync::store::quotas_of(db, id).await?);
-            }
-            rows
-        }
+    let rows = match &taxa {
+        Some(taxa) => catalogue_rows_of(db, taxa.iter().copied()).await?,
+        None => sync::store::quotas_of_country(db, exporter).await?,
     };
     let mut seen = HashSet::new();
     for row in rows {
@@ -275,6 +258,57 @@ async fn quotas(
         }
         if let Some(q) = catalogue_quota(db, &row, query).await? {
             out.push(q);
+        }
+    }
+    Ok(out)
+}
+
+/// The catalogue's quota rows of each taxon, in the taxa's order (a row may come twice).
+async fn catalogue_rows_of(
+    db: &Db,
+    taxa: impl IntoIterator<Item = i64>,
+) -> Result<Vec<sync::model::QuotaRow>, ReportError> {
+    let mut rows = Vec::new();
+    for id in taxa {
+        rows.extend(sync::store::quotas_of(db, id).await?);
+    }
+    Ok(rows)
+}
+
+/// Of `candidates`, the quotas a comparison reads once the files' names are resolved: the
+/// ledger's, and the catalogue's of the taxa the names count for (with a taxon asked, every
+/// candidate: they are already its).
+async fn quotas_of_names(
+    db: &Db,
+    query: &TradeQuery,
+    candidates: &[TradeQuota],
+    names: &NameMap,
+) -> Result<Vec<TradeQuota>, ReportError> {
+    if query.taxon.is_some() {
+        return Ok(candidates.to_vec());
+    }
+    let published: HashMap<i64, &TradeQuota> = candidates
+        .iter()
+        .filter_map(|q| match q.origin {
+            QuotaOrigin::Catalogue { speciesplus_id } => Some((speciesplus_id, q)),
+            QuotaOrigin::Ledger { .. } => None,
+        })
+        .collect();
+    let mut out: Vec<TradeQuota> = candidates
+        .iter()
+        .filter(|q| matches!(q.origin, QuotaOrigin::Ledger { .. }))
+        .cloned()
+        .collect();
+    let taxa: BTreeSet<i64> = names
+        .resolutions()
+        .flat_map(|r| r.counts_for.iter().map(|t| i64::from(t.get())))
+        .collect();
+    let mut seen = HashSet::new();
+    for row in catalogue_rows_of(db, taxa).await? {
+        if seen.insert(row.id)
+            && let Some(q) = published.get(&row.id)
+        {
+            out.push((*q).clone());
         }
     }
     Ok(out)
