@@ -11,3 +11,4 @@ mod render;
 mod scenarios;
 mod svg_chromium;
 mod sweep;
+mod upgrade;

@@ -22,7 +22,9 @@ use sqlx::Row;
 use crate::error::{Error, Result};
 use crate::ingest::Register;
 use crate::model::EventKind;
-use crate::store::{DOCUMENT_COLUMNS, DocumentRow, NOT_CORRECTED, document_row};
+use crate::store::{DOCUMENT_COLUMNS, DocumentRow, document_row};
+
+mod sql;
 
 /// Steps of material flow a query follows by default: a supply chain from harvest to a
 /// finished product is a few dozen events.
@@ -212,34 +214,6 @@ struct Sub {
     truncated: bool,
 }
 
-/// The walk's recursive CTE: `walk(specimen_key, depth)` from the seed, up (`backward`) or down
-/// the material flow, past no event declared erroneous; `sel` the specimens kept, nearest
-/// first. `$1` the seed, `$2` the depth limit, `$3` the node limit.
-fn walk_cte(backward: bool, seed_is_event: bool) -> String {
-    let (from_dir, to_dir) = if backward {
-        ("out", "in")
-    } else {
-        ("in", "out")
-    };
-    let seed = if seed_is_event {
-        "SELECT f.specimen_key, CAST(1 AS BIGINT) FROM trace_flows f \
-         WHERE f.event_key = CAST($1 AS TEXT) AND f.direction = 'out'"
-            .to_owned()
-    } else {
-        "SELECT CAST($1 AS TEXT), CAST(0 AS BIGINT)".to_owned()
-    };
-    format!(
-        "WITH RECURSIVE walk(specimen_key, depth) AS ({seed} UNION \
-         SELECT n.specimen_key, walk.depth + 1 FROM walk \
-         JOIN trace_flows f ON f.specimen_key = walk.specimen_key AND f.direction = '{from_dir}' \
-         JOIN trace_flows n ON n.event_key = f.event_key AND n.direction = '{to_dir}' \
-         WHERE walk.depth <= CAST($2 AS BIGINT) AND {NOT_CORRECTED}), \
-         ranked AS (SELECT specimen_key, MIN(depth) AS depth FROM walk GROUP BY specimen_key), \
-         sel AS (SELECT specimen_key, depth FROM ranked WHERE depth <= CAST($2 AS BIGINT) \
-         ORDER BY depth, specimen_key LIMIT CAST($3 AS BIGINT))"
-    )
-}
-
 impl Register {
     /// Where `specimen` came from, within `limits`.
     pub async fn origin(&self, specimen: &str, limits: Limits) -> Result<Origin> {
@@ -361,17 +335,9 @@ impl Register {
         seed_is_event: bool,
         limits: Limits,
     ) -> Result<(BTreeMap<String, SpecimenRow>, bool)> {
-        let cte = walk_cte(backward, seed_is_event);
+        let specimens_sql = sql::walk(backward, seed_is_event);
         let depth = i64::from(limits.depth);
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
-        // One more of each than the limits: whether there is more is `truncated`.
-        let specimens_sql = format!(
-            "{cte}, probe AS (SELECT specimen_key, depth FROM ranked \
-             ORDER BY depth, specimen_key LIMIT CAST($3 AS BIGINT) + 1) \
-             SELECT s.key, s.taxon_id, s.term, s.quantity_micro, s.unit, s.source, probe.depth \
-             FROM probe JOIN trace_specimens s ON s.key = probe.specimen_key \
-             ORDER BY probe.depth, s.key"
-        );
         let seed_o = seed.to_owned();
         let rows = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(specimens_sql.clone()))
@@ -415,30 +381,7 @@ impl Register {
         backward: bool,
     ) -> Result<(Vec<FlowRow>, BTreeMap<String, EventRow>)> {
         let keys = key_list(specimens.keys().map(String::as_str));
-        let sel = self.key_table("sel");
-        let event_columns = "e.kind, e.occurred_at, e.country, e.agent_key";
-        let own = format!(
-            "SELECT f.event_key, f.specimen_key, f.direction, f.quantity_micro, \
-             CAST(NULL AS TEXT) AS unit, {event_columns} \
-             FROM sel CROSS JOIN trace_flows f JOIN trace_events e ON e.key = f.event_key \
-             WHERE f.specimen_key = sel.key AND {NOT_CORRECTED}"
-        );
-        let sql = if backward {
-            format!("{sel} {own}")
-        } else {
-            format!(
-                "{sel}, consumers AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
-                 CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key AND f.direction = 'in' \
-                 AND {NOT_CORRECTED}) \
-                 {own} UNION ALL \
-                 SELECT o.event_key, o.specimen_key, o.direction, o.quantity_micro, s.unit, \
-                 {event_columns} FROM consumers x CROSS JOIN trace_flows o \
-                 JOIN trace_events e ON e.key = o.event_key \
-                 JOIN trace_specimens s ON s.key = o.specimen_key \
-                 WHERE o.event_key = x.event_key AND o.direction = 'in' \
-                 AND o.specimen_key NOT IN (SELECT key FROM sel)"
-            )
-        };
+        let sql = sql::flows(self.db.backend(), backward);
         let rows = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(&keys.0)
@@ -501,17 +444,7 @@ impl Register {
         specimens: &BTreeMap<String, SpecimenRow>,
     ) -> Result<Vec<(String, DocumentRow)>> {
         let keys = key_list(specimens.keys().map(String::as_str));
-        let sql = format!(
-            "{}, ev AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
-             CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key) \
-             SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM ev \
-             CROSS JOIN trace_event_documents ed \
-             JOIN trace_documents d ON d.country = ed.country AND d.doc_type = ed.doc_type \
-             AND d.number = ed.number \
-             WHERE ed.event_key = ev.event_key \
-             ORDER BY d.country, d.doc_type, d.number, d.revision DESC, ed.event_key",
-            self.key_table("sel")
-        );
+        let sql = sql::documents(self.db.backend());
         let documents = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(&keys.0)
@@ -524,26 +457,9 @@ impl Register {
         })?;
         Ok(documents)
     }
-
-    /// `WITH {name}(key) AS (...)`: the keys bound as `$1` (a JSON array) and `$2` (their
-    /// number), from [`key_list`]. CROSS JOIN from it keeps SQLite's planner from putting the
-    /// JSON array inside the loop. The LIMIT is what PostgreSQL's planner takes for the
-    /// array's size, which it otherwise puts at 100 whatever it holds: with 100 keys assumed it
-    /// hashed the whole of trace_flows and trace_events for a trace of a few specimens (at
-    /// 100,000 nodes with current statistics: 15 ms against 0.4 ms, growing with the tables).
-    fn key_table(&self, name: &str) -> String {
-        let json_each = match self.db.backend() {
-            db::Backend::Sqlite => "json_each($1)",
-            db::Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
-        };
-        format!(
-            "WITH {name}(key) AS MATERIALIZED \
-             (SELECT value FROM {json_each} LIMIT CAST($2 AS BIGINT))"
-        )
-    }
 }
 
-/// Keys as one JSON array and their number, for [`Register::key_table`]: a query runs once
+/// Keys as one JSON array and their number, for the statements of [`sql`] that take a key list: a query runs once
 /// whatever the number of keys.
 fn key_list<'a>(keys: impl Iterator<Item = &'a str>) -> (String, i64) {
     let keys: Vec<&str> = keys.collect();

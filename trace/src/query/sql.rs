@@ -1,0 +1,289 @@
+//! The statements a trace runs, one builder each, so that the plan test below reads exactly
+//! what the queries run.
+//!
+//! Every join is a CROSS JOIN with its condition in the WHERE clause. SQLite never moves the
+//! right-hand table of a CROSS JOIN outside its left-hand one, so each plan starts from the
+//! seed or the key list and goes on by searches on keys. The order matters once the register
+//! has statistics (an `ANALYZE` by anyone, or `PRAGMA optimize`): SQLite may then put a Bloom
+//! filter on an inner table, built by scanning the whole table each time the statement runs
+//! (each step of a walk), but only when every table outside it has statistics, which a CTE
+//! never has. SQLite 3.40, which lacks that rule, did so on the walks of a register of a
+//! million nodes after `ANALYZE`: about 100 times slower. The test below checks every
+//! statement's plan under the statistics of registers of a thousand to a hundred million
+//! nodes. PostgreSQL plans a CROSS JOIN with a WHERE as any inner join.
+
+use db::Backend;
+
+use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED};
+
+/// The specimens within the limits of the seed, nearest first, with their rows: one more of
+/// each than the limits, so that whether there is more is `truncated`. `$1` the seed (a
+/// specimen, or an event whose outputs start a forward trace), `$2` the depth limit plus one,
+/// `$3` the node limit. Walks up (`backward`) or down the material flow, past no event
+/// declared erroneous.
+pub(super) fn walk(backward: bool, seed_is_event: bool) -> String {
+    let (from_dir, to_dir) = if backward {
+        ("out", "in")
+    } else {
+        ("in", "out")
+    };
+    let seed = if seed_is_event {
+        "SELECT f.specimen_key, CAST(1 AS BIGINT) FROM trace_flows f \
+         WHERE f.event_key = CAST($1 AS TEXT) AND f.direction = 'out'"
+    } else {
+        "SELECT CAST($1 AS TEXT), CAST(0 AS BIGINT)"
+    };
+    format!(
+        "WITH RECURSIVE walk(specimen_key, depth) AS ({seed} UNION \
+         SELECT n.specimen_key, walk.depth + 1 FROM walk \
+         CROSS JOIN trace_flows f CROSS JOIN trace_flows n \
+         WHERE f.specimen_key = walk.specimen_key AND f.direction = '{from_dir}' \
+         AND n.event_key = f.event_key AND n.direction = '{to_dir}' \
+         AND walk.depth <= CAST($2 AS BIGINT) AND {NOT_CORRECTED}), \
+         ranked AS (SELECT specimen_key, MIN(depth) AS depth FROM walk GROUP BY specimen_key), \
+         probe AS (SELECT specimen_key, depth FROM ranked \
+         ORDER BY depth, specimen_key LIMIT CAST($3 AS BIGINT) + 1) \
+         SELECT s.key, s.taxon_id, s.term, s.quantity_micro, s.unit, s.source, probe.depth \
+         FROM probe CROSS JOIN trace_specimens s WHERE s.key = probe.specimen_key \
+         ORDER BY probe.depth, s.key"
+    )
+}
+
+/// The flows of the kept specimens (`$1` a JSON array of keys, `$2` their number) with their
+/// events, and for a forward trace (`backward` false) every other input of an event consuming
+/// one; such an input's unit is its specimen's, the others' NULL (the caller has the
+/// specimen).
+pub(super) fn flows(backend: Backend, backward: bool) -> String {
+    let sel = key_table(backend, "sel");
+    let event_columns = "e.kind, e.occurred_at, e.country, e.agent_key";
+    let own = format!(
+        "SELECT f.event_key, f.specimen_key, f.direction, f.quantity_micro, \
+         CAST(NULL AS TEXT) AS unit, {event_columns} \
+         FROM sel CROSS JOIN trace_flows f CROSS JOIN trace_events e \
+         WHERE f.specimen_key = sel.key AND e.key = f.event_key AND {NOT_CORRECTED}"
+    );
+    if backward {
+        return format!("{sel} {own}");
+    }
+    format!(
+        "{sel}, consumers AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
+         CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key AND f.direction = 'in' \
+         AND {NOT_CORRECTED}) \
+         {own} UNION ALL \
+         SELECT o.event_key, o.specimen_key, o.direction, o.quantity_micro, s.unit, \
+         {event_columns} FROM consumers x CROSS JOIN trace_flows o \
+         CROSS JOIN trace_events e CROSS JOIN trace_specimens s \
+         WHERE o.event_key = x.event_key AND o.direction = 'in' \
+         AND e.key = o.event_key AND s.key = o.specimen_key \
+         AND o.specimen_key NOT IN (SELECT key FROM sel)"
+    )
+}
+
+/// The documents cited by the events with a flow on one of the specimens (`$1`, `$2` as for
+/// [`flows`]), with the citing event, each at every revision, the latest first.
+pub(super) fn documents(backend: Backend) -> String {
+    format!(
+        "{}, ev AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
+         CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key) \
+         SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM ev \
+         CROSS JOIN trace_event_documents ed CROSS JOIN trace_documents d \
+         WHERE ed.event_key = ev.event_key AND d.country = ed.country \
+         AND d.doc_type = ed.doc_type AND d.number = ed.number \
+         ORDER BY d.country, d.doc_type, d.number, d.revision DESC, ed.event_key",
+        key_table(backend, "sel")
+    )
+}
+
+/// `WITH {name}(key) AS (...)`: the keys bound as `$1` (a JSON array) and `$2` (their number).
+/// The LIMIT is what PostgreSQL's planner takes for the array's size, which it otherwise puts
+/// at 100 whatever it holds: with 100 keys assumed it hashed the whole of trace_flows and
+/// trace_events for a trace of a few specimens (at 100,000 nodes with current statistics:
+/// 15 ms against 0.4 ms, growing with the tables).
+fn key_table(backend: Backend, name: &str) -> String {
+    let json_each = match backend {
+        Backend::Sqlite => "json_each($1)",
+        Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
+    };
+    format!(
+        "WITH {name}(key) AS MATERIALIZED \
+         (SELECT value FROM {json_each} LIMIT CAST($2 AS BIGINT))"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use db::{Backend, Db, TestDb};
+    use sqlx::Row;
+
+    /// `sqlite_stat1` of the bench's register of a million nodes after `ANALYZE`: (table,
+    /// index, row count, rows per distinct prefix of the index's columns).
+    const STATS: &[(&str, &str, u64, &[u64])] = &[
+        (
+            "trace_documents",
+            "trace_documents",
+            198_161,
+            &[16_514, 2_360, 1, 1],
+        ),
+        ("trace_documents", "trace_documents_number", 198_161, &[1]),
+        (
+            "trace_event_documents",
+            "trace_event_documents",
+            271_446,
+            &[2, 1, 1, 1],
+        ),
+        (
+            "trace_event_documents",
+            "trace_event_documents_document",
+            271_446,
+            &[22_621, 3_232, 2],
+        ),
+        ("trace_events", "trace_events", 324_814, &[1]),
+        ("trace_flows", "trace_flows", 1_405_239, &[5, 4, 1]),
+        ("trace_flows", "trace_flows_specimen", 1_405_239, &[3, 2, 1]),
+        (
+            "trace_identifiers",
+            "trace_identifiers",
+            432_499,
+            &[72_084, 1, 1],
+        ),
+        (
+            "trace_identifiers",
+            "trace_identifiers_specimen",
+            432_499,
+            &[1],
+        ),
+        ("trace_specimens", "trace_specimens", 477_042, &[1]),
+    ];
+
+    /// Writes [`STATS`] scaled to `nodes` (a per-key fan-out of a few rows stays as it is) and
+    /// has the connection's planner read them.
+    async fn load_stats(conn: &mut sqlx::SqliteConnection, nodes: u64) {
+        sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
+        sqlx::query("DELETE FROM sqlite_stat1")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        let scale = |n: u64| {
+            if n <= 5 {
+                n
+            } else {
+                (n * nodes / 1_000_000).max(1)
+            }
+        };
+        for (table, index, rows, per_prefix) in STATS {
+            let mut stat = scale(*rows).to_string();
+            for n in *per_prefix {
+                stat.push_str(&format!(" {}", scale(*n)));
+            }
+            sqlx::query("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ($1, $2, $3)")
+                .bind(table)
+                .bind(index)
+                .bind(stat)
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        sqlx::query("ANALYZE sqlite_schema")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+
+    /// The names a plan may scan: the statements' own CTEs, the key list and the seed row.
+    const SCANNED: &[&str] = &[
+        "walk",
+        "ranked",
+        "probe",
+        "sel",
+        "ev",
+        "consumers",
+        "x",
+        "json_each",
+        "CONSTANT ROW",
+    ];
+
+    /// The plan's lines that read a register table other than by a search on its key: a
+    /// scan, an automatic index or a Bloom filter on a table (built by a scan of the whole
+    /// table; one over a key list, `CREATE BLOOM FILTER`, is built from the list).
+    fn faults(plan: &[String]) -> Vec<String> {
+        plan.iter()
+            .filter(|line| {
+                let scans_table = line.strip_prefix("SCAN ").is_some_and(|rest| {
+                    !SCANNED
+                        .iter()
+                        .any(|name| rest == *name || rest.starts_with(&format!("{name} ")))
+                });
+                scans_table || line.contains("BLOOM FILTER ON") || line.contains("AUTOMATIC")
+            })
+            .cloned()
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_statement_searches_by_key_whatever_the_statistics_say() {
+        let t = TestDb::create(Backend::Sqlite).await.unwrap();
+        let Db::Sqlite(pool) = &t.db else {
+            unreachable!("created on SQLite")
+        };
+        let statements = [
+            ("origin walk", super::walk(true, false)),
+            ("forward walk", super::walk(false, false)),
+            ("forward walk from an event", super::walk(false, true)),
+            ("origin flows", super::flows(Backend::Sqlite, true)),
+            ("forward flows", super::flows(Backend::Sqlite, false)),
+            ("documents", super::documents(Backend::Sqlite)),
+        ];
+        let mut conn = pool.acquire().await.unwrap();
+        let mut checked = 0;
+        // No statistics, then those of registers small and large: a Bloom filter is chosen
+        // when the searches the planner expects outnumber a table's rows.
+        for nodes in [
+            None,
+            Some(1_000),
+            Some(100_000),
+            Some(1_000_000),
+            Some(100_000_000),
+        ] {
+            if let Some(nodes) = nodes {
+                load_stats(&mut conn, nodes).await;
+            }
+            for (name, sql) in &statements {
+                let plan: Vec<String> =
+                    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                        .bind("sp:1")
+                        .bind(65_i64)
+                        .bind(10_000_i64)
+                        .fetch_all(&mut *conn)
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|r| r.get::<String, _>(3))
+                        .collect();
+                assert!(
+                    plan.iter().any(|l| l.starts_with("SEARCH ")),
+                    "{name}: {plan:#?}"
+                );
+                assert_eq!(
+                    faults(&plan),
+                    Vec::<String>::new(),
+                    "{name} at {nodes:?}: {plan:#?}"
+                );
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 30);
+        // The check catches a statement that reads the register other than by its keys.
+        let plan: Vec<String> = sqlx::query(
+            "EXPLAIN QUERY PLAN SELECT event_key FROM trace_flows WHERE quantity_micro > 5",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(3))
+        .collect();
+        assert_eq!(faults(&plan).len(), 1, "{plan:#?}");
+        drop(conn);
+        t.drop_db().await.unwrap();
+    }
+}
