@@ -100,7 +100,11 @@ impl Db {
             };
             let mut pool_options = SqlitePoolOptions::new()
                 .max_connections(max)
-                .acquire_timeout(POOL_ACQUIRE_TIMEOUT);
+                .acquire_timeout(POOL_ACQUIRE_TIMEOUT)
+                // A connection to a file in this process cannot go stale, and sqlx's check
+                // before lending one is a round trip to the connection's thread for every
+                // statement.
+                .test_before_acquire(false);
             if in_memory {
                 // Closing that connection would lose the database: never for being idle or
                 // old (sqlx closes idle connections after 10 minutes, any after 30).

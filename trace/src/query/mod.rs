@@ -335,28 +335,30 @@ impl Register {
         seed_is_event: bool,
         limits: Limits,
     ) -> Result<(BTreeMap<String, SpecimenRow>, bool)> {
-        let specimens_sql = sql::walk(backward, seed_is_event);
+        let sql = sql::walk(self.db.backend(), backward, seed_is_event);
         let depth = i64::from(limits.depth);
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
-        let seed_o = seed.to_owned();
-        let rows = read_db!(&self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(specimens_sql.clone()))
-                .bind(&seed_o)
-                .bind(depth + 1)
-                .bind(nodes)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>(0)?, SpecimenRow {
-                    taxon: r.try_get(1)?,
-                    term: r.try_get(2)?,
-                    quantity_micro: r.try_get(3)?,
-                    unit: r.try_get(4)?,
-                    source: r.try_get(5)?,
-                    depth: r.try_get(6)?,
-                })))
-                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-        })?;
+        type Row = (String, i64, String, i64, String, String, i64);
+        let mut rows: Vec<Row> = self
+            .fetch_json(&sql, seed, depth + 1, Some(nodes), "walk")
+            .await?;
+        // Nearest first, then by key: the limits keep the first.
+        rows.sort_unstable_by(|a, b| (a.6, &a.0).cmp(&(b.6, &b.0)));
+        let rows =
+            rows.into_iter()
+                .map(|(key, taxon, term, quantity_micro, unit, source, depth)| {
+                    (
+                        key,
+                        SpecimenRow {
+                            taxon,
+                            term,
+                            quantity_micro,
+                            unit,
+                            source,
+                            depth,
+                        },
+                    )
+                });
         let mut truncated = false;
         let mut specimens = BTreeMap::new();
         for (key, row) in rows {
@@ -382,28 +384,35 @@ impl Register {
     ) -> Result<(Vec<FlowRow>, BTreeMap<String, EventRow>)> {
         let keys = key_list(specimens.keys().map(String::as_str));
         let sql = sql::flows(self.db.backend(), backward);
-        let rows = read_db!(&self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&keys.0)
-                .bind(keys.1)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((
-                    FlowRow {
-                        event: r.try_get(0)?,
-                        specimen: r.try_get(1)?,
-                        direction: r.try_get(2)?,
-                        quantity_micro: r.try_get(3)?,
-                        unit: r.try_get::<Option<String>, _>(4)?.unwrap_or_default(),
-                    },
-                    r.try_get::<String, _>(5)?,
-                    r.try_get::<Timestamp, _>(6)?,
-                    r.try_get::<Option<String>, _>(7)?,
-                    r.try_get::<Option<String>, _>(8)?,
-                )))
-                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-        })?;
+        type Row = (
+            String,
+            String,
+            String,
+            Option<i64>,
+            Option<String>,
+            String,
+            Timestamp,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = self
+            .fetch_json(&sql, &keys.0, keys.1, None, "flows")
+            .await?;
+        let rows: Vec<_> = rows
+            .into_iter()
+            .map(
+                |(event, specimen, direction, quantity_micro, unit, kind, at, country, agent)| {
+                    let flow = FlowRow {
+                        event,
+                        specimen,
+                        direction,
+                        quantity_micro,
+                        unit: unit.unwrap_or_default(),
+                    };
+                    (flow, kind, at, country, agent)
+                },
+            )
+            .collect();
         // The events through which the trace goes on: those producing a kept specimen (an
         // origin) or consuming one (a forward trace).
         let onward = if backward { "out" } else { "in" };
@@ -445,17 +454,87 @@ impl Register {
     ) -> Result<Vec<(String, DocumentRow)>> {
         let keys = key_list(specimens.keys().map(String::as_str));
         let sql = sql::documents(self.db.backend());
-        let documents = read_db!(&self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(&keys.0)
-                .bind(keys.1)
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get::<String, _>(13)?, document_row(r)?)))
-                .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
-        })?;
+        type Row = (
+            String,
+            String,
+            String,
+            i64,
+            String,
+            Option<chrono::NaiveDate>,
+            Option<chrono::NaiveDate>,
+            Option<chrono::NaiveDate>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            String,
+        );
+        let rows: Vec<Row> = self
+            .fetch_json(&sql, &keys.0, keys.1, None, "documents")
+            .await?;
+        let mut documents: Vec<(String, DocumentRow)> = rows
+            .into_iter()
+            .map(|r| {
+                let d = DocumentRow {
+                    country: r.0,
+                    doc_type: r.1,
+                    number: r.2,
+                    revision: r.3,
+                    status: r.4,
+                    issued_on: r.5,
+                    valid_from: r.6,
+                    valid_until: r.7,
+                    taxon: r.8,
+                    unit: r.9,
+                    permitted_micro: r.10,
+                    actual_micro: r.11,
+                    issuer: r.12,
+                };
+                (r.13, d)
+            })
+            .collect();
+        // Each document's latest revision first ([`document_views`] keeps the first).
+        documents.sort_unstable_by(|(ea, a), (eb, b)| {
+            (
+                &a.country,
+                &a.doc_type,
+                &a.number,
+                std::cmp::Reverse(a.revision),
+                ea,
+            )
+                .cmp(&(
+                    &b.country,
+                    &b.doc_type,
+                    &b.number,
+                    std::cmp::Reverse(b.revision),
+                    eb,
+                ))
+        });
         Ok(documents)
+    }
+
+    /// Runs one of [`sql`]'s statements, whose one value is its rows as a JSON array
+    /// ([`sql::json_rows`]), and reads the rows: `$1` the text, `$2` the number, `$3` the
+    /// limit when there is one.
+    async fn fetch_json<T: serde::de::DeserializeOwned>(
+        &self,
+        sql: &str,
+        text: &str,
+        number: i64,
+        limit: Option<i64>,
+        what: &str,
+    ) -> Result<Vec<T>> {
+        let json: String = read_db!(&self.db, pool => {
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_owned()))
+                .bind(text)
+                .bind(number);
+            if let Some(limit) = limit {
+                q = q.bind(limit);
+            }
+            q.fetch_one(pool).await
+        })?;
+        serde_json::from_str(&json).map_err(|e| Error::Corrupt(format!("the {what}'s rows: {e}")))
     }
 }
 
