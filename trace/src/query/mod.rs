@@ -298,11 +298,9 @@ impl Register {
         Ok(document_views(rows.into_iter()))
     }
 
-    /// Fetches the subgraph around `seed` within `limits`: the specimens the walk reaches,
-    /// then, at once on two connections, the flows the analysis reads (those of the kept
-    /// specimens, and for a forward trace the other inputs of the events consuming them) and
-    /// the documents of every event with a flow on a kept specimen, of which those of the
-    /// events kept are kept.
+    /// Fetches the subgraph around `seed` within `limits` in one statement ([`sql::trace`]):
+    /// the specimens the walk reaches, the flows the analysis reads with their events, and the
+    /// documents of those events.
     async fn fetch(
         &self,
         seed: &str,
@@ -310,13 +308,25 @@ impl Register {
         seed_is_event: bool,
         limits: Limits,
     ) -> Result<Sub> {
-        let (specimens, truncated) = self.walk(seed, backward, seed_is_event, limits).await?;
-        let ((flows, events), documents) =
-            tokio::try_join!(self.flows(&specimens, backward), self.documents(&specimens))?;
-        let documents: Vec<_> = documents
-            .into_iter()
-            .filter(|(event, _)| events.contains_key(event))
-            .collect();
+        let sql = sql::trace(self.db.backend(), backward, seed_is_event);
+        let depth = i64::from(limits.depth);
+        let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
+        let (specimens, flows, events, documents): (String, String, String, String) = read_db!(&self.db, pool => {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(seed)
+                .bind(depth + 1)
+                .bind(nodes)
+                .fetch_one(pool)
+                .await
+        })?;
+        let (specimens, truncated) = kept_specimens(rows(&specimens, "specimens")?, limits);
+        let (flows, events) = kept_flows(
+            &specimens,
+            rows(&flows, "flows")?,
+            rows(&events, "events")?,
+            backward,
+        )?;
+        let documents = documents_of(rows(&documents, "documents")?, &events);
         Ok(Sub {
             specimens,
             events,
@@ -325,225 +335,158 @@ impl Register {
             truncated,
         })
     }
-
-    /// The specimens within `limits` of `seed`, nearest first, and whether the limits cut the
-    /// walk short.
-    async fn walk(
-        &self,
-        seed: &str,
-        backward: bool,
-        seed_is_event: bool,
-        limits: Limits,
-    ) -> Result<(BTreeMap<String, SpecimenRow>, bool)> {
-        let sql = sql::walk(self.db.backend(), backward, seed_is_event);
-        let depth = i64::from(limits.depth);
-        let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
-        type Row = (String, i64, String, i64, String, String, i64);
-        let mut rows: Vec<Row> = self
-            .fetch_json(&sql, seed, depth + 1, Some(nodes), "walk")
-            .await?;
-        // Nearest first, then by key: the limits keep the first.
-        rows.sort_unstable_by(|a, b| (a.6, &a.0).cmp(&(b.6, &b.0)));
-        let rows =
-            rows.into_iter()
-                .map(|(key, taxon, term, quantity_micro, unit, source, depth)| {
-                    (
-                        key,
-                        SpecimenRow {
-                            taxon,
-                            term,
-                            quantity_micro,
-                            unit,
-                            source,
-                            depth,
-                        },
-                    )
-                });
-        let mut truncated = false;
-        let mut specimens = BTreeMap::new();
-        for (key, row) in rows {
-            if row.depth > depth || specimens.len() >= limits.nodes {
-                truncated = true;
-            } else {
-                specimens.insert(key, row);
-            }
-        }
-        Ok((specimens, truncated))
-    }
-
-    /// The flows an analysis reads, with their events: every flow of a kept specimen, and for a
-    /// forward trace (`backward` false) every other input of an event consuming one (its share
-    /// of the event's outputs is not the trace's). Of the kept specimens' flows, an origin keeps
-    /// an input only into an event producing a kept specimen, a forward trace an output only of
-    /// an event consuming one: the others lead away from the trace (a split's siblings, a
-    /// seed's own producer).
-    async fn flows(
-        &self,
-        specimens: &BTreeMap<String, SpecimenRow>,
-        backward: bool,
-    ) -> Result<(Vec<FlowRow>, BTreeMap<String, EventRow>)> {
-        let keys = key_list(specimens.keys().map(String::as_str));
-        let sql = sql::flows(self.db.backend(), backward);
-        type Row = (
-            String,
-            String,
-            String,
-            Option<i64>,
-            Option<String>,
-            String,
-            Timestamp,
-            Option<String>,
-            Option<String>,
-        );
-        let rows: Vec<Row> = self
-            .fetch_json(&sql, &keys.0, keys.1, None, "flows")
-            .await?;
-        let rows: Vec<_> = rows
-            .into_iter()
-            .map(
-                |(event, specimen, direction, quantity_micro, unit, kind, at, country, agent)| {
-                    let flow = FlowRow {
-                        event,
-                        specimen,
-                        direction,
-                        quantity_micro,
-                        unit: unit.unwrap_or_default(),
-                    };
-                    (flow, kind, at, country, agent)
-                },
-            )
-            .collect();
-        // The events through which the trace goes on: those producing a kept specimen (an
-        // origin) or consuming one (a forward trace).
-        let onward = if backward { "out" } else { "in" };
-        let through: HashSet<String> = rows
-            .iter()
-            .filter(|(f, ..)| f.direction == onward && specimens.contains_key(&f.specimen))
-            .map(|(f, ..)| f.event.clone())
-            .collect();
-        let mut events = BTreeMap::new();
-        let mut flows = Vec::with_capacity(rows.len());
-        for (mut flow, kind, at, country, agent) in rows {
-            let kept = flow.direction == "subject"
-                || flow.direction == onward
-                || through.contains(&flow.event);
-            if !kept {
-                continue;
-            }
-            if let Some(s) = specimens.get(&flow.specimen) {
-                flow.unit.clone_from(&s.unit);
-            }
-            let kind = EventKind::parse(&kind)
-                .ok_or_else(|| Error::Corrupt(format!("kind of event {}", flow.event)))?;
-            events.entry(flow.event.clone()).or_insert(EventRow {
-                kind,
-                at,
-                country,
-                agent,
-            });
-            flows.push(flow);
-        }
-        Ok((flows, events))
-    }
-
-    /// The documents cited by the events with a flow on one of `specimens`, with the citing
-    /// event, each at every revision, the latest first ([`document_views`] keeps the first).
-    async fn documents(
-        &self,
-        specimens: &BTreeMap<String, SpecimenRow>,
-    ) -> Result<Vec<(String, DocumentRow)>> {
-        let keys = key_list(specimens.keys().map(String::as_str));
-        let sql = sql::documents(self.db.backend());
-        type Row = (
-            String,
-            String,
-            String,
-            i64,
-            String,
-            Option<chrono::NaiveDate>,
-            Option<chrono::NaiveDate>,
-            Option<chrono::NaiveDate>,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            String,
-        );
-        let rows: Vec<Row> = self
-            .fetch_json(&sql, &keys.0, keys.1, None, "documents")
-            .await?;
-        let mut documents: Vec<(String, DocumentRow)> = rows
-            .into_iter()
-            .map(|r| {
-                let d = DocumentRow {
-                    country: r.0,
-                    doc_type: r.1,
-                    number: r.2,
-                    revision: r.3,
-                    status: r.4,
-                    issued_on: r.5,
-                    valid_from: r.6,
-                    valid_until: r.7,
-                    taxon: r.8,
-                    unit: r.9,
-                    permitted_micro: r.10,
-                    actual_micro: r.11,
-                    issuer: r.12,
-                };
-                (r.13, d)
-            })
-            .collect();
-        // Each document's latest revision first ([`document_views`] keeps the first).
-        documents.sort_unstable_by(|(ea, a), (eb, b)| {
-            (
-                &a.country,
-                &a.doc_type,
-                &a.number,
-                std::cmp::Reverse(a.revision),
-                ea,
-            )
-                .cmp(&(
-                    &b.country,
-                    &b.doc_type,
-                    &b.number,
-                    std::cmp::Reverse(b.revision),
-                    eb,
-                ))
-        });
-        Ok(documents)
-    }
-
-    /// Runs one of [`sql`]'s statements, whose one value is its rows as a JSON array
-    /// ([`sql::json_rows`]), and reads the rows: `$1` the text, `$2` the number, `$3` the
-    /// limit when there is one.
-    async fn fetch_json<T: serde::de::DeserializeOwned>(
-        &self,
-        sql: &str,
-        text: &str,
-        number: i64,
-        limit: Option<i64>,
-        what: &str,
-    ) -> Result<Vec<T>> {
-        let json: String = read_db!(&self.db, pool => {
-            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.to_owned()))
-                .bind(text)
-                .bind(number);
-            if let Some(limit) = limit {
-                q = q.bind(limit);
-            }
-            q.fetch_one(pool).await
-        })?;
-        serde_json::from_str(&json).map_err(|e| Error::Corrupt(format!("the {what}'s rows: {e}")))
-    }
 }
 
-/// Keys as one JSON array and their number, for the statements of [`sql`] that take a key list: a query runs once
-/// whatever the number of keys.
-fn key_list<'a>(keys: impl Iterator<Item = &'a str>) -> (String, i64) {
-    let keys: Vec<&str> = keys.collect();
-    let n = i64::try_from(keys.len()).unwrap_or(i64::MAX);
-    (serde_json::Value::from(keys).to_string(), n)
+/// One part of [`sql::trace`]'s answer, its rows as a JSON array of arrays.
+fn rows<T: serde::de::DeserializeOwned>(json: &str, part: &str) -> Result<Vec<T>> {
+    serde_json::from_str(json).map_err(|e| Error::Corrupt(format!("the trace's {part}: {e}")))
+}
+
+/// A specimen's row: key, taxon, term, quantity, unit, source, depth.
+type SpecimenJson = (String, i64, String, i64, String, String, i64);
+/// A flow's row: event, specimen, direction, quantity, unit (a forward trace's other inputs).
+type FlowJson = (String, String, String, Option<i64>, Option<String>);
+/// An event's row: key, kind, time, country, agent.
+type EventJson = (String, String, Timestamp, Option<String>, Option<String>);
+/// A document's row ([`DOCUMENT_COLUMNS`]) and the event citing it.
+type DocumentJson = (
+    String,
+    String,
+    String,
+    i64,
+    String,
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+    Option<chrono::NaiveDate>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    String,
+);
+
+/// The specimens within `limits`, nearest first then by key, and whether the limits cut the
+/// walk short (the statement reads one more of each).
+fn kept_specimens(
+    mut rows: Vec<SpecimenJson>,
+    limits: Limits,
+) -> (BTreeMap<String, SpecimenRow>, bool) {
+    rows.sort_unstable_by(|a, b| (a.6, &a.0).cmp(&(b.6, &b.0)));
+    let depth = i64::from(limits.depth);
+    let mut truncated = false;
+    let mut specimens = BTreeMap::new();
+    for (key, taxon, term, quantity_micro, unit, source, d) in rows {
+        if d > depth || specimens.len() >= limits.nodes {
+            truncated = true;
+        } else {
+            let row = SpecimenRow {
+                taxon,
+                term,
+                quantity_micro,
+                unit,
+                source,
+                depth: d,
+            };
+            specimens.insert(key, row);
+        }
+    }
+    (specimens, truncated)
+}
+
+/// The flows an analysis reads, with their events. Of the kept specimens' flows, an origin
+/// (`backward`) keeps an input only into an event producing a kept specimen, a forward trace
+/// an output only of an event consuming one: the others lead away from the trace (a split's
+/// siblings, a seed's own producer).
+fn kept_flows(
+    specimens: &BTreeMap<String, SpecimenRow>,
+    rows: Vec<FlowJson>,
+    events: Vec<EventJson>,
+    backward: bool,
+) -> Result<(Vec<FlowRow>, BTreeMap<String, EventRow>)> {
+    let mut known: HashMap<String, EventJson> =
+        events.into_iter().map(|e| (e.0.clone(), e)).collect();
+    // The events through which the trace goes on: those producing a kept specimen (an
+    // origin) or consuming one (a forward trace).
+    let onward = if backward { "out" } else { "in" };
+    let through: HashSet<&str> = rows
+        .iter()
+        .filter(|f| f.2 == onward && specimens.contains_key(&f.1))
+        .map(|f| f.0.as_str())
+        .collect();
+    let mut kept_events = BTreeMap::new();
+    let mut flows = Vec::with_capacity(rows.len());
+    for (event, specimen, direction, quantity_micro, unit) in &rows {
+        let kept = direction == "subject" || direction == onward || through.contains(&**event);
+        if !kept {
+            continue;
+        }
+        let unit = match specimens.get(specimen) {
+            Some(s) => s.unit.clone(),
+            None => unit.clone().unwrap_or_default(),
+        };
+        if !kept_events.contains_key(event) {
+            let (_, kind, at, country, agent) = known
+                .remove(event)
+                .ok_or_else(|| Error::Corrupt(format!("event {event} of a flow")))?;
+            let kind = EventKind::parse(&kind)
+                .ok_or_else(|| Error::Corrupt(format!("kind of event {event}")))?;
+            kept_events.insert(
+                event.clone(),
+                EventRow {
+                    kind,
+                    at,
+                    country,
+                    agent,
+                },
+            );
+        }
+        flows.push(FlowRow {
+            event: event.clone(),
+            specimen: specimen.clone(),
+            direction: direction.clone(),
+            quantity_micro: *quantity_micro,
+            unit,
+        });
+    }
+    Ok((flows, kept_events))
+}
+
+/// The documents of the kept events, each document's latest revision first
+/// ([`document_views`] keeps the first).
+fn documents_of(
+    rows: Vec<DocumentJson>,
+    events: &BTreeMap<String, EventRow>,
+) -> Vec<(String, DocumentRow)> {
+    let mut documents: Vec<(String, DocumentRow)> = rows
+        .into_iter()
+        .filter(|r| events.contains_key(&r.13))
+        .map(|r| {
+            let d = DocumentRow {
+                country: r.0,
+                doc_type: r.1,
+                number: r.2,
+                revision: r.3,
+                status: r.4,
+                issued_on: r.5,
+                valid_from: r.6,
+                valid_until: r.7,
+                taxon: r.8,
+                unit: r.9,
+                permitted_micro: r.10,
+                actual_micro: r.11,
+                issuer: r.12,
+            };
+            (r.13, d)
+        })
+        .collect();
+    documents.sort_unstable_by(|(ea, a), (eb, b)| {
+        (&a.country, &a.doc_type, &a.number)
+            .cmp(&(&b.country, &b.doc_type, &b.number))
+            .then_with(|| b.revision.cmp(&a.revision))
+            .then_with(|| ea.cmp(eb))
+    });
+    documents
 }
 
 /// Groups document rows (one per citing event) into views: a document's first row gives its

@@ -1,28 +1,39 @@
-//! The statements a trace runs, one builder each, so that the plan test below reads exactly
-//! what the queries run.
+//! The statement a trace runs, built here so that the plan test below reads exactly what the
+//! queries run.
 //!
 //! Every join is a CROSS JOIN with its condition in the WHERE clause. SQLite never moves the
-//! right-hand table of a CROSS JOIN outside its left-hand one, so each plan starts from the
-//! seed or the key list and goes on by searches on keys. The order matters once the register
+//! right-hand table of a CROSS JOIN outside its left-hand one, so the plan starts from the
+//! seed or a CTE and goes on by searches on keys. The order matters once the register
 //! has statistics (an `ANALYZE` by anyone, or `PRAGMA optimize`): SQLite may then put a Bloom
 //! filter on an inner table, built by scanning the whole table each time the statement runs
 //! (each step of a walk), but only when every table outside it has statistics, which a CTE
 //! never has. SQLite 3.40, which lacks that rule, did so on the walks of a register of a
-//! million nodes after `ANALYZE`: about 100 times slower. The test below checks every
-//! statement's plan under the statistics of registers of a thousand to a hundred million
+//! million nodes after `ANALYZE`: about 100 times slower. The test below checks the
+//! plans under the statistics of registers of a thousand to a hundred million
 //! nodes. PostgreSQL plans a CROSS JOIN with a WHERE as any inner join.
 
 use db::Backend;
 
 use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED};
 
-/// The specimens within the limits of the seed, with their rows and depths (as
-/// [`json_rows`]): one more of each than the limits, so that whether there is more is
-/// `truncated`. `$1` the seed (a
-/// specimen, or an event whose outputs start a forward trace), `$2` the depth limit plus one,
-/// `$3` the node limit. Walks up (`backward`) or down the material flow, past no event
-/// declared erroneous.
-pub(super) fn walk(backend: Backend, backward: bool, seed_is_event: bool) -> String {
+/// A trace's one statement. `$1` the seed (a specimen, or an event whose outputs start a
+/// forward trace), `$2` the depth limit plus one, `$3` the node limit. It answers one row of
+/// four JSON arrays ([`json_rows`]):
+///
+/// 1. `specimens`: those the walk reaches, up (`backward`) or down the material flow, past no
+///    event declared erroneous, with their rows and depths: one more of each than the limits,
+///    so that whether there is more is `truncated`. `sel` keeps those within the limits,
+///    nearest first then by key.
+/// 2. `flows`: every flow of a kept specimen, and for a forward trace every other input of an
+///    event consuming one, with its specimen's unit (the others' unit is NULL: the caller has
+///    the specimen).
+/// 3. `events`: the events of the kept specimens' flows.
+/// 4. `documents`: those the events cite, each at every revision, with the citing event.
+///
+/// One statement, not one per part: every statement costs a round trip to the connection's
+/// thread and back, which at a million nodes cost more than a small trace's reads (p50 about
+/// 0.2 ms a statement through sqlx against 0.03 to 0.07 ms in SQLite).
+pub(super) fn trace(backend: Backend, backward: bool, seed_is_event: bool) -> String {
     let (from_dir, to_dir) = if backward {
         ("out", "in")
     } else {
@@ -34,6 +45,76 @@ pub(super) fn walk(backend: Backend, backward: bool, seed_is_event: bool) -> Str
     } else {
         "SELECT CAST($1 AS TEXT), CAST(0 AS BIGINT)"
     };
+    // A forward trace also reads the other inputs of the events consuming a kept specimen:
+    // its share of their outputs is not the trace's.
+    let flows = if backward {
+        "flows AS (SELECT event_key, specimen_key, direction, quantity_micro, unit FROM fl)"
+            .to_owned()
+    } else {
+        "consumers AS MATERIALIZED (SELECT DISTINCT event_key FROM fl WHERE direction = 'in'), \
+         flows AS (SELECT event_key, specimen_key, direction, quantity_micro, unit FROM fl \
+         UNION ALL SELECT o.event_key, o.specimen_key, o.direction, o.quantity_micro, s.unit \
+         FROM consumers x CROSS JOIN trace_flows o CROSS JOIN trace_specimens s \
+         WHERE o.event_key = x.event_key AND o.direction = 'in' AND s.key = o.specimen_key \
+         AND o.specimen_key NOT IN (SELECT key FROM sel))"
+            .to_owned()
+    };
+    let specimens = json_rows(
+        backend,
+        "SELECT s.key, s.taxon_id, s.term, s.quantity_micro, s.unit, s.source, probe.depth \
+         FROM probe CROSS JOIN trace_specimens s WHERE s.key = probe.specimen_key",
+        &[
+            "key",
+            "taxon_id",
+            "term",
+            "quantity_micro",
+            "unit",
+            "source",
+            "depth",
+        ],
+    );
+    let flow_rows = json_rows(
+        backend,
+        "SELECT * FROM flows",
+        &[
+            "event_key",
+            "specimen_key",
+            "direction",
+            "quantity_micro",
+            "unit",
+        ],
+    );
+    let events = json_rows(
+        backend,
+        "SELECT e.key, e.kind, e.occurred_at, e.country, e.agent_key \
+         FROM ev CROSS JOIN trace_events e WHERE e.key = ev.event_key",
+        &["key", "kind", "occurred_at", "country", "agent_key"],
+    );
+    let documents = json_rows(
+        backend,
+        &format!(
+            "SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM ev \
+             CROSS JOIN trace_event_documents ed CROSS JOIN trace_documents d \
+             WHERE ed.event_key = ev.event_key AND d.country = ed.country \
+             AND d.doc_type = ed.doc_type AND d.number = ed.number"
+        ),
+        &[
+            "country",
+            "doc_type",
+            "number",
+            "revision",
+            "status",
+            "issued_on",
+            "valid_from",
+            "valid_until",
+            "taxon_id",
+            "unit",
+            "permitted_micro",
+            "actual_micro",
+            "issuer_key",
+            "event_key",
+        ],
+    );
     format!(
         "WITH RECURSIVE walk(specimen_key, depth) AS ({seed} UNION \
          SELECT n.specimen_key, walk.depth + 1 FROM walk \
@@ -42,133 +123,36 @@ pub(super) fn walk(backend: Backend, backward: bool, seed_is_event: bool) -> Str
          AND n.event_key = f.event_key AND n.direction = '{to_dir}' \
          AND walk.depth <= CAST($2 AS BIGINT) AND {NOT_CORRECTED}), \
          ranked AS (SELECT specimen_key, MIN(depth) AS depth FROM walk GROUP BY specimen_key), \
-         probe AS (SELECT specimen_key, depth FROM ranked \
+         probe AS MATERIALIZED (SELECT specimen_key, depth FROM ranked \
          ORDER BY depth, specimen_key LIMIT CAST($3 AS BIGINT) + 1), \
-         result AS (SELECT s.key, s.taxon_id, s.term, s.quantity_micro, s.unit, s.source, \
-         probe.depth FROM probe CROSS JOIN trace_specimens s WHERE s.key = probe.specimen_key) \
-         {}",
-        json_rows(
-            backend,
-            &[
-                "key",
-                "taxon_id",
-                "term",
-                "quantity_micro",
-                "unit",
-                "source",
-                "depth"
-            ]
-        )
+         sel AS MATERIALIZED (SELECT specimen_key AS key FROM probe \
+         WHERE depth < CAST($2 AS BIGINT) ORDER BY depth, specimen_key \
+         LIMIT CAST($3 AS BIGINT)), \
+         fl AS MATERIALIZED (SELECT f.event_key, f.specimen_key, f.direction, \
+         f.quantity_micro, CAST(NULL AS TEXT) AS unit FROM sel CROSS JOIN trace_flows f \
+         WHERE f.specimen_key = sel.key AND {NOT_CORRECTED}), \
+         {flows}, \
+         ev AS MATERIALIZED (SELECT DISTINCT event_key FROM fl) \
+         SELECT ({specimens}), ({flow_rows}), ({events}), ({documents})"
     )
 }
 
-/// The flows of the kept specimens (`$1` a JSON array of keys, `$2` their number) with their
-/// events, and for a forward trace (`backward` false) every other input of an event consuming
-/// one; such an input's unit is its specimen's, the others' NULL (the caller has the
-/// specimen). As [`json_rows`].
-pub(super) fn flows(backend: Backend, backward: bool) -> String {
-    let sel = key_table(backend, "sel");
-    let own = format!(
-        "SELECT f.event_key, f.specimen_key, f.direction, f.quantity_micro, \
-         CAST(NULL AS TEXT) AS unit, e.kind, e.occurred_at, e.country, e.agent_key \
-         FROM sel CROSS JOIN trace_flows f CROSS JOIN trace_events e \
-         WHERE f.specimen_key = sel.key AND e.key = f.event_key AND {NOT_CORRECTED}"
-    );
-    let rows = json_rows(
-        backend,
-        &[
-            "event_key",
-            "specimen_key",
-            "direction",
-            "quantity_micro",
-            "unit",
-            "kind",
-            "occurred_at",
-            "country",
-            "agent_key",
-        ],
-    );
-    if backward {
-        return format!("{sel}, result AS ({own}) {rows}");
-    }
-    format!(
-        "{sel}, consumers AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
-         CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key AND f.direction = 'in' \
-         AND {NOT_CORRECTED}), \
-         result AS ({own} UNION ALL \
-         SELECT o.event_key, o.specimen_key, o.direction, o.quantity_micro, s.unit, \
-         e.kind, e.occurred_at, e.country, e.agent_key FROM consumers x \
-         CROSS JOIN trace_flows o CROSS JOIN trace_events e CROSS JOIN trace_specimens s \
-         WHERE o.event_key = x.event_key AND o.direction = 'in' \
-         AND e.key = o.event_key AND s.key = o.specimen_key \
-         AND o.specimen_key NOT IN (SELECT key FROM sel)) {rows}"
-    )
-}
-
-/// The documents cited by the events with a flow on one of the specimens (`$1`, `$2` as for
-/// [`flows`]), with the citing event, each at every revision. As [`json_rows`].
-pub(super) fn documents(backend: Backend) -> String {
-    format!(
-        "{}, ev AS MATERIALIZED (SELECT DISTINCT f.event_key FROM sel \
-         CROSS JOIN trace_flows f WHERE f.specimen_key = sel.key), \
-         result AS (SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM ev \
-         CROSS JOIN trace_event_documents ed CROSS JOIN trace_documents d \
-         WHERE ed.event_key = ev.event_key AND d.country = ed.country \
-         AND d.doc_type = ed.doc_type AND d.number = ed.number) {}",
-        key_table(backend, "sel"),
-        json_rows(
-            backend,
-            &[
-                "country",
-                "doc_type",
-                "number",
-                "revision",
-                "status",
-                "issued_on",
-                "valid_from",
-                "valid_until",
-                "taxon_id",
-                "unit",
-                "permitted_micro",
-                "actual_micro",
-                "issuer_key",
-                "event_key",
-            ]
-        )
-    )
-}
-
-/// The rows of the CTE `result` as one JSON array of arrays of `columns`, in one row of one
-/// column, in no particular order. A trace reads hundreds to thousands of rows, and sqlx hands
-/// SQLite's rows over one at a time from the connection's thread: at a million nodes that cost
-/// more than the statements themselves (a trace's flows, about 1,000 rows: 4.4 ms p99 through
-/// sqlx, 0.9 to 1.3 ms for SQLite to run them). One value crosses instead, and serde_json reads
-/// it.
-pub(super) fn json_rows(backend: Backend, columns: &[&str]) -> String {
+/// The rows of `select` as one JSON array of arrays of `columns`, in no particular order. A
+/// trace reads hundreds to thousands of rows, and sqlx hands SQLite's rows over one at a time
+/// from the connection's thread: at a million nodes that cost more than the statements
+/// themselves (a trace's flows, about 1,000 rows: 4.4 ms p99 through sqlx, 0.6 to 0.7 ms for
+/// SQLite to make them one JSON value). One value crosses instead, and serde_json reads it.
+fn json_rows(backend: Backend, select: &str, columns: &[&str]) -> String {
     let columns = columns.join(", ");
     match backend {
-        Backend::Sqlite => format!("SELECT json_group_array(json_array({columns})) FROM result"),
+        Backend::Sqlite => {
+            format!("SELECT json_group_array(json_array({columns})) FROM ({select}) r")
+        }
         Backend::Postgres => format!(
             "SELECT CAST(COALESCE(json_agg(json_build_array({columns})), CAST('[]' AS json)) \
-             AS TEXT) FROM result"
+             AS TEXT) FROM ({select}) r"
         ),
     }
-}
-
-/// `WITH {name}(key) AS (...)`: the keys bound as `$1` (a JSON array) and `$2` (their number).
-/// The LIMIT is what PostgreSQL's planner takes for the array's size, which it otherwise puts
-/// at 100 whatever it holds: with 100 keys assumed it hashed the whole of trace_flows and
-/// trace_events for a trace of a few specimens (at 100,000 nodes with current statistics:
-/// 15 ms against 0.4 ms, growing with the tables).
-fn key_table(backend: Backend, name: &str) -> String {
-    let json_each = match backend {
-        Backend::Sqlite => "json_each($1)",
-        Backend::Postgres => "jsonb_array_elements_text(CAST($1 AS jsonb))",
-    };
-    format!(
-        "WITH {name}(key) AS MATERIALIZED \
-         (SELECT value FROM {json_each} LIMIT CAST($2 AS BIGINT))"
-    )
 }
 
 #[cfg(test)]
@@ -259,8 +243,9 @@ mod tests {
         "ev",
         "consumers",
         "x",
-        "result",
-        "json_each",
+        "fl",
+        "flows",
+        "r",
         "CONSTANT ROW",
     ];
 
@@ -288,15 +273,12 @@ mod tests {
             unreachable!("created on SQLite")
         };
         let statements = [
-            ("origin walk", super::walk(Backend::Sqlite, true, false)),
-            ("forward walk", super::walk(Backend::Sqlite, false, false)),
+            ("origin", super::trace(Backend::Sqlite, true, false)),
+            ("forward", super::trace(Backend::Sqlite, false, false)),
             (
-                "forward walk from an event",
-                super::walk(Backend::Sqlite, false, true),
+                "forward from an event",
+                super::trace(Backend::Sqlite, false, true),
             ),
-            ("origin flows", super::flows(Backend::Sqlite, true)),
-            ("forward flows", super::flows(Backend::Sqlite, false)),
-            ("documents", super::documents(Backend::Sqlite)),
         ];
         let mut conn = pool.acquire().await.unwrap();
         let mut checked = 0;
@@ -336,7 +318,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 30);
+        assert_eq!(checked, 15);
         // The check catches a statement that reads the register other than by its keys.
         let plan: Vec<String> = sqlx::query(
             "EXPLAIN QUERY PLAN SELECT event_key FROM trace_flows WHERE quantity_micro > 5",
