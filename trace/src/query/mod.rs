@@ -652,7 +652,7 @@ fn nodes_and_edges(sub: &Sub) -> (Vec<Node>, Vec<QueryEdge>) {
 }
 
 fn analyse_origin(target: &str, sub: Sub) -> Origin {
-    // Kept (by `Register::flows`): the events producing a kept specimen, their inputs, and
+    // Kept (by `kept_flows`): the events producing a kept specimen, their inputs, and
     // custody events on kept specimens; not the other consumers of an ancestor.
     let m = Material::build(&sub);
     let unit_of = |n: NodeIndex| {
@@ -766,7 +766,7 @@ fn analyse_origin(target: &str, sub: Sub) -> Origin {
 }
 
 fn analyse_forward(from: &str, starts: &[String], sub: Sub) -> Forward {
-    // Kept (by `Register::flows`): every event consuming a kept specimen (with all its
+    // Kept (by `kept_flows`): every event consuming a kept specimen (with all its
     // inputs, for the weights) and custody events on kept specimens.
     let m = Material::build(&sub);
     // Inputs from outside the subgraph weigh in each event's split of shares.
