@@ -266,6 +266,20 @@ mod tests {
             .collect()
     }
 
+    /// The lines of `sql`'s query plan, its parameters bound as a trace binds them.
+    async fn plan(conn: &mut sqlx::SqliteConnection, sql: &str) -> Vec<String> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+            .bind("sp:1")
+            .bind(65_i64)
+            .bind(10_000_i64)
+            .fetch_all(conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(3))
+            .collect()
+    }
+
     #[tokio::test]
     async fn every_statement_searches_by_key_whatever_the_statistics_say() {
         let t = TestDb::create(Backend::Sqlite).await.unwrap();
@@ -295,17 +309,7 @@ mod tests {
                 load_stats(&mut conn, nodes).await;
             }
             for (name, sql) in &statements {
-                let plan: Vec<String> =
-                    sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-                        .bind("sp:1")
-                        .bind(65_i64)
-                        .bind(10_000_i64)
-                        .fetch_all(&mut *conn)
-                        .await
-                        .unwrap()
-                        .iter()
-                        .map(|r| r.get::<String, _>(3))
-                        .collect();
+                let plan = plan(&mut conn, sql).await;
                 assert!(
                     plan.iter().any(|l| l.starts_with("SEARCH ")),
                     "{name}: {plan:#?}"
@@ -320,15 +324,11 @@ mod tests {
         }
         assert_eq!(checked, 15);
         // The check catches a statement that reads the register other than by its keys.
-        let plan: Vec<String> = sqlx::query(
-            "EXPLAIN QUERY PLAN SELECT event_key FROM trace_flows WHERE quantity_micro > 5",
+        let plan = plan(
+            &mut conn,
+            "SELECT event_key FROM trace_flows WHERE quantity_micro > 5",
         )
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get::<String, _>(3))
-        .collect();
+        .await;
         assert_eq!(faults(&plan).len(), 1, "{plan:#?}");
         drop(conn);
         t.drop_db().await.unwrap();
