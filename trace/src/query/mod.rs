@@ -311,7 +311,7 @@ impl Register {
         let sql = sql::trace(self.db.backend(), backward, seed_is_event);
         let depth = i64::from(limits.depth);
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
-        let (specimens, flows, events, documents): (String, String, String, String) = read_db!(&self.db, pool => {
+        let (specimens, flows, events, documents): Parts = read_db!(&self.db, pool => {
             sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(seed)
                 .bind(depth + 1)
@@ -336,6 +336,9 @@ impl Register {
         })
     }
 }
+
+/// [`sql::trace`]'s answer: its four parts, each a JSON array of arrays.
+type Parts = (String, String, String, String);
 
 /// One part of [`sql::trace`]'s answer, its rows as a JSON array of arrays.
 fn rows<T: serde::de::DeserializeOwned>(json: &str, part: &str) -> Result<Vec<T>> {
@@ -409,25 +412,25 @@ fn kept_flows(
     // The events through which the trace goes on: those producing a kept specimen (an
     // origin) or consuming one (a forward trace).
     let onward = if backward { "out" } else { "in" };
-    let through: HashSet<&str> = rows
+    let through: HashSet<String> = rows
         .iter()
         .filter(|f| f.2 == onward && specimens.contains_key(&f.1))
-        .map(|f| f.0.as_str())
+        .map(|f| f.0.clone())
         .collect();
     let mut kept_events = BTreeMap::new();
     let mut flows = Vec::with_capacity(rows.len());
-    for (event, specimen, direction, quantity_micro, unit) in &rows {
-        let kept = direction == "subject" || direction == onward || through.contains(&**event);
+    for (event, specimen, direction, quantity_micro, unit) in rows {
+        let kept = direction == "subject" || direction == onward || through.contains(&event);
         if !kept {
             continue;
         }
-        let unit = match specimens.get(specimen) {
+        let unit = match specimens.get(&specimen) {
             Some(s) => s.unit.clone(),
-            None => unit.clone().unwrap_or_default(),
+            None => unit.unwrap_or_default(),
         };
-        if !kept_events.contains_key(event) {
+        if !kept_events.contains_key(&event) {
             let (_, kind, at, country, agent) = known
-                .remove(event)
+                .remove(&event)
                 .ok_or_else(|| Error::Corrupt(format!("event {event} of a flow")))?;
             let kind = EventKind::parse(&kind)
                 .ok_or_else(|| Error::Corrupt(format!("kind of event {event}")))?;
@@ -442,10 +445,10 @@ fn kept_flows(
             );
         }
         flows.push(FlowRow {
-            event: event.clone(),
-            specimen: specimen.clone(),
-            direction: direction.clone(),
-            quantity_micro: *quantity_micro,
+            event,
+            specimen,
+            direction,
+            quantity_micro,
             unit,
         });
     }
