@@ -1,6 +1,6 @@
-//! One document read by its key, and what was re-exported under it: the register's answer to
-//! a re-export permit check naming an origin permit (the application turns it into the
-//! balance the rules check).
+//! Documents read by key or by number, and what was re-exported under one: the register's
+//! answer to a re-export permit check naming an origin permit (the application turns it into
+//! the balance the rules check).
 
 use db::read_db;
 use rust_decimal::Decimal;
@@ -28,28 +28,49 @@ impl Register {
     /// The latest revision of the document under `key`, with the events citing it; `None`
     /// when the register does not hold it.
     pub async fn document(&self, key: &DocumentKey) -> Result<Option<DocumentView>> {
+        let found = self.latest_revisions(Some(key), &key.number).await?;
+        Ok(found.into_iter().next())
+    }
+
+    /// Every document with this number (any issuing country or type), at its latest revision,
+    /// with the events that cite it.
+    pub async fn by_document(&self, number: &str) -> Result<Vec<DocumentView>> {
+        self.latest_revisions(None, number).await
+    }
+
+    /// The documents numbered `number` (and, with `key`, of its issuing country and type) at
+    /// their latest revisions, each with the events citing it, by key.
+    async fn latest_revisions(
+        &self,
+        key: Option<&DocumentKey>,
+        number: &str,
+    ) -> Result<Vec<DocumentView>> {
         let sql = format!(
             "SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM trace_documents d \
              LEFT JOIN trace_event_documents ed ON ed.country = d.country \
              AND ed.doc_type = d.doc_type AND ed.number = d.number \
-             WHERE d.country = $1 AND d.doc_type = $2 AND d.number = $3 \
+             WHERE d.number = $1 AND (CAST($2 AS TEXT) IS NULL OR d.country = $2) \
+             AND (CAST($3 AS TEXT) IS NULL OR d.doc_type = $3) \
              AND d.revision = (SELECT MAX(l.revision) FROM trace_documents l \
              WHERE l.country = d.country AND l.doc_type = d.doc_type AND l.number = d.number) \
-             ORDER BY ed.event_key"
+             ORDER BY d.country, d.doc_type, ed.event_key"
         );
-        let (country, doc_type) = (key.country.as_str(), key.doc_type.as_str());
+        let (country, doc_type) = (
+            key.map(|k| k.country.as_str()),
+            key.map(|k| k.doc_type.as_str()),
+        );
         let rows = read_db!(&self.db, pool => {
             sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(number)
                 .bind(country)
                 .bind(doc_type)
-                .bind(key.number.as_str())
                 .fetch_all(pool)
                 .await?
                 .iter()
                 .map(|r| Ok((r.try_get::<Option<String>, _>(13)?, document_row(r)?)))
                 .collect::<std::result::Result<Vec<_>, sqlx::Error>>()
         })?;
-        Ok(document_views(rows.into_iter()).into_iter().next())
+        Ok(document_views(rows.into_iter()))
     }
 
     /// Every specimen re-exported under the document `key`: the subjects of the re-export
