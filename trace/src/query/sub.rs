@@ -6,6 +6,7 @@
 //! answer built from indices is the one built from keys.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use domain::{Timestamp, UnitCode};
@@ -63,6 +64,7 @@ struct EventRow<'a> {
     key: Cow<'a, str>,
     #[serde(borrow)]
     kind: Cow<'a, str>,
+    #[serde(deserialize_with = "timestamp")]
     at: Timestamp,
     #[serde(borrow)]
     country: Option<Cow<'a, str>>,
@@ -93,22 +95,78 @@ pub(super) struct Flow {
 }
 
 /// A row of `documents`: [`crate::store::DOCUMENT_COLUMNS`] and the event citing it.
-type DocumentJson = (
-    String,
-    String,
-    String,
-    i64,
-    String,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<NaiveDate>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-    Option<i64>,
-    Option<String>,
-    String,
-);
+#[derive(Deserialize)]
+struct DocumentJson {
+    country: String,
+    doc_type: String,
+    number: String,
+    revision: i64,
+    status: String,
+    #[serde(deserialize_with = "date")]
+    issued_on: Option<NaiveDate>,
+    #[serde(deserialize_with = "date")]
+    valid_from: Option<NaiveDate>,
+    #[serde(deserialize_with = "date")]
+    valid_until: Option<NaiveDate>,
+    taxon: Option<i64>,
+    unit: Option<String>,
+    permitted_micro: Option<i64>,
+    actual_micro: Option<i64>,
+    issuer: Option<String>,
+    event: String,
+}
+
+/// The number the ASCII digits `b` spell, if they are all digits.
+fn digits(b: &[u8]) -> Option<u32> {
+    b.iter().try_fold(0_u32, |n, &d| {
+        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+    })
+}
+
+/// `YYYY-MM-DD`, the form both backends give a date in JSON, read without chrono's general
+/// parser (a trace reads three dates per document); chrono reads any other form.
+fn date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<NaiveDate>, D::Error> {
+    let Some(s) = Option::<&'de str>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let b = s.as_bytes();
+    let fast = (b.len() == 10 && b[4] == b'-' && b[7] == b'-')
+        .then(|| (digits(&b[..4]), digits(&b[5..7]), digits(&b[8..])))
+        .and_then(|(y, m, d)| NaiveDate::from_ymd_opt(i32::try_from(y?).ok()?, m?, d?));
+    match fast {
+        Some(date) => Ok(Some(date)),
+        None => s.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS+00:00`, the form both backends give an event's time in JSON, read
+/// without chrono's general parser; chrono reads any other form (fractions, other offsets).
+fn timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Timestamp, D::Error> {
+    let s = <&'de str>::deserialize(d)?;
+    let b = s.as_bytes();
+    let fast = (b.len() == 25 && &b[19..] == b"+00:00" && b[4] == b'-' && b[7] == b'-')
+        .then_some(())
+        .filter(|()| b[10] == b'T' && b[13] == b':' && b[16] == b':')
+        .and_then(|()| {
+            let day = NaiveDate::from_ymd_opt(
+                i32::try_from(digits(&b[..4])?).ok()?,
+                digits(&b[5..7])?,
+                digits(&b[8..10])?,
+            )?;
+            let at = day.and_hms_opt(
+                digits(&b[11..13])?,
+                digits(&b[14..16])?,
+                digits(&b[17..19])?,
+            )?;
+            Some(at.and_utc())
+        });
+    match fast {
+        Some(at) => Ok(at),
+        None => s.parse().map_err(serde::de::Error::custom),
+    }
+}
 
 /// The subgraph a query fetched.
 pub(super) struct Sub<'a> {
@@ -132,8 +190,13 @@ fn rows<'a, T: Deserialize<'a>>(json: &'a str, part: &str) -> Result<Vec<T>> {
     serde_json::from_str(json).map_err(|e| Error::Corrupt(format!("the trace's {part}: {e}")))
 }
 
-fn position<T>(sorted: &[T], key: &str, key_of: impl Fn(&T) -> &str) -> Option<usize> {
-    sorted.binary_search_by(|x| key_of(x).cmp(key)).ok()
+/// Each key's index.
+fn index_of<'k, T>(items: &'k [T], key_of: impl Fn(&'k T) -> &'k str) -> HashMap<&'k str, usize> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (key_of(x), i))
+        .collect()
 }
 
 impl<'a> Sub<'a> {
@@ -147,10 +210,11 @@ impl<'a> Sub<'a> {
             .iter()
             .map(|s| UnitCode::parse(&s.unit).ok())
             .collect();
-        let specimen_of = |key: &str| position(&specimens, key, |s| &s.key);
+        let specimen_index = index_of(&specimens, |s| &s.key);
         let mut flow_rows: Vec<FlowRow<'a>> = rows(&parts.1, "flows")?;
         let mut event_rows: Vec<EventRow<'a>> = rows(&parts.2, "events")?;
         event_rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let event_index = index_of(&event_rows, |e| &e.key);
         // The events through which the trace goes on: those producing a kept specimen (an
         // origin) or consuming one (a forward trace).
         let onward = if backward {
@@ -161,8 +225,8 @@ impl<'a> Sub<'a> {
         let mut through = vec![false; event_rows.len()];
         let mut found: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(flow_rows.len());
         for f in &flow_rows {
-            let event = position(&event_rows, &f.event, |e| &e.key);
-            let specimen = specimen_of(&f.specimen);
+            let event = event_index.get(f.event.as_ref()).copied();
+            let specimen = specimen_index.get(f.specimen.as_ref()).copied();
             if let (Some(e), Some(_), true) = (event, specimen, f.direction == onward) {
                 through[e] = true;
             }
@@ -241,7 +305,9 @@ impl<'a> Sub<'a> {
 
     /// A specimen's index by key.
     pub fn specimen(&self, key: &str) -> Option<usize> {
-        position(&self.specimens, key, |s| &s.key)
+        self.specimens
+            .binary_search_by(|s| s.key.as_ref().cmp(key))
+            .ok()
     }
 }
 
@@ -263,24 +329,25 @@ fn kept_specimens(mut rows: Vec<Specimen<'_>>, limits: Limits) -> (Vec<Specimen<
 
 /// The documents of the kept events, each document's latest revision first, then by event.
 fn documents_of(rows: Vec<DocumentJson>, events: &[Event<'_>]) -> Vec<(usize, DocumentRow)> {
+    let events = index_of(events, |e| &e.key);
     let mut documents: Vec<(usize, DocumentRow)> = rows
         .into_iter()
         .filter_map(|r| {
-            let event = position(events, &r.13, |e| &e.key)?;
+            let event = *events.get(r.event.as_str())?;
             let d = DocumentRow {
-                country: r.0,
-                doc_type: r.1,
-                number: r.2,
-                revision: r.3,
-                status: r.4,
-                issued_on: r.5,
-                valid_from: r.6,
-                valid_until: r.7,
-                taxon: r.8,
-                unit: r.9,
-                permitted_micro: r.10,
-                actual_micro: r.11,
-                issuer: r.12,
+                country: r.country,
+                doc_type: r.doc_type,
+                number: r.number,
+                revision: r.revision,
+                status: r.status,
+                issued_on: r.issued_on,
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+                taxon: r.taxon,
+                unit: r.unit,
+                permitted_micro: r.permitted_micro,
+                actual_micro: r.actual_micro,
+                issuer: r.issuer,
             };
             Some((event, d))
         })
@@ -292,4 +359,57 @@ fn documents_of(rows: Vec<DocumentJson>, events: &[Event<'_>]) -> Vec<(usize, Do
             .then_with(|| ea.cmp(eb))
     });
     documents
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use serde::Deserialize;
+
+    use domain::Timestamp;
+
+    #[derive(Deserialize)]
+    struct Dated {
+        #[serde(deserialize_with = "super::date")]
+        on: Option<NaiveDate>,
+        #[serde(deserialize_with = "super::timestamp")]
+        at: Timestamp,
+    }
+
+    fn read(on: &str, at: &str) -> Result<Dated, serde_json::Error> {
+        serde_json::from_str(&format!("[{on}, {at}]"))
+    }
+
+    #[test]
+    fn dates_and_times_read_the_same_by_the_short_way_as_by_chrono() {
+        let day = NaiveDate::from_ymd_opt(2024, 2, 29);
+        let at = Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 58).single();
+        // The form both backends give, read without chrono.
+        let d = read("\"2024-02-29\"", "\"2024-02-29T23:59:58+00:00\"").unwrap();
+        assert_eq!((d.on, Some(d.at)), (day, at));
+        // Other forms, read by chrono: the same instants.
+        for other in [
+            "\"2024-02-29T23:59:58Z\"",
+            "\"2024-03-01T01:59:58+02:00\"",
+            "\"2024-02-29T23:59:58.000+00:00\"",
+        ] {
+            assert_eq!(Some(read("null", other).unwrap().at), at, "{other}");
+        }
+        let fraction = read("null", "\"2024-02-29T23:59:58.25+00:00\"").unwrap().at;
+        assert_eq!(fraction.timestamp_subsec_millis(), 250);
+        assert_eq!(
+            read("null", "\"2024-02-29T23:59:58+00:00\"").unwrap().on,
+            None
+        );
+        // What neither way reads is an error, never a date.
+        for (on, at) in [
+            ("\"2023-02-29\"", "\"2024-02-29T23:59:58+00:00\""),
+            ("\"2024-13-01\"", "\"2024-02-29T23:59:58+00:00\""),
+            ("\"20x4-02-29\"", "\"2024-02-29T23:59:58+00:00\""),
+            ("\"2024-02-29\"", "\"2024-02-29T24:00:61+00:00\""),
+            ("\"2024-02-29\"", "\"2024-02-29 23:59:58\""),
+        ] {
+            assert!(read(on, at).is_err(), "{on} {at}");
+        }
+    }
 }
