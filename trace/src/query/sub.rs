@@ -200,98 +200,22 @@ fn index_of<'k, T>(items: &'k [T], key_of: impl Fn(&'k T) -> &'k str) -> HashMap
 }
 
 impl<'a> Sub<'a> {
-    /// Reads the statement's four parts. Of the specimens' flows, an origin (`backward`)
-    /// keeps an input only into an event producing a kept specimen, a forward trace an output
-    /// only of an event consuming one: the others lead away from the trace (a split's siblings,
-    /// a seed's own producer).
+    /// Reads the statement's four parts: the specimens within `limits`, the flows an origin
+    /// (`backward`) or a forward trace reads ([`kept_flows`]) with their events, and those
+    /// events' documents.
     pub fn read(parts: &'a super::Parts, backward: bool, limits: Limits) -> Result<Sub<'a>> {
         let (specimens, truncated) = kept_specimens(rows(&parts.0, "specimens")?, limits);
         let units: Vec<Option<UnitCode>> = specimens
             .iter()
             .map(|s| UnitCode::parse(&s.unit).ok())
             .collect();
-        let specimen_index = index_of(&specimens, |s| &s.key);
-        let mut flow_rows: Vec<FlowRow<'a>> = rows(&parts.1, "flows")?;
-        let mut event_rows: Vec<EventRow<'a>> = rows(&parts.2, "events")?;
-        event_rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        let event_index = index_of(&event_rows, |e| &e.key);
-        // The events through which the trace goes on: those producing a kept specimen (an
-        // origin) or consuming one (a forward trace).
-        let onward = if backward {
-            Direction::Out
-        } else {
-            Direction::In
-        };
-        let mut through = vec![false; event_rows.len()];
-        let mut found: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(flow_rows.len());
-        for f in &flow_rows {
-            let event = event_index.get(f.event.as_ref()).copied();
-            let specimen = specimen_index.get(f.specimen.as_ref()).copied();
-            if let (Some(e), Some(_), true) = (event, specimen, f.direction == onward) {
-                through[e] = true;
-            }
-            found.push((event, specimen));
-        }
-        let mut kept_event = vec![false; event_rows.len()];
-        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(flow_rows.len());
-        for (i, (f, (event, _))) in flow_rows.iter().zip(&found).enumerate() {
-            let Some(e) = *event else {
-                return Err(Error::Corrupt(format!("event {} of a flow", f.event)));
-            };
-            if f.direction == Direction::Subject || f.direction == onward || through[e] {
-                kept_event[e] = true;
-                kept.push((i, e));
-            }
-        }
-        // Kept events renumbered in key order.
-        let mut renumber = vec![usize::MAX; event_rows.len()];
-        let mut events = Vec::new();
-        for (i, row) in event_rows.into_iter().enumerate() {
-            if !kept_event[i] {
-                continue;
-            }
-            let kind = EventKind::parse(&row.kind)
-                .ok_or_else(|| Error::Corrupt(format!("kind of event {}", row.key)))?;
-            renumber[i] = events.len();
-            events.push(Event {
-                key: row.key,
-                kind,
-                at: row.at,
-                country: row.country,
-                agent: row.agent,
-            });
-        }
-        // In key order: event, direction, specimen.
-        kept.sort_unstable_by(|&(i, e), &(j, f)| {
-            (
-                renumber[e],
-                flow_rows[i].direction as u8,
-                &flow_rows[i].specimen,
-            )
-                .cmp(&(
-                    renumber[f],
-                    flow_rows[j].direction as u8,
-                    &flow_rows[j].specimen,
-                ))
-        });
-        let flows: Vec<Flow> = kept
-            .into_iter()
-            .map(|(i, e)| {
-                let f = &mut flow_rows[i];
-                let specimen = found[i].1;
-                let unit = match specimen {
-                    Some(s) => units[s],
-                    None => f.unit.take().and_then(|u| UnitCode::parse(&u).ok()),
-                };
-                Flow {
-                    event: renumber[e],
-                    specimen,
-                    direction: f.direction,
-                    quantity_micro: f.quantity_micro,
-                    unit,
-                }
-            })
-            .collect();
+        let (events, flows) = kept_flows(
+            &specimens,
+            &units,
+            rows(&parts.1, "flows")?,
+            rows(&parts.2, "events")?,
+            backward,
+        )?;
         let documents = documents_of(rows(&parts.3, "documents")?, &events);
         Ok(Sub {
             specimens,
@@ -309,6 +233,100 @@ impl<'a> Sub<'a> {
             .binary_search_by(|s| s.key.as_ref().cmp(key))
             .ok()
     }
+}
+
+/// The flows an analysis reads, with their events (both in key order). Of the specimens'
+/// flows, an origin (`backward`) keeps an input only into an event producing a kept specimen,
+/// a forward trace an output only of an event consuming one: the others lead away from the
+/// trace (a split's siblings, a seed's own producer).
+fn kept_flows<'a>(
+    specimens: &[Specimen<'a>],
+    units: &[Option<UnitCode>],
+    mut flow_rows: Vec<FlowRow<'a>>,
+    mut event_rows: Vec<EventRow<'a>>,
+    backward: bool,
+) -> Result<(Vec<Event<'a>>, Vec<Flow>)> {
+    let specimen_index = index_of(specimens, |s| &s.key);
+    event_rows.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    let event_index = index_of(&event_rows, |e| &e.key);
+    // The events through which the trace goes on: those producing a kept specimen (an
+    // origin) or consuming one (a forward trace).
+    let onward = if backward {
+        Direction::Out
+    } else {
+        Direction::In
+    };
+    let mut through = vec![false; event_rows.len()];
+    let mut found: Vec<(Option<usize>, Option<usize>)> = Vec::with_capacity(flow_rows.len());
+    for f in &flow_rows {
+        let event = event_index.get(f.event.as_ref()).copied();
+        let specimen = specimen_index.get(f.specimen.as_ref()).copied();
+        if let (Some(e), Some(_), true) = (event, specimen, f.direction == onward) {
+            through[e] = true;
+        }
+        found.push((event, specimen));
+    }
+    let mut kept_event = vec![false; event_rows.len()];
+    let mut kept: Vec<(usize, usize)> = Vec::with_capacity(flow_rows.len());
+    for (i, (f, (event, _))) in flow_rows.iter().zip(&found).enumerate() {
+        let Some(e) = *event else {
+            return Err(Error::Corrupt(format!("event {} of a flow", f.event)));
+        };
+        if f.direction == Direction::Subject || f.direction == onward || through[e] {
+            kept_event[e] = true;
+            kept.push((i, e));
+        }
+    }
+    // Kept events renumbered in key order.
+    let mut renumber = vec![usize::MAX; event_rows.len()];
+    let mut events = Vec::new();
+    for (i, row) in event_rows.into_iter().enumerate() {
+        if !kept_event[i] {
+            continue;
+        }
+        let kind = EventKind::parse(&row.kind)
+            .ok_or_else(|| Error::Corrupt(format!("kind of event {}", row.key)))?;
+        renumber[i] = events.len();
+        events.push(Event {
+            key: row.key,
+            kind,
+            at: row.at,
+            country: row.country,
+            agent: row.agent,
+        });
+    }
+    // In key order: event, direction, specimen.
+    kept.sort_unstable_by(|&(i, e), &(j, f)| {
+        (
+            renumber[e],
+            flow_rows[i].direction as u8,
+            &flow_rows[i].specimen,
+        )
+            .cmp(&(
+                renumber[f],
+                flow_rows[j].direction as u8,
+                &flow_rows[j].specimen,
+            ))
+    });
+    let flows = kept
+        .into_iter()
+        .map(|(i, e)| {
+            let f = &mut flow_rows[i];
+            let specimen = found[i].1;
+            let unit = match specimen {
+                Some(s) => units[s],
+                None => f.unit.take().and_then(|u| UnitCode::parse(&u).ok()),
+            };
+            Flow {
+                event: renumber[e],
+                specimen,
+                direction: f.direction,
+                quantity_micro: f.quantity_micro,
+                unit,
+            }
+        })
+        .collect();
+    Ok((events, flows))
 }
 
 /// The specimens within `limits`, by key, and whether the limits cut the walk short (the

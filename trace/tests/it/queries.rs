@@ -199,6 +199,24 @@ async fn a_handbag_of_two_skins_owes_half_to_each_ranching(backend: Backend) {
     );
     let numbers: Vec<&str> = o.documents.iter().map(|d| d.number.as_str()).collect();
     assert_eq!(numbers, ["FR24-IMP-0991", "FR24-RE-0100", "24ZW00055"]);
+    // The edges come in key order (event; input, output, subject; specimen), whatever order
+    // the backend gave the rows in.
+    let keyed: Vec<(&str, u8, &str)> = o
+        .edges
+        .iter()
+        .map(|e| match e.kind {
+            "input" => (e.to.as_str(), 0, e.from.as_str()),
+            "output" => (e.from.as_str(), 1, e.to.as_str()),
+            _ => (e.to.as_str(), 2, e.from.as_str()),
+        })
+        .collect();
+    let mut sorted = keyed.clone();
+    sorted.sort_unstable();
+    assert_eq!(keyed, sorted);
+    assert!(
+        keyed.iter().any(|k| k.1 == 0) && keyed.iter().any(|k| k.1 == 2),
+        "{keyed:?}"
+    );
     // The tag leads to the skin; the export permit to its events.
     let tagged = f
         .register
