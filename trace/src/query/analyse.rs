@@ -104,10 +104,8 @@ fn rounded(share: Decimal) -> Decimal {
 pub(super) fn origin(target: &str, t: usize, sub: Sub<'_>) -> Origin {
     let m = Material::build(&sub);
     let n = m.g.node_count();
-    let is_acquisition = |x: NodeIndex| {
-        m.event(x)
-            .is_some_and(|e| sub.events[e].kind.is_acquisition())
-    };
+    // The event an acquisition node is.
+    let acquisition = |x: NodeIndex| m.event(x).filter(|&e| sub.events[e].kind.is_acquisition());
     let t = NodeIndex::new(t);
     let mut near = Vec::new();
     let mut far = Vec::new();
@@ -119,8 +117,8 @@ pub(super) fn origin(target: &str, t: usize, sub: Sub<'_>) -> Origin {
     let mut queue = VecDeque::from([t]);
     let mut reached = Vec::new();
     while let Some(x) = queue.pop_front() {
-        if is_acquisition(x) {
-            reached.push(x);
+        if let Some(e) = acquisition(x) {
+            reached.push((x, e));
         }
         m.sorted(x, Towards::Incoming, &mut near);
         for &(up, _) in &near {
@@ -148,7 +146,7 @@ pub(super) fn origin(target: &str, t: usize, sub: Sub<'_>) -> Origin {
         m.sorted(x, Towards::Incoming, &mut near);
         match near.first() {
             None => unaccounted += w,
-            Some(&(e, _)) if is_acquisition(e) => share[e.index()] += w,
+            Some(&(e, _)) if acquisition(e).is_some() => share[e.index()] += w,
             Some(&(e, _)) => {
                 m.sorted(e, Towards::Incoming, &mut far);
                 if far.is_empty() {
@@ -167,14 +165,14 @@ pub(super) fn origin(target: &str, t: usize, sub: Sub<'_>) -> Origin {
 
     let mut acquisitions: Vec<Reached> = reached
         .into_iter()
-        .map(|a| {
+        .map(|(a, e)| {
             let mut path = vec![m.key(&sub, a)];
             let mut at = a;
             while parent[at.index()] != NodeIndex::end() {
                 at = parent[at.index()];
                 path.push(m.key(&sub, at));
             }
-            let e = &sub.events[m.event(a).unwrap_or_default()];
+            let e = &sub.events[e];
             Reached {
                 event: e.key.to_string(),
                 kind: e.kind,
@@ -218,7 +216,7 @@ pub(super) fn forward(from: &str, starts: &[usize], sub: Sub<'_>) -> Forward {
             .iter()
             .take_while(|f| f.event == e)
             .filter(|f| f.direction == Direction::In && f.specimen.is_none())
-            .map(|f| (f.quantity_micro.unwrap_or(0), f.unit));
+            .map(|f| (f.quantity_micro.unwrap_or(0), f.outside_unit));
         let amounts: Vec<(i64, Option<UnitCode>)> = inside
             .iter()
             .map(|(i, q)| (*q, sub.units[i.index()]))

@@ -255,7 +255,7 @@ impl Register {
         let depth = i64::from(limits.depth);
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
         let parts = read_db!(&self.db, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(seed)
                 .bind(depth + 1)
                 .bind(nodes)

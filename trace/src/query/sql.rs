@@ -12,6 +12,8 @@
 //! plans under the statistics of registers of a thousand to a hundred million
 //! nodes. PostgreSQL plans a CROSS JOIN with a WHERE as any inner join.
 
+use std::sync::LazyLock;
+
 use db::Backend;
 
 use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED};
@@ -33,7 +35,27 @@ use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED};
 /// One statement, not one per part: every statement costs a round trip to the connection's
 /// thread and back, which at a million nodes cost more than a small trace's reads (p50 about
 /// 0.2 ms a statement through sqlx against 0.03 to 0.07 ms in SQLite).
-pub(super) fn trace(backend: Backend, backward: bool, seed_is_event: bool) -> String {
+///
+/// Built once per backend and kind of trace, not for every query.
+pub(super) fn trace(backend: Backend, backward: bool, seed_is_event: bool) -> &'static str {
+    static STATEMENTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+        let mut all = Vec::with_capacity(8);
+        for backend in [Backend::Sqlite, Backend::Postgres] {
+            for backward in [false, true] {
+                for seed_is_event in [false, true] {
+                    all.push(build(backend, backward, seed_is_event));
+                }
+            }
+        }
+        all
+    });
+    let i = usize::from(backend == Backend::Postgres) * 4
+        + usize::from(backward) * 2
+        + usize::from(seed_is_event);
+    &STATEMENTS[i]
+}
+
+fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
     let (from_dir, to_dir) = if backward {
         ("out", "in")
     } else {

@@ -90,8 +90,9 @@ pub(super) struct Flow {
     pub specimen: Option<usize>,
     pub direction: Direction,
     pub quantity_micro: Option<i64>,
-    /// The unit the quantity is in: its specimen's.
-    pub unit: Option<UnitCode>,
+    /// The unit of an input the walk did not keep (a kept specimen's is in
+    /// [`Sub::units`]).
+    pub outside_unit: Option<UnitCode>,
 }
 
 /// A row of `documents`: [`crate::store::DOCUMENT_COLUMNS`] and the event citing it.
@@ -211,7 +212,6 @@ impl<'a> Sub<'a> {
             .collect();
         let (events, flows) = kept_flows(
             &specimens,
-            &units,
             rows(&parts.1, "flows")?,
             rows(&parts.2, "events")?,
             backward,
@@ -241,7 +241,6 @@ impl<'a> Sub<'a> {
 /// trace (a split's siblings, a seed's own producer).
 fn kept_flows<'a>(
     specimens: &[Specimen<'a>],
-    units: &[Option<UnitCode>],
     mut flow_rows: Vec<FlowRow<'a>>,
     mut event_rows: Vec<EventRow<'a>>,
     backward: bool,
@@ -313,8 +312,8 @@ fn kept_flows<'a>(
         .map(|(i, e)| {
             let f = &mut flow_rows[i];
             let specimen = found[i].1;
-            let unit = match specimen {
-                Some(s) => units[s],
+            let outside_unit = match specimen {
+                Some(_) => None,
                 None => f.unit.take().and_then(|u| UnitCode::parse(&u).ok()),
             };
             Flow {
@@ -322,7 +321,7 @@ fn kept_flows<'a>(
                 specimen,
                 direction: f.direction,
                 quantity_micro: f.quantity_micro,
-                unit,
+                outside_unit,
             }
         })
         .collect();
