@@ -13,6 +13,10 @@
 //! one run, not across machines.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+/// The `cites` binary's allocator (`src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -41,6 +41,10 @@
 //! client counting its own instead of one time-ordered sequence, see [`KeyShape`]).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+/// The `cites` binary's allocator (`src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

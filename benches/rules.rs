@@ -12,6 +12,10 @@
 //! warm-up of 10,000 that is not counted).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+/// The `cites` binary's allocator (`src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

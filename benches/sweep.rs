@@ -17,6 +17,10 @@
 //! `CITES_BENCH_BACKENDS=sqlite|postgres` runs one).
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+/// The `cites` binary's allocator (`src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

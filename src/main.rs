@@ -3,6 +3,12 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc, not the system's malloc: glibc's heap fragments under the register's ingest, and
+/// every allocation after it is slower (ingest and the trace queries; ARCHITECTURE.md). The
+/// benches declare the same allocator, so that they measure what this binary runs.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()

@@ -38,6 +38,10 @@
 //! `db::STALE_AFTER`.
 #![allow(clippy::unwrap_used, clippy::print_stdout)]
 
+/// The `cites` binary's allocator (`src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bare;
 mod chains;
 
