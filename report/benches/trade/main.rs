@@ -38,6 +38,10 @@
 //! million rows).
 #![allow(clippy::unwrap_used, clippy::print_stdout, clippy::print_stderr)]
 
+/// The `cites` binary's allocator (`src/main.rs`): the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod engine;
 mod generate;
 mod lazy;
