@@ -9,7 +9,7 @@
 //! (`is_cyclic_directed`, `tarjan_scc`, `depth_first_search`) abort the process on chains of
 //! some 60,000 nodes and are never used here.
 
-use db::read_db;
+use db::{Db, read_db};
 use domain::Timestamp;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -20,9 +20,11 @@ use crate::ingest::Register;
 use crate::model::EventKind;
 use crate::store::DocumentRow;
 
+use answer::Answer;
 use sub::Sub;
 
 mod analyse;
+mod answer;
 mod sql;
 mod sub;
 
@@ -184,8 +186,8 @@ impl Register {
     /// Where `specimen` came from, within `limits`.
     pub async fn origin(&self, specimen: &str, limits: Limits) -> Result<Origin> {
         let limits = limits.checked()?;
-        let parts = self.fetch(specimen, true, false, limits).await?;
-        let sub = Sub::read(&parts, true, limits)?;
+        let answer = self.fetch(specimen, true, false, limits).await?;
+        let sub = Sub::read(answer.rows()?, true, limits)?;
         let t = sub
             .specimen(specimen)
             .ok_or_else(|| Error::SpecimenNotFound(specimen.to_owned()))?;
@@ -195,8 +197,8 @@ impl Register {
     /// Where `specimen` went, within `limits`.
     pub async fn forward(&self, specimen: &str, limits: Limits) -> Result<Forward> {
         let limits = limits.checked()?;
-        let parts = self.fetch(specimen, false, false, limits).await?;
-        let sub = Sub::read(&parts, false, limits)?;
+        let answer = self.fetch(specimen, false, false, limits).await?;
+        let sub = Sub::read(answer.rows()?, false, limits)?;
         let s = sub
             .specimen(specimen)
             .ok_or_else(|| Error::SpecimenNotFound(specimen.to_owned()))?;
@@ -206,8 +208,8 @@ impl Register {
     /// Where what an event produced (an acquisition, most often) went, within `limits`.
     pub async fn forward_from_event(&self, event: &str, limits: Limits) -> Result<Forward> {
         let limits = limits.checked()?;
-        let parts = self.fetch(event, false, true, limits).await?;
-        let sub = Sub::read(&parts, false, limits)?;
+        let answer = self.fetch(event, false, true, limits).await?;
+        let sub = Sub::read(answer.rows()?, false, limits)?;
         let starts: Vec<usize> = (0..sub.specimens.len())
             .filter(|&i| sub.specimens[i].depth == 1)
             .collect();
@@ -243,31 +245,39 @@ impl Register {
 
     /// Runs the subgraph around `seed` within `limits` as one statement ([`sql::trace`]):
     /// the specimens the walk reaches, the flows the analysis reads with their events, and the
-    /// documents of those events, each a JSON text ([`Sub::read`] reads them).
+    /// documents of those events ([`Answer::rows`] reads them).
     async fn fetch(
         &self,
         seed: &str,
         backward: bool,
         seed_is_event: bool,
         limits: Limits,
-    ) -> Result<Parts> {
+    ) -> Result<Answer> {
         let sql = sql::trace(self.db.backend(), backward, seed_is_event);
-        let depth = i64::from(limits.depth);
+        let depth = i64::from(limits.depth) + 1;
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
-        let parts = read_db!(&self.db, pool => {
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(seed)
-                .bind(depth + 1)
-                .bind(nodes)
-                .fetch_one(pool)
-                .await
-        })?;
-        Ok(parts)
+        let answer = db::retry_read(|| async {
+            match &self.db {
+                Db::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(seed)
+                    .bind(depth)
+                    .bind(nodes)
+                    .fetch_one(pool)
+                    .await
+                    .map(|(s, f, e, d)| Answer::Json(s, f, e, d)),
+                Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(seed)
+                    .bind(depth)
+                    .bind(nodes)
+                    .fetch_one(pool)
+                    .await
+                    .map(Answer::Columns),
+            }
+        })
+        .await?;
+        Ok(answer)
     }
 }
-
-/// [`sql::trace`]'s answer: its four parts, each a JSON array of arrays.
-type Parts = (String, String, String, String);
 
 /// Groups document rows into views. The rows come grouped by document, each document's
 /// latest revision first (one row per citing event, `None` for a document no event cites):

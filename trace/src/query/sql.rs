@@ -20,7 +20,7 @@ use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED};
 
 /// A trace's one statement. `$1` the seed (a specimen, or an event whose outputs start a
 /// forward trace), `$2` the depth limit plus one, `$3` the node limit. It answers one row of
-/// four JSON arrays ([`json_rows`]):
+/// four parts ([`part`]):
 ///
 /// 1. `specimens`: those the walk reaches, up (`backward`) or down the material flow, past no
 ///    event declared erroneous, with their rows and depths: one more of each than the limits,
@@ -81,7 +81,7 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
          AND o.specimen_key NOT IN (SELECT key FROM sel))"
             .to_owned()
     };
-    let specimens = json_rows(
+    let specimens = part(
         backend,
         "SELECT s.key, s.taxon_id, s.term, s.quantity_micro, s.unit, s.source, probe.depth \
          FROM probe CROSS JOIN trace_specimens s WHERE s.key = probe.specimen_key",
@@ -95,7 +95,7 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
             "depth",
         ],
     );
-    let flow_rows = json_rows(
+    let flow_rows = part(
         backend,
         "SELECT * FROM flows",
         &[
@@ -106,13 +106,13 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
             "unit",
         ],
     );
-    let events = json_rows(
+    let events = part(
         backend,
         "SELECT e.key, e.kind, e.occurred_at, e.country, e.agent_key \
          FROM ev CROSS JOIN trace_events e WHERE e.key = ev.event_key",
         &["key", "kind", "occurred_at", "country", "agent_key"],
     );
-    let documents = json_rows(
+    let documents = part(
         backend,
         &format!(
             "SELECT {DOCUMENT_COLUMNS}, ed.event_key FROM ev \
@@ -137,6 +137,15 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
             "event_key",
         ],
     );
+    let answer = match backend {
+        Backend::Sqlite => {
+            format!("SELECT ({specimens}), ({flow_rows}), ({events}), ({documents})")
+        }
+        Backend::Postgres => format!(
+            "SELECT * FROM ({specimens}) s CROSS JOIN ({flow_rows}) f \
+             CROSS JOIN ({events}) e CROSS JOIN ({documents}) d"
+        ),
+    };
     format!(
         "WITH RECURSIVE walk(specimen_key, depth) AS ({seed} UNION \
          SELECT n.specimen_key, walk.depth + 1 FROM walk \
@@ -155,25 +164,35 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
          WHERE f.specimen_key = sel.key AND {NOT_CORRECTED}), \
          {flows}, \
          ev AS MATERIALIZED (SELECT DISTINCT event_key FROM fl) \
-         SELECT ({specimens}), ({flow_rows}), ({events}), ({documents})"
+         {answer}"
     )
 }
 
-/// The rows of `select` as one JSON array of arrays of `columns`, in no particular order. A
-/// trace reads hundreds to thousands of rows, and sqlx hands SQLite's rows over one at a time
-/// from the connection's thread: at a million nodes that cost more than the statements
-/// themselves (a trace's flows, about 1,000 rows: 4.4 ms p99 through sqlx, 0.6 to 0.7 ms for
-/// SQLite to make them one JSON value). One value crosses instead, and serde_json reads it.
-fn json_rows(backend: Backend, select: &str, columns: &[&str]) -> String {
-    let columns = columns.join(", ");
+/// One part of the answer: the rows of `select`, in no particular order.
+///
+/// SQLite makes them one JSON array of arrays of `columns`: a trace reads hundreds to
+/// thousands of rows, and sqlx hands SQLite's rows over one at a time from the connection's
+/// thread, which at a million nodes cost more than the statements themselves (a trace's flows,
+/// about 1,000 rows: 4.4 ms p99 through sqlx, 0.6 to 0.7 ms for SQLite to make them one JSON
+/// value). One value crosses instead, and serde_json reads it.
+///
+/// PostgreSQL gives each column as an array (`NULL` for no rows), all in the order of one
+/// aggregation, which its binary format sends as they are. Its JSON functions cost more: on a
+/// large origin, `json_build_array` for each row took 2.4 ms of the statement's 7.7, about
+/// 1.6 µs a row, most of it looking up how to write each argument's type again for each row.
+fn part(backend: Backend, select: &str, columns: &[&str]) -> String {
     match backend {
         Backend::Sqlite => {
+            let columns = columns.join(", ");
             format!("SELECT json_group_array(json_array({columns})) FROM ({select}) r")
         }
-        Backend::Postgres => format!(
-            "SELECT CAST(COALESCE(json_agg(json_build_array({columns})), CAST('[]' AS json)) \
-             AS TEXT) FROM ({select}) r"
-        ),
+        Backend::Postgres => {
+            let arrays: Vec<String> = columns
+                .iter()
+                .map(|c| format!("array_agg({c}) AS {c}"))
+                .collect();
+            format!("SELECT {} FROM ({select}) r", arrays.join(", "))
+        }
     }
 }
 

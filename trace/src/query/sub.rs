@@ -1,6 +1,6 @@
-//! The subgraph a trace fetched, read from [`super::sql::trace`]'s answer: its rows borrowed
-//! from the answer's JSON text where they can be, and every flow pointing at its specimen and
-//! event by index, so that the analysis compares integers, not keys.
+//! The subgraph a trace fetched, made from the rows of [`super::sql::trace`]'s answer
+//! ([`super::answer`]): every flow pointing at its specimen and event by index, so that the
+//! analysis compares integers, not keys.
 //!
 //! Specimens and events are each held in key order, so an index order is a key order: an
 //! answer built from indices is the one built from keys.
@@ -8,69 +8,14 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
 use domain::{Timestamp, UnitCode};
-use serde::Deserialize;
 
 use super::Limits;
+use super::answer::{CitedDocument, EventRow, FlowRow, Rows};
+pub(super) use super::answer::{Direction, Specimen};
 use crate::error::{Error, Result};
 use crate::model::EventKind;
 use crate::store::DocumentRow;
-
-/// A kept specimen: the row of `specimens` in [`super::sql::trace`]'s answer.
-#[derive(Deserialize)]
-pub(super) struct Specimen<'a> {
-    #[serde(borrow)]
-    pub key: Cow<'a, str>,
-    pub taxon: i64,
-    #[serde(borrow)]
-    pub term: Cow<'a, str>,
-    pub quantity_micro: i64,
-    #[serde(borrow)]
-    pub unit: Cow<'a, str>,
-    #[serde(borrow)]
-    pub source: Cow<'a, str>,
-    /// Steps of material flow from where the query started.
-    pub depth: i64,
-}
-
-/// How a flow joins its specimen to its event (`trace_flows.direction`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(super) enum Direction {
-    In,
-    Out,
-    Subject,
-}
-
-/// A row of `flows`: event, specimen, direction, quantity, and the unit of a specimen the
-/// walk did not keep (a forward trace's other inputs).
-#[derive(Deserialize)]
-struct FlowRow<'a> {
-    #[serde(borrow)]
-    event: Cow<'a, str>,
-    #[serde(borrow)]
-    specimen: Cow<'a, str>,
-    direction: Direction,
-    quantity_micro: Option<i64>,
-    #[serde(borrow)]
-    unit: Option<Cow<'a, str>>,
-}
-
-/// A row of `events`.
-#[derive(Deserialize)]
-struct EventRow<'a> {
-    #[serde(borrow)]
-    key: Cow<'a, str>,
-    #[serde(borrow)]
-    kind: Cow<'a, str>,
-    #[serde(deserialize_with = "timestamp")]
-    at: Timestamp,
-    #[serde(borrow)]
-    country: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    agent: Option<Cow<'a, str>>,
-}
 
 /// A kept event.
 pub(super) struct Event<'a> {
@@ -95,80 +40,6 @@ pub(super) struct Flow {
     pub outside_unit: Option<UnitCode>,
 }
 
-/// A row of `documents`: [`crate::store::DOCUMENT_COLUMNS`] and the event citing it.
-#[derive(Deserialize)]
-struct DocumentJson {
-    country: String,
-    doc_type: String,
-    number: String,
-    revision: i64,
-    status: String,
-    #[serde(deserialize_with = "date")]
-    issued_on: Option<NaiveDate>,
-    #[serde(deserialize_with = "date")]
-    valid_from: Option<NaiveDate>,
-    #[serde(deserialize_with = "date")]
-    valid_until: Option<NaiveDate>,
-    taxon: Option<i64>,
-    unit: Option<String>,
-    permitted_micro: Option<i64>,
-    actual_micro: Option<i64>,
-    issuer: Option<String>,
-    event: String,
-}
-
-/// The number the ASCII digits `b` spell, if they are all digits.
-fn digits(b: &[u8]) -> Option<u32> {
-    b.iter().try_fold(0_u32, |n, &d| {
-        d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
-    })
-}
-
-/// `YYYY-MM-DD`, the form both backends give a date in JSON, read without chrono's general
-/// parser (a trace reads three dates per document); chrono reads any other form.
-fn date<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<NaiveDate>, D::Error> {
-    let Some(s) = Option::<&'de str>::deserialize(d)? else {
-        return Ok(None);
-    };
-    let b = s.as_bytes();
-    let fast = (b.len() == 10 && b[4] == b'-' && b[7] == b'-')
-        .then(|| (digits(&b[..4]), digits(&b[5..7]), digits(&b[8..])))
-        .and_then(|(y, m, d)| NaiveDate::from_ymd_opt(i32::try_from(y?).ok()?, m?, d?));
-    match fast {
-        Some(date) => Ok(Some(date)),
-        None => s.parse().map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS+00:00`, the form both backends give an event's time in JSON, read
-/// without chrono's general parser; chrono reads any other form (fractions, other offsets).
-fn timestamp<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Timestamp, D::Error> {
-    let s = <&'de str>::deserialize(d)?;
-    let b = s.as_bytes();
-    let fast = (b.len() == 25 && &b[19..] == b"+00:00" && b[4] == b'-' && b[7] == b'-')
-        .then_some(())
-        .filter(|()| b[10] == b'T' && b[13] == b':' && b[16] == b':')
-        .and_then(|()| {
-            let day = NaiveDate::from_ymd_opt(
-                i32::try_from(digits(&b[..4])?).ok()?,
-                digits(&b[5..7])?,
-                digits(&b[8..10])?,
-            )?;
-            let at = day.and_hms_opt(
-                digits(&b[11..13])?,
-                digits(&b[14..16])?,
-                digits(&b[17..19])?,
-            )?;
-            Some(at.and_utc())
-        });
-    match fast {
-        Some(at) => Ok(at),
-        None => s.parse().map_err(serde::de::Error::custom),
-    }
-}
-
 /// The subgraph a query fetched.
 pub(super) struct Sub<'a> {
     /// Within the limits, by key.
@@ -186,11 +57,6 @@ pub(super) struct Sub<'a> {
     pub truncated: bool,
 }
 
-/// One part of [`super::sql::trace`]'s answer, its rows as a JSON array of arrays.
-fn rows<'a, T: Deserialize<'a>>(json: &'a str, part: &str) -> Result<Vec<T>> {
-    serde_json::from_str(json).map_err(|e| Error::Corrupt(format!("the trace's {part}: {e}")))
-}
-
 /// Each key's index.
 fn index_of<'k, T>(items: &'k [T], key_of: impl Fn(&'k T) -> &'k str) -> HashMap<&'k str, usize> {
     items
@@ -204,19 +70,14 @@ impl<'a> Sub<'a> {
     /// Reads the statement's four parts: the specimens within `limits`, the flows an origin
     /// (`backward`) or a forward trace reads ([`kept_flows`]) with their events, and those
     /// events' documents.
-    pub fn read(parts: &'a super::Parts, backward: bool, limits: Limits) -> Result<Sub<'a>> {
-        let (specimens, truncated) = kept_specimens(rows(&parts.0, "specimens")?, limits);
+    pub fn read(rows: Rows<'a>, backward: bool, limits: Limits) -> Result<Sub<'a>> {
+        let (specimens, truncated) = kept_specimens(rows.specimens, limits);
         let units: Vec<Option<UnitCode>> = specimens
             .iter()
             .map(|s| UnitCode::parse(&s.unit).ok())
             .collect();
-        let (events, flows) = kept_flows(
-            &specimens,
-            rows(&parts.1, "flows")?,
-            rows(&parts.2, "events")?,
-            backward,
-        )?;
-        let documents = documents_of(rows(&parts.3, "documents")?, &events);
+        let (events, flows) = kept_flows(&specimens, rows.flows, rows.events, backward)?;
+        let documents = documents_of(rows.documents, &events);
         Ok(Sub {
             specimens,
             units,
@@ -345,7 +206,7 @@ fn kept_specimens(mut rows: Vec<Specimen<'_>>, limits: Limits) -> (Vec<Specimen<
 }
 
 /// The documents of the kept events, each document's latest revision first, then by event.
-fn documents_of(rows: Vec<DocumentJson>, events: &[Event<'_>]) -> Vec<(usize, DocumentRow)> {
+fn documents_of(rows: Vec<CitedDocument>, events: &[Event<'_>]) -> Vec<(usize, DocumentRow)> {
     let events = index_of(events, |e| &e.key);
     let mut documents: Vec<(usize, DocumentRow)> = rows
         .into_iter()
@@ -376,57 +237,4 @@ fn documents_of(rows: Vec<DocumentJson>, events: &[Event<'_>]) -> Vec<(usize, Do
             .then_with(|| ea.cmp(eb))
     });
     documents
-}
-
-#[cfg(test)]
-mod tests {
-    use chrono::{NaiveDate, TimeZone, Utc};
-    use serde::Deserialize;
-
-    use domain::Timestamp;
-
-    #[derive(Deserialize)]
-    struct Dated {
-        #[serde(deserialize_with = "super::date")]
-        on: Option<NaiveDate>,
-        #[serde(deserialize_with = "super::timestamp")]
-        at: Timestamp,
-    }
-
-    fn read(on: &str, at: &str) -> Result<Dated, serde_json::Error> {
-        serde_json::from_str(&format!("[{on}, {at}]"))
-    }
-
-    #[test]
-    fn dates_and_times_read_the_same_by_the_short_way_as_by_chrono() {
-        let day = NaiveDate::from_ymd_opt(2024, 2, 29);
-        let at = Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 58).single();
-        // The form both backends give, read without chrono.
-        let d = read("\"2024-02-29\"", "\"2024-02-29T23:59:58+00:00\"").unwrap();
-        assert_eq!((d.on, Some(d.at)), (day, at));
-        // Other forms, read by chrono: the same instants.
-        for other in [
-            "\"2024-02-29T23:59:58Z\"",
-            "\"2024-03-01T01:59:58+02:00\"",
-            "\"2024-02-29T23:59:58.000+00:00\"",
-        ] {
-            assert_eq!(Some(read("null", other).unwrap().at), at, "{other}");
-        }
-        let fraction = read("null", "\"2024-02-29T23:59:58.25+00:00\"").unwrap().at;
-        assert_eq!(fraction.timestamp_subsec_millis(), 250);
-        assert_eq!(
-            read("null", "\"2024-02-29T23:59:58+00:00\"").unwrap().on,
-            None
-        );
-        // What neither way reads is an error, never a date.
-        for (on, at) in [
-            ("\"2023-02-29\"", "\"2024-02-29T23:59:58+00:00\""),
-            ("\"2024-13-01\"", "\"2024-02-29T23:59:58+00:00\""),
-            ("\"20x4-02-29\"", "\"2024-02-29T23:59:58+00:00\""),
-            ("\"2024-02-29\"", "\"2024-02-29T24:00:61+00:00\""),
-            ("\"2024-02-29\"", "\"2024-02-29 23:59:58\""),
-        ] {
-            assert!(read(on, at).is_err(), "{on} {at}");
-        }
-    }
 }
