@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sqlx::Row;
 use sqlx::postgres::{PgRow, Postgres};
 
+use super::sql::{DOCUMENT_COLUMNS_CITED, EVENT_COLUMNS, FLOW_COLUMNS, SPECIMEN_COLUMNS};
 use crate::error::{Error, Result};
 
 /// A kept specimen: the row of `specimens` in [`super::sql::trace`]'s answer.
@@ -142,16 +143,22 @@ fn json<'a, T: Deserialize<'a>>(text: &'a str, part: &str) -> Result<Vec<T>> {
 struct Part<'r> {
     row: &'r PgRow,
     name: &'static str,
+    first: usize,
     next: usize,
+    /// One past the part's last column.
+    end: usize,
     len: Option<usize>,
 }
 
 impl<'r> Part<'r> {
-    fn new(row: &'r PgRow, first: usize, name: &'static str) -> Part<'r> {
+    /// The part of `columns` columns from `first`.
+    fn new(row: &'r PgRow, first: usize, columns: usize, name: &'static str) -> Part<'r> {
         Part {
             row,
             name,
+            first,
             next: first,
+            end: first + columns,
             len: None,
         }
     }
@@ -160,6 +167,12 @@ impl<'r> Part<'r> {
     where
         Option<Vec<T>>: for<'v> sqlx::Decode<'v, Postgres> + sqlx::Type<Postgres>,
     {
+        if self.next == self.end {
+            return Err(Error::Corrupt(format!(
+                "the trace's {}: a column past its last",
+                self.name
+            )));
+        }
         let column: Vec<T> = self
             .row
             .try_get::<Option<Vec<T>>, _>(self.next)
@@ -182,6 +195,14 @@ impl<'r> Part<'r> {
     /// The part's rows, each made by `row` from the columns' next values: `None` from `row`
     /// (a value missing or unreadable) makes the part corrupt.
     fn rows<T>(&self, mut row: impl FnMut() -> Option<T>) -> Result<Vec<T>> {
+        if self.next != self.end {
+            return Err(Error::Corrupt(format!(
+                "the trace's {}: {} of its {} columns read",
+                self.name,
+                self.next - self.first,
+                self.end - self.first
+            )));
+        }
         (0..self.len.unwrap_or(0))
             .map(|_| row())
             .collect::<Option<Vec<T>>>()
@@ -189,10 +210,21 @@ impl<'r> Part<'r> {
     }
 }
 
-/// A PostgreSQL answer's rows: the columns of [`super::sql::trace`]'s four parts side by side
-/// (7 of specimens, 5 of flows, 5 of events, 14 of documents).
+/// A PostgreSQL answer's rows: the columns of [`super::sql::trace`]'s four parts side by side,
+/// as [`SPECIMEN_COLUMNS`], [`FLOW_COLUMNS`], [`EVENT_COLUMNS`] and [`DOCUMENT_COLUMNS_CITED`]
+/// name them. Each part must read exactly its columns.
 fn columns(row: &PgRow) -> Result<Rows<'static>> {
-    let mut p = Part::new(row, 0, "specimens");
+    let flows_at = SPECIMEN_COLUMNS.len();
+    let events_at = flows_at + FLOW_COLUMNS.len();
+    let documents_at = events_at + EVENT_COLUMNS.len();
+    let end = documents_at + DOCUMENT_COLUMNS_CITED.len();
+    if row.len() != end {
+        return Err(Error::Corrupt(format!(
+            "the trace's answer: {} columns, not {end}",
+            row.len()
+        )));
+    }
+    let mut p = Part::new(row, 0, SPECIMEN_COLUMNS.len(), "specimens");
     let (mut key, mut taxon, mut term) = (p.take()?, p.take()?, p.take()?);
     let (mut quantity, mut unit, mut source, mut depth) =
         (p.take()?, p.take()?, p.take()?, p.take()?);
@@ -208,7 +240,7 @@ fn columns(row: &PgRow) -> Result<Rows<'static>> {
         })
     })?;
 
-    let mut p = Part::new(row, 7, "flows");
+    let mut p = Part::new(row, flows_at, FLOW_COLUMNS.len(), "flows");
     let (mut event, mut specimen, mut direction) = (
         p.take::<String>()?,
         p.take::<String>()?,
@@ -225,7 +257,7 @@ fn columns(row: &PgRow) -> Result<Rows<'static>> {
         })
     })?;
 
-    let mut p = Part::new(row, 12, "events");
+    let mut p = Part::new(row, events_at, EVENT_COLUMNS.len(), "events");
     let (mut key, mut kind, mut at) = (p.take::<String>()?, p.take::<String>()?, p.take()?);
     let (mut country, mut agent) = (p.take::<Option<String>>()?, p.take::<Option<String>>()?);
     let events = p.rows(|| {
@@ -238,7 +270,7 @@ fn columns(row: &PgRow) -> Result<Rows<'static>> {
         })
     })?;
 
-    let mut p = Part::new(row, 17, "documents");
+    let mut p = Part::new(row, documents_at, DOCUMENT_COLUMNS_CITED.len(), "documents");
     let (mut country, mut doc_type, mut number) = (p.take()?, p.take()?, p.take()?);
     let (mut revision, mut status) = (p.take()?, p.take()?);
     let (mut issued_on, mut valid_from, mut valid_until) = (p.take()?, p.take()?, p.take()?);
@@ -395,7 +427,7 @@ mod tests {
         .await
         .unwrap();
 
-        let mut p = Part::new(&row, 0, "flows");
+        let mut p = Part::new(&row, 0, 3, "flows");
         let (mut key, mut quantity, mut direction) = (
             p.take::<String>().unwrap(),
             p.take::<Option<i64>>().unwrap(),
@@ -419,18 +451,18 @@ mod tests {
         );
 
         // NULL: a part with no rows.
-        let mut p = Part::new(&row, 3, "events");
+        let mut p = Part::new(&row, 3, 1, "events");
         let mut none = p.take::<String>().unwrap();
         assert_eq!(p.rows(|| none.next()).unwrap(), Vec::<String>::new());
 
         // A direction the reader does not know.
-        let mut p = Part::new(&row, 4, "flows");
+        let mut p = Part::new(&row, 4, 1, "flows");
         let mut direction = p.take::<String>().unwrap();
         let unknown = p.rows(|| Direction::parse(&direction.next()?));
         assert!(matches!(unknown, Err(Error::Corrupt(m)) if m.contains("flows")));
 
         // Columns of two lengths.
-        let mut p = Part::new(&row, 4, "documents");
+        let mut p = Part::new(&row, 4, 2, "documents");
         p.take::<String>().unwrap();
         let uneven = p.take::<String>();
         assert!(
@@ -439,8 +471,28 @@ mod tests {
             uneven.err()
         );
         // A column of another type.
-        let mut p = Part::new(&row, 0, "specimens");
+        let mut p = Part::new(&row, 0, 1, "specimens");
         assert!(matches!(p.take::<i64>(), Err(Error::Corrupt(_))));
+
+        // A part read short of its columns, or past them (a statement and a reader that
+        // disagree on a part's columns).
+        let mut p = Part::new(&row, 0, 3, "flows");
+        let mut key = p.take::<String>().unwrap();
+        let short = p.rows(|| key.next());
+        assert!(
+            matches!(&short, Err(Error::Corrupt(m)) if m.contains("1 of its 3 columns")),
+            "{:?}",
+            short.err()
+        );
+        let mut p = Part::new(&row, 0, 1, "flows");
+        p.take::<String>().unwrap();
+        assert!(matches!(p.take::<String>(), Err(Error::Corrupt(_))));
+
+        // A whole answer of another number of columns.
+        assert!(matches!(
+            super::columns(&row),
+            Err(Error::Corrupt(m)) if m.contains("6 columns, not 31")
+        ));
         t.drop_db().await.unwrap();
     }
 }

@@ -55,6 +55,42 @@ pub(super) fn trace(backend: Backend, backward: bool, seed_is_event: bool) -> &'
     &STATEMENTS[i]
 }
 
+/// The columns of each part of the answer, in order: what [`super::answer`] reads.
+pub(super) const SPECIMEN_COLUMNS: &[&str] = &[
+    "key",
+    "taxon_id",
+    "term",
+    "quantity_micro",
+    "unit",
+    "source",
+    "depth",
+];
+pub(super) const FLOW_COLUMNS: &[&str] = &[
+    "event_key",
+    "specimen_key",
+    "direction",
+    "quantity_micro",
+    "unit",
+];
+pub(super) const EVENT_COLUMNS: &[&str] = &["key", "kind", "occurred_at", "country", "agent_key"];
+/// [`DOCUMENT_COLUMNS`] and the citing event.
+pub(super) const DOCUMENT_COLUMNS_CITED: &[&str] = &[
+    "country",
+    "doc_type",
+    "number",
+    "revision",
+    "status",
+    "issued_on",
+    "valid_from",
+    "valid_until",
+    "taxon_id",
+    "unit",
+    "permitted_micro",
+    "actual_micro",
+    "issuer_key",
+    "event_key",
+];
+
 fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
     let (from_dir, to_dir) = if backward {
         ("out", "in")
@@ -85,32 +121,14 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
         backend,
         "SELECT s.key, s.taxon_id, s.term, s.quantity_micro, s.unit, s.source, probe.depth \
          FROM probe CROSS JOIN trace_specimens s WHERE s.key = probe.specimen_key",
-        &[
-            "key",
-            "taxon_id",
-            "term",
-            "quantity_micro",
-            "unit",
-            "source",
-            "depth",
-        ],
+        SPECIMEN_COLUMNS,
     );
-    let flow_rows = part(
-        backend,
-        "SELECT * FROM flows",
-        &[
-            "event_key",
-            "specimen_key",
-            "direction",
-            "quantity_micro",
-            "unit",
-        ],
-    );
+    let flow_rows = part(backend, "SELECT * FROM flows", FLOW_COLUMNS);
     let events = part(
         backend,
         "SELECT e.key, e.kind, e.occurred_at, e.country, e.agent_key \
          FROM ev CROSS JOIN trace_events e WHERE e.key = ev.event_key",
-        &["key", "kind", "occurred_at", "country", "agent_key"],
+        EVENT_COLUMNS,
     );
     let documents = part(
         backend,
@@ -120,22 +138,7 @@ fn build(backend: Backend, backward: bool, seed_is_event: bool) -> String {
              WHERE ed.event_key = ev.event_key AND d.country = ed.country \
              AND d.doc_type = ed.doc_type AND d.number = ed.number"
         ),
-        &[
-            "country",
-            "doc_type",
-            "number",
-            "revision",
-            "status",
-            "issued_on",
-            "valid_from",
-            "valid_until",
-            "taxon_id",
-            "unit",
-            "permitted_micro",
-            "actual_micro",
-            "issuer_key",
-            "event_key",
-        ],
+        DOCUMENT_COLUMNS_CITED,
     );
     let answer = match backend {
         Backend::Sqlite => {
