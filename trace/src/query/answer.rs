@@ -10,6 +10,7 @@ use domain::Timestamp;
 use serde::Deserialize;
 use sqlx::Row;
 use sqlx::postgres::{PgRow, Postgres};
+use sqlx::sqlite::SqliteRow;
 
 use super::sql::{DOCUMENT_COLUMNS_CITED, EVENT_COLUMNS, FLOW_COLUMNS, SPECIMEN_COLUMNS};
 use crate::error::{Error, Result};
@@ -32,8 +33,7 @@ pub(super) struct Specimen<'a> {
 }
 
 /// How a flow joins its specimen to its event (`trace_flows.direction`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Direction {
     In,
     Out,
@@ -48,6 +48,14 @@ impl Direction {
             "subject" => Some(Direction::Subject),
             _ => None,
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Direction {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Direction, D::Error> {
+        let s = <&'de str>::deserialize(d)?;
+        Direction::parse(s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown flow direction {s:?}")))
     }
 }
 
@@ -113,29 +121,44 @@ pub(super) struct Rows<'a> {
 /// [`super::sql::trace`]'s one row as it came from the backend.
 pub(super) enum Answer {
     /// SQLite: each part a JSON array of arrays.
-    Json(String, String, String, String),
+    Sqlite(SqliteRow),
     /// PostgreSQL: each part's columns as arrays, in the order [`super::sql::trace`] names
     /// them.
-    Columns(PgRow),
+    Postgres(PgRow),
+}
+
+impl From<SqliteRow> for Answer {
+    fn from(row: SqliteRow) -> Answer {
+        Answer::Sqlite(row)
+    }
+}
+
+impl From<PgRow> for Answer {
+    fn from(row: PgRow) -> Answer {
+        Answer::Postgres(row)
+    }
 }
 
 impl Answer {
     pub fn rows(&self) -> Result<Rows<'_>> {
         match self {
-            Answer::Json(specimens, flows, events, documents) => Ok(Rows {
-                specimens: json(specimens, "specimens")?,
-                flows: json(flows, "flows")?,
-                events: json(events, "events")?,
-                documents: json(documents, "documents")?,
+            Answer::Sqlite(row) => Ok(Rows {
+                specimens: json(row, 0, "specimens")?,
+                flows: json(row, 1, "flows")?,
+                events: json(row, 2, "events")?,
+                documents: json(row, 3, "documents")?,
             }),
-            Answer::Columns(row) => columns(row),
+            Answer::Postgres(row) => columns(row),
         }
     }
 }
 
-/// One part of a JSON answer, its rows as a JSON array of arrays.
-fn json<'a, T: Deserialize<'a>>(text: &'a str, part: &str) -> Result<Vec<T>> {
-    serde_json::from_str(text).map_err(|e| Error::Corrupt(format!("the trace's {part}: {e}")))
+/// Part `i` of a SQLite answer, its rows as a JSON array of arrays, read borrowing the row's
+/// text.
+fn json<'a, T: Deserialize<'a>>(row: &'a SqliteRow, i: usize, part: &str) -> Result<Vec<T>> {
+    let corrupt = |e: &dyn std::fmt::Display| Error::Corrupt(format!("the trace's {part}: {e}"));
+    let text: &'a str = row.try_get(i).map_err(|e| corrupt(&e))?;
+    serde_json::from_str(text).map_err(|e| corrupt(&e))
 }
 
 /// The columns of one part of a PostgreSQL answer, taken in turn from the row's next

@@ -9,7 +9,7 @@
 //! (`is_cyclic_directed`, `tarjan_scc`, `depth_first_search`) abort the process on chains of
 //! some 60,000 nodes and are never used here.
 
-use db::{Db, read_db};
+use db::read_db;
 use domain::Timestamp;
 use rust_decimal::Decimal;
 use serde::Serialize;
@@ -256,25 +256,15 @@ impl Register {
         let sql = sql::trace(self.db.backend(), backward, seed_is_event);
         let depth = i64::from(limits.depth) + 1;
         let nodes = i64::try_from(limits.nodes).unwrap_or(i64::MAX);
-        let answer = db::retry_read(|| async {
-            match &self.db {
-                Db::Sqlite(pool) => sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .bind(seed)
-                    .bind(depth)
-                    .bind(nodes)
-                    .fetch_one(pool)
-                    .await
-                    .map(|(s, f, e, d)| Answer::Json(s, f, e, d)),
-                Db::Postgres(pool) => sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind(seed)
-                    .bind(depth)
-                    .bind(nodes)
-                    .fetch_one(pool)
-                    .await
-                    .map(Answer::Columns),
-            }
-        })
-        .await?;
+        let answer = read_db!(&self.db, pool => {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(seed)
+                .bind(depth)
+                .bind(nodes)
+                .fetch_one(pool)
+                .await
+                .map(Answer::from)
+        })?;
         Ok(answer)
     }
 }
