@@ -8,7 +8,6 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 
 use crate::facts::{ListingStatus, PriorDocumentStatus, ReservationFact, SuspensionKind};
-use crate::risk::RiskScore;
 
 /// The four possible outcomes of a permit check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -641,4 +640,60 @@ impl Decision {
     pub fn codes(&self) -> Vec<ReasonCode> {
         self.reasons.iter().map(|reason| reason.code).collect()
     }
+}
+
+/// A risk indicator's stable code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RiskCode {
+    /// The quota is nearly used up.
+    QuotaNearlyUsed,
+    /// The quantity is far above the applicant's history.
+    QuantityAboveHistory,
+    /// Appendix I.
+    AppendixI,
+    /// Captive-bred or ranched source for a taxon under captive-breeding review.
+    CaptiveBreedingReview,
+    /// Wild source from outside the distribution.
+    WildOutsideDistribution,
+    /// The listing was amended recently.
+    RecentListingAmendment,
+    /// A suspension's notes carry conditions.
+    SuspensionConditions,
+    /// The applicant has refused applications.
+    RefusedApplications,
+}
+
+/// How high the score is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RiskLevel {
+    /// Below `levels.medium_from`.
+    Low,
+    /// From `levels.medium_from`.
+    Medium,
+    /// From `levels.high_from`.
+    High,
+}
+
+/// One indicator that fired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskIndicator {
+    /// Stable code.
+    pub code: RiskCode,
+    /// Points it adds.
+    pub weight: u32,
+    /// Why it fired, with the figures.
+    pub explanation: String,
+}
+
+/// The risk score and what makes it up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskScore {
+    /// Sum of the weights of the indicators that fired.
+    pub score: u32,
+    /// The level of that score.
+    pub level: RiskLevel,
+    /// The indicators that fired, in a fixed order.
+    pub indicators: Vec<RiskIndicator>,
 }

@@ -35,7 +35,7 @@ pub use check::{
 };
 pub use decision::{
     Box11a, Decision, Effect, Evidence, ListingRef, ListingSummary, Precedence, Reason, ReasonCode,
-    Role, Verdict,
+    RiskCode, RiskIndicator, RiskLevel, RiskScore, Role, Verdict,
 };
 pub use error::{Error, Result};
 pub use facts::{
@@ -50,8 +50,7 @@ pub use input::{
 };
 pub use risk::{
     Levels, QuantityAboveHistory, QuotaNearlyUsed, RISK_WEIGHT_MAX, RISK_WINDOW_DAYS_MAX,
-    RecentListingAmendment, RefusedApplications, RiskCode, RiskConfig, RiskIndicator, RiskLevel,
-    RiskScore, Weight,
+    RecentListingAmendment, RefusedApplications, RiskConfig, Weight,
 };
 
 /// The default risk configuration as documented TOML, for the application to ship or print.

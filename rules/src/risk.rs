@@ -11,7 +11,7 @@ use domain::{Appendix, Quantity};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::decision::Box11a;
+use crate::decision::{Box11a, RiskCode, RiskIndicator, RiskLevel, RiskScore};
 use crate::error::{Error, Result};
 use crate::facts::Facts;
 use crate::input::Application;
@@ -294,62 +294,6 @@ fn error_key(text: &str, err: &toml::de::Error) -> String {
         .get(..span.start)
         .map_or(1, |before| before.matches('\n').count() + 1);
     format!("line {line}")
-}
-
-/// A risk indicator's stable code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RiskCode {
-    /// The quota is nearly used up.
-    QuotaNearlyUsed,
-    /// The quantity is far above the applicant's history.
-    QuantityAboveHistory,
-    /// Appendix I.
-    AppendixI,
-    /// Captive-bred or ranched source for a taxon under captive-breeding review.
-    CaptiveBreedingReview,
-    /// Wild source from outside the distribution.
-    WildOutsideDistribution,
-    /// The listing was amended recently.
-    RecentListingAmendment,
-    /// A suspension's notes carry conditions.
-    SuspensionConditions,
-    /// The applicant has refused applications.
-    RefusedApplications,
-}
-
-/// How high the score is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum RiskLevel {
-    /// Below `levels.medium_from`.
-    Low,
-    /// From `levels.medium_from`.
-    Medium,
-    /// From `levels.high_from`.
-    High,
-}
-
-/// One indicator that fired.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RiskIndicator {
-    /// Stable code.
-    pub code: RiskCode,
-    /// Points it adds.
-    pub weight: u32,
-    /// Why it fired, with the figures.
-    pub explanation: String,
-}
-
-/// The risk score and what makes it up.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RiskScore {
-    /// Sum of the weights of the indicators that fired.
-    pub score: u32,
-    /// The level of that score.
-    pub level: RiskLevel,
-    /// The indicators that fired, in a fixed order.
-    pub indicators: Vec<RiskIndicator>,
 }
 
 /// What the checks found that the risk indicators need.

@@ -4,26 +4,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use db::Tx;
-use domain::Quantity;
 
-use super::decide::{Decided, UsedKey, answers, assemble, decide};
+use super::decide::{BatchItem, Decided, QuotaRows, UsedKey, answers, assemble, decide};
 use crate::error::{Error, Result};
 use crate::ledger::{
     QuotaRow, ReservationRow, is_unique_violation, parse_stored_outcome, reservation_outcome,
     resolve_stored, stored_ref,
 };
-use crate::model::{Actor, ClientKey, Outcome, Refusal};
-
-/// One reservation request of a group-commit batch.
-pub(crate) struct BatchItem<'a> {
-    pub(crate) key: &'a ClientKey,
-    pub(crate) quota_id: i64,
-    pub(crate) quantity: &'a Quantity,
-    /// [`params_hash`] of [`reserve_params`].
-    pub(crate) params_hash: &'a str,
-    pub(crate) expires_at: DateTime<Utc>,
-    pub(crate) actor: &'a Actor,
-}
+use crate::model::{Outcome, Refusal};
 
 /// (quota id, reservation id, event, held delta, limit, index of the item).
 pub(super) type BatchLedgerRow = (i64, i64, &'static str, i64, Option<i64>, usize);
@@ -318,9 +306,6 @@ pub(super) struct SqliteBatchContext {
     next_reservation_id: i64,
     keys_used: bool,
 }
-
-/// The quotas a batch decides against, by id, as they stand after it.
-pub(crate) type QuotaRows = HashMap<i64, QuotaRow>;
 
 /// PostgreSQL, the batch on one quota whose counters the writer knows from its last batch
 /// (`known`): the decisions are taken on them without reading anything, and written in one

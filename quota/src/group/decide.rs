@@ -2,13 +2,27 @@
 
 use std::collections::HashMap;
 
-use domain::UnitCode;
+use chrono::{DateTime, Utc};
+use domain::{Quantity, UnitCode};
 
-use super::batch::{BatchItem, QuotaRows};
 use crate::amount::to_micro;
 use crate::error::{Error, Result};
 use crate::ledger::{QuotaRow, ReservationRow, held_row, refusal_for};
-use crate::model::{Outcome, Refusal};
+use crate::model::{Actor, ClientKey, Outcome, Refusal};
+
+/// One reservation request of a group-commit batch.
+pub(crate) struct BatchItem<'a> {
+    pub(crate) key: &'a ClientKey,
+    pub(crate) quota_id: i64,
+    pub(crate) quantity: &'a Quantity,
+    /// [`params_hash`] of [`reserve_params`].
+    pub(crate) params_hash: &'a str,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) actor: &'a Actor,
+}
+
+/// The quotas a batch decides against, by id, as they stand after it.
+pub(crate) type QuotaRows = HashMap<i64, QuotaRow>;
 
 /// What the batch decided for one item before anything is written.
 pub(super) enum Decided {

@@ -141,7 +141,7 @@ async fn write_batches(ledger: Ledger, mut rx: mpsc::Receiver<Request>) {
     // is decided on these counters and written in one statement that checks they still hold
     // ([`batch::reserve_batch_known`]); anyone else's change since only sends the batch
     // through the locked path, which reads them again.
-    let mut known = batch::QuotaRows::new();
+    let mut known = decide::QuotaRows::new();
     // The writer's own connection, kept across batches. SQLite: taken out of the pool, so that
     // its page cache and prepared statements stay warm (the pool hands its connections out in
     // turn, and each finds its cache stale once another has written). PostgreSQL: so that a
@@ -337,10 +337,10 @@ fn answer(batch: Vec<Request>, outcomes: Vec<Result<Outcome>>) {
     }
 }
 
-fn items_of(batch: &[Request]) -> Vec<batch::BatchItem<'_>> {
+fn items_of(batch: &[Request]) -> Vec<decide::BatchItem<'_>> {
     batch
         .iter()
-        .map(|r| batch::BatchItem {
+        .map(|r| decide::BatchItem {
             key: &r.key,
             quota_id: r.quota_id,
             quantity: &r.quantity,
@@ -360,7 +360,7 @@ async fn apply_batch(
     ledger: &Ledger,
     batch: &[Request],
     now: DateTime<Utc>,
-) -> Result<(Vec<Result<Outcome>>, batch::QuotaRows)> {
+) -> Result<(Vec<Result<Outcome>>, decide::QuotaRows)> {
     let items = items_of(batch);
     let started = std::time::Instant::now();
     let mut tx = ledger.db().begin().await?;

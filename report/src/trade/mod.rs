@@ -52,9 +52,8 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 pub use compare::compare_scan;
-pub use scan::{
-    COLUMNS, FileRead, MalformedRow, QUANTITY_SCALE, QUANTITY_WHOLE_DIGITS_MAX, TRADE_YEARS,
-};
+pub use problems::{QUANTITY_SCALE, QUANTITY_WHOLE_DIGITS_MAX, TRADE_YEARS};
+pub use scan::{COLUMNS, FileRead, MalformedRow};
 
 /// Most malformed rows listed one by one; the others are counted (a file of another export
 /// format would otherwise list every row).

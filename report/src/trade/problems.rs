@@ -1,7 +1,16 @@
-//! Why a shipment row is malformed, in words naming the column and the value: the scan finds
-//! the row bad in one boolean; this says which of its checks failed.
+//! What a well-formed shipment row holds, and why a row is malformed, in words naming the
+//! column and the value: the scan finds the row bad in one boolean; this says which of its
+//! checks failed.
 
-use super::scan::{QUANTITY_SCALE, QUANTITY_WHOLE_DIGITS_MAX, TRADE_YEARS};
+/// Years a shipment may carry: the Convention entered into force in 1975; later than 2200 is a
+/// typing error (the quota ledger accepts the same range).
+pub const TRADE_YEARS: std::ops::RangeInclusive<i32> = 1975..=2200;
+
+/// Fractional digits a quantity may have: quantities are summed exactly as decimals of this
+/// scale (an i128 of 38 digits), and one with more digits would be rounded, so it is refused.
+pub const QUANTITY_SCALE: usize = 10;
+/// Digits before the decimal point: 38 digits in all, less the scale.
+pub const QUANTITY_WHOLE_DIGITS_MAX: usize = 28;
 
 /// The problems of a row whose year, quantity, reporter type or a required column failed the
 /// scan's checks (`year` and `quantity` are the row's text).

@@ -16,6 +16,7 @@ use polars::prelude::{
 };
 use rust_decimal::Decimal;
 
+use super::problems::{self, QUANTITY_SCALE, QUANTITY_WHOLE_DIGITS_MAX, TRADE_YEARS};
 use super::{Keep, NameRows, Reporter, ScanFilter, Shipments};
 
 /// The columns of the shipment-level download (section 9 of the domain reference) this scan
@@ -34,16 +35,6 @@ pub const COLUMNS: [&str; 11] = [
     "Source",
     "Reporter.type",
 ];
-
-/// Years a shipment may carry: the Convention entered into force in 1975; later than 2200 is a
-/// typing error (the quota ledger accepts the same range).
-pub const TRADE_YEARS: std::ops::RangeInclusive<i32> = 1975..=2200;
-
-/// Fractional digits a quantity may have: quantities are summed exactly as decimals of this
-/// scale (an i128 of 38 digits), and one with more digits would be rounded, so it is refused.
-pub const QUANTITY_SCALE: usize = 10;
-/// Digits before the decimal point: 38 digits in all, less the scale.
-pub const QUANTITY_WHOLE_DIGITS_MAX: usize = 28;
 
 /// What a quantity must look like: digits, and at most one decimal point followed by digits
 /// (no sign, no exponent, no thousands separator).
@@ -330,7 +321,7 @@ fn read_groups(
             out.malformed.push(MalformedRow {
                 file: file.to_path_buf(),
                 line: row + 2,
-                problems: super::problems::of_row(
+                problems: problems::of_row(
                     bad_year.get(i),
                     bad_quantity.get(i),
                     reporter.get(i),
