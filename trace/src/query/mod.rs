@@ -219,6 +219,19 @@ impl Register {
         Ok(analyse::forward(event, &starts, sub))
     }
 
+    /// Runs the statement of an origin (`backward`) or a forward trace from specimen `seed`
+    /// within `limits`, and drops its answer unread: what a trace costs in the database and its
+    /// driver alone, which the trace bench times beside the whole query and the bare walk.
+    pub async fn trace_statement_only(
+        &self,
+        seed: &str,
+        backward: bool,
+        limits: Limits,
+    ) -> Result<()> {
+        self.fetch(seed, backward, false, limits.checked()?).await?;
+        Ok(())
+    }
+
     /// The specimens an identifier names, as `(scheme, value, specimen)`; `scheme` `None`
     /// for every scheme.
     pub async fn by_identifier(

@@ -296,6 +296,44 @@ async fn limits_cut_a_trace_and_say_so(backend: Backend) {
 }
 on_both_backends!(limits_cut_a_trace_and_say_so);
 
+/// The statement a trace runs, alone (what the trace bench times beside the whole query): it
+/// runs within the limits a trace takes and refuses those a trace refuses.
+async fn a_trace_statement_runs_alone_within_the_limits_a_trace_takes(backend: Backend) {
+    let f = fixture(backend).await;
+    f.register
+        .ingest(&scenario("caviar"), "caviar")
+        .await
+        .unwrap();
+    for backward in [true, false] {
+        f.register
+            .trace_statement_only(CAVIAR_TIN, backward, Limits::default())
+            .await
+            .unwrap();
+    }
+    for (limits, field) in [
+        (Limits { depth: 0, nodes: 1 }, "depth"),
+        (
+            Limits {
+                depth: 1,
+                nodes: trace::NODES_MAX + 1,
+            },
+            "nodes",
+        ),
+    ] {
+        let e = f
+            .register
+            .trace_statement_only(CAVIAR_TIN, true, limits)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, trace::Error::Invalid { field: f, .. } if *f == field),
+            "{e}"
+        );
+    }
+    f.t.drop_db().await.unwrap();
+}
+on_both_backends!(a_trace_statement_runs_alone_within_the_limits_a_trace_takes);
+
 /// Events in the deep chain.
 const CHAIN: usize = 100_000;
 
