@@ -15,7 +15,8 @@ pub(crate) struct BatchItem<'a> {
     pub(crate) key: &'a ClientKey,
     pub(crate) quota_id: i64,
     pub(crate) quantity: &'a Quantity,
-    /// [`params_hash`] of [`reserve_params`].
+    /// [`ledger::params_hash`](crate::ledger::params_hash) of
+    /// [`ledger::reserve_params`](crate::ledger::reserve_params).
     pub(crate) params_hash: &'a str,
     pub(crate) expires_at: DateTime<Utc>,
     pub(crate) actor: &'a Actor,
