@@ -9,8 +9,8 @@ use sqlx::Row;
 
 use crate::error::Result;
 use crate::ingest::Register;
-use crate::model::DocumentKey;
-use crate::query::{DocumentView, document_views, micro};
+use crate::model::{DocumentKey, micro};
+use crate::query::{DocumentView, document_views};
 use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED, document_row};
 
 /// A quantity re-exported under a document: one subject of a re-export event citing it.

@@ -10,7 +10,7 @@ use domain::{Dimension, Timestamp, UnitCode};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::model::EventKind;
+use crate::model::{EventKind, micro};
 
 /// How far above its inputs (times the declared yield, for a transform) an event's outputs
 /// may go before conservation is reported: weighing scales and rounding on labels, not
@@ -55,6 +55,27 @@ pub struct Finding {
     pub numbers: BTreeMap<String, String>,
 }
 
+impl Finding {
+    pub(crate) fn new(
+        rule: &str,
+        severity: Severity,
+        message: String,
+        nodes: Vec<String>,
+        numbers: &[(&str, String)],
+    ) -> Finding {
+        Finding {
+            rule: rule.to_owned(),
+            severity,
+            message,
+            nodes,
+            numbers: numbers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
 /// An event of the batch as the checks see it (events declared erroneous are left out).
 pub(crate) struct CheckedEvent<'a> {
     pub key: &'a str,
@@ -75,29 +96,6 @@ pub(crate) struct Facts {
     pub consumed_before: i64,
 }
 
-fn micro(m: i64) -> Decimal {
-    Decimal::new(m, 6).normalize()
-}
-
-fn finding(
-    rule: &str,
-    severity: Severity,
-    message: String,
-    nodes: Vec<String>,
-    numbers: &[(&str, String)],
-) -> Finding {
-    Finding {
-        rule: rule.to_owned(),
-        severity,
-        message,
-        nodes,
-        numbers: numbers
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect(),
-    }
-}
-
 /// The checks over a batch. `identifiers` are `(scheme, value, specimen)` of the batch and of
 /// the register for the same values; `unproduced` the batch's specimens no event produces.
 pub(crate) fn check(
@@ -114,7 +112,7 @@ pub(crate) fn check(
     consumption(events, facts, &mut out);
     reused_identifiers(identifiers, &mut out);
     for key in unproduced {
-        out.push(finding(
+        out.push(Finding::new(
             "unrooted",
             Severity::Warning,
             format!("specimen {key} has no producing event: its origin cannot be traced"),
@@ -161,7 +159,7 @@ fn conservation(e: &CheckedEvent<'_>, facts: &HashMap<String, Facts>, out: &mut 
             let limit = input * ratio * (Decimal::ONE + YIELD_TOLERANCE);
             if output > limit {
                 let base = din.base_code();
-                out.push(finding(
+                out.push(Finding::new(
                     "conservation",
                     Severity::Error,
                     format!(
@@ -185,7 +183,7 @@ fn conservation(e: &CheckedEvent<'_>, facts: &HashMap<String, Facts>, out: &mut 
                 ));
             }
         }
-        _ => out.push(finding(
+        _ => out.push(Finding::new(
             "conservation_unverifiable",
             if e.kind == EventKind::Transform {
                 Severity::Info
@@ -214,7 +212,7 @@ fn time_order(e: &CheckedEvent<'_>, facts: &HashMap<String, Facts>, out: &mut Ve
         if let Some(produced) = facts.get(key).and_then(|f| f.produced_at)
             && produced > e.at
         {
-            out.push(finding(
+            out.push(Finding::new(
                 "time_order",
                 Severity::Error,
                 format!(
@@ -252,7 +250,7 @@ fn consumption(
         if total > f.quantity_micro {
             let mut nodes = vec![key.to_owned()];
             nodes.extend(users);
-            out.push(finding(
+            out.push(Finding::new(
                 "consumption",
                 Severity::Error,
                 format!(
@@ -283,7 +281,7 @@ fn reused_identifiers(identifiers: &[(String, String, String)], out: &mut Vec<Fi
     }
     for ((scheme, value), specimens) in by_id {
         if specimens.len() > 1 {
-            out.push(finding(
+            out.push(Finding::new(
                 "identifier_reused",
                 Severity::Error,
                 format!(

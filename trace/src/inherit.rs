@@ -10,7 +10,6 @@ use std::collections::{BTreeSet, HashMap};
 
 use db::with_tx;
 use domain::{Quantity, SourceCode, TaxonId, TermCode, UnitCode};
-use rust_decimal::Decimal;
 use sqlx::Row;
 
 use crate::epcis::one_specimen;
@@ -202,7 +201,7 @@ async fn stored(tx: &mut db::Tx, key: &str) -> Result<Option<Desc>> {
     let source = SourceCode::parse(&source).map_err(|_| corrupt("source"))?;
     let unit = UnitCode::parse(&unit).map_err(|_| corrupt("unit"))?;
     let quantity =
-        Quantity::new(Decimal::new(micro, 6).normalize(), unit).map_err(|_| corrupt("quantity"))?;
+        Quantity::new(crate::model::micro(micro), unit).map_err(|_| corrupt("quantity"))?;
     Ok(Some(Desc {
         taxon,
         term,

@@ -17,7 +17,7 @@ use sqlx::Row;
 
 use crate::error::{Error, Result};
 use crate::ingest::Register;
-use crate::model::EventKind;
+use crate::model::{EventKind, micro};
 use crate::store::DocumentRow;
 
 use answer::Answer;
@@ -173,10 +173,6 @@ pub struct Forward {
     pub descendants: Vec<(String, Decimal)>,
     pub documents: Vec<DocumentView>,
     pub truncated: bool,
-}
-
-pub(crate) fn micro(m: i64) -> Decimal {
-    Decimal::new(m, 6).normalize()
 }
 
 /// Shares are rounded to this many places: exact enough to add up to 1 in any answer.

@@ -11,11 +11,11 @@ use petgraph::visit::{EdgeFiltered, EdgeRef};
 use rust_decimal::Decimal;
 
 use super::load::{Dir, Loaded};
-use super::{finding, in_base, text};
+use super::{in_base, text};
 use crate::config::TraceConfig;
 use crate::evidence::{acquisition_documents, trade_documents};
 use crate::findings::{Finding, Severity};
-use crate::model::{DocStatus, DocType, EventKind};
+use crate::model::{DocStatus, DocType, EventKind, micro};
 
 /// `(specimen, quantity in millionths of its unit)` of an event's flows in one direction.
 pub(crate) fn flows(l: &Loaded, j: u32, dir: Dir) -> Vec<(u32, i64)> {
@@ -58,7 +58,7 @@ pub(crate) fn producers(l: &Loaded, out: &mut Vec<Finding>) -> Vec<Option<u32>> 
         if by.len() > 1 {
             let mut nodes = vec![l.specimens.get(i).to_owned()];
             nodes.extend(by.iter().map(|j| l.events.get(*j).to_owned()));
-            out.push(finding(
+            out.push(Finding::new(
                 "produced_twice",
                 Severity::Error,
                 format!(
@@ -89,7 +89,7 @@ pub(super) fn check(l: &Loaded, config: &TraceConfig, out: &mut Vec<Finding>) {
         consumption(l, i, out);
         if producer[i as usize].is_none() {
             let key = l.specimens.get(i);
-            out.push(finding(
+            out.push(Finding::new(
                 "unrooted",
                 Severity::Warning,
                 format!("specimen {key} has no producing event: its origin cannot be traced"),
@@ -99,7 +99,7 @@ pub(super) fn check(l: &Loaded, config: &TraceConfig, out: &mut Vec<Finding>) {
         }
     }
     for (scheme, value, specimens) in &l.reused {
-        out.push(finding(
+        out.push(Finding::new(
             "identifier_reused",
             Severity::Error,
             format!(
@@ -124,7 +124,7 @@ fn acyclic(l: &Loaded, out: &mut Vec<Finding>) {
             (None, Some(j)) => l.events.get(j).to_owned(),
             _ => String::new(),
         };
-        out.push(finding(
+        out.push(Finding::new(
             "cycle",
             Severity::Error,
             format!(
@@ -175,7 +175,7 @@ fn limit_of(
 ) -> Option<(Decimal, Decimal)> {
     let e = &l.ev[j as usize];
     let key = l.events.get(j);
-    let declared = e.yield_micro.map(|m| Decimal::new(m, 6).normalize());
+    let declared = e.yield_micro.map(micro);
     if e.kind == EventKind::Transform {
         let terms = (one_term(l, inputs), one_term(l, outputs));
         let entry = match terms {
@@ -186,7 +186,7 @@ fn limit_of(
             (Some(y), d) => {
                 // The declared yield binds too: an operator producing more than it declared.
                 if let Some(d) = d.filter(|d| *d > y.max) {
-                    out.push(finding(
+                    out.push(Finding::new(
                         "yield_above_table",
                         Severity::Warning,
                         format!(
@@ -207,7 +207,7 @@ fn limit_of(
                 Some((Decimal::ONE, config.yield_tolerance))
             }
             (None, None) => {
-                out.push(finding(
+                out.push(Finding::new(
                     "conservation_unverifiable",
                     Severity::Info,
                     format!(
@@ -250,7 +250,7 @@ fn conservation(l: &Loaded, config: &TraceConfig, j: u32, out: &mut Vec<Finding>
             let limit = input * ratio * (Decimal::ONE + tolerance);
             if output > limit {
                 let base = din.base_code();
-                out.push(finding(
+                out.push(Finding::new(
                     "conservation",
                     Severity::Error,
                     format!(
@@ -274,7 +274,7 @@ fn conservation(l: &Loaded, config: &TraceConfig, j: u32, out: &mut Vec<Finding>
                 ));
             }
         }
-        _ => out.push(finding(
+        _ => out.push(Finding::new(
             "conservation_unverifiable",
             if e.kind == EventKind::Transform {
                 Severity::Info
@@ -305,7 +305,7 @@ fn time_order(l: &Loaded, producer: &[Option<u32>], j: u32, out: &mut Vec<Findin
         let produced = l.ev[p as usize].at;
         if produced > e.at {
             let s = l.specimens.get(i);
-            out.push(finding(
+            out.push(Finding::new(
                 "time_order",
                 Severity::Error,
                 format!(
@@ -361,7 +361,7 @@ fn evidence_needed(l: &Loaded, j: u32, out: &mut Vec<Finding>) {
             .any(|(_, d)| accepted.contains(&l.docs[*d as usize].doc_type))
     {
         let names: Vec<&str> = accepted.iter().map(|t| t.as_str()).collect();
-        out.push(finding(
+        out.push(Finding::new(
             rule,
             severity,
             format!(
@@ -405,7 +405,7 @@ fn documents(
         let before = doc.valid_from.is_some_and(|f| day < f);
         let after = doc.valid_until.is_some_and(|u| day > u);
         if before || after {
-            out.push(finding(
+            out.push(Finding::new(
                 "document_outside_validity",
                 Severity::Error,
                 format!(
@@ -429,7 +429,7 @@ fn documents(
             ));
         }
         if matches!(doc.status, DocStatus::Cancelled | DocStatus::Lost) {
-            out.push(finding(
+            out.push(Finding::new(
                 "document_status",
                 Severity::Warning,
                 format!(
@@ -451,7 +451,7 @@ fn documents(
                 let s = &l.spec[i as usize];
                 if doc.taxon.is_some_and(|t| t != s.taxon) {
                     let sk = l.specimens.get(i);
-                    out.push(finding(
+                    out.push(Finding::new(
                         "document_taxon",
                         Severity::Warning,
                         format!(
@@ -488,7 +488,7 @@ fn document_quantities(
         let mut nodes = vec![doc.key()];
         nodes.extend(events.iter().map(|j| l.events.get(*j).to_owned()));
         if *unverifiable {
-            out.push(finding(
+            out.push(Finding::new(
                 "document_quantity_unverifiable",
                 Severity::Info,
                 format!(
@@ -508,7 +508,7 @@ fn document_quantities(
             };
             if *sum > limit {
                 let base = unit.dimension().base_code();
-                out.push(finding(
+                out.push(Finding::new(
                     "document_quantity",
                     Severity::Error,
                     format!(
@@ -549,7 +549,7 @@ fn consumption(l: &Loaded, i: u32, out: &mut Vec<Finding>) {
         let mut nodes = vec![key.to_owned()];
         nodes.extend(users.iter().map(|(j, _)| l.events.get(*j).to_owned()));
         let unit = s.unit.code();
-        out.push(finding(
+        out.push(Finding::new(
             "consumption",
             Severity::Error,
             format!(

@@ -19,7 +19,7 @@ mod invariants;
 mod load;
 mod scans;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use domain::{Dimension, Kingdom, UnitCode};
 use rust_decimal::Decimal;
@@ -112,25 +112,6 @@ fn rank(s: Severity) -> u8 {
         Severity::Info => 0,
         Severity::Warning => 1,
         Severity::Error => 2,
-    }
-}
-
-pub(crate) fn finding(
-    rule: &str,
-    severity: Severity,
-    message: String,
-    nodes: Vec<String>,
-    numbers: &[(&str, String)],
-) -> Finding {
-    Finding {
-        rule: rule.to_owned(),
-        severity,
-        message,
-        nodes,
-        numbers: numbers
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect::<BTreeMap<_, _>>(),
     }
 }
 

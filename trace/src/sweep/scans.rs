@@ -11,7 +11,7 @@ use rust_decimal::Decimal;
 
 use super::invariants::{flows, producers, total};
 use super::load::{Dir, Loaded};
-use super::{TaxonFacts, finding, in_base, text};
+use super::{TaxonFacts, in_base, text};
 use crate::config::TraceConfig;
 use crate::findings::{Finding, Severity};
 use crate::model::{DocType, EventKind};
@@ -72,7 +72,7 @@ fn source_codes(l: &Loaded, taxa: &HashMap<i64, TaxonFacts>, out: &mut Vec<Findi
                 } else {
                     format!("its inputs are {}", codes.join(", "))
                 };
-                out.push(finding(
+                out.push(Finding::new(
                     "source_code",
                     Severity::Error,
                     format!(
@@ -96,7 +96,7 @@ fn source_codes(l: &Loaded, taxa: &HashMap<i64, TaxonFacts>, out: &mut Vec<Findi
             None => {
                 unknown.insert(s.taxon);
             }
-            Some(Some(k)) if !s.source.valid_for(k) => out.push(finding(
+            Some(Some(k)) if !s.source.valid_for(k) => out.push(Finding::new(
                 "source_code_taxon",
                 Severity::Error,
                 format!(
@@ -117,7 +117,7 @@ fn source_codes(l: &Loaded, taxa: &HashMap<i64, TaxonFacts>, out: &mut Vec<Findi
         }
     }
     for taxon in unknown {
-        out.push(finding(
+        out.push(Finding::new(
             "taxon_unknown",
             Severity::Info,
             format!(
@@ -181,7 +181,7 @@ fn birth(
     let taxon = l.spec[first as usize].taxon;
     let lineage = taxa.get(&taxon).map_or(&none, |f| &f.lineage);
     let Some(entry) = config.breeding_of(taxon, lineage) else {
-        out.push(finding(
+        out.push(Finding::new(
             "breeding_unverifiable",
             Severity::Info,
             format!(
@@ -201,7 +201,7 @@ fn birth(
     let count = match total(l, &young) {
         Some((Dimension::Count, n)) => n,
         _ => {
-            out.push(finding(
+            out.push(Finding::new(
                 "breeding_unverifiable",
                 Severity::Info,
                 format!("captive birth {key}: its young are not counted in number of specimens"),
@@ -214,7 +214,7 @@ fn birth(
     let mut nodes = vec![key.to_owned()];
     nodes.extend(parents.iter().map(|(i, _)| l.specimens.get(*i).to_owned()));
     if parents.is_empty() {
-        out.push(finding(
+        out.push(Finding::new(
             "breeding_founders_unknown",
             Severity::Warning,
             format!(
@@ -228,7 +228,7 @@ fn birth(
     let females = Decimal::from((parents.len() / 2).max(1));
     let limit = Decimal::from(entry.clutch_size_max) * females * grow;
     if count > limit {
-        out.push(finding(
+        out.push(Finding::new(
             "breeding_clutch_size",
             Severity::Error,
             format!(
@@ -262,7 +262,7 @@ fn birth(
         let age = (e.at - born).num_days();
         if age < i64::from(entry.first_breeding_age_days) {
             let pk = l.specimens.get(*p);
-            out.push(finding(
+            out.push(Finding::new(
                 "breeding_parent_immature",
                 Severity::Error,
                 format!(
@@ -316,7 +316,7 @@ fn by_season(
                 .map(|j| l.events.get(*j).to_owned())
                 .collect();
             nodes.extend(s.parents.iter().map(|i| l.specimens.get(*i).to_owned()));
-            out.push(finding(
+            out.push(Finding::new(
                 "breeding_output",
                 Severity::Error,
                 format!(
@@ -430,7 +430,7 @@ fn re_exports(l: &Loaded, producer: &[Option<u32>], out: &mut Vec<Finding>) {
             origin = imported_under(l, producer, &subjects, e.country, e.at);
         }
         let Some(&d) = origin.first() else {
-            out.push(finding(
+            out.push(Finding::new(
                 "re_export_origin_unknown",
                 Severity::Warning,
                 format!(
@@ -445,7 +445,7 @@ fn re_exports(l: &Loaded, producer: &[Option<u32>], out: &mut Vec<Finding>) {
         if origin.len() > 1 {
             let mut nodes = vec![key.to_owned()];
             nodes.extend(origin.iter().map(|d| l.docs[*d as usize].key()));
-            out.push(finding(
+            out.push(Finding::new(
                 "re_export_balance_unverifiable",
                 Severity::Info,
                 format!(
@@ -484,7 +484,7 @@ fn balances(l: &Loaded, drawn: Drawn, out: &mut Vec<Finding>) {
         let imported = match (doc.actual.or(doc.permitted), doc.unit) {
             (Some(m), Some(u)) if !mixed && Some(u.dimension()) == dim => in_base(m, u).1,
             _ => {
-                out.push(finding(
+                out.push(Finding::new(
                     "re_export_balance_unverifiable",
                     Severity::Info,
                     format!(
@@ -500,7 +500,7 @@ fn balances(l: &Loaded, drawn: Drawn, out: &mut Vec<Finding>) {
         };
         if sum > imported {
             let base = dim.map_or("", |d| d.base_code());
-            out.push(finding(
+            out.push(Finding::new(
                 "re_export_exceeds_import",
                 Severity::Error,
                 format!(
