@@ -309,7 +309,7 @@ const SECRET_PARAMS: [&str; 6] = ["password", "token", "secret", "key", "signatu
 
 /// Removes the password from a URL so it can appear in errors and logs: the one in its
 /// userinfo (up to the last `@` before the query, so a password holding `@` or `/` goes too)
-/// and the value of any query parameter named like a secret ([`SECRET_PARAMS`]).
+/// and the value of any query parameter named like a secret (`SECRET_PARAMS`).
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();

@@ -11,7 +11,7 @@ pub const DEFAULT_TEST_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/
 
 /// A database created for one test. Call [`TestDb::drop_db`] at the end; one left behind by a
 /// test that panicked or was killed is removed by a later [`TestDb::create`] once it is older
-/// than [`STALE_AFTER`] (it stays that long for a look at what went wrong).
+/// than `STALE_AFTER` (it stays that long for a look at what went wrong).
 pub struct TestDb {
     pub db: Db,
     pub url: String,

@@ -14,8 +14,8 @@ macro_rules! reservation_columns {
     };
 }
 
-/// [`stored_ref`] in SQL, over the reservation id and the counters after it (`%s` of NULL is
-/// empty: the limit goes through COALESCE).
+/// [`crate::ledger::stored_ref`] in SQL, over the reservation id and the counters after it (`%s` of
+/// NULL is empty: the limit goes through COALESCE).
 macro_rules! stored_ref_sql {
     ($id:literal, $held:literal, $committed:literal, $exported:literal, $limit:literal) => {
         concat!(
@@ -26,8 +26,8 @@ macro_rules! stored_ref_sql {
     };
 }
 
-/// [`StoredTransition::Released`] in SQL, over `r` (the reservation) and `upd` (the quota
-/// after the release).
+/// `StoredTransition::Released` (the ledger's) in SQL, over `r` (the reservation) and `upd` (the
+/// quota after the release).
 macro_rules! stored_released_sql {
     () => {
         "format('{\"released\":{\"reservation\":%s,\"held\":%s,\"committed\":%s,\"exported\":%s,\"limit\":%s}}', \
@@ -36,8 +36,8 @@ macro_rules! stored_released_sql {
     };
 }
 
-/// [`StoredTransition::Committed`] in SQL, over `r` (the reservation) and `upd` (the quota
-/// after the commit).
+/// `StoredTransition::Committed` (the ledger's) in SQL, over `r` (the reservation) and `upd` (the
+/// quota after the commit).
 macro_rules! stored_committed_sql {
     () => {
         "format('{\"committed\":{\"reservation\":%s,\"held\":%s,\"committed\":%s,\"exported\":%s,\"limit\":%s}}', \

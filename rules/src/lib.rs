@@ -15,7 +15,7 @@
 //! rust_decimal and toml for the configuration text); it must not depend on `db`, `sync`,
 //! `quota`, or any I/O crate (sqlx, tokio, reqwest, axum). It reads no files, no environment and
 //! no clock: "today" arrives in [`Facts::today`]. The caller (server or CLI) gathers the facts
-//! from the catalogue and the quota ledger, calls [`check`], and does any reservation itself.
+//! from the catalogue and the quota ledger, calls [`check()`], and does any reservation itself.
 //! A failed rule is data in the [`Decision`]; `Err` only means the input could not be read.
 
 // Tests may unwrap: a panic there is a test failure with a backtrace, which is what we want.

@@ -147,7 +147,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub no_sample: bool,
     /// National settings of the permit check (TOML: non_parties, captive_breeding_review_taxa,
-    /// security_stamp_required, [risk]); the documented defaults without it.
+    /// security_stamp_required, a risk table); the documented defaults without it.
     #[arg(long, env = "CITES_CHECK_CONFIG", value_name = "FILE")]
     pub check_config: Option<PathBuf>,
     /// The trace register's yield and breeding tables for GET /v1/trace/findings (TOML;
@@ -362,7 +362,7 @@ pub enum QuotaCommand {
         #[arg(long)]
         permit_expires_at: Option<String>,
         /// The number of the permit issued (box 1): 1 to 35 letters, digits and - / . _
-        /// (default: the engine's own, ENGINE-<reservation>). The permit becomes an export
+        /// (default: the engine's own, ENGINE- and the reservation's number). The permit becomes an export
         /// permit document of the provenance register.
         #[arg(long)]
         permit: Option<String>,

@@ -13,7 +13,7 @@ use crate::app::keys::{self, Caller};
 use crate::http::{ApiError, AppState, database_unavailable};
 
 /// The authenticated caller, from `Authorization: Bearer <key>` or `X-API-Key: <key>`: the
-/// one [`authorize`] found for the request (looked up here if it has not been).
+/// one `authorize` found for the request (looked up here if it has not been).
 pub struct Authenticated(pub Caller);
 
 impl FromRequestParts<AppState> for Authenticated {

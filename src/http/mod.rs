@@ -123,7 +123,7 @@ impl CatalogueState {
 }
 
 /// Every route, with the roles that may call it (empty: no key needed). The OpenAPI document
-/// is checked against this list in the tests. [`authorize`] enforces it before a handler runs
+/// is checked against this list in the tests. `authorize` enforces it before a handler runs
 /// (so before a body is read), and a 405 names the methods it lists for the path.
 pub const ROUTES: [(&str, &str, &[Role]); 29] = [
     ("GET", "/health", &[]),

@@ -459,7 +459,7 @@ pub(super) fn push_batch_requests(
 /// statement of data-modifying CTEs (one round trip instead of four). The counters of every
 /// quota of the batch move from `before` to `after` only if they still are `before`; if one
 /// is not, nothing is written and the answer is empty. The request records are references
-/// ([`StoredOutcome::Ref`]) built in the statement; the answers are built from what was
+/// (the ledger's `StoredOutcome::Ref`) built in the statement; the answers are built from what was
 /// written, as a replay rebuilds them. Reservation ids ascend in queue order, which pairs
 /// them with their items.
 #[allow(clippy::too_many_arguments)]

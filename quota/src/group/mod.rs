@@ -353,9 +353,9 @@ fn items_of(batch: &[Request]) -> Vec<decide::BatchItem<'_>> {
 
 /// Applies the batch when the writer's usual path did not ([`batch::reserve_batch_sqlite`],
 /// [`batch::reserve_batch_known`]): in one transaction with a handful of statements
-/// ([`ledger::reserve_batch`]), on a connection from the pool. A request refused by validation (unknown quota,
-/// incompatible unit, reused key) gets its own error and writes nothing; the others go on.
-/// Answers with the outcomes and the batch's quotas as it left them.
+/// ([`batch::reserve_batch`]), on a connection from the pool. A request refused by validation
+/// (unknown quota, incompatible unit, reused key) gets its own error and writes nothing; the others
+/// go on. Answers with the outcomes and the batch's quotas as it left them.
 async fn apply_batch(
     ledger: &Ledger,
     batch: &[Request],

@@ -14,17 +14,18 @@ use crate::amount::to_micro;
 use crate::error::Result;
 use crate::model::{Actor, ClientKey, Outcome};
 
-/// The reservation every request hopes for, in as few round trips as the backend allows: a
-/// new key, a quantity in the quota's own unit, and enough available. `None` sends the request
-/// to the general path ([`reserve_in_tx`]), which handles everything else (another unit, a
-/// repeated key, a refusal, an unknown quota) the same way as before; nothing was written.
+/// The reservation every request hopes for, in as few round trips as the backend allows: a new key,
+/// a quantity in the quota's own unit, and enough available. `None` sends the request to the
+/// general path ([`reserve_in_tx`](super::reserve::reserve_in_tx)), which handles everything else
+/// (another unit, a repeated key, a refusal, an unknown quota) the same way as before; nothing was
+/// written.
 ///
-/// PostgreSQL: one autocommitted statement (data-modifying CTEs), so the hot row's lock is
-/// held for one round trip and the commit, like the raw conditional UPDATE. Its outcome is
-/// stored as a reference ([`StoredOutcome::Ref`]) built in the statement. A concurrent
-/// request with the same key makes the request record's INSERT fail on the key's primary
-/// key, which aborts the whole statement: the general path then finds the first request's
-/// outcome.
+/// PostgreSQL: one autocommitted statement (data-modifying CTEs), so the hot row's lock is held for
+/// one round trip and the commit, like the raw conditional UPDATE. Its outcome is stored as a
+/// reference ([`StoredOutcome::Ref`](super::idempotency::StoredOutcome::Ref)) built in the
+/// statement. A concurrent request with the same key makes the request record's INSERT fail on the
+/// key's primary key, which aborts the whole statement: the general path then finds the first
+/// request's outcome.
 ///
 /// SQLite: `BEGIN IMMEDIATE`, the conditional UPDATE, three INSERTs, COMMIT, in-process.
 #[allow(clippy::too_many_arguments)]
@@ -129,16 +130,16 @@ pub(super) async fn reserve_fast(
     }
 }
 
-/// A commit in one autocommitted PostgreSQL statement, as [`release_fast`] is for a release:
-/// the reservation becomes committed (all of it, or the part given in the quota's own unit,
-/// the rest returning to the quota), the quota's counters move, the audit entry and the key's
-/// record are written, and the quota's row lock is held for the commit alone. `None` when it
-/// does not apply (the reservation is not held or has expired, the quantity is in another
-/// unit, zero or more than held, the permit's validity is not in the future, the day is
-/// outside the quota's period, the key was used before or at the same moment, the reservation is
-/// a member of a linked reservation, which moves with its other members); nothing was written
-/// and the general path answers, with its refusals and errors. Locks the reservation, then the quota, as the general path and the
-/// sweeper do.
+/// A commit in one autocommitted PostgreSQL statement, as [`release_fast`] is for a release: the
+/// reservation becomes committed (all of it, or the part given in the quota's own unit, the rest
+/// returning to the quota), the quota's counters move, the audit entry and the key's record are
+/// written, and the quota's row lock is held for the commit alone. `None` when it does not apply
+/// (the reservation is not held or has expired, the quantity is in another unit, zero or more than
+/// held, the permit's validity is not in the future, the day is outside the quota's period, the key
+/// was used before or at the same moment, the reservation is a member of a linked reservation,
+/// which moves with its other members); nothing was written and the general path answers, with its
+/// refusals and errors. Locks the reservation, then the quota, as the general path and the sweeper
+/// do.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn commit_fast(
     pool: &sqlx::PgPool,

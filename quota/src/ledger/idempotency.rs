@@ -234,9 +234,10 @@ impl StoredOutcome {
 }
 
 /// How a transition's first outcome is stored with its key. A release made in one statement
-/// ([`release_fast`]) stores [`StoredTransition::Released`]: the reservation's id and the
-/// quota's counters just after it (a released reservation never changes again, so its row
-/// rebuilds the rest exactly). Every other transition stores the serialised [`Outcome`].
+/// ([`release_fast`](super::fast::release_fast)) stores [`StoredTransition::Released`]: the
+/// reservation's id and the quota's counters just after it (a released reservation never changes
+/// again, so its row rebuilds the rest exactly). Every other transition stores the serialised
+/// [`Outcome`].
 #[derive(Deserialize)]
 #[serde(untagged)]
 pub(super) enum StoredTransition {

@@ -84,10 +84,10 @@ pub const PERMIT_VALIDITY_MONTHS: u32 = 6;
 /// breaks; none of these reaches a caller before. [`WRITE_DEADLINE`] usually ends the retries
 /// first.
 pub const TRANSIENT_RETRIES_MAX: u32 = 50;
-/// The longest one ledger operation takes, retries included, when the database is locked by
-/// another process (a dump loading, an administrator's `LOCK TABLE`) or out of reach; it then
-/// fails with [`Error::Busy`] (an HTTP 503) and the client sends it again with the same key.
-/// Long enough to ride out a PostgreSQL restart or a burst of terminated connections; short
+/// The longest one ledger operation takes, retries included, when the database is locked by another
+/// process (a dump loading, an administrator's `LOCK TABLE`) or out of reach; it then fails with
+/// [`Error::Busy`](crate::Error::Busy) (an HTTP 503) and the client sends it again with the same
+/// key. Long enough to ride out a PostgreSQL restart or a burst of terminated connections; short
 /// enough that waiting requests do not pile up behind a lock held for minutes (a SQLite busy
 /// timeout of 30 s times 50 attempts was up to 25 minutes).
 pub const WRITE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -345,7 +345,7 @@ impl Ledger {
 
     /// [`Ledger::sweep`] again while one sweep found as many as it handles at most, so that a
     /// backlog (a service down for a while, a burst of holds falling due at once) is cleared in
-    /// one call rather than [`SWEEP_BATCH_MAX`] per minute, each transaction staying that small.
+    /// one call rather than one sweep's worth per minute, each transaction staying that small.
     pub async fn sweep_due(&self, actor: &Actor) -> Result<SweepReport> {
         let mut total = SweepReport::default();
         loop {

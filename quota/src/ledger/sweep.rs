@@ -15,7 +15,8 @@ use crate::model::{Actor, SweepReport};
 /// Due holds, and due permits, one sweep handles at most (each), in one transaction.
 pub(super) const SWEEP_BATCH_MAX: i64 = 1_000;
 /// Audit entries per INSERT of a sweep (10 parameters each: 5,000, under the 32,766 bound
-/// parameters of the SQLite this links, which is bundled; see [`SQLITE_ROWS_PER_INSERT`]).
+/// parameters of the SQLite this links, which is bundled; see the group writer's
+/// `SQLITE_ROWS_PER_INSERT`).
 pub(super) const SWEEP_ENTRIES_PER_INSERT: usize = 500;
 
 impl Ledger {

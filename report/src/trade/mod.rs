@@ -5,7 +5,7 @@
 //! compared with export quotas, as Species+'s compliance tool compares them.
 //!
 //! The entry points:
-//! - [`compare`]`(files, &ScanFilter, &dyn Resolve, &[TradeQuota], Option<TaxonId>, &dyn
+//! - [`compare`](fn@compare)`(files, &ScanFilter, &dyn Resolve, &[TradeQuota], Option<TaxonId>, &dyn
 //!   ScanProgress) -> Result<TradeComparison>`: everything in one call, with a [`NameMap`]
 //!   built beforehand: one pass, unless a name is reported in a spelling the map lacks.
 //! - or in steps, for a caller that resolves names from a database between them:
@@ -14,7 +14,7 @@
 //!   the names the scan saw resolved and their quotas gathered, a second pass only when the
 //!   first does not [`Keep::covers`] what they need, then [`compare_scan`].
 //!
-//! - **Scan** ([`scan`]): one lazy polars query per file on the streaming engine (never the
+//! - **Scan** ([`scan()`]): one lazy polars query per file on the streaming engine (never the
 //!   whole file in memory); every column read as text, the year, quantity and reporter type
 //!   parsed in the query; rows summed by year, reported name, term, unit, importer, exporter,
 //!   origin, purpose, source and reporter type; a malformed row reported with its file and line
@@ -260,7 +260,7 @@ pub fn scan(
     scan_keeping(files, filter, None, progress)
 }
 
-/// [`scan`], keeping only the groups `keep` names (all without it).
+/// [`scan()`], keeping only the groups `keep` names (all without it).
 pub fn scan_keeping(
     files: &[PathBuf],
     filter: &ScanFilter,
@@ -306,7 +306,7 @@ pub struct Resolution {
 pub trait Resolve {
     fn resolve(&self, name: &str) -> Option<&Resolution>;
     /// The names it resolves, as spelled when they were given: what a scan made before the
-    /// files' own names are known keeps ([`compare`]).
+    /// files' own names are known keeps ([`compare()`]).
     fn spellings(&self) -> Vec<&str>;
 }
 

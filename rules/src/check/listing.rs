@@ -369,7 +369,7 @@ pub(super) fn annotation(ctx: &mut Ctx<'_>) {
 /// Rule 3, fail closed: an annotation on the deciding Appendix II or III listing whose text
 /// holds a sentence the rules cannot account for ([`annotation::unread`]) may restrict this
 /// trade; the decision goes to review with the sentences quoted, never to a plain ALLOW. An
-/// "exclusive purpose" annotation is read item by item by [`annotation`] instead.
+/// "exclusive purpose" annotation is read item by item by [`annotation()`] instead.
 pub(super) fn unread_annotation(ctx: &mut Ctx<'_>) {
     let Some(appendix) = ctx.listed else {
         return;

@@ -2,7 +2,7 @@
 //! (no system Graphviz): one box per specimen and event (kind, key, taxon, term, quantity and
 //! source; date, country, agent and documents cited), arrows labelled with exact quantities
 //! (custody dashed), the starting node bold, laid out in layers from the acquisitions to the
-//! specimen ([`super::layout`]). A truncated answer says so in red above the picture.
+//! specimen (the render module's layout). A truncated answer says so in red above the picture.
 //!
 //! Text is in a monospace family so that a box's width follows from its longest line; the
 //! same answer gives byte-identical SVG. Every node is a `<g class="node" data-key=…>` with its
