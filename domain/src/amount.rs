@@ -8,6 +8,16 @@ use rust_decimal::Decimal;
 
 use crate::error::{Error, Result};
 
+/// Storage units per unit of measure: stored amounts are BIGINT millionths of their unit (a
+/// milligram of a kilogram quota, a millionth of a specimen count), identical and exact on
+/// both backends (the quota ledger's amounts, the provenance register's quantities).
+pub const MICRO_PER_UNIT: i64 = 1_000_000;
+
+/// Millionths of a unit back to an exact decimal, without trailing zeros.
+pub fn from_micro(micro: i64) -> Decimal {
+    Decimal::new(micro, 6).normalize()
+}
+
 /// Most significant digits an amount may have: what an exact decimal (`Decimal`) holds.
 pub const AMOUNT_DIGITS_MAX: usize = 28;
 

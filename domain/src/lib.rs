@@ -24,7 +24,7 @@ mod taxon;
 mod time;
 mod unit;
 
-pub use amount::{AMOUNT_ACCEPTED, AMOUNT_DIGITS_MAX, parse_amount};
+pub use amount::{AMOUNT_ACCEPTED, AMOUNT_DIGITS_MAX, MICRO_PER_UNIT, from_micro, parse_amount};
 pub use appendix::{Appendix, ChangeType};
 pub use codes::{ACCEPTED_LIST_CHARS_MAX, CodeEntry, Kingdom, PurposeCode, SourceCode, TermCode};
 pub use country::CountryCode;

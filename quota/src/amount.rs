@@ -8,9 +8,7 @@ use rust_decimal::prelude::ToPrimitive;
 
 use crate::error::{Error, Result};
 
-/// Storage units per unit of measure: amounts keep six decimal places (a milligram of a
-/// kilogram quota, a millionth of a specimen count).
-pub const MICRO_PER_UNIT: i64 = 1_000_000;
+pub use domain::{MICRO_PER_UNIT, from_micro};
 
 /// `amount` in millionths; refuses more than six decimal places and amounts beyond i64.
 pub fn to_micro(field: &'static str, amount: Decimal) -> Result<i64> {
@@ -37,11 +35,6 @@ pub fn to_micro(field: &'static str, amount: Decimal) -> Result<i64> {
         });
     }
     scaled.to_i64().ok_or_else(too_large)
-}
-
-/// Millionths back to an exact decimal.
-pub fn from_micro(micro: i64) -> Decimal {
-    Decimal::new(micro, 6).normalize()
 }
 
 #[cfg(test)]

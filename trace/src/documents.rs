@@ -3,13 +3,14 @@
 //! the balance the rules check).
 
 use db::read_db;
+use domain::from_micro;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::Result;
 use crate::ingest::Register;
-use crate::model::{DocumentKey, micro};
+use crate::model::DocumentKey;
 use crate::query::{DocumentView, document_views};
 use crate::store::{DOCUMENT_COLUMNS, NOT_CORRECTED, document_row};
 
@@ -98,7 +99,7 @@ impl Register {
                     Ok(Reexported {
                         event: r.try_get(0)?,
                         specimen: r.try_get(1)?,
-                        quantity: micro(r.try_get(2)?),
+                        quantity: from_micro(r.try_get(2)?),
                         unit: r.try_get(3)?,
                     })
                 })

@@ -6,11 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use domain::{Dimension, Timestamp, UnitCode};
+use domain::{Dimension, Timestamp, UnitCode, from_micro};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use crate::model::{EventKind, micro};
+use crate::model::EventKind;
 
 /// How far above its inputs (times the declared yield, for a transform) an event's outputs
 /// may go before conservation is reported: weighing scales and rounding on labels, not
@@ -56,6 +56,7 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of `rule` about `nodes`, with the numbers it rests on by name.
     pub(crate) fn new(
         rule: &str,
         severity: Severity,
@@ -134,7 +135,7 @@ fn in_base(flows: &[(&str, i64)], facts: &HashMap<String, Facts>) -> Option<(Dim
             Some(d) if d != unit.dimension() => return None,
             Some(_) => {}
         }
-        total += micro(*m) * unit.unit().factor_to_base();
+        total += from_micro(*m) * unit.unit().factor_to_base();
     }
     dimension.map(|d| (d, total))
 }
@@ -255,15 +256,15 @@ fn consumption(
                 Severity::Error,
                 format!(
                     "specimen {key} is consumed for {} {} in all, more than its {} {}",
-                    micro(total),
+                    from_micro(total),
                     f.unit.code(),
-                    micro(f.quantity_micro),
+                    from_micro(f.quantity_micro),
                     f.unit.code()
                 ),
                 nodes,
                 &[
-                    ("consumed", micro(total).to_string()),
-                    ("quantity", micro(f.quantity_micro).to_string()),
+                    ("consumed", from_micro(total).to_string()),
+                    ("quantity", from_micro(f.quantity_micro).to_string()),
                     ("unit", f.unit.code().to_owned()),
                 ],
             ));

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use db::Db;
-use domain::{Clock, Quantity, UnitCode};
+use domain::{Clock, MICRO_PER_UNIT, Quantity, UnitCode};
 use petgraph::graph::{DiGraph, NodeIndex};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
@@ -26,9 +26,6 @@ pub const BATCH_RECORDS_MAX: usize = 20_000;
 pub const BATCH_FLOWS_MAX: usize = 100_000;
 /// A client key's length at most: a caller's name and its own key, with room to spare.
 pub const CLIENT_KEY_CHARS_MAX: usize = 400;
-
-/// Millionths per unit: quantities are stored as integer micro-units, as the quota ledger's.
-const MICRO_PER_UNIT: i64 = 1_000_000;
 
 /// The register over one database.
 #[derive(Clone)]

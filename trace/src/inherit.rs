@@ -201,7 +201,7 @@ async fn stored(tx: &mut db::Tx, key: &str) -> Result<Option<Desc>> {
     let source = SourceCode::parse(&source).map_err(|_| corrupt("source"))?;
     let unit = UnitCode::parse(&unit).map_err(|_| corrupt("unit"))?;
     let quantity =
-        Quantity::new(crate::model::micro(micro), unit).map_err(|_| corrupt("quantity"))?;
+        Quantity::new(domain::from_micro(micro), unit).map_err(|_| corrupt("quantity"))?;
     Ok(Some(Desc {
         taxon,
         term,

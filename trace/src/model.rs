@@ -6,12 +6,6 @@ use domain::{CountryCode, Date, Quantity, SourceCode, TaxonId, TermCode, Timesta
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-/// A quantity stored in millionths of its unit (the register's integer micro-units) as an
-/// exact decimal, without trailing zeros.
-pub(crate) fn micro(m: i64) -> Decimal {
-    Decimal::new(m, 6).normalize()
-}
-
 /// Defines a closed vocabulary stored as its snake_case name (the CHECK constraints of
 /// migration 0013 list the same names).
 macro_rules! vocabulary {

@@ -7,14 +7,14 @@
 
 use std::collections::VecDeque;
 
-use domain::UnitCode;
+use domain::{UnitCode, from_micro};
 use petgraph::Direction as Towards;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use rust_decimal::Decimal;
 
 use super::sub::{Direction, Sub};
-use super::{DocumentView, Forward, Node, Origin, QueryEdge, Reached, SHARE_PLACES, micro};
+use super::{DocumentView, Forward, Node, Origin, QueryEdge, Reached, SHARE_PLACES};
 
 /// The material graph of a subgraph: specimens, then events, joined by their `in` and `out`
 /// flows weighted by quantity in millionths of the specimen's unit.
@@ -81,7 +81,7 @@ fn input_weights(inputs: &[(i64, Option<UnitCode>)]) -> Vec<Decimal> {
     let amounts: Vec<Decimal> = if same {
         inputs
             .iter()
-            .map(|(m, u)| micro(*m) * u.map_or(Decimal::ONE, |u| u.unit().factor_to_base()))
+            .map(|(m, u)| from_micro(*m) * u.map_or(Decimal::ONE, |u| u.unit().factor_to_base()))
             .collect()
     } else {
         vec![Decimal::ONE; inputs.len()]
@@ -270,7 +270,7 @@ fn answer(sub: Sub<'_>) -> (Vec<Node>, Vec<QueryEdge>, Vec<DocumentView>, bool) 
                 from,
                 to,
                 kind,
-                quantity: f.quantity_micro.map(micro),
+                quantity: f.quantity_micro.map(from_micro),
                 unit: f.quantity_micro.map(|_| s.unit.to_string()),
             })
         })
@@ -288,7 +288,7 @@ fn answer(sub: Sub<'_>) -> (Vec<Node>, Vec<QueryEdge>, Vec<DocumentView>, bool) 
             key: s.key.into_owned(),
             taxon: s.taxon,
             term: s.term.into_owned(),
-            quantity: micro(s.quantity_micro),
+            quantity: from_micro(s.quantity_micro),
             unit: s.unit.into_owned(),
             source: s.source.into_owned(),
             depth: s.depth,

@@ -10,14 +10,14 @@
 //! some 60,000 nodes and are never used here.
 
 use db::read_db;
-use domain::Timestamp;
+use domain::{Timestamp, from_micro};
 use rust_decimal::Decimal;
 use serde::Serialize;
 use sqlx::Row;
 
 use crate::error::{Error, Result};
 use crate::ingest::Register;
-use crate::model::{EventKind, micro};
+use crate::model::EventKind;
 use crate::store::DocumentRow;
 
 use answer::Answer;
@@ -301,8 +301,8 @@ pub(crate) fn document_views(
                 valid_until: d.valid_until,
                 taxon: d.taxon,
                 unit: d.unit,
-                permitted: d.permitted_micro.map(micro),
-                actual: d.actual_micro.map(micro),
+                permitted: d.permitted_micro.map(from_micro),
+                actual: d.actual_micro.map(from_micro),
                 issuer: d.issuer,
                 events: Vec::new(),
             });

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
+use domain::from_micro;
 use petgraph::Direction;
 use petgraph::visit::{EdgeFiltered, EdgeRef};
 use rust_decimal::Decimal;
@@ -15,7 +16,7 @@ use super::{in_base, text};
 use crate::config::TraceConfig;
 use crate::evidence::{acquisition_documents, trade_documents};
 use crate::findings::{Finding, Severity};
-use crate::model::{DocStatus, DocType, EventKind, micro};
+use crate::model::{DocStatus, DocType, EventKind};
 
 /// `(specimen, quantity in millionths of its unit)` of an event's flows in one direction.
 pub(crate) fn flows(l: &Loaded, j: u32, dir: Dir) -> Vec<(u32, i64)> {
@@ -175,7 +176,7 @@ fn limit_of(
 ) -> Option<(Decimal, Decimal)> {
     let e = &l.ev[j as usize];
     let key = l.events.get(j);
-    let declared = e.yield_micro.map(micro);
+    let declared = e.yield_micro.map(from_micro);
     if e.kind == EventKind::Transform {
         let terms = (one_term(l, inputs), one_term(l, outputs));
         let entry = match terms {
